@@ -1,0 +1,171 @@
+"""Training recipes: one named preset per strategy, with the schedule sized to the profile.
+
+A recipe is data. The presets say what to freeze, the learning rates, the schedule, how to
+treat batch norm, regularisation, augmentation, early stopping and what to measure; only
+the epoch count and the backbone suggestion depend on the profile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from advisor.profile import Profile
+
+
+@dataclass(frozen=True)
+class Recipe:
+    strategy: str
+    backbone: str
+    freeze: str
+    lr_body: str
+    lr_head: str
+    optimizer: str
+    schedule: str
+    epochs: int
+    batch_norm: str
+    regularisation: str
+    augmentation: str
+    early_stopping: str
+    measure: str
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# Fine-tuning schedules are short; scratch needs about 3x as long (He et al. 2019).
+SCRATCH_SCHEDULE_FACTOR = 3
+
+_PRESETS: dict[str, Recipe] = {
+    "linear_probe": Recipe(
+        strategy="linear_probe",
+        backbone="",
+        freeze="the whole backbone; extract pooled features once and cache them",
+        lr_body="none (frozen)",
+        lr_head="L2-regularised logistic regression (L-BFGS); pick C on the validation split from 1e-4..1e2",
+        optimizer="L-BFGS on cached features",
+        schedule="solve to convergence (max 1000 iterations)",
+        epochs=1,
+        batch_norm="backbone in eval mode: keep the pretrained running statistics",
+        regularisation="L2 on the head, strength chosen on validation; standardise the features first",
+        augmentation="none (features are cached); use a centre crop at the backbone's input size",
+        early_stopping="not needed: a convex problem",
+        measure="validation accuracy vs C; test accuracy and macro-F1 once, at the chosen C",
+    ),
+    "partial_finetune": Recipe(
+        strategy="partial_finetune",
+        backbone="",
+        freeze="stem and the lower two thirds of the blocks; train the top blocks and a new head",
+        lr_body="1e-4 for the unfrozen blocks",
+        lr_head="1e-3 (10x the body)",
+        optimizer="AdamW, weight decay 0.01",
+        schedule="1 epoch linear warm-up, then cosine decay to 0",
+        epochs=20,
+        batch_norm="frozen blocks in eval mode; unfrozen BN layers train if the batch is >= 16, else keep "
+        "their running statistics fixed",
+        regularisation="weight decay 0.01, label smoothing 0.1",
+        augmentation="random resized crop (scale 0.35-1) and horizontal flip where the labels allow it",
+        early_stopping="on validation accuracy, patience 3 epochs; keep the best checkpoint",
+        measure="validation accuracy per epoch; test accuracy and macro-F1 of the best checkpoint",
+    ),
+    "full_finetune": Recipe(
+        strategy="full_finetune",
+        backbone="",
+        freeze="nothing; replace the classifier with a head sized to your classes",
+        lr_body="1e-4, decayed 0.7x per block going down (discriminative learning rates)",
+        lr_head="1e-3",
+        optimizer="AdamW, weight decay 0.05",
+        schedule="1 epoch linear warm-up, then cosine decay to 0",
+        epochs=20,
+        batch_norm="train BN if the batch is >= 16; for smaller batches freeze BN statistics (eval mode) "
+        "or switch to GroupNorm",
+        regularisation="weight decay 0.05, label smoothing 0.1, stochastic depth 0.1 on deep models",
+        augmentation="random resized crop and flip; add RandAugment or mixup when data exceeds ~10k images",
+        early_stopping="on validation accuracy, patience 5 epochs; keep the best checkpoint",
+        measure="validation accuracy per epoch; test accuracy, macro-F1 and time to target accuracy",
+    ),
+    "scratch": Recipe(
+        strategy="scratch",
+        backbone="",
+        freeze="nothing; random initialisation (Kaiming), architecture sized to the data",
+        lr_body="0.1 x batch/256 with SGD (Goyal et al. linear scaling)",
+        lr_head="same as the body",
+        optimizer="SGD, momentum 0.9, Nesterov, weight decay 5e-4",
+        schedule="5 epoch warm-up, then cosine or one-cycle; about 3x the fine-tuning schedule",
+        epochs=60,
+        batch_norm="BN with batches >= 32; GroupNorm when memory forces small batches (He et al.)",
+        regularisation="weight decay 5e-4, label smoothing 0.1; dropout before the head on small data",
+        augmentation="strong: random crop and flip, RandAugment, mixup or cutmix",
+        early_stopping="on validation accuracy, patience 10 epochs (scratch curves plateau and climb again)",
+        measure="validation accuracy per epoch against the fine-tuned baseline at equal wall-clock time",
+    ),
+    "hybrid": Recipe(
+        strategy="hybrid",
+        backbone="",
+        freeze="stage 1: nothing (pretraining); stage 2: as for full fine-tuning",
+        lr_body="stage 1: the SSL method's defaults (e.g. SimCLR/DINO/MAE); stage 2: 1e-4",
+        lr_head="stage 2: 1e-3",
+        optimizer="stage 1: LARS or AdamW as the method prescribes; stage 2: AdamW",
+        schedule="stage 1 on the unlabeled pool (start from the pretrained weights when available); "
+        "stage 2 cosine with warm-up",
+        epochs=20,
+        batch_norm="stage 1 needs large batches (>= 256) or SyncBN; stage 2 as for full fine-tuning",
+        regularisation="stage 2: weight decay 0.05, label smoothing 0.1",
+        augmentation="stage 1: the SSL method's views; stage 2: random resized crop and flip",
+        early_stopping="stage 2 on validation accuracy, patience 5 epochs",
+        measure="linear-probe accuracy after stage 1 vs before it (did pretraining help?), then as for full "
+        "fine-tuning",
+    ),
+}
+
+
+def _finetune_epochs(labeled: int) -> int:
+    # About 3,000-10,000 optimiser steps at batch 64 regardless of dataset size, bounded to
+    # 5..50 epochs: small sets need more passes, large sets converge in a few.
+    return int(min(50, max(5, round(30 * (10_000 / labeled) ** 0.5))))
+
+
+def _backbone(profile: Profile) -> str:
+    if profile.modality == "text":
+        return "a compact pretrained encoder (DistilBERT class)" if profile.edge_deployment else "a pretrained encoder"
+    if profile.modality == "image":
+        if profile.edge_deployment:
+            return "efficientnet_lite0 or mobilenet_v3_small (compact, mobile-friendly)"
+        return "resnet50 or efficientnet_b0 class; efficientnet_lite0 for a quick check"
+    return "the strongest pretrained model available for your modality"
+
+
+def _scratch_backbone(profile: Profile) -> str:
+    if profile.modality == "tabular":
+        return "gradient-boosted trees first; an MLP only if they fall short"
+    if profile.labeled_examples < 50_000 or profile.edge_deployment:
+        return "a compact CNN (ResNet-9 / ResNet-18 width) sized to the input resolution"
+    return "a ResNet-50-class model, or the target architecture if it is custom"
+
+
+def recipe_for(strategy: str, profile: Profile) -> Recipe:
+    """The named preset for ``strategy``, with epochs and backbone sized to the profile.
+
+    >>> from advisor.profile import example_profile
+    >>> recipe_for("scratch", example_profile()).epochs > recipe_for("full_finetune", example_profile()).epochs
+    True
+    """
+    preset = _PRESETS[strategy]
+    epochs = _finetune_epochs(profile.labeled_examples)
+    notes: list[str] = []
+    if strategy == "scratch":
+        epochs = min(300, epochs * SCRATCH_SCHEDULE_FACTOR)
+        backbone = _scratch_backbone(profile)
+    elif strategy == "linear_probe":
+        epochs = 1
+        backbone = _backbone(profile)
+    else:
+        backbone = _backbone(profile)
+    if profile.compute == "cpu" and strategy != "linear_probe":
+        notes.append("On CPU, train at a reduced resolution (e.g. 96-128 px) and check throughput first.")
+    if profile.interpretability:
+        notes.append("Report per-class errors and inspect the head's weights or saliency maps before deploying.")
+    if profile.domain_similarity == "unknown":
+        notes.append("Measure similarity first: `python -m bench run` with a linear probe vs scratch tells quickly.")
+    return replace(preset, backbone=backbone, epochs=epochs, notes=tuple(notes))

@@ -1,0 +1,379 @@
+"""The rule table: every factor, its weight per strategy, and the evidence behind it.
+
+How to read it. Each rule turns the profile into a *strength* in [0, 1] (how much the
+rule applies) and adds ``strength * weight`` points to each strategy it names. A
+strategy's score is the sum over rules. Weights are in points: 1 point is "a clear but
+moderate push"; 3 points is "the literature reports a wide margin".
+
+Two invariants keep the advice coherent, and the property tests check them:
+
+* more labeled data, time or compute never makes ``scratch`` rank lower: in a rule whose
+  strength falls as data or budget grow, ``scratch`` has the lowest weight; in one whose
+  strength rises, the highest;
+* lower domain similarity never makes ``linear_probe`` rank higher: in a rule whose
+  strength rises with similarity, ``linear_probe`` has the highest weight, and in one
+  whose strength rises as similarity falls, the lowest.
+
+The thresholds are documented in docs/rules.md with the sources named in ``SOURCES``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from advisor.profile import Profile
+
+SOURCES: dict[str, str] = {
+    "he2019": "He, Girshick & Dollar 2019, 'Rethinking ImageNet Pre-training' (ICCV); detectron2 model zoo",
+    "cs231n": "CS231n 'Transfer Learning' notes (Stanford), the dataset size x similarity 2x2",
+    "raghu2019": "Raghu, Zhang, Kleinberg & Bengio 2019, 'Transfusion: Understanding Transfer Learning "
+    "for Medical Imaging' (NeurIPS)",
+    "vtab": "Zhai et al. 2019, 'A Large-scale Study of Representation Learning with the Visual Task "
+    "Adaptation Benchmark' (VTAB-1k)",
+    "ulmfit": "Howard & Ruder 2018, 'Universal Language Model Fine-tuning for Text Classification' (ACL)",
+    "zoph2020": "Zoph et al. 2020, 'Rethinking Pre-training and Self-training' (NeurIPS)",
+    "amos2024": "Amos, Berant & Gupta 2024, 'Never Train from Scratch: Fair Comparison of Long-Sequence "
+    "Models Requires Data-Driven Priors' (ICLR)",
+    "gururangan2020": "Gururangan et al. 2020, 'Don't Stop Pretraining: Adapt Language Models to Domains "
+    "and Tasks' (ACL)",
+    "kornblith2019": "Kornblith, Shlens & Le 2019, 'Do Better ImageNet Models Transfer Better?' (CVPR)",
+    "yosinski2014": "Yosinski et al. 2014, 'How transferable are features in deep neural networks?' (NeurIPS)",
+    "howard2019": "Howard et al. 2019, 'Searching for MobileNetV3' (ICCV); Tan & Le 2019, 'EfficientNet'",
+    "grinsztajn2022": "Grinsztajn, Oyallon & Varoquaux 2022, 'Why do tree-based models still outperform "
+    "deep learning on tabular data?' (NeurIPS Datasets and Benchmarks)",
+    "rudin2019": "Rudin 2019, 'Stop explaining black box machine learning models for high stakes "
+    "decisions and use interpretable models instead' (Nature Machine Intelligence)",
+    "alain2016": "Alain & Bengio 2016, 'Understanding intermediate layers using linear classifier probes'",
+}
+
+# How many "GPU-hours" one wall-clock hour of each compute tier buys. A laptop or server
+# CPU trains a ResNet-class CNN roughly 20x slower than one modern GPU (our own
+# `python -m bench perf` numbers are of that order); multi-GPU assumes a typical 4-GPU
+# node at near-linear scaling; a cluster, a few such nodes.
+GPU_HOURS_PER_HOUR: Mapping[str, float] = {"cpu": 0.05, "single_gpu": 1.0, "multi_gpu": 4.0, "cluster": 32.0}
+
+# Domain similarity as a number in [0, 1]. "unknown" sits just below "medium": without a
+# measurement we do not bet on frozen features (run `bench curve` / LogME to find out).
+SIMILARITY_VALUE: Mapping[str, float] = {"high": 1.0, "medium": 0.6, "unknown": 0.4, "low": 0.0}
+
+
+def ramp(value: float, low: float, high: float) -> float:
+    """0 below ``low``, 1 above ``high``, linear in between."""
+    return min(1.0, max(0.0, (value - low) / (high - low)))
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Quantities derived once from a profile; every rule reads these, never raw strings."""
+
+    labeled: float  # labeled examples
+    per_class: float  # labeled examples per class
+    unlabeled: float
+    similarity: float  # 0 (low) .. 1 (high)
+    gpu_hours: float  # time budget converted to single-GPU hours
+    pretrained: bool
+    modality: str
+    edge: bool
+    custom: bool
+    interpretability: bool
+
+    # --- data regimes (log10 scale) ---
+    @property
+    def very_few_labels(self) -> float:
+        # 1 at <= 10 labels per class, 0 at >= 500: the VTAB-1k regime (1000 labels for up
+        # to ~100 classes), where fine-tuned models beat scratch by 12-29 points.
+        return 1.0 - ramp(math.log10(self.per_class), 1.0, math.log10(500))
+
+    @property
+    def small_data(self) -> float:
+        # 1 at <= 50 per class, 0 at >= 1000 per class: CS231n's "small dataset" quadrant.
+        return 1.0 - ramp(math.log10(self.per_class), math.log10(50), 3.0)
+
+    @property
+    def large_data(self) -> float:
+        # 0 at 5k labels, 1 at 100k: enough data that a frozen backbone leaves accuracy on
+        # the table (Kornblith et al.: fine-tuning beats fixed features on all 12 datasets).
+        return ramp(math.log10(self.labeled), math.log10(5_000), 5.0)
+
+    @property
+    def scratch_scale_data(self) -> float:
+        # 0 at 10k labels, 1 at ~300k: "hundreds of thousands" of labels, where He et al.
+        # find scratch catches up (COCO, 118k images) and Transfusion finds small
+        # from-scratch models competitive on large medical sets.
+        return ramp(math.log10(self.labeled), 4.0, 5.5)
+
+    # --- budget regimes ---
+    @property
+    def scratch_budget(self) -> float:
+        # 0 at <= 3 GPU-hours, 1 at >= 200. Scratch needs roughly 3x the fine-tuning
+        # schedule to catch up (He et al. 2019): ~100 epochs of a ResNet-50 over 10^5-10^6
+        # images is tens to hundreds of GPU-hours.
+        return ramp(math.log10(self.gpu_hours), math.log10(3), math.log10(200))
+
+    @property
+    def tight_budget(self) -> float:
+        # 1 at <= 0.05 GPU-hours (one CPU-hour), 0 at >= 2 GPU-hours: only cheap adaptation fits.
+        return 1.0 - ramp(math.log10(self.gpu_hours), math.log10(0.05), math.log10(2.0))
+
+    @property
+    def distant_domain(self) -> float:
+        # 1 for "low", 1/3 for "unknown", 0 for "medium" and "high": only a clearly distant
+        # domain makes scratch competitive at scale (Transfusion studied X-rays and retina scans).
+        return ramp(1.0 - self.similarity, 0.4, 1.0)
+
+    @property
+    def scratch_feasible(self) -> float:
+        # Data and budget must both allow it: the product is 0 if either is missing.
+        return self.scratch_scale_data * self.scratch_budget
+
+    @property
+    def unlabeled_pool(self) -> float:
+        # Self-supervised pretraining needs a real pool (>= 10k, full at ~300k) that is
+        # much larger than the labeled set (>= 3x, full at 100x).
+        size = ramp(math.log10(self.unlabeled + 1), 4.0, 5.5)
+        ratio = ramp(math.log10((self.unlabeled + 1) / self.labeled), math.log10(3), 2.0)
+        return size * ratio
+
+
+def signals_from_profile(profile: Profile) -> Signals:
+    return Signals(
+        labeled=float(profile.labeled_examples),
+        per_class=profile.labeled_examples / profile.num_classes,
+        unlabeled=float(profile.unlabeled_examples),
+        similarity=SIMILARITY_VALUE[profile.domain_similarity],
+        gpu_hours=profile.time_budget_hours * GPU_HOURS_PER_HOUR[profile.compute],
+        pretrained=profile.pretrained_available,
+        modality=profile.modality,
+        edge=profile.edge_deployment,
+        custom=profile.custom_architecture,
+        interpretability=profile.interpretability,
+    )
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One factor: when it applies (``strength``) and how it pushes each strategy (``weights``)."""
+
+    name: str
+    title: str
+    fields: tuple[str, ...]  # the profile fields it reads: what a user could change
+    strength: Callable[[Signals], float]
+    weights: Mapping[str, float]
+    reason: str  # plain words, shown when the rule applies
+    sources: tuple[str, ...]
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "pretraining_default",
+        "Pretraining is a strong default",
+        (),
+        lambda s: 1.0,
+        # Fine-tuned ImageNet models beat fixed features and random init on 12 of 12
+        # transfer datasets (Kornblith et al.); pretraining speeds convergence even
+        # where it does not raise final accuracy (He et al.).
+        {"partial_finetune": 0.5, "full_finetune": 0.5},
+        "Starting from pretrained weights rarely hurts and converges faster.",
+        ("kornblith2019", "he2019"),
+    ),
+    Rule(
+        "very_few_labels",
+        "Very few labels per class",
+        ("labeled_examples", "num_classes"),
+        lambda s: s.very_few_labels,
+        # VTAB-1k: ~71% mean accuracy fine-tuned vs 42-59% from scratch with 1000 labels;
+        # ULMFiT: 100 labels match scratch trained on 100x more. Wide margin: 3 points.
+        {"linear_probe": 2.0, "partial_finetune": 1.5, "full_finetune": 0.5, "scratch": -3.0},
+        "With this few labels per class, pretrained features win by wide margins; scratch overfits.",
+        ("vtab", "ulmfit"),
+    ),
+    Rule(
+        "small_and_similar",
+        "Small dataset, similar domain",
+        ("labeled_examples", "num_classes", "domain_similarity"),
+        lambda s: s.small_data * s.similarity,
+        # CS231n quadrant 1: train a linear classifier on the pretrained features;
+        # fine-tuning everything risks overfitting.
+        {"linear_probe": 2.0, "partial_finetune": 0.5},
+        "Small data close to the pretraining domain: a linear classifier on frozen features "
+        "is accurate and cannot overfit the backbone.",
+        ("cs231n", "alain2016"),
+    ),
+    Rule(
+        "small_and_different",
+        "Small dataset, different domain",
+        ("labeled_examples", "num_classes", "domain_similarity"),
+        lambda s: s.small_data * (1.0 - s.similarity),
+        # CS231n quadrant 3 and Transfusion: higher layers are task-specific, so adapt more
+        # of the network; but too little data for scratch. linear_probe and scratch share
+        # the lowest weight (both invariants).
+        {"linear_probe": -1.0, "partial_finetune": 1.0, "full_finetune": 1.5, "scratch": -1.0, "hybrid": 0.5},
+        "Little data from a domain unlike the pretraining data: fine-tune more of the network "
+        "(its upper layers are too specific), but do not start from scratch.",
+        ("cs231n", "raghu2019", "yosinski2014"),
+    ),
+    Rule(
+        "similar_domain",
+        "Similar domain",
+        ("domain_similarity",),
+        lambda s: s.similarity,
+        # Transfer gains shrink as the target moves away from the source (Yosinski et al.);
+        # frozen features benefit most from similarity.
+        {"linear_probe": 1.5, "partial_finetune": 1.2, "full_finetune": 1.0},
+        "The closer your data is to the pretraining data, the more of the pretrained network you can keep as is.",
+        ("yosinski2014", "cs231n"),
+    ),
+    Rule(
+        "plenty_of_labels",
+        "Plenty of labels",
+        ("labeled_examples",),
+        lambda s: s.large_data,
+        # CS231n quadrant 2 (large + similar: fine-tune everything); Kornblith et al.:
+        # fixed features trail fine-tuning more as data grows.
+        {"linear_probe": -2.0, "partial_finetune": -1.0},
+        "With this many labels, a frozen backbone leaves accuracy on the table: train all layers.",
+        ("cs231n", "kornblith2019"),
+    ),
+    Rule(
+        "scratch_scale",
+        "Scratch-scale data and budget",
+        ("labeled_examples", "time_budget_hours", "compute"),
+        lambda s: s.scratch_feasible,
+        # He et al.: with ~10^5 labeled images and ~3x the schedule, scratch matches
+        # ImageNet-pretrained fine-tuning on COCO, even in a similar domain.
+        {"scratch": 1.2},
+        "Hundreds of thousands of labels and a large budget make scratch viable, given about 3x "
+        "the fine-tuning schedule.",
+        ("he2019",),
+    ),
+    Rule(
+        "large_and_different",
+        "Large dataset, different domain",
+        ("labeled_examples", "time_budget_hours", "compute", "domain_similarity"),
+        lambda s: s.scratch_feasible * s.distant_domain,
+        # CS231n quadrant 4 and Transfusion: with lots of data far from ImageNet, small
+        # models trained from scratch match pretrained ones, and can be much smaller.
+        {"scratch": 3.0, "hybrid": 1.0},
+        "Lots of data from a distant domain, and the budget to use it: scratch is competitive "
+        "and lets you size the architecture to the task.",
+        ("cs231n", "raghu2019", "he2019"),
+    ),
+    Rule(
+        "tight_budget",
+        "Tight compute budget",
+        ("time_budget_hours", "compute"),
+        lambda s: s.tight_budget,
+        # Scratch needs ~3x the fine-tuning schedule (He et al.); self-supervised
+        # pretraining is costlier still. A linear probe costs one feature pass.
+        {"linear_probe": 2.0, "partial_finetune": 1.0, "full_finetune": -0.5, "scratch": -2.0, "hybrid": -2.0},
+        "A small budget: cheap adaptation (frozen features, few trainable layers) finishes; "
+        "scratch and pretraining stages do not.",
+        ("he2019", "kornblith2019"),
+    ),
+    Rule(
+        "unlabeled_in_domain",
+        "Abundant in-domain unlabeled data",
+        ("unlabeled_examples", "labeled_examples", "num_classes", "domain_similarity"),
+        lambda s: s.unlabeled_pool * max(s.very_few_labels, 1.0 - s.similarity),
+        # Self-training and in-domain pretraining help most with few labels or a distant
+        # domain (Zoph et al.; Gururangan et al.); pretraining on the task's own data beats
+        # scratch by wide margins (Amos et al.).
+        {"hybrid": 3.0},
+        "A large unlabeled pool from your domain: pretrain on it (self-supervised or continued "
+        "pretraining), then fine-tune.",
+        ("zoph2020", "amos2024", "gururangan2020"),
+    ),
+    Rule(
+        "no_unlabeled_pool",
+        "No unlabeled pool to pretrain on",
+        ("unlabeled_examples",),
+        lambda s: 1.0 - ramp(math.log10(s.unlabeled + 1), 3.0, 4.0),
+        # A pretraining stage needs data beyond the labeled set: fewer than ~10k unlabeled
+        # examples is too little for self-supervised learning to pay off.
+        {"hybrid": -2.0},
+        "Too little unlabeled data for an in-domain pretraining stage to pay off.",
+        ("zoph2020",),
+    ),
+    Rule(
+        "edge_deployment",
+        "Edge deployment",
+        ("edge_deployment", "labeled_examples", "time_budget_hours", "compute"),
+        lambda s: float(s.edge) * s.scratch_feasible,
+        # A task-sized model trained from scratch can be far smaller (Transfusion); only
+        # worth it when data and budget allow scratch at all.
+        {"scratch": 2.0},
+        "The model must be small, and data and budget allow training a compact architecture from scratch.",
+        ("raghu2019", "howard2019"),
+    ),
+    Rule(
+        "edge_compact_pretrained",
+        "Edge deployment with limited data or budget",
+        ("edge_deployment", "labeled_examples", "time_budget_hours", "compute"),
+        lambda s: float(s.edge) * (1.0 - s.scratch_feasible),
+        # Compact pretrained families (MobileNetV3, EfficientNet-Lite) exist for exactly this.
+        {"partial_finetune": 0.5, "full_finetune": 0.5},
+        "The model must be small but data or budget are limited: fine-tune a compact pretrained model "
+        "(MobileNetV3, EfficientNet-Lite) rather than training one from scratch.",
+        ("howard2019",),
+    ),
+    Rule(
+        "custom_architecture",
+        "Custom architecture",
+        ("custom_architecture", "labeled_examples", "time_budget_hours", "compute"),
+        lambda s: float(s.custom) * s.scratch_feasible,
+        # A new architecture has no pretrained weights; with data and budget, train it.
+        {"scratch": 2.0, "hybrid": 1.0},
+        "A custom architecture has no pretrained weights, and data and budget allow training it.",
+        ("he2019", "amos2024"),
+    ),
+    Rule(
+        "custom_architecture_limited",
+        "Custom architecture with limited data or budget",
+        ("custom_architecture", "labeled_examples", "time_budget_hours", "compute"),
+        lambda s: float(s.custom) * (1.0 - s.scratch_feasible),
+        # Keep a pretrained backbone and put the custom part on top (or pretrain the
+        # custom model on in-domain unlabeled data first).
+        {"partial_finetune": 0.5, "full_finetune": 0.5, "hybrid": 0.5},
+        "A custom architecture with limited data: keep a pretrained backbone and make the custom part the head.",
+        ("amos2024", "yosinski2014"),
+    ),
+    Rule(
+        "interpretability",
+        "Interpretability required",
+        ("interpretability",),
+        lambda s: float(s.interpretability),
+        # A linear head over fixed features is the most inspectable deep option; if this is
+        # a hard requirement, also consider an inherently interpretable model (Rudin).
+        {"linear_probe": 1.0, "partial_finetune": 0.5},
+        "Interpretability is required: a linear head over fixed features can be inspected weight by "
+        "weight; consider an inherently interpretable model too.",
+        ("rudin2019", "alain2016"),
+    ),
+    Rule(
+        "text_language_models",
+        "Text: pretrained language models",
+        ("modality",),
+        lambda s: float(s.modality == "text"),
+        # ULMFiT and its successors: fine-tuning all layers of a pretrained LM is the standard.
+        {"full_finetune": 1.0},
+        "For text, fine-tuning a pretrained language model end to end is the established default.",
+        ("ulmfit",),
+    ),
+    Rule(
+        "tabular_data",
+        "Tabular data",
+        ("modality",),
+        lambda s: float(s.modality == "tabular"),
+        # Tree ensembles and task-specific models trained from scratch still beat deep and
+        # pretrained models on medium tabular data.
+        {"scratch": 2.0},
+        "For tabular data, models trained on your data (gradient-boosted trees first) usually beat pretrained ones.",
+        ("grinsztajn2022",),
+    ),
+)
+RULE_BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES}
+
+# Below this strength a rule is shown as "does not apply" (its contribution is ~0 anyway).
+MIN_STRENGTH = 0.05

@@ -1,0 +1,90 @@
+"""Scores every strategy for a profile by summing the rule table's contributions."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from advisor.profile import Profile
+from advisor.rules import RULES, SOURCES, Rule, signals_from_profile
+from advisor.strategies import STRATEGIES, STRATEGY_NAMES
+
+# The margin (in points) between the top two strategies at which confidence reaches ~0.76.
+CONFIDENCE_SCALE = 1.5
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """What one rule added to one strategy's score."""
+
+    rule: str
+    strategy: str
+    points: float
+
+
+@dataclass(frozen=True)
+class RankedStrategy:
+    strategy: str
+    label: str
+    score: float
+    feasible: bool
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Scores:
+    """The outcome of the rule table for one profile (no reasons, recipe or counterfactuals)."""
+
+    ranking: tuple[RankedStrategy, ...]
+    contributions: tuple[Contribution, ...]
+    strengths: dict[str, float]
+
+    @property
+    def top(self) -> str:
+        return self.ranking[0].strategy
+
+    @property
+    def confidence(self) -> float:
+        """In [0, 1]; near 0 when the top two strategies are close, near 1 when far apart."""
+        first, second = self.ranking[0], self.ranking[1]
+        if not second.feasible:
+            return 1.0
+        return round(math.tanh((first.score - second.score) / CONFIDENCE_SCALE), 3)
+
+
+def score_profile(profile: Profile) -> Scores:
+    """Apply every rule to the profile and rank the strategies, feasible ones first.
+
+    >>> from advisor.profile import example_profile
+    >>> score_profile(example_profile()).top in STRATEGY_NAMES
+    True
+    """
+    signals = signals_from_profile(profile)
+    totals = dict.fromkeys(STRATEGY_NAMES, 0.0)
+    contributions: list[Contribution] = []
+    strengths: dict[str, float] = {}
+    for rule in RULES:
+        strength = rule.strength(signals)
+        strengths[rule.name] = strength
+        for strategy, weight in rule.weights.items():
+            points = strength * weight
+            totals[strategy] += points
+            contributions.append(Contribution(rule.name, strategy, round(points, 4)))
+    order = {name: index for index, name in enumerate(STRATEGY_NAMES)}
+    ranked = [
+        RankedStrategy(
+            strategy=s.name,
+            label=s.label,
+            score=round(totals[s.name], 3),
+            feasible=profile.pretrained_available or not s.needs_pretrained,
+            note="" if profile.pretrained_available or not s.needs_pretrained else "needs a pretrained model",
+        )
+        for s in STRATEGIES
+    ]
+    # Feasible first, then by score; ties go to the cheaper strategy (table order).
+    ranked.sort(key=lambda r: (not r.feasible, -r.score, order[r.strategy]))
+    return Scores(tuple(ranked), tuple(contributions), strengths)
+
+
+def cite(rule: Rule) -> str:
+    return "; ".join(SOURCES[key] for key in rule.sources)

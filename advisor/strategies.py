@@ -1,0 +1,57 @@
+"""The five strategies the advisor ranks. Their names are shared with the benchmark arms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Strategy:
+    name: str
+    label: str
+    summary: str
+    needs_pretrained: bool
+
+
+STRATEGIES: tuple[Strategy, ...] = (
+    Strategy(
+        "linear_probe",
+        "Linear probe",
+        "Freeze the pretrained backbone; train only a new linear head on its features.",
+        needs_pretrained=True,
+    ),
+    Strategy(
+        "partial_finetune",
+        "Partial fine-tune",
+        "Train the top blocks and a new head; keep the lower, more generic layers frozen.",
+        needs_pretrained=True,
+    ),
+    Strategy(
+        "full_finetune",
+        "Full fine-tune",
+        "Train every layer from the pretrained weights with a low learning rate.",
+        needs_pretrained=True,
+    ),
+    Strategy(
+        "scratch",
+        "Train from scratch",
+        "Random initialisation, with an architecture sized to the task and the data.",
+        needs_pretrained=False,
+    ),
+    Strategy(
+        "hybrid",
+        "Hybrid (in-domain pretraining, then fine-tune)",
+        "Self-supervised or continued pretraining on your unlabeled in-domain data, then fine-tune.",
+        needs_pretrained=False,
+    ),
+)
+STRATEGY_NAMES: tuple[str, ...] = tuple(s.name for s in STRATEGIES)
+STRATEGY_BY_NAME: dict[str, Strategy] = {s.name: s for s in STRATEGIES}
+
+
+def get_strategy(name: str) -> Strategy:
+    """Look a strategy up by name; unknown names fail with the list of valid ones."""
+    try:
+        return STRATEGY_BY_NAME[name]
+    except KeyError:
+        raise ValueError(f"unknown strategy {name!r}; valid strategies are {', '.join(STRATEGY_NAMES)}") from None

@@ -1,0 +1,49 @@
+"""Questionnaire: one widget per profile field, built from the validation table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from advisor.profile import PROFILE_FIELDS, FieldSpec, check_answers
+from app_pages import state
+
+st.title("Fine-tune or train from scratch?")
+st.caption("Describe your task. The advisor ranks five strategies with transparent, cited rules.")
+st.page_link("app_pages/rules.py", label="How the advisor decides (rules and sources)", icon="📚")
+
+
+def widget(spec: FieldSpec, current: Any) -> Any:
+    label = spec.name.replace("_", " ").capitalize()
+    help_text = f"{spec.help} Accepts {spec.accepted()}. Example: {spec.example}."
+    key = f"field_{spec.name}"
+    if spec.choices:
+        return st.selectbox(label, spec.choices, index=spec.choices.index(current), help=help_text, key=key)
+    if spec.kind is bool:
+        return st.toggle(label, value=bool(current), help=help_text, key=key)
+    if spec.kind is int:
+        # No widget bounds: the validation table says what is wrong, next to the field.
+        return int(st.number_input(label, value=int(current), step=1, help=help_text, key=key))
+    return float(st.number_input(label, value=float(current), step=0.5, format="%g", help=help_text, key=key))
+
+
+with st.form("questionnaire"):
+    answers = state.answers()
+    errors: dict[str, str] = st.session_state.get("profile_errors", {})
+    left, right = st.columns(2)
+    values: dict[str, Any] = {}
+    for index, spec in enumerate(PROFILE_FIELDS):
+        with left if index % 2 == 0 else right:
+            values[spec.name] = widget(spec, answers[spec.name])
+            if spec.name in errors:
+                st.error(f"{spec.name}: {errors[spec.name]}", icon="⚠️")
+    submitted = st.form_submit_button("Get recommendation", type="primary")
+
+if submitted:
+    profile, errors = check_answers(values)
+    st.session_state["profile_errors"] = errors
+    state.save_answers(values)
+    if profile is None:
+        st.rerun()
+    st.switch_page("app_pages/recommendation.py")
