@@ -1,0 +1,9 @@
+"""The one exception type for bad input to the benchmark: it names the file or option and what is accepted."""
+
+
+class BenchInputError(ValueError):
+    """Bad input (dataset, option, archive). The CLI prints it and exits 2; the app shows it."""
+
+
+def unknown_name(kind: str, name: str, valid: list[str] | tuple[str, ...]) -> BenchInputError:
+    return BenchInputError(f"unknown {kind} {name!r}; valid {kind}s are {', '.join(valid)}")
