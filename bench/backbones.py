@@ -7,7 +7,9 @@ silent fallback to random initialisation.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -153,7 +155,9 @@ def _torchvision_loader(name: str, weights_enum: str) -> Callable[[nn.Module], N
         weights = torchvision.models.get_weight(weights_enum)
         cached = torch.hub.get_dir() + "/checkpoints/" + weights.url.rsplit("/", 1)[-1]
         try:
-            state = weights.get_state_dict(progress=False, check_hash=False)
+            # torch.hub announces downloads on stdout; keep stdout for results (--json).
+            with contextlib.redirect_stdout(sys.stderr):
+                state = weights.get_state_dict(progress=False, check_hash=False)
         except Exception as error:  # URLError offline, or a corrupt cache file
             raise WeightsUnavailable(
                 f"{name}: ImageNet weights are not cached at {cached} and could not be downloaded "

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.backbones import BackboneSpec
-from bench.device import autocast
+from bench.device import autocast, prefers_channels_last
 
 
 def eval_batch_size(device: torch.device) -> int:
@@ -39,7 +39,7 @@ def augment(batch: torch.Tensor, allow_flip: bool, generator: torch.Generator) -
 def forward_batch(model: nn.Module, batch: torch.Tensor, spec: BackboneSpec, device: torch.device) -> torch.Tensor:
     """Normalise a uint8 batch with the backbone's statistics and run the model (autocast on CUDA)."""
     x = normalise(batch, spec)
-    if device.type == "cuda":
+    if prefers_channels_last(device):
         x = x.contiguous(memory_format=torch.channels_last)
     with autocast(device):
         return model(x)

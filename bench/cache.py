@@ -22,6 +22,7 @@ from torch import nn
 from bench.backbones import BackboneSpec, create_model, replace_head
 from bench.batches import eval_batch_size, forward_batch
 from bench.datasets import ImageData, load_dataset
+from bench.device import prefers_channels_last
 from bench.paths import cache_dir
 
 
@@ -142,6 +143,8 @@ def extract_features(
     model: nn.Module, images: torch.Tensor, spec: BackboneSpec, device: torch.device, progress: Callable[[], None]
 ) -> np.ndarray:
     model = model.to(device).eval()
+    if prefers_channels_last(device):
+        model = model.to(memory_format=torch.channels_last)
     outputs = []
     for batch in images.split(eval_batch_size(device)):
         outputs.append(forward_batch(model, batch, spec, device).float().cpu())

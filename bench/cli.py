@@ -91,6 +91,8 @@ def run_command(
         raise fail(f"--seeds: expected an integer in 1..100; got {seeds}")
     try:
         arm_names = parse_arms(arms)
+        if all(a in NOT_BENCHMARKED for a in arm_names):
+            raise BenchInputError(f"--arms {arms}: no arm to run; choose from {', '.join(ARMS)}")
         base = TrialConfig(
             dataset=dataset,
             arm=next((a for a in arm_names if a in ARMS), "linear_probe"),

@@ -34,6 +34,7 @@ from bench.device import (
     library_versions,
     now,
     peak_memory_mb,
+    prefers_channels_last,
     reset_peak_memory,
     resolve_device,
 )
@@ -286,7 +287,7 @@ def _run(
             config, spec, data, images, (train_idx, splits.val, splits.test), device, hooks, cache, base
         )
     model = _build(spec, arm, data.num_classes, cache).to(device)
-    if device.type == "cuda":
+    if prefers_channels_last(device):
         model = model.to(memory_format=torch.channels_last)
     loop = _TrainLoop(config, arm, spec, model, images, labels, data.allow_flip, device, hooks)
     return loop.run(train_idx, splits.val, splits.test, base)
@@ -329,7 +330,7 @@ class _TrainLoop:
 
     def _step(self, batch_idx: torch.Tensor, step: int, total: int) -> float:
         x = normalise(augment(self.images[batch_idx], self.allow_flip, self.generator), self.spec)
-        if self.device.type == "cuda":
+        if prefers_channels_last(self.device):
             x = x.contiguous(memory_format=torch.channels_last)
         y = self.labels[batch_idx]
         factor = self._lr_factor(step, total)

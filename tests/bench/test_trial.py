@@ -1,0 +1,158 @@
+"""Real training on small real data: every arm learns, budgets hold, cancel is fast, seeds repeat."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bench.cache import TrialCache
+from bench.errors import BenchInputError
+from bench.results import ResultsDir, summarise
+from bench.suite import SuiteConfig, run_suite
+from bench.trial import Callback, TrialConfig, run_trial
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+CACHE = TrialCache()  # shared across this module's tests: datasets and weights load once
+LEARNS = {
+    # arm: (epochs, minimum test accuracy); chance is 0.10 on digits
+    "linear_probe": (1, 0.7),
+    "partial_finetune": (5, 0.6),
+    "full_finetune": (5, 0.5),
+    "scratch": (5, 0.8),
+    "scratch_same_arch": (8, 0.25),
+}
+
+
+@pytest.mark.parametrize("arm", sorted(LEARNS))
+def test_every_arm_learns_digits(arm):
+    epochs, floor = LEARNS[arm]
+    config = TrialConfig(
+        "digits", arm, examples=500, budget_seconds=None, max_epochs=epochs, patience=10, batch_size=32
+    )
+    result = run_trial(config, cache=CACHE)
+    assert result.status == "completed", result.error
+    assert result.test_accuracy >= floor, (arm, result.test_accuracy)
+    assert 0 < result.test_macro_f1 <= 1
+    assert result.train_examples == 500
+    assert result.time_train_s > 0 and result.time_eval_s >= 0 and result.time_data_s >= 0
+    assert result.images_per_second > 0 and result.peak_memory_mb > 0
+    assert result.versions["torch"] and result.device.startswith("cpu")
+    assert result.dataset_fingerprint == CACHE.dataset("digits", 128).fingerprint
+
+
+@pytest.mark.parametrize("arm", ["full_finetune", "scratch"])
+def test_budget_is_respected_within_15_percent(arm):
+    budget = 4.0
+    result = run_trial(TrialConfig("fashion-mnist", arm, examples=500, budget_seconds=budget), cache=CACHE)
+    assert result.status == "completed", result.error
+    assert budget * 0.85 <= result.time_train_s <= budget * 1.15, result.time_train_s
+    assert result.history, "budgeted runs still evaluate on validation"
+
+
+def test_linear_probe_reuses_cached_features(tmp_path):
+    config = TrialConfig("digits", "linear_probe", examples=300, budget_seconds=None)
+    cache = TrialCache(root=tmp_path)
+    first = run_trial(config, cache=cache)
+    second = run_trial(config, cache=cache)  # in-memory hit
+    fresh_process_cache = run_trial(config, cache=TrialCache(root=tmp_path))  # reads the disk cache
+    assert list((tmp_path / "features").glob("*.npz"))
+    assert first.feature_cache_hit is False
+    assert second.feature_cache_hit is True and fresh_process_cache.feature_cache_hit is True
+    assert fresh_process_cache.test_accuracy == first.test_accuracy
+
+
+class CancelAfter(Callback):
+    def __init__(self, seconds: float):
+        self.seconds, self.started, self.requested_at = seconds, None, None
+
+    def on_progress(self, state):
+        if state.phase == "train" and self.started is None:
+            self.started = time.perf_counter()
+
+    def should_stop(self) -> bool:
+        if self.started is not None and time.perf_counter() - self.started > self.seconds:
+            self.requested_at = self.requested_at or time.perf_counter()
+            return True
+        return False
+
+
+@pytest.mark.parametrize("arm", ["full_finetune", "scratch"])
+def test_cancel_stops_within_two_seconds(arm):
+    cancel = CancelAfter(1.0)
+    result = run_trial(TrialConfig("fashion-mnist", arm, examples=1000, budget_seconds=60), [cancel], cache=CACHE)
+    stopped = time.perf_counter()
+    assert result.status == "cancelled"
+    assert result.test_accuracy is None
+    assert stopped - cancel.requested_at < 2.0
+
+
+def test_same_seed_same_result_on_cpu():
+    def once(seed, cache):
+        config = TrialConfig("digits", "full_finetune", examples=200, seed=seed, budget_seconds=None, max_epochs=2)
+        return run_trial(config, cache=cache)
+
+    a, b = once(0, TrialCache()), once(0, TrialCache())
+    assert a.test_accuracy == b.test_accuracy
+    assert [h.train_loss for h in a.history] == [h.train_loss for h in b.history]
+    assert [h.train_loss for h in once(1, CACHE).history] != [h.train_loss for h in a.history]
+
+
+class FailOnArm(Callback):
+    def __init__(self, arm):
+        self.arm = arm
+
+    def on_progress(self, state):
+        if state.config.arm == self.arm and state.phase == "train":
+            raise RuntimeError("simulated crash")
+
+
+def test_a_crashing_trial_is_recorded_and_the_others_still_run(tmp_path):
+    base = TrialConfig("digits", "linear_probe", examples=200, budget_seconds=None, max_epochs=1)
+    suite = SuiteConfig(base, ("linear_probe", "scratch", "hybrid"), seeds=(0,))
+    writer = ResultsDir(tmp_path, suite.to_dict())
+    results = run_suite(suite, [FailOnArm("linear_probe")], on_result=writer.add, cache=CACHE)
+    assert [r.status for r in results] == ["failed", "completed"]
+    assert "RuntimeError: simulated crash" in results[0].error
+    assert suite.skipped_arms == {"hybrid": suite.skipped_arms["hybrid"]}
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert [t["status"] for t in saved["trials"]] == ["failed", "completed"]
+    assert (tmp_path / "trials" / "scratch-seed0-n200.json").exists()
+    summary = {s.arm: s for s in summarise(results)}
+    assert summary["linear_probe"].failed == 1 and summary["scratch"].trials == 1
+
+
+def test_bad_config_is_rejected_before_any_work():
+    with pytest.raises(BenchInputError, match=r"--batch-size: expected an integer in 2..4096; got 1"):
+        run_trial(TrialConfig("digits", "scratch", batch_size=1))
+    with pytest.raises(BenchInputError, match="unknown arm 'finetune'; valid arms are linear_probe"):
+        run_trial(TrialConfig("digits", "finetune"))
+    with pytest.raises(BenchInputError, match="arm 'hybrid' is not benchmarked"):
+        run_trial(TrialConfig("digits", "hybrid"))
+    with pytest.raises(BenchInputError, match=r"--budget-seconds: expected seconds in 1\.\.86400"):
+        run_trial(TrialConfig("digits", "scratch", budget_seconds=float("nan")))
+
+
+def test_finished_trials_survive_a_killed_process(tmp_path):
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench", "run", "--dataset", "digits", "--examples", "200",
+         "--arms", "linear_probe,scratch", "--budget-seconds", "60", "--out", str(out)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    first = out / "trials" / "linear_probe-seed0-n200.json"
+    deadline = time.time() + 120
+    while not first.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    time.sleep(1.0)  # now inside the 60 s scratch trial
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert json.loads(first.read_text())["status"] == "completed"
+    saved = json.loads((out / "results.json").read_text())
+    assert [t["trial_id"] for t in saved["trials"]] == ["linear_probe-seed0-n200"]
+    assert (out / "results.csv").read_text().count("\n") == 2
