@@ -138,6 +138,31 @@ def doctor_command(as_json: Annotated[bool, typer.Option("--json", help="Print J
         raise typer.Exit(code=1)
 
 
+@app.command("perf")
+def perf_command(
+    dataset: Annotated[str, typer.Option(help="Dataset to measure on.")] = "fashion-mnist",
+    examples: Annotated[int, typer.Option(help="Training examples.")] = 1000,
+    backbone: Annotated[str, typer.Option(help="Pretrained backbone.")] = "efficientnet_lite0",
+    resolution: Annotated[int | None, typer.Option(help="Input side in pixels; default the dataset's.")] = None,
+    batch_size: Annotated[int, typer.Option(help="Batch size.")] = 64,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+    budget_seconds: Annotated[float, typer.Option(help="Runner measurement length.")] = 10.0,
+    steps: Annotated[int, typer.Option(help="Timed steps for the naive and raw measurements.")] = 30,
+    arm: Annotated[str, typer.Option(help="Whose model: full_finetune (pretrained backbone) or scratch.")] = (
+        "full_finetune"
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Runner vs naive pipeline vs raw forward+backward, side by side in one run; prints the ratios."""
+    from bench.perf import render_perf, run_perf
+
+    try:
+        report = run_perf(dataset, examples, backbone, resolution, batch_size, device, budget_seconds, steps, arm)
+    except BenchInputError as error:
+        raise fail(str(error)) from None
+    typer.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_perf(report))
+
+
 def main() -> None:
     app(prog_name="python -m bench")
 

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -39,6 +38,7 @@ from bench.device import (
     resolve_device,
 )
 from bench.errors import BenchInputError
+from bench.probe import fit_probe
 
 # ---- configuration ----------------------------------------------------------------------------
 
@@ -482,9 +482,6 @@ def _parameter_groups(model: nn.Module, spec: BackboneSpec, arm: ArmSpec) -> tup
 
 
 def _linear_probe(config, spec, data: ImageData, images, split_idx, device, hooks, cache, base) -> TrialResult:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
     train_idx, val_idx, test_idx = split_idx
     t_features = now(device)
     needed = np.concatenate([train_idx, val_idx, test_idx])
@@ -492,36 +489,37 @@ def _linear_probe(config, spec, data: ImageData, images, split_idx, device, hook
         spec, data, images, device, needed, progress=lambda: hooks.progress(TrialState(config, "features"))
     )
     feature_seconds = now(device) - t_features
-    t_fit = time.perf_counter()
-    scaler = StandardScaler().fit(features[train_idx])
-    x_train, x_val = scaler.transform(features[train_idx]), scaler.transform(features[val_idx])
-    best = (-1.0, None, None)
-    history = []
-    # Along the regularisation path, each fit starts from the previous solution (warm start).
-    head = LogisticRegression(max_iter=500, tol=1e-3, warm_start=True, random_state=config.seed)
-    for c in LOGISTIC_C_GRID:
-        head.set_params(C=c).fit(x_train, data.labels[train_idx])
-        val_acc = round(float(head.score(x_val, data.labels[val_idx])), 5)
-        history.append(EpochRecord(1.0, len(history) + 1, None, val_acc, round(time.perf_counter() - t_fit, 3)))
-        hooks.progress(TrialState(config, "train", len(history), len(LOGISTIC_C_GRID), 1.0, last_val_accuracy=val_acc))
-        if val_acc > best[0]:
-            best = (val_acc, c, copy.deepcopy(head))
-    fit_seconds = time.perf_counter() - t_fit
-    t_eval = time.perf_counter()
-    predictions = torch.as_tensor(best[2].predict(scaler.transform(features[test_idx])))
-    accuracy, macro_f1 = _test_metrics(predictions, test_idx, torch.as_tensor(data.labels))
-    eval_seconds = time.perf_counter() - t_eval
-    train_seconds = fit_seconds + (0.0 if hit else feature_seconds)
+    as_tensor = lambda idx: torch.as_tensor(features[idx], device=device)  # noqa: E731
+    target = lambda idx: torch.as_tensor(data.labels[idx], device=device)  # noqa: E731
+    history: list[EpochRecord] = []
+
+    def record(c: float, val_accuracy: float) -> None:
+        history.append(EpochRecord(1.0, len(history) + 1, None, val_accuracy, round(now(device) - t_fit, 3)))
+        hooks.progress(
+            TrialState(config, "train", len(history), len(LOGISTIC_C_GRID), 1.0, last_val_accuracy=val_accuracy)
+        )
+
+    t_fit = now(device)
+    fit = fit_probe(
+        as_tensor(train_idx), target(train_idx), as_tensor(val_idx), target(val_idx), data.num_classes,
+        LOGISTIC_C_GRID, on_fit=record,
+    )  # fmt: skip
+    fit_seconds = now(device) - t_fit
+    t_eval = now(device)
+    predictions = fit.predict(as_tensor(test_idx))
+    accuracy, macro_f1 = _test_metrics(predictions, test_idx, torch.as_tensor(data.labels, device=device))
+    eval_seconds = now(device) - t_eval
     return replace(
         base,
         status="completed",
         test_accuracy=accuracy,
         test_macro_f1=macro_f1,
-        val_accuracy=best[0],
+        val_accuracy=fit.val_accuracy,
         epochs_run=1.0,
         steps=len(LOGISTIC_C_GRID),
+        # Feature extraction is the probe's training cost when it ran; a cache hit is free.
+        time_train_s=round(fit_seconds + (0.0 if hit else feature_seconds), 3),
         time_data_s=round(base.time_data_s + (feature_seconds if hit else 0.0), 3),
-        time_train_s=round(train_seconds, 3),
         time_eval_s=round(eval_seconds, 3),
         images_per_second=round(len(train_idx) / fit_seconds, 1),
         feature_cache_hit=hit,

@@ -94,3 +94,16 @@ def test_doctor_reports_a_ready_machine():
     weights = next(c for c in report["checks"] if c["name"].startswith("pretrained weights"))
     assert weights["ok"] and "442 bell cote" in weights["detail"]
     assert report["versions"]["torch"].startswith("2.14")
+
+
+@pytest.mark.slow
+def test_perf_measures_all_three_side_by_side():
+    result = bench(
+        "perf", "--dataset", "digits", "--examples", "300", "--budget-seconds", "2", "--steps", "4", "--json"
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    for key in ("runner_images_per_s", "naive_images_per_s", "raw_images_per_s", "linear_probe_fit_s"):
+        assert report[key] > 0, key
+    assert report["runner_vs_raw"] == pytest.approx(report["runner_images_per_s"] / report["raw_images_per_s"], 1e-2)
+    assert report["train_flops_per_image"] > 1e6
