@@ -47,7 +47,14 @@ class TrialCache:
         self._staged: dict[tuple[str, int, str], torch.Tensor] = {}
         self._models: dict[str, nn.Module] = {}
         self._features: dict[tuple[str, str, int], _FeatureStore] = {}
-        self.hits: dict[str, int] = {"dataset": 0, "staged": 0, "model": 0, "features": 0}
+        self.hits: dict[str, int] = {
+            "dataset": 0,
+            "staged": 0,
+            "model": 0,
+            "features": 0,  # probe trials whose features were all cached
+            "images_encoded": 0,  # feature rows computed (each image at most once per backbone and resolution)
+            "images_from_cache": 0,  # feature rows served from the cache
+        }
 
     def dataset(self, name: str, image_size: int) -> ImageData:
         key = (name, image_size)
@@ -84,6 +91,7 @@ class TrialCache:
         device: torch.device,
         needed: np.ndarray,
         progress: Callable[[], None] = lambda: None,
+        random_init: bool = False,
     ) -> tuple[np.ndarray, bool]:
         """Pooled features (N x D float32; rows outside ``needed`` may be unset) and whether all were cached.
 
@@ -91,16 +99,23 @@ class TrialCache:
         computed and the store is written back to disk atomically.
         """
         resolution = images.shape[-1]
-        key = (data.fingerprint, spec.name, resolution)
-        path = (self.root or cache_dir()) / "features" / f"{data.fingerprint}-{spec.name}-{resolution}.npz"
+        name = f"{spec.name}-random" if random_init else spec.name
+        key = (data.fingerprint, name, resolution)
+        path = (self.root or cache_dir()) / "features" / f"{data.fingerprint}-{name}-{resolution}.npz"
         store = self._features.get(key) or _read_store(path)
         missing = needed if store is None else needed[~store.done[needed]]
+        self.hits["images_encoded"] += len(missing)
+        self.hits["images_from_cache"] += len(needed) - len(missing)
         if store is not None and len(missing) == 0:
             self.hits["features"] += 1
             self._features[key] = store
             return store.values, True
         encoded = extract_features(
-            self.feature_model(spec), images[torch.as_tensor(missing, device=device)], spec, device, progress
+            self.feature_model(spec, random_init),
+            images[torch.as_tensor(missing, device=device)],
+            spec,
+            device,
+            progress,
         )
         if store is None:
             store = _FeatureStore(np.zeros((len(images), encoded.shape[1]), np.float32), np.zeros(len(images), bool))
@@ -113,8 +128,14 @@ class TrialCache:
         os.replace(partial, path)  # atomic: a killed run never leaves half a file
         return store.values, False
 
-    def feature_model(self, spec: BackboneSpec) -> nn.Module:
-        model = self.pretrained_model(spec, 2)
+    def feature_model(self, spec: BackboneSpec, random_init: bool = False) -> nn.Module:
+        """The backbone without its classifier; ``random_init`` is the untrained baseline (fixed seed)."""
+        if random_init:
+            with torch.random.fork_rng():
+                torch.manual_seed(0)
+                model = create_model(spec, 2, pretrained=False)
+        else:
+            model = self.pretrained_model(spec, 2)
         parent_path, _, leaf = spec.classifier.rpartition(".")
         parent = model.get_submodule(parent_path) if parent_path else model
         if leaf.isdigit():

@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.trial import TrialResult
+from bench.errors import BenchInputError
+from bench.trial import EpochRecord, TrialConfig, TrialResult
 
 CSV_COLUMNS = (
     "trial_id",
@@ -111,19 +112,30 @@ def render_table(summaries: list[ArmSummary]) -> str:
 class ResultsDir:
     """Writes a run's files: trials/<id>.json per trial, results.json and results.csv after each."""
 
-    def __init__(self, root: Path, run_config: dict[str, Any]):
+    def __init__(self, root: Path, run_config: dict[str, Any], kind: str = "run"):
         self.root = Path(root)
         (self.root / "trials").mkdir(parents=True, exist_ok=True)
         self.run_config = run_config
+        self.kind = kind
         self.results: list[TrialResult] = []
+        self.extras: dict[str, Any] = {}  # analyses added after the trials: curve, verdict, transferability
         _write_atomic(self.root / "config.json", json.dumps(run_config, indent=2))
 
     def add(self, result: TrialResult) -> None:
         self.results.append(result)
         _write_atomic(self.root / "trials" / f"{result.trial_id}.json", json.dumps(result.to_dict(), indent=2))
+        self._write()
+
+    def add_extra(self, name: str, value: Any) -> None:
+        self.extras[name] = value
+        self._write()
+
+    def _write(self) -> None:
         summary = {
+            "kind": self.kind,
             "config": self.run_config,
             "summary": [asdict(s) for s in summarise(self.results)],
+            **self.extras,
             "trials": [r.to_dict() for r in self.results],
         }
         _write_atomic(self.root / "results.json", json.dumps(summary, indent=2))
@@ -132,6 +144,29 @@ class ResultsDir:
         writer.writeheader()
         writer.writerows(csv_row(r) for r in self.results)
         _write_atomic(self.root / "results.csv", buffer.getvalue())
+
+
+def trial_from_dict(data: dict[str, Any]) -> TrialResult:
+    """Rebuild a TrialResult saved by :meth:`TrialResult.to_dict`."""
+    fields = {k: v for k, v in data.items() if k != "trial_id"}
+    fields["config"] = TrialConfig(**fields["config"])
+    fields["history"] = tuple(EpochRecord(**h) for h in fields.get("history", ()))
+    return TrialResult(**fields)
+
+
+def load_results(folder: Path) -> dict[str, Any]:
+    """Read a results folder written by ``bench run`` or ``bench curve``; trials come back as TrialResults."""
+    path = Path(folder) / "results.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["trials"] = [trial_from_dict(t) for t in data["trials"]]
+    except FileNotFoundError:
+        raise BenchInputError(
+            f"--results {folder}: no results.json there; pass the --out folder of bench run"
+        ) from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise BenchInputError(f"--results {folder}: results.json is unreadable ({error})") from None
+    return data
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -107,3 +107,45 @@ def test_perf_measures_all_three_side_by_side():
         assert report[key] > 0, key
     assert report["runner_vs_raw"] == pytest.approx(report["runner_images_per_s"] / report["raw_images_per_s"], 1e-2)
     assert report["train_flops_per_image"] > 1e6
+
+
+@pytest.mark.slow
+def test_curve_then_verdict(tmp_path):
+    out = tmp_path / "curve"
+    profile = ROOT / "examples" / "profiles" / "small_similar.json"
+    result = bench(
+        "curve", "--dataset", "digits", "--sizes", "60,120,240", "--arms", "linear_probe,scratch", "--seeds", "2",
+        "--budget-seconds", "1", "--profile", str(profile), "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for text in ("winner", "fit linear_probe", "Crossover:", "Transferability: LogME", "Verdict:", "cache: features"):
+        assert text in result.stdout, text
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["kind"] == "curve" and len(saved["trials"]) == 12
+    assert {"points", "fits", "crossover", "winners"} <= set(saved["curve"])
+    assert saved["transferability"]["suggested_similarity"] in ("low", "medium", "high")
+    assert saved["verdict"]["advised"] == "linear_probe"
+    assert (out / "curve.svg").read_text().startswith("<svg")
+    again = bench("verdict", "--profile", str(profile), "--results", str(out), "--examples", "240", "--json")
+    assert again.returncode == 0, again.stderr
+    verdict = json.loads(again.stdout)
+    assert verdict["examples"] == 240 and verdict["outcome"] in ("confirmed", "contradicted", "inconclusive")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--sizes", "100,abc"], "--sizes '100,abc': expected comma-separated integers"),
+        (["--dataset", "digits", "--sizes", "100,5000,9000"], "5000, 9000 larger than the 1,169 training examples"),
+        (["--dataset", "digits", "--sizes", "300,100,200"], "distinct sizes in increasing order"),
+    ],
+)
+def test_curve_bad_sizes_exit_2(tmp_path, args, message):
+    result = bench("curve", *args, "--out", str(tmp_path / "o"))
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_verdict_on_a_missing_folder_exits_2(tmp_path):
+    profile = ROOT / "examples" / "profiles" / "small_similar.json"
+    result = bench("verdict", "--profile", str(profile), "--results", str(tmp_path))
+    assert result.returncode == 2 and "no results.json there" in result.stderr

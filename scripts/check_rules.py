@@ -1,0 +1,108 @@
+"""Check the advisor's rules against measurements on the built-in datasets.
+
+Runs a grid (datasets x training sizes x arms x seeds) with the benchmark engine, asks the
+advisor for each cell's profile, and records whether the measurement confirms the advice.
+Writes data/grid/grid_results.json, which the app shows as "what we measured", and prints
+the agreement rate (inconclusive cells counted separately).
+
+    python scripts/check_rules.py                 # the shipped grid (~8 minutes on 2 CPU cores)
+    python scripts/check_rules.py --seeds 2 --budget-seconds 3 --out /tmp/grid.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from advisor import profile_from_mapping, recommend
+from bench.cache import TrialCache
+from bench.device import describe, library_versions, resolve_device
+from bench.logme import estimate_transferability
+from bench.suite import SuiteConfig, run_suite
+from bench.trial import TrialConfig
+from bench.verdict import make_verdict
+
+GRID = {"digits": (100, 300, 1000), "fashion-mnist": (100, 300, 1000, 3000)}
+ARMS = ("linear_probe", "full_finetune", "scratch")
+OUT = Path(__file__).resolve().parents[1] / "data" / "grid" / "grid_results.json"
+
+
+def cell_profile(size: int, similarity: str, budget_seconds: float, arms: int) -> dict:
+    # What a user of this quick check would answer: image data, 10 classes, a pretrained
+    # model, a CPU, and the wall-clock the check itself takes (arms x budget).
+    return {
+        "modality": "image",
+        "labeled_examples": size,
+        "num_classes": 10,
+        "domain_similarity": similarity,
+        "pretrained_available": True,
+        "time_budget_hours": round(arms * budget_seconds / 3600, 4),
+        "compute": "cpu",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--budget-seconds", type=float, default=5.0)
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    cache = TrialCache()
+    cells, started = [], time.time()
+    for dataset, sizes in GRID.items():
+        transfer = estimate_transferability(dataset, examples=1000, cache=cache)
+        for size in sizes:
+            profile = cell_profile(size, transfer.suggested_similarity, args.budget_seconds, len(ARMS))
+            advice = recommend(profile_from_mapping(profile))
+            base = TrialConfig(dataset, ARMS[0], examples=size, budget_seconds=args.budget_seconds)
+            results = run_suite(SuiteConfig(base, ARMS, tuple(range(args.seeds))), cache=cache)
+            verdict = make_verdict(advice.strategy, results)
+            cells.append(
+                {
+                    "dataset": dataset,
+                    "examples": size,
+                    "profile": profile,
+                    "advised": advice.strategy,
+                    "confidence": advice.confidence,
+                    "measured_winner": verdict.measured_winner,
+                    "outcome": verdict.outcome,
+                    "summary": verdict.summary,
+                    "arms": [e.__dict__ for e in verdict.arms],
+                    "logme_gain": round(transfer.gain, 4),
+                }
+            )
+            print(f"{dataset:>14} n={size:<5} advised {advice.strategy:<17} measured {verdict.measured_winner:<14} "
+                  f"{verdict.outcome}", flush=True)  # fmt: skip
+    decided = [c for c in cells if c["outcome"] != "inconclusive"]
+    confirmed = sum(c["outcome"] == "confirmed" for c in decided)
+    agreement = confirmed / len(decided) if decided else None
+    report = {
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "device": describe(resolve_device("auto")),
+        "machine": platform.machine(),
+        "versions": library_versions(),
+        "seeds": args.seeds,
+        "budget_seconds": args.budget_seconds,
+        "arms": list(ARMS),
+        "minutes": round((time.time() - started) / 60, 1),
+        "agreement": {
+            "confirmed": confirmed,
+            "contradicted": len(decided) - confirmed,
+            "inconclusive": len(cells) - len(decided),
+            "rate": round(agreement, 3) if agreement is not None else None,
+        },
+        "cells": cells,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    rate = f"{agreement:.0%}" if agreement is not None else "n/a"
+    print(f"\nagreement: {confirmed}/{len(decided)} decided cells confirmed ({rate}); "
+          f"{len(cells) - len(decided)} inconclusive; wrote {args.out}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""Curves, power-law fits, crossover and verdicts on constructed results with known answers."""
+
+import numpy as np
+import pytest
+
+from bench.curve import CurveConfig, PowerLaw, estimate_crossover, fit_power_law, validate_sizes
+from bench.errors import BenchInputError
+from bench.trial import EpochRecord, TrialConfig, TrialResult
+from bench.verdict import make_verdict, render_verdict
+
+
+def law(a, b, c):
+    return lambda n: a - b * n ** (-c)
+
+
+def table_from(laws: dict, sizes, seeds=3, noise=0.003, seed=0):
+    rng = np.random.default_rng(seed)
+    return {
+        arm: {n: {s: float(f(n) + noise * rng.normal()) for s in range(seeds)} for n in sizes} for arm, f in laws.items()
+    }
+
+
+def fits_for(table):
+    return {arm: fit_power_law(arm, sorted(t), [float(np.mean(list(t[n].values()))) for n in sorted(t)]) for arm, t in table.items()}
+
+
+def test_power_law_recovers_parameters_and_backtests():
+    sizes = [100, 300, 1000, 3000]
+    truth = law(0.9, 2.0, 0.5)
+    fit = fit_power_law("scratch", sizes, [truth(n) for n in sizes])
+    assert fit.a == pytest.approx(0.9, abs=0.01) and fit.c == pytest.approx(0.5, abs=0.05)
+    assert abs(fit.backtest_error) < 0.005
+    assert fit.note == ""
+
+
+def test_falling_curve_is_flagged():
+    fit = fit_power_law("scratch", [100, 300, 1000], [0.8, 0.7, 0.6])
+    assert "accuracy falls" in fit.note
+
+
+def test_crossover_found_with_an_interval():
+    sizes = [100, 300, 1000, 3000]
+    # Fine-tuning saturates at 0.85; scratch climbs to 0.95 and passes it near n ~ 2,000.
+    table = table_from({"full_finetune": law(0.85, 1.0, 0.7), "scratch": law(0.95, 2.0, 0.45)}, sizes)
+    expected = ((2.0 - 0) / (0.95 - 0.85)) ** (1 / 0.45)  # ignores the small fine-tune term
+    crossover = estimate_crossover(table, fits_for(table), sizes)
+    assert crossover.status == "crossover"
+    assert 0.5 * expected < crossover.examples < 1.5 * expected
+    low, high = crossover.interval
+    assert low <= crossover.examples <= high
+    assert "beyond 3,000 it is an extrapolation" in crossover.text
+
+
+def test_no_crossover_when_scratch_stays_below():
+    sizes = [100, 300, 1000, 3000]
+    table = table_from({"linear_probe": law(0.9, 1.0, 0.5), "scratch": law(0.7, 3.0, 0.5)}, sizes)
+    crossover = estimate_crossover(table, fits_for(table), sizes)
+    assert crossover.status == "none_in_range"
+    assert crossover.examples is None and "does not overtake" in crossover.text
+
+
+def test_crossover_needs_three_sizes_and_both_families():
+    sizes = [100, 300]
+    table = table_from({"linear_probe": law(0.9, 1.0, 0.5), "scratch": law(0.7, 3.0, 0.5)}, sizes)
+    assert estimate_crossover(table, {}, sizes).status == "not_computed"
+
+
+def test_sizes_are_checked():
+    config = CurveConfig(TrialConfig("digits", "scratch"), ("scratch",), (100, 50000), (0,))
+    with pytest.raises(BenchInputError, match="50000 larger than the 1,169 training examples"):
+        validate_sizes(config, 1169, 10)
+    with pytest.raises(BenchInputError, match="distinct sizes in increasing order"):
+        validate_sizes(CurveConfig(config.base, ("scratch",), (300, 100, 200)), 1169, 10)
+    notes = validate_sizes(CurveConfig(config.base, ("scratch",), (100, 300), (0,)), 1169, 10)
+    assert any("no power-law fit" in n for n in notes) and any("one seed" in n for n in notes)
+
+
+def trial(arm, seed, accuracy, seconds=5.0, examples=1000):
+    history = (EpochRecord(1.0, 10, 0.5, accuracy * 0.8, seconds / 2), EpochRecord(2.0, 20, 0.3, accuracy, seconds))
+    return TrialResult(
+        TrialConfig("digits", arm, seed=seed, examples=examples), "completed", test_accuracy=accuracy,
+        test_macro_f1=accuracy, time_train_s=seconds, history=history, train_examples=examples,
+    )  # fmt: skip
+
+
+def results(scores: dict[str, list[float]]):
+    return [trial(arm, seed, acc) for arm, accs in scores.items() for seed, acc in enumerate(accs)]
+
+
+def test_verdict_confirmed():
+    verdict = make_verdict("linear_probe", results({"linear_probe": [0.82, 0.835, 0.81], "scratch": [0.75, 0.76, 0.745]}))
+    assert verdict.outcome == "confirmed" and verdict.measured_winner == "linear_probe"
+    assert verdict.comparison.p_value < 0.05 and verdict.comparison.effect_size > 1
+    assert verdict.comparison.ci95[0] > 0
+
+
+def test_verdict_contradicted_names_a_likely_reason():
+    verdict = make_verdict("full_finetune", results({"full_finetune": [0.70, 0.71, 0.69], "scratch": [0.80, 0.82, 0.81]}))
+    assert verdict.outcome == "contradicted" and verdict.measured_winner == "scratch"
+    assert "less similar to the pretraining data than assumed" in verdict.reason
+
+
+def test_verdict_inconclusive_says_how_many_seeds_would_settle_it():
+    verdict = make_verdict("linear_probe", results({"linear_probe": [0.80, 0.78, 0.82], "scratch": [0.79, 0.80, 0.795]}))
+    assert verdict.outcome == "inconclusive"
+    assert "seeds would settle" in verdict.reason
+
+
+def test_single_seed_reports_what_was_not_computed():
+    verdict = make_verdict("linear_probe", results({"linear_probe": [0.9], "scratch": [0.5]}))
+    assert verdict.outcome == "inconclusive"
+    assert verdict.comparison.p_value is None and verdict.comparison.ci95 is None
+    assert any("no paired test" in n for n in verdict.not_computed)
+    assert "not computed" in render_verdict(verdict)
+
+
+def test_hybrid_advice_cannot_be_checked_in_a_quick_run():
+    verdict = make_verdict("hybrid", results({"linear_probe": [0.8, 0.8], "scratch": [0.7, 0.7]}))
+    assert verdict.outcome == "inconclusive" and "hybrid is not benchmarked" in verdict.summary
+
+
+def test_scratch_advice_counts_either_scratch_arm():
+    verdict = make_verdict(
+        "scratch", results({"scratch_same_arch": [0.9, 0.91, 0.92], "linear_probe": [0.7, 0.72, 0.71]})
+    )
+    assert verdict.outcome == "confirmed" and verdict.measured_winner == "scratch_same_arch"
+
+
+def test_power_law_predict_is_monotone():
+    fit = PowerLaw("x", 0.9, 1.0, 0.5)
+    assert fit.predict(100) < fit.predict(1000) < 0.9
