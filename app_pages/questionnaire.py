@@ -6,8 +6,12 @@ from typing import Any
 
 import streamlit as st
 
+from advisor import recommend
 from advisor.profile import PROFILE_FIELDS, FieldSpec, check_answers
 from app_pages import state
+from app_pages.widgets import dataset_picker
+from bench.errors import BenchInputError
+from bench.logme import estimate_transferability
 
 st.title("Fine-tune or train from scratch?")
 st.caption("Describe your task. The advisor ranks five strategies with transparent, cited rules.")
@@ -28,6 +32,20 @@ def widget(spec: FieldSpec, current: Any) -> Any:
     return float(st.number_input(label, value=float(current), step=0.5, format="%g", help=help_text, key=key))
 
 
+with st.expander("Estimate domain similarity from my data (LogME, a few seconds)"):
+    source = dataset_picker("similarity")
+    if st.button("Estimate similarity", disabled=source is None):
+        try:
+            with st.spinner("Scoring pretrained vs random-init features..."):
+                result = estimate_transferability(source, examples=1000)
+        except BenchInputError as error:
+            st.error(str(error))
+        else:
+            st.session_state["field_domain_similarity"] = result.suggested_similarity
+            st.session_state["similarity_note"] = result.explain()
+    if st.session_state.get("similarity_note"):
+        st.info(st.session_state["similarity_note"])
+
 with st.form("questionnaire"):
     answers = state.answers()
     errors: dict[str, str] = st.session_state.get("profile_errors", {})
@@ -46,4 +64,5 @@ if submitted:
     state.save_answers(values)
     if profile is None:
         st.rerun()
+    st.session_state[state.PROFILE_ID] = state.store().save_profile(values, recommend(profile).to_dict())
     st.switch_page("app_pages/recommendation.py")

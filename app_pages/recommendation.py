@@ -31,7 +31,7 @@ with left:
     st.subheader("Ranking")
     st.dataframe(ranking, hide_index=True, width="stretch")
 with right:
-    st.altair_chart(factor_chart(rec), width="stretch")
+    st.altair_chart(factor_chart(rec.to_dict()), width="stretch")
 
 st.subheader("Why")
 for reason in rec.reasons:

@@ -59,29 +59,3 @@ def curve_chart(curve: CurveResult) -> alt.LayerChart:
             alt.Chart(rule).mark_rule(color="black", strokeDash=[2, 2]).encode(x="examples:Q", tooltip=["label"])
         )
     return alt.layer(*layers).properties(title="Learning curves (dashed: power-law fits)", width=560, height=320)
-
-
-def accuracy_chart(summaries) -> alt.Chart:
-    """Mean test accuracy per arm with ± one standard deviation."""
-    rows = [
-        {
-            "arm": s.arm,
-            "accuracy": s.accuracy_mean,
-            "low": s.accuracy_mean - (s.accuracy_std or 0),
-            "high": s.accuracy_mean + (s.accuracy_std or 0),
-        }
-        for s in summaries
-        if s.accuracy_mean is not None
-    ]
-    data = pd.DataFrame(rows, columns=["arm", "accuracy", "low", "high"])
-    bars = (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            x=alt.X("accuracy:Q", scale=alt.Scale(domain=[0, 1]), title="test accuracy"),
-            y=alt.Y("arm:N", sort="-x", title=None),
-            tooltip=["arm", alt.Tooltip("accuracy:Q", format=".3f")],
-        )
-    )
-    spread = alt.Chart(data).mark_errorbar().encode(x="low:Q", x2="high:Q", y=alt.Y("arm:N", sort="-x"))
-    return (bars + spread).properties(title="Test accuracy (mean ± std over seeds)", height=40 * max(1, len(rows)))

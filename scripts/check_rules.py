@@ -27,7 +27,7 @@ from bench.trial import TrialConfig
 from bench.verdict import make_verdict
 
 GRID = {"digits": (100, 300, 1000), "fashion-mnist": (100, 300, 1000, 3000)}
-ARMS = ("linear_probe", "full_finetune", "scratch")
+ARMS = ("linear_probe", "partial_finetune", "full_finetune", "scratch")
 OUT = Path(__file__).resolve().parents[1] / "data" / "grid" / "grid_results.json"
 
 

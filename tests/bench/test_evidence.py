@@ -16,12 +16,16 @@ def law(a, b, c):
 def table_from(laws: dict, sizes, seeds=3, noise=0.003, seed=0):
     rng = np.random.default_rng(seed)
     return {
-        arm: {n: {s: float(f(n) + noise * rng.normal()) for s in range(seeds)} for n in sizes} for arm, f in laws.items()
+        arm: {n: {s: float(f(n) + noise * rng.normal()) for s in range(seeds)} for n in sizes}
+        for arm, f in laws.items()
     }
 
 
 def fits_for(table):
-    return {arm: fit_power_law(arm, sorted(t), [float(np.mean(list(t[n].values()))) for n in sorted(t)]) for arm, t in table.items()}
+    return {
+        arm: fit_power_law(arm, sorted(t), [float(np.mean(list(t[n].values()))) for n in sorted(t)])
+        for arm, t in table.items()
+    }
 
 
 def test_power_law_recovers_parameters_and_backtests():
@@ -88,20 +92,26 @@ def results(scores: dict[str, list[float]]):
 
 
 def test_verdict_confirmed():
-    verdict = make_verdict("linear_probe", results({"linear_probe": [0.82, 0.835, 0.81], "scratch": [0.75, 0.76, 0.745]}))
+    verdict = make_verdict(
+        "linear_probe", results({"linear_probe": [0.82, 0.835, 0.81], "scratch": [0.75, 0.76, 0.745]})
+    )
     assert verdict.outcome == "confirmed" and verdict.measured_winner == "linear_probe"
     assert verdict.comparison.p_value < 0.05 and verdict.comparison.effect_size > 1
     assert verdict.comparison.ci95[0] > 0
 
 
 def test_verdict_contradicted_names_a_likely_reason():
-    verdict = make_verdict("full_finetune", results({"full_finetune": [0.70, 0.71, 0.69], "scratch": [0.80, 0.82, 0.81]}))
+    verdict = make_verdict(
+        "full_finetune", results({"full_finetune": [0.70, 0.71, 0.69], "scratch": [0.80, 0.82, 0.81]})
+    )
     assert verdict.outcome == "contradicted" and verdict.measured_winner == "scratch"
     assert "less similar to the pretraining data than assumed" in verdict.reason
 
 
 def test_verdict_inconclusive_says_how_many_seeds_would_settle_it():
-    verdict = make_verdict("linear_probe", results({"linear_probe": [0.80, 0.78, 0.82], "scratch": [0.79, 0.80, 0.795]}))
+    verdict = make_verdict(
+        "linear_probe", results({"linear_probe": [0.80, 0.78, 0.82], "scratch": [0.79, 0.80, 0.795]})
+    )
     assert verdict.outcome == "inconclusive"
     assert "seeds would settle" in verdict.reason
 

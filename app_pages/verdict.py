@@ -1,0 +1,27 @@
+"""Verdict: does the measurement confirm the advice? Numbers, accuracy table, learning curve."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages import state
+from app_pages.views import summary_view, verdict_view
+
+st.title("Verdict")
+run_id = state.current_run_id()
+record = state.store().run(run_id) if run_id else None
+if record is None:
+    st.info("No run selected: start one on the Validation run page, or open one from History.")
+    st.stop()
+
+st.caption(f"Run {record.id} ({record.status}), {record.config['kind']} on {record.config['base']['dataset']}")
+verdict_view(state.store().verdict(record.id))
+st.subheader("Accuracy per arm (mean and spread over seeds)")
+summary_view(record)
+curve = record.analyses.get("curve")
+if curve:
+    st.subheader("Learning curve")
+    st.vega_lite_chart(record.analyses["curve_chart"], width="stretch")
+    st.write(f"**Crossover:** {curve['crossover']['text']}")
+    for note in curve.get("notes", []):
+        st.caption(note)

@@ -1,0 +1,126 @@
+"""The run store on a real SQLite file: concurrent writers, interrupted runs, migrations, the worker."""
+
+import json
+import multiprocessing
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bench.jobs import RunRequest, execute
+from bench.store import MIGRATIONS, SCHEMA_VERSION, RunStore
+from bench.trial import TrialConfig
+
+
+def _write_trials(path, run_id, writer, count):
+    store = RunStore(path)
+    for i in range(count):
+        store.add_trial(run_id, {"trial_id": f"w{writer}-{i}", "value": i})
+        store.set_progress(run_id, {"writer": writer, "i": i})
+
+
+def test_concurrent_writers_lose_nothing(tmp_path):
+    path = tmp_path / "runs.db"
+    store = RunStore(path)
+    run_id = store.create_run("run", {"x": 1}, session="s")
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_write_trials, args=(path, run_id, w, 40)) for w in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+        assert w.exitcode == 0
+    assert len(store.trials(run_id)) == 160
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_run_whose_worker_died_is_marked_interrupted_and_keeps_its_trials(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    run_id = store.create_run("run", {}, session="s")
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    store.set_status(run_id, "running", pid=process.pid)
+    store.add_trial(run_id, {"trial_id": "done-1", "status": "completed"})
+    assert store.mark_interrupted() == [run_id]
+    record = store.run(run_id)
+    assert record.status == "interrupted" and "finished trials kept" in record.error
+    assert [t["trial_id"] for t in store.trials(run_id)] == ["done-1"]
+
+
+def test_a_live_worker_is_not_marked(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    run_id = store.create_run("run", {}, session="s")
+    store.set_status(run_id, "running", pid=subprocess.os.getpid())
+    assert store.mark_interrupted() == []
+
+
+def test_migration_from_the_previous_schema_keeps_data(tmp_path):
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:  # a store written by version 1 of this program
+        db.executescript(MIGRATIONS[0] + "PRAGMA user_version = 1;")
+        db.execute(
+            "INSERT INTO runs (id, created, kind, config, status, progress, cancel_requested) "
+            "VALUES ('old1', '2026-01-01T00:00:00+00:00', 'run', '{\"a\": 1}', 'completed', '{}', 0)"
+        )
+        db.execute("INSERT INTO trials VALUES ('old1', 't1', '2026-01-01', '{\"trial_id\": \"t1\"}')")
+    store = RunStore(path)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    record = store.run("old1")
+    assert record.config == {"a": 1} and record.session == "" and record.analyses == {}
+    assert store.trials("old1") == [{"trial_id": "t1"}]
+    store.save_report("old1", "md", "# report")  # the new table works
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "future.db"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 99")
+    with pytest.raises(RuntimeError, match="newer than this program"):
+        RunStore(path)
+
+
+def test_sessions_see_only_their_runs(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    a = store.create_run("run", {}, session="alice")
+    b = store.create_run("run", {}, session="bob")
+    assert [r.id for r in store.runs(session="alice")] == [a]
+    assert {r.id for r in store.runs()} == {a, b}
+
+
+@pytest.mark.slow
+def test_worker_executes_a_stored_run_to_a_verdict(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    base = TrialConfig("digits", "linear_probe", examples=200, budget_seconds=1)
+    request = RunRequest("run", base, ("linear_probe", "scratch"), (0, 1), advised="linear_probe")
+    run_id = store.create_run("run", request.to_dict(), session="s")
+    assert execute(store, run_id) == "completed"
+    record = store.run(run_id)
+    assert record.status == "completed" and record.progress["done"] == 4
+    assert len(store.trials(run_id)) == 4
+    assert {s["arm"] for s in record.analyses["summary"]} == {"linear_probe", "scratch"}
+    assert store.verdict(run_id)["advised"] == "linear_probe"
+
+
+@pytest.mark.slow
+def test_worker_process_stops_when_cancelled(tmp_path):
+    from bench.jobs import launch
+
+    store = RunStore(tmp_path / "runs.db")
+    base = TrialConfig("fashion-mnist", "scratch", examples=500, budget_seconds=60)
+    run_id = store.create_run("run", RunRequest("run", base, ("scratch",), (0,)).to_dict(), session="s")
+    launch(store, run_id, log_dir=tmp_path)
+    deadline = time.time() + 120
+    while store.run(run_id).progress.get("phase") != "train" and time.time() < deadline:
+        time.sleep(0.2)
+    asked = time.time()
+    store.request_cancel(run_id)
+    while store.run(run_id).status == "running" and time.time() - asked < 30:
+        time.sleep(0.1)
+    record = store.run(run_id)
+    assert record.status == "cancelled", (record, (tmp_path / f"{run_id}.log").read_text())
+    assert time.time() - asked < 5  # 2 s to stop the trial, plus writing the result
+    assert json.loads(json.dumps(store.trials(run_id)))[0]["status"] == "cancelled"
