@@ -10,6 +10,7 @@ from app_pages import state
 from app_pages.views import run_progress
 from app_pages.widgets import dataset_picker
 from bench.arms import ARMS
+from bench.datasets import DATASETS, check_source
 from bench.device import describe, resolve_device
 from bench.errors import BenchInputError
 from bench.jobs import RunRequest, launch
@@ -27,8 +28,9 @@ preselected = [s for s in ranked if s in ARMS][:3]
 if "scratch" not in preselected:
     preselected = [*preselected[:2], "scratch"]
 
+# Outside the form: choosing a source shows its own widgets (an uploader, a path box) at once.
+source = dataset_picker("run")
 with st.form("run"):
-    source = dataset_picker("run")
     arms = st.multiselect("Arms", list(ARMS), default=preselected, help="Preselected from the recommendation.")
     left, middle, right = st.columns(3)
     examples = left.number_input("Training examples", value=1000, step=100, help="Stratified subsample.")
@@ -42,6 +44,8 @@ if start:
     try:
         if source is None:
             raise BenchInputError("Dataset: choose a built-in dataset, upload a .zip or enter a folder path")
+        if source not in DATASETS:
+            check_source(source)
         if not arms:
             raise BenchInputError(f"Arms: choose at least one of {', '.join(ARMS)}")
         base = TrialConfig(source, arms[0], examples=int(examples), budget_seconds=float(budget))

@@ -194,20 +194,26 @@ def load_dataset(name_or_path: str, image_size: int = 128, work_dir: Path | None
     """
     if name_or_path in DATASETS:
         return DATASETS[name_or_path].load()
-    path = Path(name_or_path)
-    if not path.exists():
-        if os.sep in name_or_path or name_or_path.endswith(".zip"):
-            raise BenchInputError(f"dataset {name_or_path}: no such file or folder")
-        raise unknown_name("dataset", name_or_path, [*DATASETS, "a folder path", "a .zip path"])
+    path = check_source(name_or_path)
     if path.is_file():
-        if path.suffix.lower() != ".zip":
-            raise BenchInputError(f"dataset {path}: a file, but not a .zip; expected a folder or a .zip of one")
         target = work_dir or cache_dir() / "extracted" / _file_digest(path)
         if not (target / ".complete").exists():
             safe_extract(path, target)
             (target / ".complete").touch()
         return _load_folder(target, image_size, display=str(path))
     return _load_folder(path, image_size, display=str(path))
+
+
+def check_source(name_or_path: str) -> Path:
+    """Cheap checks on a dataset that is not built in: it exists, and is a folder or a .zip."""
+    path = Path(name_or_path)
+    if not path.exists():
+        if os.sep in name_or_path or name_or_path.endswith(".zip"):
+            raise BenchInputError(f"dataset {name_or_path}: no such file or folder")
+        raise unknown_name("dataset", name_or_path, [*DATASETS, "a folder path", "a .zip path"])
+    if path.is_file() and path.suffix.lower() != ".zip":
+        raise BenchInputError(f"dataset {path}: a file, but not a .zip; expected a folder or a .zip of one")
+    return path
 
 
 def _load_folder(root: Path, image_size: int, display: str) -> ImageData:

@@ -1,0 +1,106 @@
+"""Reports are pure functions of stored data; the HTML is self-contained."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from advisor import example_profile, recommend
+from advisor.report import build_report, render
+from bench.results import summarise
+from bench.store import RunStore
+from bench.trial import EpochRecord, TrialConfig, TrialResult
+from bench.verdict import make_verdict
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def trials():
+    out = []
+    for arm, accs in {"linear_probe": [0.82, 0.835, 0.81], "scratch": [0.75, 0.76, 0.745]}.items():
+        for seed, acc in enumerate(accs):
+            out.append(
+                TrialResult(
+                    TrialConfig("fashion-mnist", arm, seed=seed, examples=1000),
+                    "completed",
+                    test_accuracy=acc,
+                    test_macro_f1=acc - 0.01,
+                    time_train_s=5.0,
+                    device="cpu (x86_64, 2 threads)",
+                    versions={"torch": "2.14.1"},
+                    dataset_fingerprint="1ba348a188843225",
+                    train_examples=1000,
+                    history=(EpochRecord(1.0, 5, 0.4, acc, 5.0),),
+                )
+            )
+    return out
+
+
+def report():
+    results = trials()
+    rec = recommend(example_profile()).to_dict()
+    analyses = {"summary": [s.__dict__ for s in summarise(results)]}
+    verdict = make_verdict("linear_probe", results).to_dict()
+    run = {"id": "abc123", "kind": "run", "status": "completed", "config": {"seeds": [0, 1, 2]},
+           "created": "2026-11-25T04:00:00+00:00", "finished": "2026-11-25T04:01:00+00:00"}  # fmt: skip
+    return build_report(example_profile().to_dict(), rec, run, [t.to_dict() for t in results], verdict, analyses,
+                        created="2026-11-25T04:02:00+00:00")  # fmt: skip
+
+
+def test_markdown_has_every_section():
+    text = render(report(), "md")
+    for section in ("## Inputs", "## Recommendation", "### Factor contributions", "### Why",
+                    "### What would change the answer", "### Recipe", "## Measured results", "## Verdict",
+                    "## Reproduce", "1ba348a188843225", "seeds: [0, 1, 2]", "torch 2.14.1"):  # fmt: skip
+        assert section in text, section
+    assert "0.822 ± 0.013" in text  # mean ± std over seeds
+    assert "**CONFIRMED**" in text
+
+
+def test_html_is_self_contained_with_embedded_charts():
+    page = render(report(), "html")
+    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") >= 2
+    assert "<table>" in page and "CONFIRMED" in page
+    assert not re.search(r"https?://", page), re.search(r".{40}https?://.{40}", page)
+    assert "<script" not in page and "<link" not in page
+
+
+def test_json_round_trips():
+    data = json.loads(render(report(), "json"))
+    assert data["recommendation"]["strategy"] == "partial_finetune"
+    assert data["verdict"]["outcome"] == "confirmed" and len(data["trials"]) == 6
+
+
+def test_report_is_a_pure_function_of_its_inputs():
+    assert render(report(), "md") == render(report(), "md")
+
+
+def test_unknown_format_is_refused():
+    with pytest.raises(ValueError, match="expected one of md, html, json"):
+        render(report(), "pdf")
+
+
+def test_cli_writes_the_report_of_a_stored_run(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    profile = example_profile()
+    profile_id = store.save_profile(profile.to_dict(), recommend(profile).to_dict())
+    run_id = store.create_run("run", {"kind": "run", "base": {"dataset": "fashion-mnist"}, "arms": [], "seeds": [0]},
+                              session="s", profile_id=profile_id)  # fmt: skip
+    for t in trials():
+        store.add_trial(run_id, t.to_dict())
+    store.add_analysis(run_id, "summary", [s.__dict__ for s in summarise(trials())])
+    store.set_verdict(run_id, make_verdict("linear_probe", trials()).to_dict())
+    store.set_status(run_id, "completed")
+    out = tmp_path / "report.html"
+    command = [sys.executable, "-m", "advisor", "report", "--run", run_id, "--format", "html", "--out", str(out),
+               "--db", str(tmp_path / "runs.db")]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Measured results" in out.read_text() and "<svg" in out.read_text()
+    missing = subprocess.run(
+        [*command[:5], "nope", *command[6:]], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert missing.returncode == 2 and f"--run nope: not in {tmp_path / 'runs.db'}" in missing.stderr
