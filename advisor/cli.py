@@ -12,23 +12,12 @@ from typing import Annotated, Any
 
 import typer
 
+from advisor.clitools import fail, make_app
 from advisor.profile import PROFILE_FIELDS, ProfileError, profile_from_mapping, read_profile_json
 from advisor.recommend import recommend
 from advisor.text import render_text
 
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    # Plain click errors: one line naming the option, easy to read and to grep in logs.
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-    help="Fine-tune or scratch? Evidence-based advice for a new learning task.",
-)
-
-
-def fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
+app = make_app("Fine-tune or scratch? Evidence-based advice for a new learning task.")
 
 
 def _opt(spec_name: str) -> Any:

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from advisor.clitools import fail, make_app
 from bench.arms import ARMS, NOT_BENCHMARKED, parse_arms
 from bench.errors import BenchInputError
 from bench.results import ResultsDir, render_table, summarise
@@ -20,20 +21,9 @@ from bench.suite import SuiteConfig, run_suite, validate_suite
 from bench.trial import Callback, EpochRecord, TrialConfig, TrialResult, TrialState
 from bench.verdict import make_verdict, render_verdict
 
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-    help="Fine-tune vs scratch trials on real data, offline, on GPU or CPU.",
-)
+app = make_app("Fine-tune vs scratch trials on real data, offline, on GPU or CPU.")
 
 DEFAULT_ARMS = "linear_probe,full_finetune,scratch"
-
-
-def fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
 
 
 class ProgressPrinter(Callback):
@@ -92,20 +82,10 @@ def run_command(
     if seeds < 1 or seeds > 100:
         raise fail(f"--seeds: expected an integer in 1..100; got {seeds}")
     try:
-        arm_names = parse_arms(arms)
-        if all(a in NOT_BENCHMARKED for a in arm_names):
-            raise BenchInputError(f"--arms {arms}: no arm to run; choose from {', '.join(ARMS)}")
-        base = TrialConfig(
-            dataset=dataset,
-            arm=next((a for a in arm_names if a in ARMS), "linear_probe"),
-            backbone=backbone,
-            examples=examples,
-            budget_seconds=None if until_converged else budget_seconds,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            resolution=resolution,
-            device=device,
-        )
+        arm_names, base = _base_config(
+            dataset, arms, backbone, None if until_converged else budget_seconds, device,
+            examples=examples, max_epochs=max_epochs, batch_size=batch_size, resolution=resolution,
+        )  # fmt: skip
         config = SuiteConfig(base, arm_names, tuple(range(seeds)))
         validate_suite(config)
         advised = _advised_strategy(profile)
@@ -133,6 +113,20 @@ def run_command(
         typer.echo(f"\nresults: {out}/results.json, {out}/results.csv")
     if any(r.status == "failed" for r in results):
         raise typer.Exit(code=1)
+
+
+def _base_config(
+    dataset: str, arms: str, backbone: str, budget_seconds: float | None, device: str, **settings
+) -> tuple[tuple[str, ...], TrialConfig]:
+    """Parse ``--arms`` and build the settings every trial shares (``arm`` is filled per trial)."""
+    arm_names = parse_arms(arms)
+    runnable = [a for a in arm_names if a in ARMS]
+    if not runnable:
+        raise BenchInputError(f"--arms {arms}: no arm to run; choose from {', '.join(ARMS)}")
+    base = TrialConfig(
+        dataset, runnable[0], backbone=backbone, budget_seconds=budget_seconds, device=device, **settings
+    )
+    return arm_names, base
 
 
 def _default_out() -> Path:
@@ -185,14 +179,7 @@ def curve_command(
     if seeds < 1 or seeds > 100:
         raise fail(f"--seeds: expected an integer in 1..100; got {seeds}")
     try:
-        arm_names = parse_arms(arms)
-        base = TrialConfig(
-            dataset=dataset,
-            arm=next((a for a in arm_names if a in ARMS), "linear_probe"),
-            backbone=backbone,
-            budget_seconds=None if until_converged else budget_seconds,
-            device=device,
-        )
+        arm_names, base = _base_config(dataset, arms, backbone, None if until_converged else budget_seconds, device)
         config = CurveConfig(base, arm_names, _parse_sizes(sizes), tuple(range(seeds)))
         advised = _advised_strategy(profile)
         out = out or _default_out()

@@ -20,8 +20,8 @@ from bench.arms import NOT_BENCHMARKED
 from bench.cache import TrialCache
 from bench.datasets import make_splits
 from bench.errors import BenchInputError
-from bench.suite import SuiteConfig, validate_suite
-from bench.trial import Callback, TrialConfig, TrialResult, run_trial
+from bench.suite import SuiteConfig, run_trials, validate_suite
+from bench.trial import Callback, TrialConfig, TrialResult
 
 EXTRAPOLATION = 30  # look for a crossover up to 30x the largest measured size
 BOOTSTRAP_SAMPLES = 200
@@ -159,14 +159,9 @@ def run_curve(
     data = cache.dataset(config.base.dataset, config.base.image_size)
     pool = len(make_splits(data.labels, config.base.split_seed).train)
     notes = validate_sizes(config, pool, data.num_classes)
-    trials = []
-    for trial in config.trial_configs():
-        result = run_trial(trial, callbacks, cache)
-        trials.append(result)
-        on_result(result)
-        if result.status == "cancelled":
-            notes.append("cancelled: the curve is incomplete")
-            break
+    trials = run_trials(config.trial_configs(), callbacks, on_result, cache)
+    if trials and trials[-1].status == "cancelled":
+        notes.append("cancelled: the curve is incomplete")
     return analyse_curve(config, trials, cache.hits, notes)
 
 

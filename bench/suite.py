@@ -53,9 +53,18 @@ def run_suite(
     Stops early, after recording the cancelled trial, when a callback asks to stop.
     """
     validate_suite(config)
-    cache = cache or TrialCache()
+    return run_trials(config.trial_configs(), callbacks, on_result, cache or TrialCache())
+
+
+def run_trials(
+    configs: list[TrialConfig],
+    callbacks: list[Callback] | None,
+    on_result: Callable[[TrialResult], None],
+    cache: TrialCache,
+) -> list[TrialResult]:
+    """The loop every runner shares: trials in order, each handed to ``on_result``, stop after a cancel."""
     results = []
-    for trial in config.trial_configs():
+    for trial in configs:
         result = run_trial(trial, callbacks, cache)
         results.append(result)
         on_result(result)
