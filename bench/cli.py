@@ -338,13 +338,16 @@ def perf_command(
     arm: Annotated[str, typer.Option(help="Whose model: full_finetune (pretrained backbone) or scratch.")] = (
         "full_finetune"
     ),
+    repeats: Annotated[int, typer.Option(help="Interleaved measurement rounds (mean ± std).")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Runner vs naive pipeline vs raw forward+backward, side by side in one run; prints the ratios."""
     from bench.perf import render_perf, run_perf
 
     try:
-        report = run_perf(dataset, examples, backbone, resolution, batch_size, device, budget_seconds, steps, arm)
+        report = run_perf(
+            dataset, examples, backbone, resolution, batch_size, device, budget_seconds, steps, arm, repeats
+        )
     except BenchInputError as error:
         raise fail(str(error)) from None
     typer.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_perf(report))

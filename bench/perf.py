@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
@@ -51,6 +52,8 @@ class PerfReport:
     train_flops_per_image: float
     achieved_tflops: float
     peak_fraction: float | None
+    spreads: dict[str, float]  # standard deviation over the repeats, img/s
+    repeats: int
 
     @property
     def runner_vs_raw(self) -> float:
@@ -203,8 +206,13 @@ def run_perf(
     budget_seconds: float = 10.0,
     steps: int = 30,
     arm: str = "full_finetune",
+    repeats: int = 3,
 ) -> PerfReport:
-    """Measure ``arm``'s model (full_finetune: the pretrained backbone; scratch: the compact CNN)."""
+    """Measure ``arm``'s model (full_finetune: the pretrained backbone; scratch: the compact CNN).
+
+    The runner, the raw bound and the naive pipelines are measured in interleaved rounds,
+    ``repeats`` times, so drifts of the machine hit all of them alike; means and spreads are reported.
+    """
     if arm not in ("full_finetune", "scratch"):
         raise BenchInputError(f"--arm {arm!r}: perf measures full_finetune or scratch")
     device = resolve_device(device_name)
@@ -221,17 +229,23 @@ def run_perf(
         dataset, arm, backbone=backbone, examples=examples, budget_seconds=budget_seconds, resolution=resolution,
         scratch_resolution=resolution, batch_size=batch_size, device=device_name,
     )  # fmt: skip
-    runner = run_trial(config, cache=cache)
     staged = cache.staged(data, resolution, device)[torch.as_tensor(train_idx, device=device)]
     labels = torch.as_tensor(data.labels[train_idx], device=device)
-    raw = measure_raw(spec, staged, labels, batch_size, device, cache, steps)
-    naive = measure_naive(spec, data, train_idx, resolution, batch_size, device, cache, steps, runner_settings=False)
-    naive_same = measure_naive(
-        spec, data, train_idx, resolution, batch_size, device, cache, steps, runner_settings=True
-    )
+    rounds: dict[str, list[float]] = {"runner": [], "raw": [], "naive": [], "naive_same": []}
+    for _ in range(repeats):
+        rounds["runner"].append(run_trial(config, cache=cache).images_per_second)
+        rounds["raw"].append(measure_raw(spec, staged, labels, batch_size, device, cache, steps))
+        for key, same in (("naive", False), ("naive_same", True)):
+            rounds[key].append(
+                measure_naive(spec, data, train_idx, resolution, batch_size, device, cache, steps, runner_settings=same)
+            )
+    mean = {key: round(float(np.mean(values)), 1) for key, values in rounds.items()}
+    spread = {
+        key: round(float(np.std(values, ddof=1)), 1) if len(values) > 1 else 0.0 for key, values in rounds.items()
+    }
     probe_s, epoch_s = measure_probe_vs_epoch(config, cache)
     flops = train_flops_per_image(spec, data.num_classes, resolution, device)
-    achieved = flops * runner.images_per_second
+    achieved = flops * mean["runner"]
     peak = next((v for k, v in GPU_PEAK_BF16.items() if k in describe(device)), None)
     return PerfReport(
         device=describe(device),
@@ -239,10 +253,12 @@ def run_perf(
         backbone=spec.name,
         resolution=resolution,
         batch_size=batch_size,
-        runner_images_per_s=runner.images_per_second,
-        naive_images_per_s=round(naive, 1),
-        naive_same_model_images_per_s=round(naive_same, 1),
-        raw_images_per_s=round(raw, 1),
+        runner_images_per_s=mean["runner"],
+        naive_images_per_s=mean["naive"],
+        naive_same_model_images_per_s=mean["naive_same"],
+        raw_images_per_s=mean["raw"],
+        spreads=spread,
+        repeats=repeats,
         linear_probe_fit_s=probe_s,
         finetune_epoch_s=epoch_s,
         train_flops_per_image=flops,
@@ -253,12 +269,16 @@ def run_perf(
 
 def render_perf(report: PerfReport) -> str:
     r = report
+    sd = r.spreads
     lines = [
-        f"device: {r.device}; {r.backbone} at {r.resolution}px, batch {r.batch_size}, {r.dataset}",
-        f"  (a) runner              {r.runner_images_per_s:10.1f} img/s",
-        f"  (b) naive tutorial      {r.naive_images_per_s:10.1f} img/s   (ImageFolder + DataLoader + PIL, NCHW fp32)",
-        f"  (b') same, runner model {r.naive_same_model_images_per_s:10.1f} img/s   (the data path alone)",
-        f"  (c) raw fwd+bwd+step    {r.raw_images_per_s:10.1f} img/s",
+        f"device: {r.device}; {r.backbone} at {r.resolution}px, batch {r.batch_size}, {r.dataset}; "
+        f"mean ± std over {r.repeats} interleaved rounds",
+        f"  (a) runner              {r.runner_images_per_s:8.1f} ± {sd['runner']:5.1f} img/s",
+        f"  (b) naive tutorial      {r.naive_images_per_s:8.1f} ± {sd['naive']:5.1f} img/s   "
+        "(ImageFolder + DataLoader + PIL, NCHW fp32)",
+        f"  (b') same, runner model {r.naive_same_model_images_per_s:8.1f} ± {sd['naive_same']:5.1f} img/s   "
+        "(the data path alone)",
+        f"  (c) raw fwd+bwd+step    {r.raw_images_per_s:8.1f} ± {sd['raw']:5.1f} img/s",
         f"  runner / raw   = {r.runner_vs_raw:.3f}   (target >= 0.90)",
         f"  runner / naive = {r.runner_vs_naive:.2f}   (target >= 3); runner / (b') = {r.runner_vs_naive_same_model:.2f}",
         f"  linear probe fit on cached features {r.linear_probe_fit_s:.2f}s vs one training epoch "

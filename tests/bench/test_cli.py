@@ -99,7 +99,8 @@ def test_doctor_reports_a_ready_machine():
 @pytest.mark.slow
 def test_perf_measures_all_three_side_by_side():
     result = bench(
-        "perf", "--dataset", "digits", "--examples", "300", "--budget-seconds", "2", "--steps", "4", "--json"
+        "perf", "--dataset", "digits", "--examples", "300", "--budget-seconds", "2", "--steps", "4", "--repeats", "2",
+        "--json",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -107,6 +108,7 @@ def test_perf_measures_all_three_side_by_side():
         assert report[key] > 0, key
     assert report["runner_vs_raw"] == pytest.approx(report["runner_images_per_s"] / report["raw_images_per_s"], 1e-2)
     assert report["train_flops_per_image"] > 1e6
+    assert report["repeats"] == 2 and set(report["spreads"]) == {"runner", "raw", "naive", "naive_same"}
 
 
 @pytest.mark.slow
