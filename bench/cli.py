@@ -16,6 +16,8 @@ import typer
 from advisor.clitools import fail, make_app
 from bench.arms import ARMS, NOT_BENCHMARKED, parse_arms
 from bench.errors import BenchInputError
+from bench.jobs import RunRequest
+from bench.recording import StoreRecorder
 from bench.results import ResultsDir, render_table, summarise
 from bench.suite import SuiteConfig, run_suite, validate_suite
 from bench.trial import Callback, EpochRecord, TrialConfig, TrialResult, TrialState
@@ -91,19 +93,23 @@ def run_command(
         advised = _advised_strategy(profile)
         out = out or _default_out()
         writer = ResultsDir(out, config.to_dict())
+        recorder = _recorder("run", RunRequest("run", base, arm_names, config.seeds, advised=advised), profile)
         for arm, reason in config.skipped_arms.items():
             typer.echo(f"note: {arm} {reason}", err=True)
         progress = ProgressPrinter(len(config.trial_configs()))
-        results = run_suite(config, [progress], on_result=writer.add)
+        results = run_suite(config, [progress], on_result=_both(writer.add, recorder.add))
     except BenchInputError as error:
         raise fail(str(error)) from None
     except KeyboardInterrupt:
+        recorder.interrupted()
         typer.echo("interrupted: finished trials are saved", err=True)
         raise typer.Exit(code=130) from None
     summaries = summarise(results)
     verdict = make_verdict(advised, results) if advised else None
     if verdict:
         writer.add_extra("verdict", verdict.to_dict())
+    recorder.finish(results, {"summary": [s.__dict__ for s in summaries]}, verdict.to_dict() if verdict else None)
+    typer.echo(f"run store: {recorder.store.path} (run {recorder.run_id})", err=True)
     if as_json:
         typer.echo((out / "results.json").read_text())
     else:
@@ -127,6 +133,25 @@ def _base_config(
         dataset, runnable[0], backbone=backbone, budget_seconds=budget_seconds, device=device, **settings
     )
     return arm_names, base
+
+
+def _recorder(kind: str, request: RunRequest, profile: Path | None) -> StoreRecorder:
+    """Record this command's run in the app's run store (History and `advisor report` read it)."""
+    answers = recommendation = None
+    if profile is not None:
+        from advisor import load_profile, recommend
+
+        loaded = load_profile(profile)
+        answers, recommendation = loaded.to_dict(), recommend(loaded).to_dict()
+    return StoreRecorder(kind, request.to_dict(), answers, recommendation)
+
+
+def _both(*sinks):
+    def save(result: TrialResult) -> None:
+        for sink in sinks:
+            sink(result)
+
+    return save
 
 
 def _default_out() -> Path:
@@ -186,13 +211,16 @@ def curve_command(
         writer = ResultsDir(out, config.to_dict(), kind="curve")
         cache = TrialCache()
         progress = ProgressPrinter(len(config.trial_configs()))
-        curve = run_curve(config, [progress], on_result=writer.add, cache=cache)
+        request = RunRequest("curve", base, arm_names, config.seeds, config.sizes, advised)
+        recorder = _recorder("curve", request, profile)
+        curve = run_curve(config, [progress], on_result=_both(writer.add, recorder.add), cache=cache)
         transfer = estimate_transferability(
             dataset, backbone, examples=max(config.sizes), device_name=device, cache=cache
         )
     except BenchInputError as error:
         raise fail(str(error)) from None
     except KeyboardInterrupt:
+        recorder.interrupted()
         typer.echo("interrupted: finished trials are saved", err=True)
         raise typer.Exit(code=130) from None
     analysis = curve.to_dict()
@@ -205,6 +233,12 @@ def curve_command(
         verdict = make_verdict(advised, [t for t in curve.trials if t.config.examples == closest])
         writer.add_extra("verdict", verdict.to_dict())
     chart = curve_chart(curve)
+    recorder.finish(
+        list(curve.trials),
+        {"curve": analysis, "curve_chart": chart.to_dict(), "summary": [s.__dict__ for s in summarise(curve.trials)]},
+        verdict.to_dict() if verdict else None,
+    )
+    typer.echo(f"run store: {recorder.store.path} (run {recorder.run_id})", err=True)
     (out / "curve.vl.json").write_text(chart.to_json())
     _save_svg(chart, out / "curve.svg")
     if as_json:

@@ -8,6 +8,7 @@ and archives are bounded in size, member count and compression ratio.
 
 from __future__ import annotations
 
+import os
 import stat
 import warnings
 import zipfile
@@ -31,6 +32,21 @@ class ZipLimits:
     max_total_bytes: int = 2 * 1024**3
     max_ratio: float = 200.0  # uncompressed / compressed, per member; zip bombs reach 1000+
 
+    @classmethod
+    def from_env(cls) -> ZipLimits:
+        """Defaults, overridden by ``FOS_MAX_ZIP_MEMBERS`` and ``FOS_MAX_ZIP_GB``."""
+        members = os.environ.get("FOS_MAX_ZIP_MEMBERS")
+        gigabytes = os.environ.get("FOS_MAX_ZIP_GB")
+        try:
+            return cls(
+                max_members=int(members) if members else cls.max_members,
+                max_total_bytes=int(float(gigabytes) * 1024**3) if gigabytes else cls.max_total_bytes,
+            )
+        except ValueError:
+            raise BenchInputError(
+                f"FOS_MAX_ZIP_MEMBERS={members!r} / FOS_MAX_ZIP_GB={gigabytes!r}: expected a whole number / a number"
+            ) from None
+
 
 @dataclass
 class FolderScan:
@@ -45,7 +61,7 @@ class FolderScan:
 def decode_image(path: Path, size: int) -> np.ndarray:
     """Decode one image to RGB uint8 (size x size), compositing transparency on white.
 
-    Raises OSError/ValueError for corrupt files and BenchInputError for images too large to decode.
+    Raises OSError/ValueError for corrupt files, or for images too large to decode safely.
     """
     if path.stat().st_size == 0:
         raise ValueError("zero-byte file")
@@ -108,8 +124,9 @@ def _is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
 
 
-def safe_extract(archive: Path, destination: Path, limits: ZipLimits = ZipLimits()) -> Path:
+def safe_extract(archive: Path, destination: Path, limits: ZipLimits | None = None) -> Path:
     """Extract a zip into ``destination`` after checking every member; nothing is written outside it."""
+    limits = limits or ZipLimits.from_env()
     try:
         bundle = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as error:

@@ -5,9 +5,11 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path_factory, monkeypatch):
-    """Each test session gets its own feature cache, so cache hits are the tests' own."""
+    """Each test session gets its own feature cache and run store, so hits and runs are the tests' own."""
     root = tmp_path_factory.getbasetemp() / "fos-cache"
     monkeypatch.setenv("FOS_CACHE_DIR", str(root))
+    # The run store too: tests never touch the user's ~/.local/share/finetune-or-scratch.
+    monkeypatch.setenv("FOS_HOME", str(tmp_path_factory.getbasetemp() / "fos-home"))
     yield
 
 

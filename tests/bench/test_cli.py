@@ -37,6 +37,12 @@ def test_run_writes_json_and_csv_and_prints_a_table(tmp_path):
     assert len(rows) == 4 and {r["status"] for r in rows} == {"completed"}
     assert len(list((out / "trials").glob("*.json"))) == 4
     assert saved["trials"][0]["config"]["examples"] == 300
+    from bench.store import RunStore  # the same run is in the app's run store
+
+    run_id = result.stderr.rsplit("(run ", 1)[1].split(")")[0]
+    store = RunStore()
+    assert store.run(run_id).status == "completed" and store.run(run_id).session == "cli"
+    assert len(store.trials(run_id)) == 4
 
 
 @pytest.mark.slow
@@ -128,6 +134,13 @@ def test_curve_then_verdict(tmp_path):
     assert saved["transferability"]["suggested_similarity"] in ("low", "medium", "high")
     assert saved["verdict"]["advised"] == "linear_probe"
     assert (out / "curve.svg").read_text().startswith("<svg")
+    run_id = result.stderr.rsplit("(run ", 1)[1].split(")")[0]
+    html = subprocess.run(
+        [sys.executable, "-m", "advisor", "report", "--run", run_id, "--format", "html"],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    assert html.returncode == 0, html.stderr
+    assert "Learning curve" in html.stdout and "Crossover" in html.stdout
     again = bench("verdict", "--profile", str(profile), "--results", str(out), "--examples", "240", "--json")
     assert again.returncode == 0, again.stderr
     verdict = json.loads(again.stdout)

@@ -168,6 +168,19 @@ def test_zip_limits_on_count_and_total_size(tmp_path):
         safe_extract(archive, tmp_path / "out2", ZipLimits(max_total_bytes=1000))
 
 
+def test_zip_limits_come_from_the_environment(tmp_path, monkeypatch):
+    archive = tmp_path / "three.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for i in range(3):
+            bundle.writestr(f"a/{i}.png", b"x")
+    monkeypatch.setenv("FOS_MAX_ZIP_MEMBERS", "2")
+    with pytest.raises(BenchInputError, match="3 members; at most 2 accepted"):
+        safe_extract(archive, tmp_path / "out")
+    monkeypatch.setenv("FOS_MAX_ZIP_MEMBERS", "lots")
+    with pytest.raises(BenchInputError, match="FOS_MAX_ZIP_MEMBERS='lots'"):
+        safe_extract(archive, tmp_path / "out")
+
+
 def test_not_a_zip(tmp_path):
     fake = tmp_path / "data.zip"
     fake.write_bytes(b"PK not really")

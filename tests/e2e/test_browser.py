@@ -74,8 +74,12 @@ def page(browser, server):
 
 
 def start_run(page, examples: str, seconds: str) -> None:
+    # Fill the questionnaire as a user would: a few answers changed from the sample.
+    page.get_by_role("spinbutton", name="Labeled examples", exact=True).fill(examples)
+    page.get_by_role("spinbutton", name="Time budget hours").fill("2")
     page.get_by_role("button", name="Get recommendation").click()
     page.get_by_role("heading", name=re.compile("^Recommendation: ")).wait_for()
+    page.get_by_text("What would change the answer").wait_for()
     page.get_by_role("link", name="Validation run").click()
     page.get_by_role("button", name="Start run").wait_for()
     page.get_by_role("spinbutton", name="Training examples").fill(examples)
