@@ -51,7 +51,11 @@ def accuracy_chart(summary: list[dict[str, Any]]) -> alt.LayerChart:
             tooltip=["arm", alt.Tooltip("accuracy:Q", format=".3f")],
         )
     )
-    spread = alt.Chart(data).mark_errorbar().encode(x="low:Q", x2="high:Q", y=alt.Y("arm:N", sort="-x"))
+    spread = (
+        alt.Chart(data)
+        .mark_errorbar()
+        .encode(x=alt.X("low:Q", title="test accuracy"), x2="high:Q", y=alt.Y("arm:N", sort="-x"))
+    )
     return alt.layer(bars, spread).properties(
         title="Test accuracy (mean ± std over seeds)", height=40 * max(1, len(rows)), width=520
     )

@@ -31,7 +31,8 @@ with left:
     st.subheader("Ranking")
     st.dataframe(ranking, hide_index=True, width="stretch")
 with right:
-    st.altair_chart(factor_chart(rec.to_dict()), width="stretch")
+    # An explicit height: Streamlit's "content" height collapses charts with a band (nominal) y axis.
+    st.altair_chart(factor_chart(rec.to_dict()), width="stretch", height=420)
 
 st.subheader("Why")
 for reason in rec.reasons:

@@ -21,7 +21,7 @@ summary_view(record)
 curve = record.analyses.get("curve")
 if curve:
     st.subheader("Learning curve")
-    st.vega_lite_chart(record.analyses["curve_chart"], width="stretch")
+    st.vega_lite_chart(record.analyses["curve_chart"], width="stretch", height=400)
     st.write(f"**Crossover:** {curve['crossover']['text']}")
     for note in curve.get("notes", []):
         st.caption(note)

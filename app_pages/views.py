@@ -78,7 +78,8 @@ def summary_view(record: RunRecord) -> None:
         ["arm", "trials", "accuracy_mean", "accuracy_std", "macro_f1_mean", "train_seconds_mean"]
     ]
     st.dataframe(table, hide_index=True, width="stretch")
-    st.altair_chart(accuracy_chart(summary), width="stretch")
+    # An explicit height: Streamlit's "content" height collapses charts with a band (nominal) y axis.
+    st.altair_chart(accuracy_chart(summary), width="stretch", height=110 + 40 * len(summary))
 
 
 def verdict_view(verdict: dict | None) -> None:
@@ -89,14 +90,15 @@ def verdict_view(verdict: dict | None) -> None:
     st.write(verdict["reason"])
     comparison = verdict.get("comparison")
     if comparison:
-        cols = st.columns(4)
-        cols[0].metric("Difference", f"{comparison['mean_difference']:+.3f}")
-        ci = comparison.get("ci95")
-        cols[1].metric("95% CI", f"[{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else "not computed")
+        cols = st.columns(3)
+        cols[0].metric(f"{comparison['better']} − {comparison['worse']}", f"{comparison['mean_difference']:+.3f}")
         p = comparison.get("p_value")
-        cols[2].metric("p (paired t)", f"{p:.3g}" if p is not None else "not computed")
+        cols[1].metric("p (paired t)", f"{p:.3g}" if p is not None else "not computed")
         d = comparison.get("effect_size")
-        cols[3].metric("Effect size d_z", f"{d:.2f}" if d is not None else "not computed")
+        cols[2].metric("Effect size d_z", f"{d:.2f}" if d is not None else "not computed")
+        ci = comparison.get("ci95")
+        interval = f"[{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else "not computed"
+        st.caption(f"Paired over {comparison['seeds']} seeds; bootstrap 95% interval of the difference: {interval}.")
     if verdict.get("not_computed"):
         st.caption("Not computed: " + "; ".join(verdict["not_computed"]))
 
