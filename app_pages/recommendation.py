@@ -26,10 +26,12 @@ st.metric("Confidence", f"{rec.confidence:.2f}", help="tanh(margin between the t
 ranking = pd.DataFrame(
     [{"rank": i, "strategy": r.label, "score": r.score, "note": r.note} for i, r in enumerate(rec.ranking, start=1)]
 )
-left, right = st.columns([2, 3])
+left, right = st.columns([1, 1])
 with left:
     st.subheader("Ranking")
-    st.dataframe(ranking, hide_index=True, width="stretch")
+    st.dataframe(
+        ranking, hide_index=True, width="stretch", column_config={"rank": st.column_config.NumberColumn(width="small")}
+    )
 with right:
     # An explicit height: Streamlit's "content" height collapses charts with a band (nominal) y axis.
     st.altair_chart(factor_chart(rec.to_dict()), width="stretch", height=420)
