@@ -41,7 +41,9 @@ with st.expander("Estimate domain similarity from my data (LogME, a few seconds)
         except BenchInputError as error:
             st.error(str(error))
         else:
-            st.session_state["field_domain_similarity"] = result.suggested_similarity
+            # Fill the field through the answers (the form's default), not the widget's own state.
+            state.save_answers({**state.answers(), "domain_similarity": result.suggested_similarity})
+            st.session_state.pop("field_domain_similarity", None)
             st.session_state["similarity_note"] = result.explain()
     if st.session_state.get("similarity_note"):
         st.info(st.session_state["similarity_note"])

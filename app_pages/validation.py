@@ -22,8 +22,11 @@ st.caption(f"Device: **{describe(resolve_device('auto'))}**. Training runs in a 
            "reruns, page changes or a closed tab do not stop it.")  # fmt: skip
 
 profile, _ = check_answers(state.answers())
-advised = recommend(profile).strategy if profile else None
-ranked = [r.strategy for r in recommend(profile).ranking] if profile else ["linear_probe", "full_finetune", "scratch"]
+recommendation = recommend(profile) if profile else None
+advised = recommendation.strategy if recommendation else None
+ranked = (
+    [r.strategy for r in recommendation.ranking] if recommendation else ["linear_probe", "full_finetune", "scratch"]
+)
 preselected = [s for s in ranked if s in ARMS][:3]
 if "scratch" not in preselected:
     preselected = [*preselected[:2], "scratch"]
