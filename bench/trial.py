@@ -217,6 +217,7 @@ class _Hooks:
 
 PROBE_WARMUP_STEPS = 2  # untimed: first steps pay for allocation and kernel selection
 PROBE_STEPS = 4  # timed to plan the budget
+REPLAN_EVERY = 10  # steps between re-plans of a budgeted trial
 MAX_EVALS = 6  # validation passes per budgeted trial: on a CPU each costs about a second
 BUDGET_GUARD = 1.10  # stop training if it runs 10% over the budget (e.g. the machine slowed down)
 LOGISTIC_C_GRID = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
@@ -363,12 +364,16 @@ class _TrainLoop:
             batch_idx = order[cursor : cursor + config.batch_size]
             cursor += config.batch_size
             if step == PROBE_WARMUP_STEPS:
-                probe_start = now(device)
+                probe_train_start = train_seconds + now(device) - clock
             losses.append(self._step(batch_idx, step, planned))
             step += 1
-            if budget is not None and step == PROBE_WARMUP_STEPS + PROBE_STEPS:
-                per_step = (now(device) - probe_start) / PROBE_STEPS
+            timed = step - PROBE_WARMUP_STEPS
+            replan = timed == PROBE_STEPS or timed % REPLAN_EVERY == 0 or step == planned
+            if budget is not None and timed >= PROBE_STEPS and replan:
+                # Plan from the probe, then re-plan from the running average: one slow probe
+                # (a busy machine, a first-use kernel) must not cut the whole trial short.
                 elapsed = train_seconds + now(device) - clock
+                per_step = (elapsed - probe_train_start) / timed
                 planned = max(step, step + int((budget - elapsed) / per_step))
                 evals = min(MAX_EVALS, max(1, math.ceil(planned / steps_per_epoch)))
                 eval_every = max(1, math.ceil(planned / evals))

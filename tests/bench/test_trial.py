@@ -55,6 +55,24 @@ def test_budget_is_respected_within_15_percent(arm):
     assert result.history, "budgeted runs still evaluate on validation"
 
 
+class SlowProbe(Callback):
+    """Makes the first timed steps slow, as a busy machine would."""
+
+    def on_progress(self, state):
+        if state.phase == "train" and 2 < state.step <= 6:
+            time.sleep(0.3)
+
+
+def test_a_slow_probe_does_not_cut_the_trial_short():
+    budget = 4.0
+    result = run_trial(
+        TrialConfig("digits", "scratch", examples=300, budget_seconds=budget), [SlowProbe()], cache=CACHE
+    )
+    assert result.status == "completed"
+    assert budget * 0.85 <= result.time_train_s <= budget * 1.15, result.time_train_s
+    assert result.steps > 20  # re-planned from the running average, not from the slow probe alone
+
+
 def test_linear_probe_reuses_cached_features(tmp_path):
     config = TrialConfig("digits", "linear_probe", examples=300, budget_seconds=None)
     cache = TrialCache(root=tmp_path)
