@@ -47,11 +47,3 @@ STRATEGIES: tuple[Strategy, ...] = (
 )
 STRATEGY_NAMES: tuple[str, ...] = tuple(s.name for s in STRATEGIES)
 STRATEGY_BY_NAME: dict[str, Strategy] = {s.name: s for s in STRATEGIES}
-
-
-def get_strategy(name: str) -> Strategy:
-    """Look a strategy up by name; unknown names fail with the list of valid ones."""
-    try:
-        return STRATEGY_BY_NAME[name]
-    except KeyError:
-        raise ValueError(f"unknown strategy {name!r}; valid strategies are {', '.join(STRATEGY_NAMES)}") from None

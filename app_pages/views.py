@@ -108,8 +108,4 @@ def run_label(record: RunRecord) -> str:
     return f"{record.id} · {record.created} · {config['kind']} on {config['base']['dataset']} · {record.status}"
 
 
-def session_filter(records: list[RunRecord], session: str) -> list[RunRecord]:
-    return [r for r in records if r.session == session]
-
-
-__all__ = ["run_label", "run_progress", "session_filter", "summary_view", "trials_table", "verdict_view"]
+__all__ = ["run_label", "run_progress", "summary_view", "trials_table", "verdict_view"]

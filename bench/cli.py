@@ -17,7 +17,7 @@ from advisor.clitools import fail, make_app
 from bench.arms import ARMS, NOT_BENCHMARKED, parse_arms
 from bench.errors import BenchInputError
 from bench.jobs import RunRequest
-from bench.recording import StoreRecorder
+from bench.recording import StoreRecorder, run_analyses
 from bench.results import ResultsDir, render_table, summarise
 from bench.suite import SuiteConfig, run_suite, validate_suite
 from bench.trial import Callback, EpochRecord, TrialConfig, TrialResult, TrialState
@@ -108,7 +108,7 @@ def run_command(
     verdict = make_verdict(advised, results) if advised else None
     if verdict:
         writer.add_extra("verdict", verdict.to_dict())
-    recorder.finish(results, {"summary": [s.__dict__ for s in summaries]}, verdict.to_dict() if verdict else None)
+    recorder.finish(results, run_analyses(results), verdict.to_dict() if verdict else None)
     typer.echo(f"run store: {recorder.store.path} (run {recorder.run_id})", err=True)
     if as_json:
         typer.echo((out / "results.json").read_text())
@@ -197,7 +197,6 @@ def curve_command(
 ) -> None:
     """Every arm at every size: learning curves, power-law fits, the crossover, LogME and a verdict."""
     from bench.cache import TrialCache
-    from bench.charts import curve_chart
     from bench.curve import CurveConfig, run_curve
     from bench.logme import estimate_transferability
 
@@ -223,24 +222,18 @@ def curve_command(
         recorder.interrupted()
         typer.echo("interrupted: finished trials are saved", err=True)
         raise typer.Exit(code=130) from None
-    analysis = curve.to_dict()
-    analysis.pop("trials")
-    writer.add_extra("curve", analysis)
+    analyses = run_analyses(list(curve.trials), curve)
+    writer.add_extra("curve", analyses["curve"])
     writer.add_extra("transferability", {**transfer.__dict__, "gain": transfer.gain, "text": transfer.explain()})
     verdict = None
     if advised:
         closest = min(config.sizes, key=lambda n: abs(n - _profile_examples(profile)))
         verdict = make_verdict(advised, [t for t in curve.trials if t.config.examples == closest])
         writer.add_extra("verdict", verdict.to_dict())
-    chart = curve_chart(curve)
-    recorder.finish(
-        list(curve.trials),
-        {"curve": analysis, "curve_chart": chart.to_dict(), "summary": [s.__dict__ for s in summarise(curve.trials)]},
-        verdict.to_dict() if verdict else None,
-    )
+    recorder.finish(list(curve.trials), analyses, verdict.to_dict() if verdict else None)
     typer.echo(f"run store: {recorder.store.path} (run {recorder.run_id})", err=True)
-    (out / "curve.vl.json").write_text(chart.to_json())
-    _save_svg(chart, out / "curve.svg")
+    (out / "curve.vl.json").write_text(json.dumps(analyses["curve_chart"], indent=2))
+    _save_svg(analyses["curve_chart"], out / "curve.svg")
     if as_json:
         typer.echo((out / "results.json").read_text())
         return
@@ -257,11 +250,11 @@ def _profile_examples(profile: Path) -> int:
     return load_profile(profile).labeled_examples
 
 
-def _save_svg(chart, path: Path) -> None:
-    try:
-        import vl_convert
+def _save_svg(spec: dict, path: Path) -> None:
+    from advisor.charts import to_svg
 
-        path.write_text(vl_convert.vegalite_to_svg(chart.to_json()))
+    try:
+        path.write_text(to_svg(spec))
     except Exception as error:  # the chart is optional; the data is in results.json
         typer.echo(f"note: chart not rendered ({error})", err=True)
 

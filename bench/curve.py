@@ -115,11 +115,11 @@ class CurveResult:
                 best[p.examples] = p
         return {n: p.arm for n, p in sorted(best.items())}
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["trials"] = [t.to_dict() for t in self.trials]
-        data["winners"] = {str(k): v for k, v in self.winners().items()}
-        return data
+    def analysis(self) -> dict[str, Any]:
+        """Points, fits, crossover, winners and notes as plain data; the trials are stored on their own."""
+        data = asdict(replace(self, trials=()))  # trials are not converted only to be dropped
+        del data["trials"]
+        return {**data, "winners": {str(k): v for k, v in self.winners().items()}}
 
 
 def validate_sizes(config: CurveConfig, train_pool: int, num_classes: int) -> list[str]:

@@ -105,7 +105,7 @@ class StoreProgress(Callback):
 def execute(store: RunStore, run_id: str) -> str:
     """Run a stored request to the end; returns the final status. Every finished trial is stored at once."""
     from bench.curve import CurveConfig, run_curve
-    from bench.results import summarise
+    from bench.recording import finish_run, run_analyses
     from bench.suite import SuiteConfig, run_suite
     from bench.verdict import make_verdict
 
@@ -118,28 +118,17 @@ def execute(store: RunStore, run_id: str) -> str:
     cache = TrialCache()
     save = lambda result: store.add_trial(run_id, result.to_dict())  # noqa: E731
     try:
+        curve = None
         if request.kind == "curve":
-            curve = run_curve(
-                CurveConfig(request.base, request.arms, request.sizes, request.seeds), [progress], save, cache
-            )
+            config = CurveConfig(request.base, request.arms, request.sizes, request.seeds)
+            curve = run_curve(config, [progress], save, cache)
             trials = list(curve.trials)
-            analysis = curve.to_dict()
-            analysis.pop("trials")
-            store.add_analysis(run_id, "curve", analysis)
-            from bench.charts import curve_chart
-
-            store.add_analysis(run_id, "curve_chart", curve_chart(curve).to_dict())
             judged = [t for t in trials if t.config.examples == request.sizes[-1]]
         else:
             trials = run_suite(SuiteConfig(request.base, request.arms, request.seeds), [progress], save, cache)
             judged = trials
-        store.add_analysis(run_id, "summary", [s.__dict__ for s in summarise(trials)])
-        if request.advised:
-            store.set_verdict(run_id, make_verdict(request.advised, judged).to_dict())
-        status = "cancelled" if progress.cancelled else "completed"
-        failed = [t for t in trials if t.status == "failed"]
-        store.set_status(run_id, status, error=f"{len(failed)} trial(s) failed: {failed[0].error}" if failed else None)
-        return status
+        verdict = make_verdict(request.advised, judged).to_dict() if request.advised else None
+        return finish_run(store, run_id, trials, run_analyses(trials, curve), verdict)
     except BenchInputError as error:
         store.set_status(run_id, "failed", error=str(error))
         return "failed"

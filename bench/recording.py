@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +26,35 @@ class StoreRecorder:
     def add(self, result: TrialResult) -> None:
         self.store.add_trial(self.run_id, result.to_dict())
 
-    def finish(self, results: list[TrialResult], analyses: dict[str, Any], verdict: dict[str, Any] | None) -> None:
-        for name, value in analyses.items():
-            self.store.add_analysis(self.run_id, name, value)
-        if verdict is not None:
-            self.store.set_verdict(self.run_id, verdict)
-        cancelled = any(r.status == "cancelled" for r in results)
-        failed = [r for r in results if r.status == "failed"]
-        error = f"{len(failed)} trial(s) failed: {failed[0].error}" if failed else None
-        self.store.set_status(self.run_id, "cancelled" if cancelled else "completed", error=error)
+    def finish(self, results: list[TrialResult], analyses: dict[str, Any], verdict: dict[str, Any] | None) -> str:
+        return finish_run(self.store, self.run_id, results, analyses, verdict)
 
     def interrupted(self) -> None:
         self.store.set_status(self.run_id, "interrupted", error="interrupted from the keyboard; finished trials kept")
+
+
+def run_analyses(results: list[TrialResult], curve=None) -> dict[str, Any]:
+    """What a finished run stores besides its trials: per-arm summary, and for curves the analysis and chart."""
+    from bench.results import summarise
+
+    analyses: dict[str, Any] = {"summary": [asdict(s) for s in summarise(results)]}
+    if curve is not None:
+        from bench.charts import curve_chart
+
+        analyses["curve"] = curve.analysis()
+        analyses["curve_chart"] = curve_chart(curve).to_dict()
+    return analyses
+
+
+def finish_run(
+    store: RunStore, run_id: str, results: list[TrialResult], analyses: dict[str, Any], verdict: dict[str, Any] | None
+) -> str:
+    """Store the analyses and verdict, then the final status (cancelled, or completed with any failures named)."""
+    for name, value in analyses.items():
+        store.add_analysis(run_id, name, value)
+    if verdict is not None:
+        store.set_verdict(run_id, verdict)
+    status = "cancelled" if any(r.status == "cancelled" for r in results) else "completed"
+    failed = [r for r in results if r.status == "failed"]
+    store.set_status(run_id, status, error=f"{len(failed)} trial(s) failed: {failed[0].error}" if failed else None)
+    return status
