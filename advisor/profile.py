@@ -20,6 +20,9 @@ ABSURD = 10**10
 MODALITIES = ("image", "text", "tabular", "audio", "other")
 SIMILARITIES = ("high", "medium", "low", "unknown")
 COMPUTES = ("cpu", "single_gpu", "multi_gpu", "cluster")
+# ImageNet's training side: the input size the published pretraining results are measured at,
+# and what the advisor assumes when the question is left unanswered.
+DEFAULT_RESOLUTION = 224
 
 
 class ProfileError(ValueError):
@@ -61,6 +64,17 @@ PROFILE_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("modality", str, "Kind of input the model sees.", "image", choices=MODALITIES),
     FieldSpec("labeled_examples", int, "Labeled training examples available.", 2000, minimum=1),
     FieldSpec("num_classes", int, "Classes to predict.", 10, minimum=2),
+    FieldSpec(
+        "input_resolution",
+        int,
+        "Images only: the side of your images in pixels as captured, before any resizing (8 for "
+        "8x8 digits, 28 for MNIST, 224 for ImageNet-size photos). A model sized to small inputs "
+        "trains from scratch far more cheaply.",
+        224,
+        minimum=1,
+        required=False,
+        default=DEFAULT_RESOLUTION,
+    ),
     FieldSpec(
         "domain_similarity",
         str,
@@ -175,6 +189,7 @@ class Profile:
     time_budget_hours: float
     compute: str
     unlabeled_examples: int = 0
+    input_resolution: int = DEFAULT_RESOLUTION
     custom_architecture: bool = False
     edge_deployment: bool = False
     interpretability: bool = False

@@ -32,7 +32,7 @@ def widget(spec: FieldSpec, current: Any) -> Any:
     return float(st.number_input(label, value=float(current), step=0.5, format="%g", help=help_text, key=key))
 
 
-with st.expander("Estimate domain similarity from my data (LogME, a few seconds)"):
+with st.expander("Estimate domain similarity and input size from my data (LogME, a few seconds)"):
     source = dataset_picker("similarity")
     if st.button("Estimate similarity", disabled=source is None):
         try:
@@ -41,9 +41,11 @@ with st.expander("Estimate domain similarity from my data (LogME, a few seconds)
         except BenchInputError as error:
             st.error(str(error))
         else:
-            # Fill the field through the answers (the form's default), not the widget's own state.
-            state.save_answers({**state.answers(), "domain_similarity": result.suggested_similarity})
-            st.session_state.pop("field_domain_similarity", None)
+            # Fill the fields through the answers (the form's defaults), not the widgets' own state.
+            filled = result.suggested_answers()
+            state.save_answers({**state.answers(), **filled})
+            for name in filled:
+                st.session_state.pop(f"field_{name}", None)
             st.session_state["similarity_note"] = result.explain()
     if st.session_state.get("similarity_note"):
         st.info(st.session_state["similarity_note"])

@@ -51,6 +51,9 @@ class ImageData:
     source: str
     allow_flip: bool = True  # horizontal flips keep labels (not for digits or text)
     default_resolution: int = 64
+    # Side of the images as captured (median shorter side for user folders): the questionnaire's
+    # input_resolution. None when unknown.
+    native_resolution: int | None = None
     ignored: tuple[str, ...] = ()  # non-image files found (user folders)
     skipped: tuple[str, ...] = ()  # unreadable images, with the reason
 
@@ -83,6 +86,7 @@ def fingerprint_arrays(images: np.ndarray, labels: np.ndarray, class_names: tupl
 def _from_arrays(name: str, images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], **meta) -> ImageData:
     if images.ndim == 3:
         images = images[..., None]
+    meta.setdefault("native_resolution", int(min(images.shape[1:3])))
     return ImageData(
         name, images, labels.astype(np.int64), classes, fingerprint_arrays(images, labels, classes), **meta
     )
@@ -224,17 +228,18 @@ def _load_folder(root: Path, image_size: int, display: str) -> ImageData:
         digest.update(label.to_bytes(4, "little"))
     digest.update(f"{image_size}".encode())
     key = digest.hexdigest()[:16]
-    images, labels, skipped = load_images(scan, image_size)
+    decoded = load_images(scan, image_size)
     data = ImageData(
         name=Path(display).name,
-        images=images,
-        labels=labels,
+        images=decoded.images,
+        labels=decoded.labels,
         class_names=scan.class_names,
         fingerprint=key,
         source=display,
         default_resolution=min(image_size, 128),
+        native_resolution=decoded.native_side,
         ignored=tuple(scan.ignored),
-        skipped=tuple(skipped),
+        skipped=tuple(decoded.skipped),
     )
     check_dataset(data)
     return data

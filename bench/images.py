@@ -63,6 +63,11 @@ def decode_image(path: Path, size: int) -> np.ndarray:
 
     Raises OSError/ValueError for corrupt files, or for images too large to decode safely.
     """
+    return decode_image_and_side(path, size)[0]
+
+
+def decode_image_and_side(path: Path, size: int) -> tuple[np.ndarray, int]:
+    """:func:`decode_image`, plus the image's shorter side in pixels as stored (its native size)."""
     if path.stat().st_size == 0:
         raise ValueError("zero-byte file")
     with warnings.catch_warnings():
@@ -83,7 +88,7 @@ def decode_image(path: Path, size: int) -> np.ndarray:
             image.load()
             rgb = _to_rgb(image)
     rgb = rgb.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0)
-    return np.asarray(rgb, dtype=np.uint8)
+    return np.asarray(rgb, dtype=np.uint8), min(width, height)
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -190,17 +195,27 @@ def _copy_bounded(source, sink, member: zipfile.ZipInfo, archive: Path) -> None:
         sink.write(chunk)
 
 
-def load_images(scan: FolderScan, size: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Decode every listed image; returns (images N x size x size x 3, labels, skipped with reasons)."""
-    images, labels, skipped = [], [], list(scan.skipped)
+@dataclass(frozen=True)
+class DecodedImages:
+    images: np.ndarray  # N x size x size x 3, uint8
+    labels: np.ndarray
+    skipped: list[str]  # unreadable images, with the reason
+    native_side: int | None  # median shorter side of the images as stored, in pixels
+
+
+def load_images(scan: FolderScan, size: int) -> DecodedImages:
+    """Decode every listed image to size x size, listing the ones that cannot be read."""
+    images, labels, sides, skipped = [], [], [], list(scan.skipped)
     for path, label in scan.files:
         try:
-            images.append(decode_image(path, size))
+            pixels, side = decode_image_and_side(path, size)
+            images.append(pixels)
+            sides.append(side)
             labels.append(label)
         except Image.DecompressionBombError:
             skipped.append(f"{path.name}: refused, too many pixels to decode safely (limit {MAX_PIXELS:,})")
         except (OSError, ValueError, UnidentifiedImageError, SyntaxError, EOFError) as error:
             skipped.append(f"{path.name}: {error}"[:200])
     if not images:
-        return np.zeros((0, size, size, 3), np.uint8), np.zeros(0, np.int64), skipped
-    return np.stack(images), np.asarray(labels, dtype=np.int64), skipped
+        return DecodedImages(np.zeros((0, size, size, 3), np.uint8), np.zeros(0, np.int64), skipped, None)
+    return DecodedImages(np.stack(images), np.asarray(labels, dtype=np.int64), skipped, int(np.median(sides)))

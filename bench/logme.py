@@ -91,6 +91,14 @@ class Transferability:
     logme_random_init: float
     examples: int
     suggested_similarity: str
+    input_resolution: int | None = None  # the data's native side in pixels: the questionnaire's answer
+
+    def suggested_answers(self) -> dict[str, object]:
+        """The questionnaire answers this measurement fills in."""
+        answers: dict[str, object] = {"domain_similarity": self.suggested_similarity}
+        if self.input_resolution:
+            answers["input_resolution"] = self.input_resolution
+        return answers
 
     @property
     def gain(self) -> float:
@@ -101,6 +109,7 @@ class Transferability:
             f"LogME {self.logme_pretrained:.3f} with pretrained features vs {self.logme_random_init:.3f} with the same "
             f"network at random init (gain {self.gain:+.3f}, {self.examples} examples): suggests "
             f"domain_similarity = {self.suggested_similarity} (high >= 0.4, medium >= 0.1, else low)."
+            + (f" Images are {self.input_resolution} px on their shorter side." if self.input_resolution else "")
         )
 
 
@@ -139,4 +148,6 @@ def estimate_transferability(
         features, _ = cache.features(spec, data, images, device, idx, random_init=random_init)
         scores.append(logme(features[idx], data.labels[idx]))
     gain = scores[0] - scores[1]
-    return Transferability(round(scores[0], 4), round(scores[1], 4), len(idx), suggest_similarity(gain))
+    return Transferability(
+        round(scores[0], 4), round(scores[1], 4), len(idx), suggest_similarity(gain), data.native_resolution
+    )

@@ -21,7 +21,7 @@ from pathlib import Path
 from advisor import profile_from_mapping, recommend
 from bench.cache import TrialCache
 from bench.device import describe, library_versions, resolve_device
-from bench.logme import estimate_transferability
+from bench.logme import Transferability, estimate_transferability
 from bench.suite import SuiteConfig, run_suite
 from bench.trial import TrialConfig
 from bench.verdict import make_verdict
@@ -31,14 +31,15 @@ ARMS = ("linear_probe", "partial_finetune", "full_finetune", "scratch")
 OUT = Path(__file__).resolve().parents[1] / "data" / "grid" / "grid_results.json"
 
 
-def cell_profile(size: int, similarity: str, budget_seconds: float, arms: int) -> dict:
+def cell_profile(size: int, transfer: Transferability, budget_seconds: float, arms: int) -> dict:
     # What a user of this quick check would answer: image data, 10 classes, a pretrained
-    # model, a CPU, and the wall-clock the check itself takes (arms x budget).
+    # model, a CPU, the wall-clock the check itself takes (arms x budget), and what the
+    # questionnaire's "estimate from my data" fills in (similarity from LogME, input size).
     return {
         "modality": "image",
         "labeled_examples": size,
         "num_classes": 10,
-        "domain_similarity": similarity,
+        **transfer.suggested_answers(),
         "pretrained_available": True,
         "time_budget_hours": round(arms * budget_seconds / 3600, 4),
         "compute": "cpu",
@@ -56,7 +57,7 @@ def main() -> None:
     for dataset, sizes in GRID.items():
         transfer = estimate_transferability(dataset, examples=1000, cache=cache)
         for size in sizes:
-            profile = cell_profile(size, transfer.suggested_similarity, args.budget_seconds, len(ARMS))
+            profile = cell_profile(size, transfer, args.budget_seconds, len(ARMS))
             advice = recommend(profile_from_mapping(profile))
             base = TrialConfig(dataset, ARMS[0], examples=size, budget_seconds=args.budget_seconds)
             results = run_suite(SuiteConfig(base, ARMS, tuple(range(args.seeds))), cache=cache)

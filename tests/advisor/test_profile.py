@@ -27,6 +27,7 @@ def test_optional_fields_take_their_defaults():
     profile = profile_from_mapping(required)
     assert profile.unlabeled_examples == 0
     assert profile.edge_deployment is False
+    assert profile.input_resolution == 224  # ImageNet size: the published results' assumption
 
 
 def test_integral_floats_are_accepted_for_counts():
@@ -37,6 +38,11 @@ def test_integral_floats_are_accepted_for_counts():
     ("changes", "expected"),
     [
         ({"labeled_examples": 0}, "labeled_examples: expected an integer >= 1 and <= 1e+10; got 0"),
+        ({"input_resolution": 0}, "input_resolution: expected an integer >= 1 and <= 1e+10; got 0"),
+        (
+            {"input_resolution": 27.5},
+            "input_resolution: expected an integer >= 1 and <= 1e+10; got 27.5 (not a whole number)",
+        ),
         ({"labeled_examples": -5}, "labeled_examples: expected an integer >= 1 and <= 1e+10; got -5"),
         ({"labeled_examples": 2.5}, "labeled_examples: expected an integer >= 1 and <= 1e+10; got 2.5 (not a whole"),
         ({"labeled_examples": 10**11}, "got 100000000000 (implausibly large)"),

@@ -123,6 +123,50 @@ SCENARIOS = [
         {"scratch"},
         set(),
     ),
+    # Input size (LeNet, airbench, FixRes; our grid on 8x8 digits)
+    (
+        "8x8 images of a distant domain, minutes on a CPU -> scratch",
+        {
+            "labeled_examples": 300,
+            "domain_similarity": "low",
+            "input_resolution": 8,
+            "compute": "cpu",
+            "time_budget_hours": 0.1,
+        },
+        {"scratch"},
+        set(),
+    ),
+    (
+        "32 px photos with plenty of labels -> still fine-tune (Kornblith et al. on CIFAR-10)",
+        {"labeled_examples": 50_000, "input_resolution": 32, "time_budget_hours": 8},
+        {"full_finetune", "partial_finetune"},
+        {"scratch"},
+    ),
+    (
+        "28 px, few labels, medium similarity -> frozen features (our grid on Fashion-MNIST)",
+        {
+            "labeled_examples": 1000,
+            "domain_similarity": "medium",
+            "input_resolution": 28,
+            "compute": "cpu",
+            "time_budget_hours": 0.01,
+        },
+        {"linear_probe"},
+        {"scratch"},
+    ),
+    (
+        "input size is ignored for text",
+        {
+            "modality": "text",
+            "labeled_examples": 20_000,
+            "num_classes": 4,
+            "domain_similarity": "low",
+            "input_resolution": 8,
+            "time_budget_hours": 8,
+        },
+        {"full_finetune", "partial_finetune"},
+        {"scratch"},
+    ),
     (
         "text, medium data -> fine-tune the language model",
         {
@@ -172,6 +216,19 @@ def test_recommendation_has_everything_the_issue_asks_for():
         "measure",
     ):
         assert recipe[key], key
+
+
+def test_input_resolution_counts_for_images_only():
+    for modality in ("text", "tabular", "audio", "other"):
+        base = profile_from_mapping({**BASE, "modality": modality, "domain_similarity": "low"})
+        assert score_profile(base.replace(input_resolution=8)) == score_profile(base), modality
+    image = profile_from_mapping({**BASE, "domain_similarity": "low"})
+    assert score_profile(image.replace(input_resolution=8)) != score_profile(image)
+
+
+def test_small_distant_inputs_rule_explains_itself():
+    rec = recommend(profile_from_mapping({**BASE, "domain_similarity": "low", "input_resolution": 8}))
+    assert "small_distant_inputs" in {reason.rule for reason in rec.reasons}
 
 
 def test_confidence_is_low_when_top_two_are_close_and_high_when_far():
@@ -242,6 +299,7 @@ profiles = st.fixed_dictionaries(
         "custom_architecture": st.booleans(),
         "edge_deployment": st.booleans(),
         "interpretability": st.booleans(),
+        "input_resolution": st.integers(min_value=1, max_value=4096),
     }
 ).map(profile_from_mapping)
 
@@ -278,6 +336,13 @@ def test_more_time_never_ranks_scratch_lower(profile, factor):
 def test_more_compute_never_ranks_scratch_lower(profile):
     for bigger in COMPUTES[COMPUTES.index(profile.compute) + 1 :]:
         assert rank_of("scratch", profile.replace(compute=bigger)) <= rank_of("scratch", profile)
+
+
+@settings(max_examples=300, deadline=None)
+@given(profiles, st.floats(min_value=1.01, max_value=100))
+def test_smaller_inputs_never_rank_scratch_lower(profile, factor):
+    smaller = profile.replace(input_resolution=max(1, int(profile.input_resolution / factor)))
+    assert rank_of("scratch", smaller) <= rank_of("scratch", profile)
 
 
 SIMILARITY_ORDER = ("high", "medium", "unknown", "low")

@@ -106,4 +106,5 @@ def test_estimate_similarity_fills_the_field(app):
     note = texts(app, "info")[0]
     assert "LogME" in note and "suggests domain_similarity = low" in note
     assert app.selectbox(key="field_domain_similarity").value == "low"
+    assert "8 px" in note and app.number_input(key="field_input_resolution").value == 8
     assert not app.exception

@@ -11,6 +11,7 @@ def test_builtin_datasets_are_real_and_balanced(name, size, shape):
     assert len(data) == size and data.images.shape[1:] == shape
     assert data.images.dtype == np.uint8 and data.images.max() > 200
     assert data.num_classes == 10
+    assert data.native_resolution == shape[0]  # what the questionnaire's input_resolution gets
     counts = np.bincount(data.labels)
     assert counts.min() > 0.8 * counts.max()
 

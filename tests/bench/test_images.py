@@ -25,6 +25,17 @@ def test_every_supported_format_loads(tmp_path, fmt):
     assert list(np.bincount(data.labels)) == [3, 3]
 
 
+def test_native_resolution_is_the_median_shorter_side(tmp_path):
+    for index, (width, height) in enumerate([(40, 30), (64, 48), (100, 80)]):
+        folder = tmp_path / ("a" if index % 2 else "b")
+        folder.mkdir(exist_ok=True)
+        Image.new("RGB", (width, height), (index * 60, 0, 0)).save(folder / f"{index}.png")
+        Image.new("RGB", (width, height), (0, index * 60, 0)).save(folder / f"{index}x.png")
+    data = load_dataset(str(tmp_path), image_size=16)
+    assert data.images.shape[1:] == (16, 16, 3)  # decoded size
+    assert data.native_resolution == 48  # as captured: median of 30, 30, 48, 48, 80, 80
+
+
 def test_transparency_is_composited_on_white(tmp_path):
     path = tmp_path / "clear.png"
     Image.new("RGBA", (10, 10), (255, 0, 0, 0)).save(path)

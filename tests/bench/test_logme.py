@@ -72,3 +72,4 @@ def test_pretrained_features_transfer_better_than_random_init_on_real_data():
     assert result.gain > 0.05
     assert result.suggested_similarity in ("medium", "high")
     assert "suggests domain_similarity" in result.explain()
+    assert result.suggested_answers() == {"domain_similarity": result.suggested_similarity, "input_resolution": 28}
