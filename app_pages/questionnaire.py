@@ -22,30 +22,33 @@ def widget(spec: FieldSpec, current: Any) -> Any:
     label = spec.name.replace("_", " ").capitalize()
     help_text = f"{spec.help} Accepts {spec.accepted()}. Example: {spec.example}."
     key = f"field_{spec.name}"
+    # The widget's value lives in session state under its key, seeded from the saved answers:
+    # the one way a value filled in by code (the estimate below) reaches a browser that
+    # already shows the widget.
+    st.session_state.setdefault(key, current)
     if spec.choices:
-        return st.selectbox(label, spec.choices, index=spec.choices.index(current), help=help_text, key=key)
+        return st.selectbox(label, spec.choices, help=help_text, key=key)
     if spec.kind is bool:
-        return st.toggle(label, value=bool(current), help=help_text, key=key)
+        return st.toggle(label, help=help_text, key=key)
     if spec.kind is int:
         # No widget bounds: the validation table says what is wrong, next to the field.
-        return int(st.number_input(label, value=int(current), step=1, help=help_text, key=key))
-    return float(st.number_input(label, value=float(current), step=0.5, format="%g", help=help_text, key=key))
+        return int(st.number_input(label, step=1, help=help_text, key=key))
+    return float(st.number_input(label, step=0.5, format="%g", help=help_text, key=key))
 
 
 with st.expander("Estimate domain similarity and input size from my data (LogME, a few seconds)"):
     source = dataset_picker("similarity")
-    if st.button("Estimate similarity", disabled=source is None):
+    if st.button("Estimate from my data", disabled=source is None):
         try:
             with st.spinner("Scoring pretrained vs random-init features..."):
                 result = estimate_transferability(source, examples=1000)
         except BenchInputError as error:
             st.error(str(error))
         else:
-            # Fill the fields through the answers (the form's defaults), not the widgets' own state.
             filled = result.suggested_answers()
             state.save_answers({**state.answers(), **filled})
-            for name in filled:
-                st.session_state.pop(f"field_{name}", None)
+            for name, value in filled.items():  # the form below is not drawn yet: its widgets take these
+                st.session_state[f"field_{name}"] = value
             st.session_state["similarity_note"] = result.explain()
     if st.session_state.get("similarity_note"):
         st.info(st.session_state["similarity_note"])

@@ -102,7 +102,7 @@ def test_a_tiny_run_completes_to_a_verdict(app, tmp_path):
 @pytest.mark.slow
 def test_estimate_similarity_fills_the_field(app):
     app.selectbox(key="similarity_builtin").set_value("digits").run()
-    next(b for b in app.button if b.label == "Estimate similarity").click().run()
+    next(b for b in app.button if b.label == "Estimate from my data").click().run()
     note = texts(app, "info")[0]
     assert "LogME" in note and "suggests domain_similarity = low" in note
     assert app.selectbox(key="field_domain_similarity").value == "low"

@@ -111,3 +111,42 @@ def test_cancel_stops_the_run(page):
     page.get_by_role("button", name="Cancel run").click()
     page.get_by_role("heading", name=re.compile(r"^Run \w+: cancelled")).wait_for(timeout=15_000)
     assert time.time() - clicked < 15
+
+
+def wait_for_input(page, label: str, value: str) -> None:
+    page.wait_for_function(
+        "([label, value]) => [...document.querySelectorAll('input')]"
+        ".some(i => i.getAttribute('aria-label') === label && i.value === value)",
+        arg=[label, value],
+    )
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick a selectbox option. A click that lands while an expander is still opening focuses the
+    box without opening its menu, so click again until the menu shows."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    item = page.get_by_role("option", name=option)
+    for _ in range(10):
+        page.get_by_role("combobox", name=label).click()
+        try:
+            item.wait_for(timeout=1_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    item.click()
+    wait_for_input(page, label, option)
+
+
+def test_estimate_from_my_data_fills_the_form_in_the_browser(page):
+    # A value set by code must reach widgets the browser already shows (AppTest cannot see this).
+    wait_for_input(page, "Input resolution", "28")  # the sample profile's answers
+    wait_for_input(page, "Domain similarity", "medium")
+    page.get_by_text("Estimate domain similarity and input size").click()
+    choose(page, "Built-in dataset", "digits")
+    page.get_by_role("button", name="Estimate from my data").click()
+    page.get_by_text("suggests domain_similarity = low").wait_for(timeout=120_000)
+    wait_for_input(page, "Input resolution", "8")
+    wait_for_input(page, "Domain similarity", "low")
+    page.get_by_role("button", name="Get recommendation").click()
+    page.get_by_role("heading", name="Recommendation: Train from scratch").wait_for()
