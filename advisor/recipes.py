@@ -139,6 +139,9 @@ def _backbone(profile: Profile) -> str:
 def _scratch_backbone(profile: Profile) -> str:
     if profile.modality == "tabular":
         return "gradient-boosted trees first; an MLP only if they fall short"
+    if profile.modality == "image" and profile.input_resolution <= 32:
+        # LeNet-5 (60k parameters) for 28x28 digits; airbench's ~2M-parameter net for CIFAR-10.
+        return f"a small CNN for {profile.input_resolution} px inputs (LeNet / airbench size, 0.1-2M parameters)"
     if profile.labeled_examples < 50_000 or profile.edge_deployment:
         return "a compact CNN (ResNet-9 / ResNet-18 width) sized to the input resolution"
     return "a ResNet-50-class model, or the target architecture if it is custom"
@@ -162,8 +165,14 @@ def recipe_for(strategy: str, profile: Profile) -> Recipe:
         backbone = _backbone(profile)
     else:
         backbone = _backbone(profile)
-    if profile.compute == "cpu" and strategy != "linear_probe":
+    small_images = profile.modality == "image" and profile.input_resolution <= 32
+    if profile.compute == "cpu" and strategy != "linear_probe" and not small_images:
         notes.append("On CPU, train at a reduced resolution (e.g. 96-128 px) and check throughput first.")
+    if small_images and strategy != "scratch":
+        notes.append(
+            f"Upsample the {profile.input_resolution} px images to at least 64 px for the pretrained backbone "
+            "(its stride is 32); a backbone this far from its training size transfers less."
+        )
     if profile.interpretability:
         notes.append("Report per-class errors and inspect the head's weights or saliency maps before deploying.")
     if profile.domain_similarity == "unknown":

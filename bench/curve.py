@@ -244,10 +244,21 @@ def fit_power_law(arm: str, sizes: list[int], accuracies: list[float]) -> PowerL
     return fit
 
 
-def _crossing(scratch: PowerLaw, finetune: list[PowerLaw], grid: np.ndarray) -> float | None:
+def _scratch_ahead(scratch: PowerLaw, finetune: list[PowerLaw], grid: np.ndarray) -> np.ndarray:
     best_finetune = np.max([f.predict(grid) for f in finetune], axis=0)
-    ahead = np.flatnonzero(scratch.predict(grid) >= best_finetune)
-    return float(grid[ahead[0]]) if len(ahead) else None
+    return scratch.predict(grid) >= best_finetune
+
+
+def _crossing(scratch: PowerLaw, finetune: list[PowerLaw], grid: np.ndarray) -> float | None:
+    """Where scratch goes ahead for good: the start of the lead it still holds at the end of the range.
+
+    A lead at small sizes that the fine-tuning arms take back is not a crossover (None).
+    """
+    ahead = _scratch_ahead(scratch, finetune, grid)
+    if not ahead[-1]:
+        return None
+    behind = np.flatnonzero(~ahead)
+    return float(grid[behind[-1] + 1]) if len(behind) else float(grid[0])
 
 
 def estimate_crossover(
@@ -271,11 +282,20 @@ def estimate_crossover(
     limits = f"(searched {low:,}..{high:,} labeled examples; beyond {sizes[-1]:,} it is an extrapolation)"
     if point is not None and point <= low:
         return Crossover("scratch_ahead", scratch_arm, finetune_arm, float(low), interval, probability, (low, high),
-                         f"{scratch_arm} is already ahead at the smallest size measured, {low:,} examples {limits}")  # fmt: skip
+                         f"{scratch_arm} is ahead across the whole range, from the smallest size measured "
+                         f"({low:,} examples) {limits}")  # fmt: skip
     if point is None:
         share = f" ({probability:.0%} of bootstrap samples cross)" if probability is not None else ""
+        ahead = _scratch_ahead(fits[scratch_arm], [fits[a] for a in finetune], grid)
+        early = (
+            f"; it is level or ahead up to about {grid[np.flatnonzero(~ahead)[0] - 1]:,.0f} examples, "
+            "then the fine-tuning arms lead"
+            if ahead[0]
+            else ""
+        )
         return Crossover("none_in_range", scratch_arm, finetune_arm, None, None, probability, (low, high),
-                         f"{scratch_arm} does not overtake the fine-tuning arms within range{share} {limits}")  # fmt: skip
+                         f"{scratch_arm} does not overtake the fine-tuning arms within range{share}{early} "
+                         f"{limits}")  # fmt: skip
     span = (
         f", 95% interval {interval[0]:,.0f}..{interval[1]:,.0f}"
         if interval

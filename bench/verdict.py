@@ -123,7 +123,8 @@ def _seeds_to_settle(comparison: PairedComparison, sd: float | None) -> str:
 def _likely_reason(advised: str, winner: str) -> str:
     if winner.startswith("scratch") and advised in FINETUNE_ARMS:
         return ("training from scratch won: the data is probably less similar to the pretraining data than assumed, "
-                "or large enough for scratch at this budget")  # fmt: skip
+                "its images smaller than the profile's input_resolution (small inputs make scratch cheap), "
+                "or the data large enough for scratch at this budget")  # fmt: skip
     if advised == "scratch" and winner in FINETUNE_ARMS:
         return ("pretrained features won: the data is closer to the pretraining data than assumed, or too small "
                 "(or the budget too short) for scratch")  # fmt: skip

@@ -226,6 +226,17 @@ def test_input_resolution_counts_for_images_only():
     assert score_profile(image.replace(input_resolution=8)) != score_profile(image)
 
 
+def test_recipes_follow_the_input_size():
+    from advisor.recipes import recipe_for
+
+    digits = profile_from_mapping({**BASE, "domain_similarity": "low", "input_resolution": 8, "compute": "cpu"})
+    assert "8 px" in recipe_for("scratch", digits).backbone
+    assert any("Upsample the 8 px images" in note for note in recipe_for("partial_finetune", digits).notes)
+    photos = profile_from_mapping(BASE)
+    assert "px inputs" not in recipe_for("scratch", photos).backbone
+    assert not any("Upsample" in note for note in recipe_for("partial_finetune", photos).notes)
+
+
 def test_small_distant_inputs_rule_explains_itself():
     rec = recommend(profile_from_mapping({**BASE, "domain_similarity": "low", "input_resolution": 8}))
     assert "small_distant_inputs" in {reason.rule for reason in rec.reasons}

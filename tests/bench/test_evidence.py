@@ -63,6 +63,22 @@ def test_no_crossover_when_scratch_stays_below():
     assert crossover.examples is None and "does not overtake" in crossover.text
 
 
+def test_an_early_lead_that_fine_tuning_takes_back_is_not_a_crossover():
+    sizes = [100, 300, 1000, 3000]
+    # Scratch ahead at 100 (0.73 vs 0.71), then frozen features pull ahead: the Fashion-MNIST shape.
+    table = table_from({"linear_probe": law(0.84, 7.0, 0.87), "scratch": law(0.76, 3e4, 3.0)}, sizes, noise=0.0005)
+    crossover = estimate_crossover(table, fits_for(table), sizes)
+    assert crossover.status == "none_in_range" and crossover.examples is None
+    assert "then the fine-tuning arms lead" in crossover.text
+
+
+def test_scratch_ahead_everywhere_is_said_so():
+    sizes = [100, 300, 1000, 3000]
+    table = table_from({"linear_probe": law(0.7, 1.0, 0.5), "scratch": law(0.95, 1.0, 0.5)}, sizes)
+    crossover = estimate_crossover(table, fits_for(table), sizes)
+    assert crossover.status == "scratch_ahead" and "ahead across the whole range" in crossover.text
+
+
 def test_crossover_needs_three_sizes_and_both_families():
     sizes = [100, 300]
     table = table_from({"linear_probe": law(0.9, 1.0, 0.5), "scratch": law(0.7, 3.0, 0.5)}, sizes)
