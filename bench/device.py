@@ -46,7 +46,11 @@ def now(device: torch.device) -> float:
 
 
 def autocast(device: torch.device):
-    """bf16 autocast on CUDA (tensor cores); plain fp32 elsewhere (CPU bf16 is slower on most CPUs)."""
+    """bf16 autocast on CUDA (tensor cores); plain fp32 elsewhere.
+
+    On CPU, bf16 autocast trained EfficientNet-Lite0 at 0.58x the fp32 speed even on a CPU with
+    AVX512-BF16 (2 cores, 64 px, batch 64), so the runner stays in fp32 there.
+    """
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
