@@ -198,6 +198,11 @@ class Profile:
         for spec in PROFILE_FIELDS:
             object.__setattr__(self, spec.name, validate_field(spec, getattr(self, spec.name)))
 
+    @property
+    def image_side(self) -> int:
+        """The input side the advice assumes: ``input_resolution`` for images, ImageNet size otherwise."""
+        return self.input_resolution if self.modality == "image" else DEFAULT_RESOLUTION
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from advisor.profile import Profile
+from advisor.rules import SMALL_INPUT_SIDE
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ def _backbone(profile: Profile) -> str:
 def _scratch_backbone(profile: Profile) -> str:
     if profile.modality == "tabular":
         return "gradient-boosted trees first; an MLP only if they fall short"
-    if profile.modality == "image" and profile.input_resolution <= 32:
+    if profile.image_side <= SMALL_INPUT_SIDE:
         # LeNet-5 (60k parameters) for 28x28 digits; airbench's ~2M-parameter net for CIFAR-10.
         return f"a small CNN for {profile.input_resolution} px inputs (LeNet / airbench size, 0.1-2M parameters)"
     if profile.labeled_examples < 50_000 or profile.edge_deployment:
@@ -165,7 +166,7 @@ def recipe_for(strategy: str, profile: Profile) -> Recipe:
         backbone = _backbone(profile)
     else:
         backbone = _backbone(profile)
-    small_images = profile.modality == "image" and profile.input_resolution <= 32
+    small_images = profile.image_side <= SMALL_INPUT_SIDE
     if profile.compute == "cpu" and strategy != "linear_probe" and not small_images:
         notes.append("On CPU, train at a reduced resolution (e.g. 96-128 px) and check throughput first.")
     if small_images and strategy != "scratch":

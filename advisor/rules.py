@@ -70,9 +70,18 @@ GPU_HOURS_PER_HOUR: Mapping[str, float] = {"cpu": 0.05, "single_gpu": 1.0, "mult
 SIMILARITY_VALUE: Mapping[str, float] = {"high": 1.0, "medium": 0.6, "unknown": 0.4, "low": 0.0}
 
 
+# Inputs at or below this side (pixels) count fully as small: MNIST, CIFAR, SVHN.
+SMALL_INPUT_SIDE = 32
+
+
 def ramp(value: float, low: float, high: float) -> float:
     """0 below ``low``, 1 above ``high``, linear in between."""
     return min(1.0, max(0.0, (value - low) / (high - low)))
+
+
+def tightness(gpu_hours: float) -> float:
+    """1 at <= 0.05 GPU-hours (one CPU-hour), 0 at >= 2 GPU-hours: only cheap adaptation fits."""
+    return 1.0 - ramp(math.log10(gpu_hours), math.log10(0.05), math.log10(2.0))
 
 
 @dataclass(frozen=True)
@@ -123,7 +132,7 @@ class Signals:
         # scratch in seconds), 0 at >= 128 px, log scale. At 32x stride, an ImageNet backbone
         # sees a 32-px input as a 1x1 feature map: it must upsample, far from the object
         # scale its features were learned at (Touvron et al.).
-        return 1.0 - ramp(math.log2(self.resolution), 5.0, 7.0)
+        return 1.0 - ramp(math.log2(self.resolution), math.log2(SMALL_INPUT_SIDE), 7.0)
 
     @property
     def scratch_gpu_hours(self) -> float:
@@ -142,13 +151,12 @@ class Signals:
 
     @property
     def tight_budget(self) -> float:
-        # 1 at <= 0.05 GPU-hours (one CPU-hour), 0 at >= 2 GPU-hours: only cheap adaptation fits.
-        return 1.0 - ramp(math.log10(self.gpu_hours), math.log10(0.05), math.log10(2.0))
+        return tightness(self.gpu_hours)
 
     @property
     def tight_scratch_budget(self) -> float:
         # The same thresholds on the input-size-scaled budget: what a from-scratch model costs.
-        return 1.0 - ramp(math.log10(self.scratch_gpu_hours), math.log10(0.05), math.log10(2.0))
+        return tightness(self.scratch_gpu_hours)
 
     @property
     def distant_domain(self) -> float:
@@ -177,8 +185,7 @@ def signals_from_profile(profile: Profile) -> Signals:
         unlabeled=float(profile.unlabeled_examples),
         similarity=SIMILARITY_VALUE[profile.domain_similarity],
         gpu_hours=profile.time_budget_hours * GPU_HOURS_PER_HOUR[profile.compute],
-        # Input size is an image notion; other modalities keep the ImageNet-size assumptions.
-        resolution=float(profile.input_resolution if profile.modality == "image" else DEFAULT_RESOLUTION),
+        resolution=float(profile.image_side),
         pretrained=profile.pretrained_available,
         modality=profile.modality,
         edge=profile.edge_deployment,

@@ -250,11 +250,14 @@ def _scratch_ahead(scratch: PowerLaw, finetune: list[PowerLaw], grid: np.ndarray
 
 
 def _crossing(scratch: PowerLaw, finetune: list[PowerLaw], grid: np.ndarray) -> float | None:
+    return _lasting_lead(_scratch_ahead(scratch, finetune, grid), grid)
+
+
+def _lasting_lead(ahead: np.ndarray, grid: np.ndarray) -> float | None:
     """Where scratch goes ahead for good: the start of the lead it still holds at the end of the range.
 
     A lead at small sizes that the fine-tuning arms take back is not a crossover (None).
     """
-    ahead = _scratch_ahead(scratch, finetune, grid)
     if not ahead[-1]:
         return None
     behind = np.flatnonzero(~ahead)
@@ -274,7 +277,8 @@ def estimate_crossover(
     grid = np.unique(np.round(np.logspace(math.log10(low), math.log10(high), 400)))
     scratch_arm = max(scratch, key=lambda a: fits[a].predict(sizes[-1]))
     finetune_arm = max(finetune, key=lambda a: fits[a].predict(sizes[-1]))
-    point = _crossing(fits[scratch_arm], [fits[a] for a in finetune], grid)
+    ahead = _scratch_ahead(fits[scratch_arm], [fits[a] for a in finetune], grid)
+    point = _lasting_lead(ahead, grid)
     samples = _bootstrap_crossings(table, scratch_arm, finetune, sizes, grid)
     crossed = [s for s in samples if s is not None]
     probability = round(len(crossed) / len(samples), 3) if samples else None
@@ -286,7 +290,6 @@ def estimate_crossover(
                          f"({low:,} examples) {limits}")  # fmt: skip
     if point is None:
         share = f" ({probability:.0%} of bootstrap samples cross)" if probability is not None else ""
-        ahead = _scratch_ahead(fits[scratch_arm], [fits[a] for a in finetune], grid)
         early = (
             f"; it is level or ahead up to about {grid[np.flatnonzero(~ahead)[0] - 1]:,.0f} examples, "
             "then the fine-tuning arms lead"
