@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 app: $(STAMP)
-	$(BIN)/streamlit run app.py
+	$(BIN)/finetune-or-scratch app
 
 test: $(STAMP) chromium
 	$(BIN)/ruff check .
@@ -34,4 +34,4 @@ chromium:
 	@test -x /usr/bin/chromium || scripts/install-chromium.sh
 
 fashion-mnist-subset: $(STAMP)
-	$(BIN)/python data/fashion-mnist/build_subset.py
+	$(BIN)/python bench/data/builtin/fashion-mnist/build_subset.py

@@ -78,46 +78,5 @@ def fields_command() -> None:
         typer.echo(f"{'':<22} {spec.help}")
 
 
-@app.command("report")
-def report_command(
-    run: Annotated[str, typer.Option(help="Run id (see the app's History page).")],
-    fmt: Annotated[str, typer.Option("--format", help="md, html or json.")] = "md",
-    out: Annotated[Path | None, typer.Option(help="Output file; default: print to stdout.")] = None,
-    db: Annotated[Path | None, typer.Option(help="Run store; default $FOS_HOME/runs.db or ~/.local/share/...")] = None,
-) -> None:
-    """Write the report of a stored run: the same report the app downloads."""
-    from advisor.report import FORMATS, build_report, render
-    from bench.store import RunStore
-
-    if fmt not in FORMATS:
-        raise fail(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
-    if db is not None and not db.exists():
-        raise fail(f"--db {db}: no such run store")
-    store = RunStore(db)
-    record = store.run(run)
-    if record is None:
-        known = ", ".join(r.id for r in store.runs(limit=5)) or "none yet"
-        raise fail(f"--run {run}: not in {store.path} (latest runs: {known})")
-    answers = store.profile(record.profile_id) if record.profile_id else None
-    recommendation = store.recommendation(record.profile_id) if record.profile_id else None
-    if answers is None or recommendation is None:
-        raise fail(f"--run {run}: has no stored profile; start runs from the app after answering the questionnaire")
-    report = build_report(
-        answers,
-        recommendation,
-        run=record.describe(),
-        trials=store.trials(record.id),
-        verdict=store.verdict(record.id),
-        analyses=record.analyses,
-    )  # fmt: skip
-    text = render(report, fmt)
-    if out is None:
-        typer.echo(text)
-    else:
-        out.write_text(text, encoding="utf-8")
-        store.save_report(record.id, fmt, text)
-        typer.echo(f"wrote {out}")
-
-
 def main() -> None:
     app(prog_name="python -m advisor")

@@ -1,4 +1,4 @@
-"""What we measured: the grid of advice-vs-measurement cells (data/grid), attached to the rules that fired."""
+"""What we measured: the grid of advice-vs-measurement cells (advisor/data/grid), attached to the rules that fired."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from typing import Any
 from advisor.profile import profile_from_mapping
 from advisor.rules import MIN_STRENGTH, RULES
 from advisor.scoring import score_profile
-
-GRID_RESULTS = Path(__file__).resolve().parents[1] / "data" / "grid" / "grid_results.json"
+from advisor.shipped import GRID_RESULTS
 
 
 def load_grid(path: Path = GRID_RESULTS) -> dict[str, Any] | None:

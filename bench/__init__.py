@@ -5,12 +5,13 @@
 20.0
 """
 
-from bench.arms import ARMS
-from bench.backbones import BACKBONES
-from bench.datasets import DATASETS, load_dataset
+from bench.data.catalog import DATASETS
+from bench.data.datasets import load_dataset
 from bench.errors import BenchInputError
-from bench.suite import SuiteConfig, run_suite
-from bench.trial import Callback, TrialConfig, TrialResult, run_trial
+from bench.models.backbones import BACKBONES
+from bench.train.arms import ARMS
+from bench.train.suite import SuiteConfig, run_suite
+from bench.train.trial import Callback, TrialConfig, TrialResult, run_trial
 
 __all__ = [
     "ARMS",

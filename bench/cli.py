@@ -7,25 +7,36 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from advisor import Profile, load_profile, recommend
 from advisor.clitools import fail, make_app
-from bench.arms import ARMS, NOT_BENCHMARKED, parse_arms
+from advisor.constraints import FieldError
+from bench.doctor import render_doctor, run_doctor
 from bench.errors import BenchInputError
-from bench.jobs import RunRequest
-from bench.recording import StoreRecorder, run_analyses
-from bench.results import ResultsDir, render_table, summarise
-from bench.suite import SuiteConfig, run_suite, validate_suite
-from bench.trial import Callback, EpochRecord, TrialConfig, TrialResult, TrialState
-from bench.verdict import make_verdict, render_verdict
+from bench.evidence.logme import estimate_transferability
+from bench.evidence.summary import render_table, summarise
+from bench.evidence.verdict import make_verdict, render_verdict
+from bench.perf import render_perf, run_perf
+from bench.runs.execute import create_run, execute_run
+from bench.runs.export import export_run, load_results
+from bench.runs.request import RunRequest, judged_size, validate_request
+from bench.runs.store import RunStore
+from bench.runs.worker import interrupt_on_sigterm
+from bench.train.arms import ARMS, NOT_BENCHMARKED, parse_arms
+from bench.train.trial import TRIAL_CONSTRAINTS, Callback, EpochRecord, TrialConfig, TrialResult, TrialState
 
 app = make_app("Fine-tune vs scratch trials on real data, offline, on GPU or CPU.")
 
 DEFAULT_ARMS = "linear_probe,full_finetune,scratch"
+# The command line's words for config fields: its flags (``budget_seconds=None`` is --until-converged).
+FLAGS = {field: "--" + field.replace("_", "-") for field in (*TRIAL_CONSTRAINTS, "seeds", "arms", "sizes")}
+CLI_SESSION = "cli"  # command-line runs share the app's run store; History shows them under this session
 
 
 class ProgressPrinter(Callback):
@@ -81,101 +92,100 @@ def run_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
 ) -> None:
     """Train every arm on the same data and budget; print and save mean and spread over seeds."""
-    if seeds < 1 or seeds > 100:
-        raise fail(f"--seeds: expected an integer in 1..100; got {seeds}")
-    try:
-        arm_names, base = _base_config(
-            dataset, arms, backbone, None if until_converged else budget_seconds, device,
-            examples=examples, max_epochs=max_epochs, batch_size=batch_size, resolution=resolution,
-        )  # fmt: skip
-        config = SuiteConfig(base, arm_names, tuple(range(seeds)))
-        validate_suite(config)
-        advised = _advised_strategy(profile)
-        out = out or _default_out()
-        writer = ResultsDir(out, config.to_dict())
-        recorder = _recorder("run", RunRequest("run", base, arm_names, config.seeds, advised=advised), profile)
-        for arm, reason in config.skipped_arms.items():
-            typer.echo(f"note: {arm} {reason}", err=True)
-        progress = ProgressPrinter(len(config.trial_configs()))
-        results = run_suite(config, [progress], on_result=_both(writer.add, recorder.add))
-    except BenchInputError as error:
-        raise fail(str(error)) from None
-    except KeyboardInterrupt:
-        recorder.interrupted()
-        typer.echo("interrupted: finished trials are saved", err=True)
-        raise typer.Exit(code=130) from None
-    summaries = summarise(results)
-    verdict = make_verdict(advised, results) if advised else None
-    if verdict:
-        writer.add_extra("verdict", verdict.to_dict())
-    recorder.finish(results, run_analyses(results), verdict.to_dict() if verdict else None)
-    typer.echo(f"run store: {recorder.store.path} (run {recorder.run_id})", err=True)
+    settings = {"examples": examples, "max_epochs": max_epochs, "batch_size": batch_size, "resolution": resolution}
+    request = _request("run", dataset, arms, seeds, backbone, None if until_converged else budget_seconds, device,
+                       settings, (), profile)  # fmt: skip
+    outcome, out = _execute(request, profile, out)
     if as_json:
         typer.echo((out / "results.json").read_text())
     else:
-        typer.echo(render_table(summaries))
-        if verdict:
-            typer.echo("\n" + render_verdict(verdict))
+        typer.echo(render_table(summarise(outcome.trials)))
+        if outcome.verdict:
+            typer.echo("\n" + render_verdict(outcome.verdict))
         typer.echo(f"\nresults: {out}/results.json, {out}/results.csv")
-    if any(r.status == "failed" for r in results):
+    if any(r.status == "failed" for r in outcome.trials) or outcome.status == "failed":
         raise typer.Exit(code=1)
 
 
-def _base_config(
-    dataset: str, arms: str, backbone: str, budget_seconds: float | None, device: str, **settings
-) -> tuple[tuple[str, ...], TrialConfig]:
-    """Parse ``--arms`` and build the settings every trial shares (``arm`` is filled per trial)."""
-    arm_names = parse_arms(arms)
-    runnable = [a for a in arm_names if a in ARMS]
-    if not runnable:
-        raise BenchInputError(f"--arms {arms}: no arm to run; choose from {', '.join(ARMS)}")
-    base = TrialConfig(
-        dataset, runnable[0], backbone=backbone, budget_seconds=budget_seconds, device=device, **settings
-    )
-    return arm_names, base
+def _request(
+    kind: str, dataset: str, arms: str, seeds: int, backbone: str, budget_seconds: float | None, device: str,
+    settings: dict, sizes: tuple[int, ...], profile: Path | None,
+) -> RunRequest:  # fmt: skip
+    """Parse the options into a checked request (every trial validated before any work starts)."""
+    try:
+        arm_names = parse_arms(arms)
+        runnable = [a for a in arm_names if a in ARMS]
+        if not runnable:
+            raise BenchInputError(f"--arms {arms}: no arm to run; choose from {', '.join(ARMS)}")
+        base = TrialConfig(
+            dataset, runnable[0], backbone=backbone, budget_seconds=budget_seconds, device=device, **settings
+        )
+        loaded = _load_profile(profile)
+        request = RunRequest(
+            kind, base, arm_names, tuple(range(seeds)), sizes,
+            advised=recommend(loaded).strategy if loaded else None,
+            target_examples=loaded.labeled_examples if loaded else None,
+        )  # fmt: skip
+        validate_request(request)
+    except BenchInputError as error:
+        raise fail(worded(error)) from None
+    for arm, reason in request.suite().skipped_arms.items():
+        typer.echo(f"note: {arm} {reason}", err=True)
+    return request
 
 
-def _recorder(kind: str, request: RunRequest, profile: Path | None) -> StoreRecorder:
-    """Record this command's run in the app's run store (History and `advisor report` read it)."""
-    answers = recommendation = None
-    if profile is not None:
-        from advisor import load_profile, recommend
+def _execute(request: RunRequest, profile: Path | None, out: Path | None):
+    """Record the request in the run store and run it through the one run path; the folder is an export."""
+    loaded = _load_profile(profile)
+    store = RunStore()
+    run_id = create_run(
+        store, request, CLI_SESSION,
+        loaded.to_dict() if loaded else None, recommend(loaded).to_dict() if loaded else None,
+    )  # fmt: skip
+    out = out or _default_out()
+    typer.echo(f"run store: {store.path} (run {run_id})", err=True)
+    interrupt_on_sigterm()
+    try:
+        outcome = execute_run(
+            store, run_id, [ProgressPrinter(request.total_trials())], on_result=lambda _: export_run(store, run_id, out)
+        )
+    except BenchInputError as error:
+        raise fail(worded(error)) from None
+    except KeyboardInterrupt:
+        export_run(store, run_id, out)
+        typer.echo(f"interrupted: finished trials are saved in {out} and run {run_id}", err=True)
+        raise typer.Exit(code=130) from None
+    export_run(store, run_id, out)
+    if outcome.status == "failed":
+        typer.echo(f"error: run {run_id} failed: {outcome.error}", err=True)
+    return outcome, out
 
-        loaded = load_profile(profile)
-        answers, recommendation = loaded.to_dict(), recommend(loaded).to_dict()
-    return StoreRecorder(kind, request.to_dict(), answers, recommendation)
 
-
-def _both(*sinks):
-    def save(result: TrialResult) -> None:
-        for sink in sinks:
-            sink(result)
-
-    return save
+def worded(error: BenchInputError) -> str:
+    """The message in the command line's words: a config field is named by its flag."""
+    return error.worded(FLAGS) if isinstance(error, FieldError) else str(error)
 
 
 def _default_out() -> Path:
     return Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
-def _advised_strategy(profile: Path | None) -> str | None:
+def _load_profile(profile: Path | None) -> Profile | None:
     if profile is None:
         return None
-    from advisor import load_profile, recommend
-
     try:
-        return recommend(load_profile(profile)).strategy
+        return load_profile(profile)
     except ValueError as error:  # ProfileError names the field
-        raise BenchInputError(f"--profile {profile}: {error}") from None
+        raise fail(f"--profile {profile}: {error}") from None
 
 
 def _parse_sizes(text: str) -> tuple[int, ...]:
     try:
         sizes = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise BenchInputError(f"--sizes {text!r}: expected comma-separated integers, e.g. 100,300,1000,3000") from None
+        raise fail(f"--sizes {text!r}: expected comma-separated integers, e.g. 100,300,1000,3000") from None
     if not sizes:
-        raise BenchInputError("--sizes: empty; expected comma-separated integers, e.g. 100,300,1000,3000")
+        raise fail("--sizes: empty; expected comma-separated integers, e.g. 100,300,1000,3000")
     return sizes
 
 
@@ -194,107 +204,58 @@ def curve_command(
     out: Annotated[Path | None, typer.Option(help="Results folder; default runs/<timestamp>.")] = None,
     profile: Annotated[Path | None, typer.Option(help="Questionnaire profile: adds a verdict on its advice.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
-) -> None:
+) -> Path:
     """Every arm at every size: learning curves, power-law fits, the crossover, LogME and a verdict."""
-    from bench.cache import TrialCache
-    from bench.curve import CurveConfig, run_curve
-    from bench.logme import estimate_transferability
-
-    if seeds < 1 or seeds > 100:
-        raise fail(f"--seeds: expected an integer in 1..100; got {seeds}")
-    try:
-        arm_names, base = _base_config(dataset, arms, backbone, None if until_converged else budget_seconds, device)
-        config = CurveConfig(base, arm_names, _parse_sizes(sizes), tuple(range(seeds)))
-        advised = _advised_strategy(profile)
-        out = out or _default_out()
-        writer = ResultsDir(out, config.to_dict(), kind="curve")
-        cache = TrialCache()
-        progress = ProgressPrinter(len(config.trial_configs()))
-        request = RunRequest("curve", base, arm_names, config.seeds, config.sizes, advised)
-        recorder = _recorder("curve", request, profile)
-        curve = run_curve(config, [progress], on_result=_both(writer.add, recorder.add), cache=cache)
-        transfer = estimate_transferability(
-            dataset, backbone, examples=max(config.sizes), device_name=device, cache=cache
-        )
-    except BenchInputError as error:
-        raise fail(str(error)) from None
-    except KeyboardInterrupt:
-        recorder.interrupted()
-        typer.echo("interrupted: finished trials are saved", err=True)
-        raise typer.Exit(code=130) from None
-    analyses = run_analyses(list(curve.trials), curve)
-    writer.add_extra("curve", analyses["curve"])
-    writer.add_extra("transferability", {**transfer.__dict__, "gain": transfer.gain, "text": transfer.explain()})
-    verdict = None
-    if advised:
-        closest = min(config.sizes, key=lambda n: abs(n - _profile_examples(profile)))
-        verdict = make_verdict(advised, [t for t in curve.trials if t.config.examples == closest])
-        writer.add_extra("verdict", verdict.to_dict())
-    recorder.finish(list(curve.trials), analyses, verdict.to_dict() if verdict else None)
-    typer.echo(f"run store: {recorder.store.path} (run {recorder.run_id})", err=True)
-    (out / "curve.vl.json").write_text(json.dumps(analyses["curve_chart"], indent=2))
-    _save_svg(analyses["curve_chart"], out / "curve.svg")
+    request = _request("curve", dataset, arms, seeds, backbone, None if until_converged else budget_seconds, device,
+                       {}, _parse_sizes(sizes), profile)  # fmt: skip
+    outcome, out = _execute(request, profile, out)
     if as_json:
         typer.echo((out / "results.json").read_text())
-        return
-    typer.echo(render_curve(curve))
-    typer.echo(f"\nTransferability: {transfer.explain()}")
-    if verdict:
-        typer.echo(f"\n(at {verdict.examples} examples, the size closest to the profile's)\n" + render_verdict(verdict))
-    typer.echo(f"\nresults: {out}/results.json, {out}/curve.svg")
+        return out
+    if "curve" in outcome.analyses:
+        typer.echo(render_curve(outcome.analyses["curve"]))
+        typer.echo(f"\nTransferability: {outcome.analyses['transferability']['text']}")
+    if outcome.verdict:
+        typer.echo(f"\n(at {outcome.verdict['examples']} examples, the size closest to the profile's)\n"
+                   + render_verdict(outcome.verdict))  # fmt: skip
+    typer.echo(
+        f"\nresults: {out}/results.json (charts: finetune-or-scratch report --run {outcome.run_id} --format html)"
+    )
+    return out
 
 
-def _profile_examples(profile: Path) -> int:
-    from advisor import load_profile
-
-    return load_profile(profile).labeled_examples
-
-
-def _save_svg(spec: dict, path: Path) -> None:
-    from advisor.charts import to_svg
-
-    try:
-        path.write_text(to_svg(spec))
-    except Exception as error:  # the chart is optional; the data is in results.json
-        typer.echo(f"note: chart not rendered ({error})", err=True)
-
-
-def render_curve(curve) -> str:
-    lines = [f"{'examples':>9}  " + "  ".join(f"{arm:>22}" for arm in _arms_in(curve)) + "  winner"]
-    winners = curve.winners()
-    by_key = {(p.arm, p.examples): p for p in curve.points}
-    for n in sorted(winners):
+def render_curve(curve: dict) -> str:
+    """The stored curve analysis (``CurveResult.analysis()``) as a plain-text table, fits and crossover."""
+    arms = list(dict.fromkeys(p["arm"] for p in curve["points"]))
+    lines = [f"{'examples':>9}  " + "  ".join(f"{arm:>22}" for arm in arms) + "  winner"]
+    by_key = {(p["arm"], p["examples"]): p for p in curve["points"]}
+    for n, winner in sorted((int(k), v) for k, v in curve["winners"].items()):
         cells = []
-        for arm in _arms_in(curve):
+        for arm in arms:
             p = by_key.get((arm, n))
             if p is None:
                 cells.append(f"{'n/a':>22}")
             else:
-                ci = f" [{p.ci95[0]:.3f},{p.ci95[1]:.3f}]" if p.ci95 else ""
-                cells.append(f"{p.mean:.3f}{ci}".rjust(22))
-        lines.append(f"{n:>9}  " + "  ".join(cells) + f"  {winners[n]}")
+                ci = f" [{p['ci95'][0]:.3f},{p['ci95'][1]:.3f}]" if p["ci95"] else ""
+                cells.append(f"{p['mean']:.3f}{ci}".rjust(22))
+        lines.append(f"{n:>9}  " + "  ".join(cells) + f"  {winner}")
     lines.append("")
-    for fit in curve.fits:
-        backtest = (
-            f"; back-test at {fit.backtest_examples}: predicted {fit.backtest_predicted:.3f}, "
-            f"measured {fit.backtest_actual:.3f} (error {fit.backtest_error:+.3f})"
-            if fit.backtest_error is not None
-            else ""
-        )
-        lines.append(f"fit {fit.arm}: acc(n) = {fit.a:.3f} - {fit.b:.3g} n^-{fit.c:.3f}{backtest}")
-    lines.append(f"\nCrossover: {curve.crossover.text}")
-    hits = curve.cache_hits
+    for fit in curve["fits"]:
+        backtest = ""
+        if fit["backtest_predicted"] is not None and fit["backtest_actual"] is not None:
+            error = fit["backtest_predicted"] - fit["backtest_actual"]
+            backtest = (f"; back-test at {fit['backtest_examples']}: predicted {fit['backtest_predicted']:.3f}, "
+                        f"measured {fit['backtest_actual']:.3f} (error {error:+.3f})")  # fmt: skip
+        lines.append(f"fit {fit['arm']}: acc(n) = {fit['a']:.3f} - {fit['b']:.3g} n^-{fit['c']:.3f}{backtest}")
+    lines.append(f"\nCrossover: {curve['crossover']['text']}")
+    hits = curve["cache_hits"]
     lines.append(
         f"cache: features encoded for {hits.get('images_encoded', 0):,} images (each once), served from cache "
         f"{hits.get('images_from_cache', 0):,} times; {hits.get('feature_cache_hits', 0)} probe trials fully cached; "
         f"staged data reused {hits.get('staged', 0)}x, pretrained weights reused {hits.get('model', 0)}x"
     )
-    lines += [f"note: {note}" for note in curve.notes]
+    lines += [f"note: {note}" for note in curve["notes"]]
     return "\n".join(lines)
-
-
-def _arms_in(curve) -> list[str]:
-    return list(dict.fromkeys(p.arm for p in curve.points))
 
 
 @app.command("verdict")
@@ -305,21 +266,18 @@ def verdict_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Compare the advisor's top strategy for PROFILE with the measured winner in RESULTS."""
-    from bench.results import load_results
-
+    loaded = _load_profile(profile)
     try:
-        advised = _advised_strategy(profile)
         data = load_results(results)
     except BenchInputError as error:
-        raise fail(str(error)) from None
+        raise fail(worded(error)) from None
     trials = data["trials"]
-    sizes = sorted({t.config.examples for t in trials if t.config.examples})
+    sizes = tuple(sorted({t.config.examples for t in trials if t.config.examples}))
     if len(sizes) > 1:
-        target = examples or _profile_examples(profile)
-        chosen = min(sizes, key=lambda n: abs(n - target))
-        trials = [t for t in trials if t.config.examples == chosen]
-    verdict = make_verdict(advised, trials)
-    typer.echo(json.dumps(verdict.to_dict(), indent=2) if as_json else render_verdict(verdict))
+        size = judged_size(sizes, examples or loaded.labeled_examples)
+        trials = [t for t in trials if t.config.examples == size]
+    verdict = make_verdict(recommend(loaded).strategy, trials)
+    typer.echo(json.dumps(verdict.to_dict(), indent=2) if as_json else render_verdict(verdict.to_dict()))
 
 
 @app.command("similarity")
@@ -331,21 +289,17 @@ def similarity_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """LogME transferability of the backbone on your data, and the domain_similarity it suggests."""
-    from bench.logme import estimate_transferability
-
     try:
         result = estimate_transferability(dataset, backbone, examples=examples, device_name=device)
     except BenchInputError as error:
-        raise fail(str(error)) from None
-    payload = {**result.__dict__, "gain": result.gain, "text": result.explain()}
+        raise fail(worded(error)) from None
+    payload = {**asdict(result), "gain": result.gain, "text": result.explain()}
     typer.echo(json.dumps(payload, indent=2) if as_json else result.explain())
 
 
 @app.command("doctor")
 def doctor_command(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Versions, device, whether the offline weights classify a real photo correctly, datasets present."""
-    from bench.doctor import render_doctor, run_doctor
-
     report = run_doctor()
     typer.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_doctor(report))
     if not report.ok:
@@ -369,14 +323,12 @@ def perf_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Runner vs naive pipeline vs raw forward+backward, side by side in one run; prints the ratios."""
-    from bench.perf import render_perf, run_perf
-
     try:
         report = run_perf(
             dataset, examples, backbone, resolution, batch_size, device, budget_seconds, steps, arm, repeats
         )
     except BenchInputError as error:
-        raise fail(str(error)) from None
+        raise fail(worded(error)) from None
     typer.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_perf(report))
 
 

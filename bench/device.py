@@ -7,16 +7,17 @@ import platform
 import resource
 import sys
 import time
+from importlib.metadata import version
 
 import torch
+
+from bench.errors import BenchInputError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
 def resolve_device(name: str) -> torch.device:
     """``auto`` picks CUDA, then MPS, then CPU; an explicit device that is absent is an error."""
-    from bench.errors import BenchInputError
-
     if name not in DEVICES and not name.startswith("cuda:"):
         raise BenchInputError(f"--device {name!r}: expected one of {', '.join(DEVICES)} (or cuda:N)")
     if name == "auto":
@@ -85,17 +86,7 @@ def describe(device: torch.device) -> str:
 
 
 def library_versions() -> dict[str, str]:
-    import numpy
-    import sklearn
-    import timm
-    import torchvision
-
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
-        "timm": timm.__version__,
-        "numpy": numpy.__version__,
-        "scikit-learn": sklearn.__version__,
-        "cuda": torch.version.cuda or "none",
-    }
+    """Versions that decide a trial's numbers, as installed (read from package metadata, nothing imported)."""
+    names = ("torch", "torchvision", "timm", "numpy", "scikit-learn")
+    return {"python": platform.python_version(), **{name: version(name) for name in names},
+            "cuda": torch.version.cuda or "none"}  # fmt: skip

@@ -7,10 +7,12 @@ from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
+from sklearn.datasets import load_sample_image
 
-from bench.backbones import BACKBONES, WeightsUnavailable, create_model, get_backbone
-from bench.datasets import DATASETS
+from bench.data.catalog import DATASETS
 from bench.device import describe, library_versions, resolve_device
+from bench.models.backbones import BACKBONES, WeightsUnavailable, create_model, get_backbone
 
 # ImageNet classes expected for scikit-learn's sample photo china.jpg (a Chinese temple).
 CHINA_TOP1 = 442  # bell cote
@@ -45,9 +47,6 @@ def classify_sample_photo(backbone: str = "efficientnet_lite0") -> list[tuple[in
     The whole photo is resized to the input size (bicubic): the temple's roof and bell
     tower stay in frame, which a centre crop would cut.
     """
-    from PIL import Image
-    from sklearn.datasets import load_sample_image
-
     spec = get_backbone(backbone)
     model = create_model(spec, None, pretrained=True).eval()
     image = Image.fromarray(load_sample_image("china.jpg"))

@@ -22,15 +22,18 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+import torchvision
 from PIL import Image
+from torch.utils.flop_counter import FlopCounterMode
+from torchvision import transforms
 
-from bench.backbones import create_model, get_backbone
-from bench.batches import normalise
-from bench.cache import TrialCache
-from bench.datasets import make_splits, subsample_train
+from bench.data.splits import make_splits, subsample_train
 from bench.device import autocast, describe, now, prefers_channels_last, resolve_device
 from bench.errors import BenchInputError
-from bench.trial import TrialConfig, run_trial
+from bench.models.backbones import create_model, get_backbone
+from bench.train.batches import normalise
+from bench.train.cache import TrialCache
+from bench.train.trial import TrialConfig, run_trial
 
 # Dense bf16 tensor-core peaks (FLOP/s) from the vendors' datasheets, for the achieved fraction.
 GPU_PEAK_BF16 = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12, "A10": 125e12}
@@ -121,9 +124,6 @@ def measure_naive(spec, data, train_idx, resolution, batch_size, device, cache, 
     ``runner_settings`` gives the model the runner's memory format and autocast; without it
     the model runs as a tutorial leaves it (NCHW, fp32).
     """
-    import torchvision
-    from torchvision import transforms
-
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         for i in train_idx:
@@ -187,8 +187,6 @@ def train_flops_per_image(spec, num_classes, resolution, device) -> float:
     backward directly: FlopCounterMode overcounts grouped (depthwise) convolution gradients
     by ~40x on EfficientNet.
     """
-    from torch.utils.flop_counter import FlopCounterMode
-
     model = create_model(spec, num_classes, pretrained=False).to(device).eval()
     x = torch.randn(2, 3, resolution, resolution, device=device)
     with FlopCounterMode(display=False) as counter, torch.no_grad():

@@ -2,7 +2,7 @@
 
 Runs a grid (datasets x training sizes x arms x seeds) with the benchmark engine, asks the
 advisor for each cell's profile, and records whether the measurement confirms the advice.
-Writes data/grid/grid_results.json, which the app shows as "what we measured", and prints
+Writes advisor/data/grid/grid_results.json, which the app shows as "what we measured", and prints
 the agreement rate (inconclusive cells counted separately).
 
     python scripts/check_rules.py                 # the shipped grid (~8 minutes on 2 CPU cores)
@@ -19,16 +19,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from advisor import profile_from_mapping, recommend
-from bench.cache import TrialCache
+from advisor.shipped import GRID_RESULTS
 from bench.device import describe, library_versions, resolve_device
-from bench.logme import Transferability, estimate_transferability
-from bench.suite import SuiteConfig, run_suite
-from bench.trial import TrialConfig
-from bench.verdict import make_verdict
+from bench.evidence.logme import Transferability, estimate_transferability
+from bench.evidence.verdict import make_verdict
+from bench.train.cache import TrialCache
+from bench.train.suite import SuiteConfig, run_suite
+from bench.train.trial import TrialConfig
 
 GRID = {"digits": (100, 300, 1000), "fashion-mnist": (100, 300, 1000, 3000)}
 ARMS = ("linear_probe", "partial_finetune", "full_finetune", "scratch")
-OUT = Path(__file__).resolve().parents[1] / "data" / "grid" / "grid_results.json"
+OUT = GRID_RESULTS
 
 
 def cell_profile(size: int, transfer: Transferability, budget_seconds: float, arms: int) -> dict:

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from advisor.shipped import example_profiles
+
 ROOT = Path(__file__).resolve().parents[2]
-PROFILE = ROOT / "examples" / "profiles" / "small_similar.json"
+PROFILE = example_profiles()["small_similar"]
 
 
 def advisor(*args):

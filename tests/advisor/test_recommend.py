@@ -8,6 +8,7 @@ from advisor import STRATEGY_NAMES, profile_from_mapping, recommend
 from advisor.profile import COMPUTES, MODALITIES, SIMILARITIES
 from advisor.rules import RULES, SOURCES
 from advisor.scoring import score_profile
+from advisor.shipped import RULES_PAGE
 
 BASE = {
     "modality": "image",
@@ -368,9 +369,8 @@ def test_lower_similarity_never_ranks_linear_probe_higher(profile):
 
 
 def test_rules_page_documents_every_rule_and_source():
-    from pathlib import Path
 
-    page = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text()
+    page = RULES_PAGE.read_text()
     for rule in RULES:
         assert f"`{rule.name}`" in page, rule.name
     for key in SOURCES:
@@ -381,7 +381,7 @@ def test_grid_cells_attach_to_the_rules_that_fired():
     from advisor.evidence import cells_by_rule, load_grid, outcome_counts
 
     grid = load_grid()
-    assert grid is not None, "data/grid/grid_results.json must ship with the repository"
+    assert grid is not None, "advisor/data/grid/grid_results.json must ship with the package"
     by_rule = cells_by_rule(grid)
     assert len(by_rule["pretraining_default"]) == len(grid["cells"])  # applies everywhere
     total = outcome_counts(grid["cells"])

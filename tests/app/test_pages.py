@@ -7,7 +7,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from bench.store import RunStore
+from bench.runs.store import RunStore
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -47,7 +47,7 @@ def test_invalid_answers_are_flagged_next_to_the_field(app):
 
 def test_recommendation_page_renders_ranking_reasons_and_recipe(app):
     next(b for b in app.button if b.label == "Get recommendation").click().run()
-    app.switch_page("app_pages/recommendation.py").run()
+    app.switch_page("finetune_or_scratch/app/pages/recommendation.py").run()
     assert app.title[0].value.startswith("Recommendation: ")
     headers = texts(app, "subheader")
     for heading in ("Ranking", "Why", "What would change the answer"):
@@ -60,12 +60,12 @@ def test_recommendation_page_renders_ranking_reasons_and_recipe(app):
 def test_recommendation_page_asks_for_answers_when_invalid(app):
     app.number_input(key="field_num_classes").set_value(1)
     next(b for b in app.button if b.label == "Get recommendation").click().run()
-    app.switch_page("app_pages/recommendation.py").run()
+    app.switch_page("finetune_or_scratch/app/pages/recommendation.py").run()
     assert "Answer the questionnaire first" in texts(app, "info")[0]
 
 
 def test_validation_rejects_a_missing_folder_with_a_message(app):
-    app.switch_page("app_pages/validation.py").run()
+    app.switch_page("finetune_or_scratch/app/pages/validation.py").run()
     app.radio(key="run_kind").set_value("Folder on the server").run()
     app.text_input(key="run_path").set_value("/no/such/folder")
     next(b for b in app.button if b.label == "Start run").click().run()
@@ -76,7 +76,7 @@ def test_validation_rejects_a_missing_folder_with_a_message(app):
 @pytest.mark.slow
 def test_a_tiny_run_completes_to_a_verdict(app, tmp_path):
     next(b for b in app.button if b.label == "Get recommendation").click().run()
-    app.switch_page("app_pages/validation.py").run()
+    app.switch_page("finetune_or_scratch/app/pages/validation.py").run()
     app.selectbox(key="run_builtin").set_value("digits")
     labels = {w.label: w for w in app.number_input}
     labels["Training examples"].set_value(200)
@@ -89,13 +89,13 @@ def test_a_tiny_run_completes_to_a_verdict(app, tmp_path):
     while store.run(run.id).status in ("queued", "running") and time.time() < deadline:
         time.sleep(0.5)
     assert store.run(run.id).status == "completed", store.run(run.id)
-    app.switch_page("app_pages/verdict.py").run()
+    app.switch_page("finetune_or_scratch/app/pages/verdict.py").run()
     outcome = texts(app, "success") + texts(app, "warning") + texts(app, "error")
     assert any(o.startswith(("**CONFIRMED**", "**CONTRADICTED**", "**INCONCLUSIVE**")) for o in outcome), outcome
     assert len(app.dataframe) >= 1
-    app.switch_page("app_pages/history.py").run()
+    app.switch_page("finetune_or_scratch/app/pages/history.py").run()
     assert run.id in app.dataframe[0].value["run"].tolist()
-    app.switch_page("app_pages/report.py").run()
+    app.switch_page("finetune_or_scratch/app/pages/report.py").run()
     assert "Measured results" in app.markdown[-1].value
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from advisor import example_profile, recommend
-from advisor.report import build_report, render
-from bench.results import summarise
-from bench.store import RunStore
-from bench.trial import EpochRecord, TrialConfig, TrialResult
-from bench.verdict import make_verdict
+from bench.evidence.summary import summarise
+from bench.evidence.verdict import make_verdict
+from bench.runs.store import RunStore
+from bench.train.trial import EpochRecord, TrialConfig, TrialResult
+from finetune_or_scratch.reports.report import build_report, render
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,7 +95,7 @@ def test_cli_writes_the_report_of_a_stored_run(tmp_path):
     store.set_verdict(run_id, make_verdict("linear_probe", trials()).to_dict())
     store.set_status(run_id, "completed")
     out = tmp_path / "report.html"
-    command = [sys.executable, "-m", "advisor", "report", "--run", run_id, "--format", "html", "--out", str(out),
+    command = [sys.executable, "-m", "finetune_or_scratch", "report", "--run", run_id, "--format", "html", "--out", str(out),
                "--db", str(tmp_path / "runs.db")]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stderr

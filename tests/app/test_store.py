@@ -9,9 +9,10 @@ import time
 
 import pytest
 
-from bench.jobs import RunRequest, execute
-from bench.store import MIGRATIONS, SCHEMA_VERSION, RunStore
-from bench.trial import TrialConfig
+from bench.runs.execute import execute_run
+from bench.runs.request import RunRequest
+from bench.runs.store import MIGRATIONS, SCHEMA_VERSION, RunStore, StoreError
+from bench.train.trial import TrialConfig
 
 
 def _write_trials(path, run_id, writer, count):
@@ -79,7 +80,7 @@ def test_a_newer_schema_is_refused(tmp_path):
     path = tmp_path / "future.db"
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA user_version = 99")
-    with pytest.raises(RuntimeError, match="newer than this program"):
+    with pytest.raises(StoreError, match="newer than this program"):
         RunStore(path)
 
 
@@ -97,7 +98,7 @@ def test_worker_executes_a_stored_run_to_a_verdict(tmp_path):
     base = TrialConfig("digits", "linear_probe", examples=200, budget_seconds=1)
     request = RunRequest("run", base, ("linear_probe", "scratch"), (0, 1), advised="linear_probe")
     run_id = store.create_run("run", request.to_dict(), session="s")
-    assert execute(store, run_id) == "completed"
+    assert execute_run(store, run_id).status == "completed"
     record = store.run(run_id)
     assert record.status == "completed" and record.progress["done"] == 4
     assert len(store.trials(run_id)) == 4
@@ -107,7 +108,7 @@ def test_worker_executes_a_stored_run_to_a_verdict(tmp_path):
 
 @pytest.mark.slow
 def test_worker_process_stops_when_cancelled(tmp_path):
-    from bench.jobs import launch
+    from bench.runs.worker import launch
 
     store = RunStore(tmp_path / "runs.db")
     base = TrialConfig("fashion-mnist", "scratch", examples=500, budget_seconds=60)

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from bench.backbones import BACKBONES, WeightsUnavailable, create_model, get_backbone, head_of
 from bench.doctor import CHINA_RELATED, CHINA_TOP1, classify_sample_photo
 from bench.errors import BenchInputError
+from bench.models.backbones import BACKBONES, WeightsUnavailable, create_model, get_backbone, head_of
 
 
 @pytest.mark.parametrize("name", sorted(BACKBONES))

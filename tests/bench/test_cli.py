@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from advisor.shipped import example_profiles
 from tests.bench.imaging import write_class_folder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +38,7 @@ def test_run_writes_json_and_csv_and_prints_a_table(tmp_path):
     assert len(rows) == 4 and {r["status"] for r in rows} == {"completed"}
     assert len(list((out / "trials").glob("*.json"))) == 4
     assert saved["trials"][0]["config"]["examples"] == 300
-    from bench.store import RunStore  # the same run is in the app's run store
+    from bench.runs.store import RunStore  # the same run is in the app's run store
 
     run_id = result.stderr.rsplit("(run ", 1)[1].split(")")[0]
     store = RunStore()
@@ -67,11 +68,13 @@ def test_run_on_a_users_folder_with_json_output(tmp_path):
         (["--arms", "linear_probe,finetune"], "unknown arm 'finetune'; valid arms are linear_probe"),
         (["--backbone", "vit_huge"], "unknown backbone 'vit_huge'; valid backbones are"),
         (["--dataset", "digits", "--examples", "100000"], "--examples 100000: more than the"),
-        (["--seeds", "0"], "--seeds: expected an integer in 1..100; got 0"),
+        (["--seeds", "0"], "--seeds: expected an integer in 1..20; got 0"),
         (["--budget-seconds", "0"], "--budget-seconds: expected seconds in 1..86400"),
         (["--device", "tpu"], "--device 'tpu': expected one of auto, cpu, cuda, mps"),
         (["--dataset", "/no/such/dir"], "dataset /no/such/dir: no such file or folder"),
         (["--arms", "hybrid"], "no arm to run"),
+        (["--batch-size", "1"], "--batch-size: expected an integer in 2..4096; got 1"),
+        (["--arms", "scratch,scratch"], "--arms: expected each arm once; got scratch more than once"),
     ],
 )
 def test_bad_options_exit_2_with_a_clear_message(tmp_path, args, message):
@@ -120,11 +123,11 @@ def test_perf_measures_all_three_side_by_side():
 @pytest.mark.slow
 def test_curve_then_verdict(tmp_path):
     out = tmp_path / "curve"
-    profile = ROOT / "examples" / "profiles" / "small_similar.json"
-    result = bench(
+    profile = example_profiles()["small_similar"]
+    result = subprocess.run([sys.executable, "-m", "finetune_or_scratch",
         "curve", "--dataset", "digits", "--sizes", "60,120,240", "--arms", "linear_probe,scratch", "--seeds", "2",
         "--budget-seconds", "1", "--profile", str(profile), "--out", str(out),
-    )  # fmt: skip
+    ], capture_output=True, text=True, cwd=ROOT, timeout=600)  # fmt: skip
     assert result.returncode == 0, result.stderr
     for text in ("winner", "fit linear_probe", "Crossover:", "Transferability: LogME", "Verdict:", "cache: features"):
         assert text in result.stdout, text
@@ -136,7 +139,7 @@ def test_curve_then_verdict(tmp_path):
     assert (out / "curve.svg").read_text().startswith("<svg")
     run_id = result.stderr.rsplit("(run ", 1)[1].split(")")[0]
     html = subprocess.run(
-        [sys.executable, "-m", "advisor", "report", "--run", run_id, "--format", "html"],
+        [sys.executable, "-m", "finetune_or_scratch", "report", "--run", run_id, "--format", "html"],
         capture_output=True, text=True, cwd=ROOT, timeout=120,
     )  # fmt: skip
     assert html.returncode == 0, html.stderr
@@ -161,6 +164,6 @@ def test_curve_bad_sizes_exit_2(tmp_path, args, message):
 
 
 def test_verdict_on_a_missing_folder_exits_2(tmp_path):
-    profile = ROOT / "examples" / "profiles" / "small_similar.json"
+    profile = example_profiles()["small_similar"]
     result = bench("verdict", "--profile", str(profile), "--results", str(tmp_path))
     assert result.returncode == 2 and "no results.json there" in result.stderr

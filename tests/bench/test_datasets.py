@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 
-from bench.datasets import DATASETS, load_dataset, make_splits, subsample_train
+from bench.data.catalog import DATASETS
+from bench.data.datasets import load_dataset
+from bench.data.splits import make_splits, subsample_train
 from bench.errors import BenchInputError
 
 

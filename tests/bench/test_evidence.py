@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from bench.curve import CurveConfig, PowerLaw, estimate_crossover, fit_power_law, validate_sizes
 from bench.errors import BenchInputError
-from bench.trial import EpochRecord, TrialConfig, TrialResult
-from bench.verdict import make_verdict, render_verdict
+from bench.evidence.curve import CurveConfig, PowerLaw, estimate_crossover, fit_power_law, validate_sizes
+from bench.evidence.verdict import make_verdict, render_verdict
+from bench.train.trial import EpochRecord, TrialConfig, TrialResult
 
 
 def law(a, b, c):
@@ -137,7 +137,7 @@ def test_single_seed_reports_what_was_not_computed():
     assert verdict.outcome == "inconclusive"
     assert verdict.comparison.p_value is None and verdict.comparison.ci95 is None
     assert any("no paired test" in n for n in verdict.not_computed)
-    assert "not computed" in render_verdict(verdict)
+    assert "not computed" in render_verdict(verdict.to_dict())
 
 
 def test_hybrid_advice_cannot_be_checked_in_a_quick_run():

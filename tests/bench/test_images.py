@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench.datasets import load_dataset
+from bench.data.datasets import load_dataset
+from bench.data.images import MAX_PIXELS, ZipLimits, decode_image, safe_extract
 from bench.errors import BenchInputError
-from bench.images import MAX_PIXELS, ZipLimits, decode_image, safe_extract
 from tests.bench.imaging import write_class_folder
 
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from bench.logme import _evidence_for_target, estimate_transferability, logme, suggest_similarity
+from bench.evidence.logme import _evidence_for_target, estimate_transferability, logme, suggest_similarity
 
 
 def reference_evidence(f: np.ndarray, y: np.ndarray, iterations: int = 200) -> float:

@@ -9,11 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bench.cache import TrialCache
 from bench.errors import BenchInputError
-from bench.results import ResultsDir, summarise
-from bench.suite import SuiteConfig, run_suite
-from bench.trial import Callback, TrialConfig, run_trial
+from bench.evidence.summary import summarise
+from bench.runs.execute import create_run, execute_run
+from bench.runs.export import export_run
+from bench.runs.request import RunRequest
+from bench.runs.store import RunStore
+from bench.train.cache import TrialCache
+from bench.train.suite import SuiteConfig
+from bench.train.trial import Callback, TrialConfig, run_trial
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -133,8 +137,11 @@ class FailOnArm(Callback):
 def test_a_crashing_trial_is_recorded_and_the_others_still_run(tmp_path):
     base = TrialConfig("digits", "linear_probe", examples=200, budget_seconds=None, max_epochs=1)
     suite = SuiteConfig(base, ("linear_probe", "scratch", "hybrid"), seeds=(0,))
-    writer = ResultsDir(tmp_path, suite.to_dict())
-    results = run_suite(suite, [FailOnArm("linear_probe")], on_result=writer.add, cache=CACHE)
+    store = RunStore(tmp_path / "runs.db")
+    run_id = create_run(store, RunRequest("run", base, suite.arms, suite.seeds), session="test")
+    outcome = execute_run(store, run_id, [FailOnArm("linear_probe")])
+    export_run(store, run_id, tmp_path)
+    results = list(outcome.trials)
     assert [r.status for r in results] == ["failed", "completed"]
     assert "RuntimeError: simulated crash" in results[0].error
     assert suite.skipped_arms == {"hybrid": suite.skipped_arms["hybrid"]}
@@ -146,13 +153,13 @@ def test_a_crashing_trial_is_recorded_and_the_others_still_run(tmp_path):
 
 
 def test_bad_config_is_rejected_before_any_work():
-    with pytest.raises(BenchInputError, match=r"--batch-size: expected an integer in 2..4096; got 1"):
+    with pytest.raises(BenchInputError, match=r"^batch_size: expected an integer in 2..4096; got 1$"):
         run_trial(TrialConfig("digits", "scratch", batch_size=1))
     with pytest.raises(BenchInputError, match="unknown arm 'finetune'; valid arms are linear_probe"):
         run_trial(TrialConfig("digits", "finetune"))
     with pytest.raises(BenchInputError, match="arm 'hybrid' is not benchmarked"):
         run_trial(TrialConfig("digits", "hybrid"))
-    with pytest.raises(BenchInputError, match=r"--budget-seconds: expected seconds in 1\.\.86400"):
+    with pytest.raises(BenchInputError, match=r"^budget_seconds: expected seconds in 1\.\.86400"):
         run_trial(TrialConfig("digits", "scratch", budget_seconds=float("nan")))
 
 

@@ -1,0 +1,327 @@
+"""Learning curves, saturating power-law fits and the crossover where scratch catches up.
+
+A curve runs every arm at every training size and seed, reusing staged data and cached
+features. Each arm's mean accuracy is fitted with acc(n) = a - b * n^(-c); seeds are
+bootstrapped to put an interval on the crossover. The fit is checked honestly: fitted on
+the smaller sizes, it predicts the largest, and the error is reported. Extrapolation is
+limited to ``EXTRAPOLATION`` times the largest measured size, and said so.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from scipy import stats
+from scipy.optimize import OptimizeWarning, curve_fit
+
+from bench.data.splits import make_splits
+from bench.errors import BenchInputError
+from bench.train.arms import NOT_BENCHMARKED
+from bench.train.cache import TrialCache
+from bench.train.suite import SuiteConfig, run_trials, validate_suite
+from bench.train.trial import Callback, TrialConfig, TrialResult
+
+EXTRAPOLATION = 30  # look for a crossover up to 30x the largest measured size
+BOOTSTRAP_SAMPLES = 200
+FINETUNE_ARMS = ("linear_probe", "partial_finetune", "full_finetune")
+SCRATCH_ARMS = ("scratch", "scratch_same_arch")
+
+
+@dataclass(frozen=True)
+class CurveConfig:
+    base: TrialConfig
+    arms: tuple[str, ...]
+    sizes: tuple[int, ...]
+    seeds: tuple[int, ...] = (0, 1, 2)
+
+    def trial_configs(self) -> list[TrialConfig]:
+        return [
+            replace(self.base, arm=arm, seed=seed, examples=size)
+            for size in self.sizes
+            for seed in self.seeds
+            for arm in self.arms
+            if arm not in NOT_BENCHMARKED
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "base": asdict(self.base),
+            "arms": list(self.arms),
+            "sizes": list(self.sizes),
+            "seeds": list(self.seeds),
+        }
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    arm: str
+    examples: int
+    seeds: int
+    mean: float
+    std: float | None
+    ci95: tuple[float, float] | None  # t interval over seeds; None with one seed
+
+
+@dataclass(frozen=True)
+class PowerLaw:
+    arm: str
+    a: float  # asymptote
+    b: float
+    c: float
+    backtest_examples: int | None = None  # the largest size, predicted from the others
+    backtest_predicted: float | None = None
+    backtest_actual: float | None = None
+    note: str = ""
+
+    def predict(self, n: float | np.ndarray) -> float | np.ndarray:
+        return self.a - self.b * np.power(n, -self.c)
+
+    @property
+    def backtest_error(self) -> float | None:
+        if self.backtest_predicted is None or self.backtest_actual is None:
+            return None
+        return round(self.backtest_predicted - self.backtest_actual, 5)
+
+
+@dataclass(frozen=True)
+class Crossover:
+    status: str  # crossover | none_in_range | scratch_ahead | not_computed
+    scratch_arm: str | None
+    finetune_arm: str | None
+    examples: float | None  # median crossover size
+    interval: tuple[float, float] | None  # 2.5-97.5% over bootstrap samples that cross
+    probability: float | None  # share of bootstrap samples that cross within range
+    search_range: tuple[int, int] | None
+    text: str
+
+
+@dataclass(frozen=True)
+class CurveResult:
+    config: CurveConfig
+    points: tuple[CurvePoint, ...]
+    fits: tuple[PowerLaw, ...]
+    crossover: Crossover
+    trials: tuple[TrialResult, ...]
+    cache_hits: dict[str, int]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def winners(self) -> dict[int, str]:
+        """The arm with the best mean accuracy at each size."""
+        best: dict[int, CurvePoint] = {}
+        for p in self.points:
+            if p.examples not in best or p.mean > best[p.examples].mean:
+                best[p.examples] = p
+        return {n: p.arm for n, p in sorted(best.items())}
+
+    def analysis(self) -> dict[str, Any]:
+        """Points, fits, crossover, winners and notes as plain data; the trials are stored on their own."""
+        data = asdict(replace(self, trials=()))  # trials are not converted only to be dropped
+        del data["trials"]
+        return {**data, "winners": {str(k): v for k, v in self.winners().items()}}
+
+
+def validate_sizes(config: CurveConfig, train_pool: int, num_classes: int) -> list[str]:
+    """Reject impossible sizes; return notes on what cannot be computed with these sizes."""
+    sizes = config.sizes
+    if list(sizes) != sorted(set(sizes)):
+        raise BenchInputError(f"--sizes {','.join(map(str, sizes))}: expected distinct sizes in increasing order")
+    too_big = [n for n in sizes if n > train_pool]
+    if too_big:
+        raise BenchInputError(
+            f"--sizes: {', '.join(map(str, too_big))} larger than the {train_pool:,} training examples available; "
+            f"accepted: {num_classes}..{train_pool}"
+        )
+    too_small = [n for n in sizes if n < num_classes]
+    if too_small:
+        raise BenchInputError(f"--sizes: {', '.join(map(str, too_small))} fewer than the {num_classes} classes")
+    notes = []
+    if len(sizes) < 3:
+        notes.append(f"only {len(sizes)} sizes: no power-law fit or crossover (needs 3 or more)")
+    elif len(sizes) < 4:
+        notes.append(
+            "3 sizes: fits computed, but the back-test (fit on the smaller sizes, predict the largest) needs 4"
+        )
+    if len(config.seeds) < 2:
+        notes.append("one seed: no spread, intervals or bootstrap (use --seeds 3)")
+    return notes
+
+
+def run_curve(
+    config: CurveConfig,
+    callbacks: list[Callback] | None = None,
+    on_result=lambda result: None,
+    cache: TrialCache | None = None,
+) -> CurveResult:
+    cache = cache or TrialCache()
+    validate_suite(SuiteConfig(config.base, config.arms, config.seeds))
+    data = cache.dataset(config.base.dataset, config.base.image_size)
+    pool = len(make_splits(data.labels, config.base.split_seed).train)
+    notes = validate_sizes(config, pool, data.num_classes)
+    trials = run_trials(config.trial_configs(), callbacks, on_result, cache)
+    if trials and trials[-1].status == "cancelled":
+        notes.append("cancelled: the curve is incomplete")
+    return analyse_curve(config, trials, cache.hits, notes)
+
+
+def analyse_curve(config: CurveConfig, trials: list[TrialResult], cache_hits: dict[str, int], notes: list[str]):
+    """Points, fits and crossover from finished trials (a pure function: reports re-run it on saved data)."""
+    table = _accuracy_table(trials)
+    points = tuple(
+        _point(arm, n, list(seeds.values())) for arm, by_size in table.items() for n, seeds in sorted(by_size.items())
+    )
+    notes = list(notes)
+    fits = []
+    for arm, by_size in table.items():
+        sizes = sorted(by_size)
+        if len(sizes) < 3:
+            continue
+        fit = fit_power_law(arm, sizes, [float(np.mean(list(by_size[n].values()))) for n in sizes])
+        fits.append(fit)
+        if fit.note:
+            notes.append(f"{arm}: {fit.note}")
+    crossover = estimate_crossover(table, {f.arm: f for f in fits}, sorted({n for t in table.values() for n in t}))
+    hits = {**cache_hits, "feature_cache_hits": sum(bool(t.feature_cache_hit) for t in trials)}
+    return CurveResult(config, points, tuple(fits), crossover, tuple(trials), hits, tuple(notes))
+
+
+def _accuracy_table(trials: list[TrialResult]) -> dict[str, dict[int, dict[int, float]]]:
+    table: dict[str, dict[int, dict[int, float]]] = {}
+    for t in trials:
+        if t.status == "completed" and t.test_accuracy is not None:
+            table.setdefault(t.config.arm, {}).setdefault(t.train_examples, {})[t.config.seed] = t.test_accuracy
+    return table
+
+
+def _point(arm: str, n: int, accuracies: list[float]) -> CurvePoint:
+    mean = float(np.mean(accuracies))
+    if len(accuracies) < 2:
+        return CurvePoint(arm, n, 1, round(mean, 5), None, None)
+    std = float(np.std(accuracies, ddof=1))
+    half = float(stats.t.ppf(0.975, len(accuracies) - 1)) * std / math.sqrt(len(accuracies))
+    return CurvePoint(
+        arm, n, len(accuracies), round(mean, 5), round(std, 5), (round(mean - half, 5), round(mean + half, 5))
+    )
+
+
+def _fit(sizes: list[int], accuracies: list[float]) -> tuple[float, float, float]:
+    warnings.simplefilter("ignore", OptimizeWarning)  # flat curves are reported in the notes instead
+    x, y = np.asarray(sizes, float), np.asarray(accuracies, float)
+    start = (min(1.0, y.max() + 0.05), max(1e-3, (y.max() - y.min()) * x.min() ** 0.5), 0.5)
+    params, _ = curve_fit(
+        lambda n, a, b, c: a - b * np.power(n, -c), x, y, p0=start,
+        bounds=([0.0, 0.0, 0.01], [1.0, np.inf, 3.0]), maxfev=20000,
+    )  # fmt: skip
+    return float(params[0]), float(params[1]), float(params[2])
+
+
+def fit_power_law(arm: str, sizes: list[int], accuracies: list[float]) -> PowerLaw:
+    """Fit acc(n) = a - b n^-c (a in [0, 1], b >= 0, c in [0.01, 3]) and back-test it when there are 4+ sizes."""
+    note = ""
+    if any(later < earlier - 0.02 for earlier, later in itertools.pairwise(accuracies)):
+        note = "accuracy falls as data grows somewhere: the fit is unreliable"
+    try:
+        a, b, c = _fit(sizes, accuracies)
+    except (RuntimeError, ValueError) as error:
+        return PowerLaw(arm, float("nan"), float("nan"), float("nan"), note=f"no fit: {error}")
+    fit = PowerLaw(arm, round(a, 5), round(b, 5), round(c, 5), note=note)
+    if len(sizes) >= 4:
+        try:
+            held = PowerLaw(arm, *_fit(sizes[:-1], accuracies[:-1]))
+            predicted = round(float(held.predict(sizes[-1])), 5)
+            fit = replace(
+                fit, backtest_examples=sizes[-1], backtest_predicted=predicted, backtest_actual=accuracies[-1]
+            )
+        except (RuntimeError, ValueError):
+            fit = replace(fit, note=(note + "; " if note else "") + "back-test fit failed")
+    return fit
+
+
+def _scratch_ahead(scratch: PowerLaw, finetune: list[PowerLaw], grid: np.ndarray) -> np.ndarray:
+    best_finetune = np.max([f.predict(grid) for f in finetune], axis=0)
+    return scratch.predict(grid) >= best_finetune
+
+
+def _crossing(scratch: PowerLaw, finetune: list[PowerLaw], grid: np.ndarray) -> float | None:
+    return _lasting_lead(_scratch_ahead(scratch, finetune, grid), grid)
+
+
+def _lasting_lead(ahead: np.ndarray, grid: np.ndarray) -> float | None:
+    """Where scratch goes ahead for good: the start of the lead it still holds at the end of the range.
+
+    A lead at small sizes that the fine-tuning arms take back is not a crossover (None).
+    """
+    if not ahead[-1]:
+        return None
+    behind = np.flatnonzero(~ahead)
+    return float(grid[behind[-1] + 1]) if len(behind) else float(grid[0])
+
+
+def estimate_crossover(
+    table: dict[str, dict[int, dict[int, float]]], fits: dict[str, PowerLaw], sizes: list[int]
+) -> Crossover:
+    """Where the best scratch arm's curve meets the best fine-tuning arm's, with a bootstrap interval."""
+    scratch = [a for a in SCRATCH_ARMS if a in fits and not math.isnan(fits[a].a)]
+    finetune = [a for a in FINETUNE_ARMS if a in fits and not math.isnan(fits[a].a)]
+    if not scratch or not finetune or len(sizes) < 3:
+        return Crossover("not_computed", None, None, None, None, None, None,
+                         "crossover not computed: needs a scratch arm and a fine-tuning arm fitted on 3+ sizes")  # fmt: skip
+    low, high = sizes[0], sizes[-1] * EXTRAPOLATION
+    grid = np.unique(np.round(np.logspace(math.log10(low), math.log10(high), 400)))
+    scratch_arm = max(scratch, key=lambda a: fits[a].predict(sizes[-1]))
+    finetune_arm = max(finetune, key=lambda a: fits[a].predict(sizes[-1]))
+    ahead = _scratch_ahead(fits[scratch_arm], [fits[a] for a in finetune], grid)
+    point = _lasting_lead(ahead, grid)
+    samples = _bootstrap_crossings(table, scratch_arm, finetune, sizes, grid)
+    crossed = [s for s in samples if s is not None]
+    probability = round(len(crossed) / len(samples), 3) if samples else None
+    interval = (float(np.percentile(crossed, 2.5)), float(np.percentile(crossed, 97.5))) if len(crossed) >= 10 else None
+    limits = f"(searched {low:,}..{high:,} labeled examples; beyond {sizes[-1]:,} it is an extrapolation)"
+    if point is not None and point <= low:
+        return Crossover("scratch_ahead", scratch_arm, finetune_arm, float(low), interval, probability, (low, high),
+                         f"{scratch_arm} is ahead across the whole range, from the smallest size measured "
+                         f"({low:,} examples) {limits}")  # fmt: skip
+    if point is None:
+        share = f" ({probability:.0%} of bootstrap samples cross)" if probability is not None else ""
+        early = (
+            f"; it is level or ahead up to about {grid[np.flatnonzero(~ahead)[0] - 1]:,.0f} examples, "
+            "then the fine-tuning arms lead"
+            if ahead[0]
+            else ""
+        )
+        return Crossover("none_in_range", scratch_arm, finetune_arm, None, None, probability, (low, high),
+                         f"{scratch_arm} does not overtake the fine-tuning arms within range{share}{early} "
+                         f"{limits}")  # fmt: skip
+    span = (
+        f", 95% interval {interval[0]:,.0f}..{interval[1]:,.0f}"
+        if interval
+        else ", interval not computed (needs 2+ seeds)"
+    )
+    return Crossover("crossover", scratch_arm, finetune_arm, point, interval, probability, (low, high),
+                     f"{scratch_arm} overtakes {finetune_arm} at about {point:,.0f} labeled examples{span} {limits}")  # fmt: skip
+
+
+def _bootstrap_crossings(table, scratch_arm, finetune_arms, sizes, grid) -> list[float | None]:
+    """Resample seeds (with replacement) at every size, refit every arm, record the crossing."""
+    seed_counts = [len(table[scratch_arm].get(n, {})) for n in sizes]
+    if min(seed_counts, default=0) < 2:
+        return []
+    rng = np.random.default_rng(0)
+    crossings: list[float | None] = []
+    for _ in range(BOOTSTRAP_SAMPLES):
+        try:
+            fits = {}
+            for arm in (scratch_arm, *finetune_arms):
+                means = []
+                for n in sizes:
+                    values = np.array(list(table[arm][n].values()))
+                    means.append(float(values[rng.integers(0, len(values), len(values))].mean()))
+                fits[arm] = PowerLaw(arm, *_fit(sizes, means))
+        except (RuntimeError, ValueError, KeyError):
+            continue
+        crossings.append(_crossing(fits[scratch_arm], [fits[a] for a in finetune_arms], grid))
+    return crossings

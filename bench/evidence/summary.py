@@ -1,0 +1,76 @@
+"""Per-arm summaries of finished trials: mean and spread over seeds, and a plain-text table."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bench.train.trial import TrialResult
+
+
+@dataclass(frozen=True)
+class ArmSummary:
+    arm: str
+    trials: int  # completed trials
+    accuracy_mean: float | None
+    accuracy_std: float | None  # sample standard deviation over seeds (None for one seed)
+    macro_f1_mean: float | None
+    train_seconds_mean: float | None
+    images_per_second_mean: float | None
+    failed: int = 0
+    cancelled: int = 0
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 5) if values else None
+
+
+def _std(values: list[float]) -> float | None:
+    if len(values) < 2:
+        return None
+    mean = sum(values) / len(values)
+    return round(math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)), 5)
+
+
+def summarise(results: Iterable[TrialResult]) -> list[ArmSummary]:
+    """One row per arm, in the order arms first appear, best mean accuracy not assumed."""
+    by_arm: dict[str, list[TrialResult]] = {}
+    for result in results:
+        by_arm.setdefault(result.config.arm, []).append(result)
+    summaries = []
+    for arm, trials in by_arm.items():
+        done = [t for t in trials if t.status == "completed" and t.test_accuracy is not None]
+        summaries.append(
+            ArmSummary(
+                arm=arm,
+                trials=len(done),
+                accuracy_mean=_mean([t.test_accuracy for t in done]),
+                accuracy_std=_std([t.test_accuracy for t in done]),
+                macro_f1_mean=_mean([t.test_macro_f1 for t in done]),
+                train_seconds_mean=_mean([t.time_train_s for t in done]),
+                images_per_second_mean=_mean([t.images_per_second for t in done]),
+                failed=sum(t.status == "failed" for t in trials),
+                cancelled=sum(t.status == "cancelled" for t in trials),
+            )
+        )
+    return summaries
+
+
+def render_table(summaries: list[ArmSummary]) -> str:
+    """A plain-text table: accuracy as mean ± std over seeds."""
+    header = f"{'arm':<20} {'trials':>6} {'test acc':>16} {'macro-F1':>9} {'train s':>8} {'img/s':>8}"
+    lines = [header, "-" * len(header)]
+    for s in summaries:
+        if s.accuracy_mean is None:
+            accuracy = "n/a"
+        elif s.accuracy_std is None:
+            accuracy = f"{s.accuracy_mean:.3f}"
+        else:
+            accuracy = f"{s.accuracy_mean:.3f} ± {s.accuracy_std:.3f}"
+        f1 = f"{s.macro_f1_mean:.3f}" if s.macro_f1_mean is not None else "n/a"
+        seconds = f"{s.train_seconds_mean:.1f}" if s.train_seconds_mean is not None else "n/a"
+        speed = f"{s.images_per_second_mean:.0f}" if s.images_per_second_mean is not None else "n/a"
+        problems = f"  ({s.failed} failed, {s.cancelled} cancelled)" if s.failed or s.cancelled else ""
+        lines.append(f"{s.arm:<20} {s.trials:>6} {accuracy:>16} {f1:>9} {seconds:>8} {speed:>8}{problems}")
+    return "\n".join(lines)

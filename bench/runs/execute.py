@@ -1,0 +1,186 @@
+"""One run path: :func:`execute_run` runs a stored request to the end, whichever door it came through.
+
+The command line and the app's worker process both create a run in the store and call
+``execute_run``; they differ only in their callbacks (a progress printer on stderr; progress
+and the cancel flag in the store). Every finished trial is stored the moment it ends, then the
+analyses (summary, curve, transferability) and one verdict for the request.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from bench.errors import BenchInputError
+from bench.evidence.curve import CurveResult, run_curve
+from bench.evidence.logme import estimate_transferability
+from bench.evidence.summary import summarise
+from bench.evidence.verdict import make_verdict
+from bench.runs.request import RunRequest
+from bench.runs.store import RunStore
+from bench.train.cache import TrialCache
+from bench.train.suite import run_suite
+from bench.train.trial import Callback, TrialResult, TrialState
+
+POLL_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_id: str
+    status: str  # completed | cancelled | failed
+    trials: tuple[TrialResult, ...]
+    verdict: dict[str, Any] | None
+    analyses: dict[str, Any]
+    error: str | None = None
+
+
+def create_run(
+    store: RunStore,
+    request: RunRequest,
+    session: str,
+    profile: dict[str, Any] | None = None,
+    recommendation: dict[str, Any] | None = None,
+) -> str:
+    """Store the request (and the profile it checks) as a queued run; returns its id."""
+    profile_id = store.save_profile(profile, recommendation) if profile else None
+    return store.create_run(request.kind, request.to_dict(), session=session, profile_id=profile_id)
+
+
+class StoreProgress(Callback):
+    """Writes progress to the store (throttled) and stops when the store says cancel."""
+
+    def __init__(self, store: RunStore, run_id: str, total: int, clock: Callable[[], float] = time.monotonic):
+        self.store, self.run_id, self.total, self.clock = store, run_id, total, clock
+        self.done, self.last_write, self.last_check, self.cancelled = 0, -POLL_SECONDS, -POLL_SECONDS, False
+
+    def _write(self, state: TrialState, force: bool = False) -> None:
+        now = self.clock()
+        if not force and now - self.last_write < POLL_SECONDS:
+            return
+        self.last_write = now
+        c = state.config
+        self.store.set_progress(
+            self.run_id,
+            {
+                "done": self.done,
+                "total": self.total,
+                "arm": c.arm,
+                "seed": c.seed,
+                "examples": c.examples,
+                "phase": state.phase,
+                "step": state.step,
+                "planned_steps": state.planned_steps,
+                "val_accuracy": state.last_val_accuracy,
+            },
+        )
+
+    def on_trial_start(self, state: TrialState) -> None:
+        self._write(state, force=True)
+
+    def on_progress(self, state: TrialState) -> None:
+        self._write(state)
+
+    def on_trial_end(self, result: TrialResult) -> None:
+        self.done += 1
+        self._write(TrialState(result.config, "done"), force=True)
+
+    def should_stop(self) -> bool:
+        now = self.clock()
+        if not self.cancelled and now - self.last_check >= POLL_SECONDS:
+            self.last_check = now
+            self.cancelled = self.store.cancel_requested(self.run_id)
+        return self.cancelled
+
+
+def execute_run(
+    store: RunStore,
+    run_id: str,
+    callbacks: Sequence[Callback] = (),
+    on_result: Callable[[TrialResult], None] = lambda result: None,
+) -> RunOutcome:
+    """Run a stored request to the end and record everything in the store.
+
+    ``callbacks`` see progress and may cancel; ``on_result`` gets each trial after it is stored.
+    A bad request marks the run failed with the message and raises :class:`BenchInputError`;
+    a crash marks it failed and keeps the finished trials; Ctrl-C (or SIGTERM turned into
+    KeyboardInterrupt) marks it interrupted and re-raises.
+    """
+    record = store.run(run_id)
+    if record is None:
+        raise BenchInputError(f"run {run_id}: not in the run store {store.path}")
+    request = RunRequest.from_dict(record.config)
+    store.set_status(run_id, "running", pid=os.getpid())
+    progress = StoreProgress(store, run_id, request.total_trials())
+    cache = TrialCache()
+
+    def save(result: TrialResult) -> None:
+        store.add_trial(run_id, result.to_dict())
+        on_result(result)
+
+    try:
+        trials, curve = _run_trials(request, [progress, *callbacks], save, cache)
+        analyses = _analyses(request, trials, curve, cache)
+        verdict = _verdict(request, trials)
+    except BenchInputError as error:
+        store.set_status(run_id, "failed", error=str(error))
+        raise
+    except KeyboardInterrupt:
+        store.set_status(run_id, "interrupted", error="interrupted (Ctrl-C or a stop signal); finished trials kept")
+        raise
+    except Exception as error:  # the run is marked, finished trials stay in the store
+        message = f"{error.__class__.__name__}: {error}"
+        store.set_status(run_id, "failed", error=message)
+        return RunOutcome(run_id, "failed", tuple(), None, {}, message)
+    status = _finish(store, run_id, trials, analyses, verdict)
+    return RunOutcome(run_id, status, tuple(trials), verdict, analyses, store.run(run_id).error)
+
+
+def _run_trials(request: RunRequest, callbacks, save, cache) -> tuple[list[TrialResult], CurveResult | None]:
+    if request.kind == "curve":
+        curve = run_curve(request.curve(), callbacks, save, cache)
+        return list(curve.trials), curve
+    return run_suite(request.suite(), callbacks, save, cache), None
+
+
+def _analyses(request: RunRequest, trials: list[TrialResult], curve: CurveResult | None, cache) -> dict[str, Any]:
+    """What a finished run stores besides its trials: per-arm summary; for curves the curve and LogME."""
+    analyses: dict[str, Any] = {"summary": [asdict(s) for s in summarise(trials)]}
+    if curve is None:
+        return analyses
+    analyses["curve"] = curve.analysis()
+    base = request.base
+    try:
+        transfer = estimate_transferability(
+            base.dataset, base.backbone, examples=max(request.sizes), device_name=base.device, cache=cache
+        )
+    except BenchInputError as error:
+        analyses["transferability"] = {"text": f"not estimated: {error}"}
+    else:
+        analyses["transferability"] = {**asdict(transfer), "gain": transfer.gain, "text": transfer.explain()}
+    return analyses
+
+
+def _verdict(request: RunRequest, trials: list[TrialResult]) -> dict[str, Any] | None:
+    if not request.advised:
+        return None
+    size = request.judged_size()
+    judged = [t for t in trials if size is None or t.config.examples == size]
+    return make_verdict(request.advised, judged).to_dict()
+
+
+def _finish(
+    store: RunStore, run_id: str, trials: list[TrialResult], analyses: dict[str, Any], verdict: dict[str, Any] | None
+) -> str:
+    """Store the analyses and verdict, then the final status (cancelled, or completed with any failures named)."""
+    for name, value in analyses.items():
+        store.add_analysis(run_id, name, value)
+    if verdict is not None:
+        store.set_verdict(run_id, verdict)
+    status = "cancelled" if any(r.status == "cancelled" for r in trials) else "completed"
+    failed = [r for r in trials if r.status == "failed"]
+    store.set_status(run_id, status, error=f"{len(failed)} trial(s) failed: {failed[0].error}" if failed else None)
+    return status

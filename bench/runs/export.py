@@ -1,0 +1,107 @@
+"""The results folder is an export of the run store: config, one JSON per trial, results.json and results.csv.
+
+``export_run`` writes it from what the store holds (so the folder and the app always agree);
+``load_results`` reads it back for ``bench verdict``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bench.errors import BenchInputError
+from bench.evidence.summary import summarise
+from bench.runs.store import RunStore
+from bench.train.trial import EpochRecord, TrialConfig, TrialResult
+
+CSV_COLUMNS = (
+    "trial_id",
+    "arm",
+    "seed",
+    "examples",
+    "status",
+    "test_accuracy",
+    "test_macro_f1",
+    "val_accuracy",
+    "epochs_run",
+    "time_data_s",
+    "time_train_s",
+    "time_eval_s",
+    "images_per_second",
+    "peak_memory_mb",
+    "device",
+    "dataset_fingerprint",
+    "error",
+)
+
+
+def csv_row(result: TrialResult) -> dict[str, Any]:
+    c = result.config
+    row = {**result.to_dict(), "arm": c.arm, "seed": c.seed, "examples": c.examples or "all"}
+    return {key: row[key] for key in CSV_COLUMNS}
+
+
+def trial_from_dict(data: dict[str, Any]) -> TrialResult:
+    """Rebuild a TrialResult saved by :meth:`TrialResult.to_dict`."""
+    fields = {k: v for k, v in data.items() if k != "trial_id"}
+    fields["config"] = TrialConfig(**fields["config"])
+    fields["history"] = tuple(EpochRecord(**h) for h in fields.get("history", ()))
+    return TrialResult(**fields)
+
+
+def export_run(store: RunStore, run_id: str, folder: Path) -> Path:
+    """Write the run's files into ``folder`` from the store; returns the path of results.json."""
+    record = store.run(run_id)
+    if record is None:
+        raise BenchInputError(f"run {run_id}: not in the run store {store.path}")
+    folder = Path(folder)
+    (folder / "trials").mkdir(parents=True, exist_ok=True)
+    trials = [trial_from_dict(t) for t in store.trials(run_id)]
+    for trial in trials:
+        _write_atomic(folder / "trials" / f"{trial.trial_id}.json", json.dumps(trial.to_dict(), indent=2))
+    analyses = {k: v for k, v in record.analyses.items() if k != "summary"}
+    results = {
+        "run_id": run_id,
+        "kind": record.kind,
+        "status": record.status,
+        "config": record.config,
+        "summary": [asdict(s) for s in summarise(trials)],
+        **analyses,
+        "verdict": store.verdict(run_id),
+        "trials": [t.to_dict() for t in trials],
+    }
+    _write_atomic(folder / "config.json", json.dumps(record.config, indent=2))
+    _write_atomic(folder / "results.json", json.dumps(results, indent=2))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    writer.writerows(csv_row(t) for t in trials)
+    _write_atomic(folder / "results.csv", buffer.getvalue())
+    return folder / "results.json"
+
+
+def load_results(folder: Path) -> dict[str, Any]:
+    """Read a results folder written by ``bench run`` or ``bench curve``; trials come back as TrialResults."""
+    path = Path(folder) / "results.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["trials"] = [trial_from_dict(t) for t in data["trials"]]
+    except FileNotFoundError:
+        raise BenchInputError(
+            f"--results {folder}: no results.json there; pass the --out folder of bench run"
+        ) from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise BenchInputError(f"--results {folder}: results.json is unreadable ({error})") from None
+    return data
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    # Write then rename: a crash or kill mid-write never leaves a truncated file behind.
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)

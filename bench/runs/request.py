@@ -1,0 +1,98 @@
+"""What a person asks for: a :class:`RunRequest` (a quick run or a learning curve), stored before it runs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from advisor.constraints import Constraint, FieldError, Interval, Options, check_fields
+from bench.errors import ConfigError
+from bench.evidence.curve import CurveConfig
+from bench.train.arms import ARMS, NOT_BENCHMARKED
+from bench.train.suite import SuiteConfig, validate_suite
+from bench.train.trial import TrialConfig
+
+KINDS = ("run", "curve")
+MAX_SEEDS = 20  # a paired test needs 3+; beyond 20 a budgeted run is better spent on more examples
+REQUEST_CONSTRAINTS: dict[str, Constraint] = {
+    "kind": Options(KINDS),
+    "seeds": Interval(int, 1, MAX_SEEDS),  # how many seeds (0..K-1)
+}
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """A run as stored in the run store; both doors (command line and app) build one and execute it the same way."""
+
+    kind: str  # "run" (arms x seeds) or "curve" (arms x seeds x sizes)
+    base: TrialConfig
+    arms: tuple[str, ...]
+    seeds: tuple[int, ...]
+    sizes: tuple[int, ...] = ()
+    advised: str | None = None  # the advisor's top strategy, for the verdict
+    target_examples: int | None = None  # the profile's labeled examples: a curve is judged at the closest size
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "base": asdict(self.base)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRequest:
+        return cls(
+            kind=data["kind"],
+            base=TrialConfig(**data["base"]),
+            arms=tuple(data["arms"]),
+            seeds=tuple(data["seeds"]),
+            sizes=tuple(data.get("sizes", ())),
+            advised=data.get("advised"),
+            target_examples=data.get("target_examples"),
+        )
+
+    @property
+    def runnable_arms(self) -> tuple[str, ...]:
+        return tuple(a for a in self.arms if a not in NOT_BENCHMARKED)
+
+    def total_trials(self) -> int:
+        return len(self.runnable_arms) * len(self.seeds) * max(1, len(self.sizes))
+
+    def suite(self) -> SuiteConfig:
+        return SuiteConfig(self.base, self.arms, self.seeds)
+
+    def curve(self) -> CurveConfig:
+        return CurveConfig(self.base, self.arms, self.sizes, self.seeds)
+
+    def judged_size(self) -> int | None:
+        return judged_size(self.sizes, self.target_examples)
+
+
+def judged_size(sizes: tuple[int, ...], target: int | None) -> int | None:
+    """The one size a curve's verdict is judged at: closest to the profile's labeled examples, else the largest.
+
+    >>> judged_size((100, 300, 1000), 400), judged_size((100, 300, 1000), None)
+    (300, 1000)
+    """
+    if not sizes:
+        return None
+    if target is None:
+        return max(sizes)
+    return min(sizes, key=lambda n: (abs(n - target), -n))
+
+
+def validate_request(request: RunRequest) -> None:
+    """Check the request and every trial it implies before anything is stored or trained.
+
+    Raises :class:`ConfigError` naming the field (``seeds``, ``arms``, ``sizes``, or a trial field).
+    """
+    try:
+        check_fields({"kind": request.kind, "seeds": len(request.seeds)}, REQUEST_CONSTRAINTS)
+    except FieldError as error:
+        raise ConfigError(error.field, error.detail) from None
+    repeated = sorted({arm for arm in request.arms if request.arms.count(arm) > 1})
+    if repeated:
+        raise ConfigError("arms", f"expected each arm once; got {', '.join(repeated)} more than once")
+    if not request.runnable_arms:
+        raise ConfigError(
+            "arms", f"expected at least one of {', '.join(ARMS)}; got {', '.join(request.arms) or 'none'}"
+        )
+    if request.kind == "curve" and not request.sizes:
+        raise ConfigError("sizes", "expected comma-separated training sizes for a learning curve, e.g. 100,300,1000")
+    validate_suite(request.suite())

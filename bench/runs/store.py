@@ -1,0 +1,299 @@
+"""The run store: one SQLite file (WAL) holding profiles, recommendations, runs, trials, verdicts and reports.
+
+The app, its worker processes and the command-line tools all write here. Each connection is
+short-lived and every write is one transaction, so a crash never leaves half a trial. The
+schema is versioned; ``MIGRATIONS[i]`` takes version i to i + 1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.errors import BenchInputError
+
+MIGRATIONS: tuple[str, ...] = (
+    # v1: the first schema.
+    """
+    CREATE TABLE profiles (id TEXT PRIMARY KEY, created TEXT NOT NULL, answers TEXT NOT NULL);
+    CREATE TABLE recommendations (
+        id TEXT PRIMARY KEY, profile_id TEXT NOT NULL REFERENCES profiles(id), created TEXT NOT NULL, body TEXT NOT NULL
+    );
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY, created TEXT NOT NULL, kind TEXT NOT NULL, config TEXT NOT NULL,
+        profile_id TEXT REFERENCES profiles(id), status TEXT NOT NULL, pid INTEGER, progress TEXT,
+        cancel_requested INTEGER NOT NULL DEFAULT 0, error TEXT, finished TEXT
+    );
+    CREATE TABLE trials (
+        run_id TEXT NOT NULL REFERENCES runs(id), trial_id TEXT NOT NULL, created TEXT NOT NULL, body TEXT NOT NULL,
+        PRIMARY KEY (run_id, trial_id)
+    );
+    CREATE TABLE verdicts (run_id TEXT PRIMARY KEY REFERENCES runs(id), created TEXT NOT NULL, body TEXT NOT NULL);
+    """,
+    # v2: runs belong to a session (two browser sessions do not see each other's runs) and
+    # keep analyses (curve, transferability); reports are stored when exported.
+    """
+    ALTER TABLE runs ADD COLUMN session TEXT NOT NULL DEFAULT '';
+    ALTER TABLE runs ADD COLUMN analyses TEXT NOT NULL DEFAULT '{}';
+    CREATE TABLE reports (
+        id TEXT PRIMARY KEY, run_id TEXT REFERENCES runs(id), created TEXT NOT NULL, format TEXT NOT NULL,
+        content TEXT NOT NULL
+    );
+    CREATE INDEX runs_by_session ON runs(session, created);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+ACTIVE = ("queued", "running")
+
+
+def default_db_path() -> Path:
+    """``$FOS_HOME/runs.db``, else ``$XDG_DATA_HOME/finetune-or-scratch/runs.db`` (``~/.local/share``)."""
+    if os.environ.get("FOS_HOME"):
+        root = Path(os.environ["FOS_HOME"])
+    else:
+        root = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "finetune-or-scratch"
+    return root / "runs.db"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    created: str
+    kind: str  # run | curve
+    config: dict[str, Any]
+    profile_id: str | None
+    status: str  # queued | running | completed | cancelled | failed | interrupted
+    pid: int | None
+    progress: dict[str, Any]
+    cancel_requested: bool
+    error: str | None
+    finished: str | None
+    session: str
+    analyses: dict[str, Any]
+
+    def describe(self) -> dict[str, Any]:
+        """What a report says about the run."""
+        keys = ("id", "kind", "status", "config", "created", "finished")
+        return {key: getattr(self, key) for key in keys}
+
+
+class StoreError(BenchInputError):
+    """The run store cannot be used (unwritable folder, a file that is not a store, a newer schema)."""
+
+
+class RunStore:
+    def __init__(self, path: Path | str | None = None):
+        self.path = Path(path) if path else default_db_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                migrate(db)
+        except (OSError, sqlite3.Error) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            raise StoreError(
+                f"run store {self.path}: cannot be opened ({reason}); set FOS_HOME to a writable folder"
+            ) from None
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA busy_timeout = 30000")
+        db.execute("PRAGMA foreign_keys = ON")
+        try:
+            yield db
+        finally:
+            db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    # ---- profiles and recommendations -----------------------------------------------------------
+
+    def save_profile(self, answers: dict[str, Any], recommendation: dict[str, Any] | None = None) -> str:
+        profile_id = new_id()
+        with self._write() as db:
+            db.execute("INSERT INTO profiles VALUES (?, ?, ?)", (profile_id, _now(), json.dumps(answers)))
+            if recommendation is not None:
+                db.execute(
+                    "INSERT INTO recommendations VALUES (?, ?, ?, ?)",
+                    (new_id(), profile_id, _now(), json.dumps(recommendation)),
+                )
+        return profile_id
+
+    def profile(self, profile_id: str) -> dict[str, Any] | None:
+        with self._connect() as db:
+            row = db.execute("SELECT answers FROM profiles WHERE id = ?", (profile_id,)).fetchone()
+        return json.loads(row["answers"]) if row else None
+
+    def recommendation(self, profile_id: str) -> dict[str, Any] | None:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT body FROM recommendations WHERE profile_id = ? ORDER BY created DESC LIMIT 1", (profile_id,)
+            ).fetchone()
+        return json.loads(row["body"]) if row else None
+
+    def profiles(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM profiles ORDER BY created DESC LIMIT ?", (limit,)).fetchall()
+        return [{"id": r["id"], "created": r["created"], "answers": json.loads(r["answers"])} for r in rows]
+
+    # ---- runs -----------------------------------------------------------------------------------
+
+    def create_run(self, kind: str, config: dict[str, Any], session: str, profile_id: str | None = None) -> str:
+        run_id = new_id()
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO runs (id, created, kind, config, profile_id, status, progress, session) "
+                "VALUES (?, ?, ?, ?, ?, 'queued', '{}', ?)",
+                (run_id, _now(), kind, json.dumps(config), profile_id, session),
+            )
+        return run_id
+
+    def run(self, run_id: str) -> RunRecord | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return _run_from_row(row) if row else None
+
+    def runs(self, session: str | None = None, limit: int = 100) -> list[RunRecord]:
+        query, args = "SELECT * FROM runs", []
+        if session is not None:
+            query, args = query + " WHERE session = ?", [session]
+        with self._connect() as db:
+            rows = db.execute(query + " ORDER BY created DESC LIMIT ?", (*args, limit)).fetchall()
+        return [_run_from_row(r) for r in rows]
+
+    def set_status(self, run_id: str, status: str, error: str | None = None, pid: int | None = None) -> None:
+        finished = _now() if status not in ACTIVE else None
+        with self._write() as db:
+            db.execute(
+                "UPDATE runs SET status = ?, error = COALESCE(?, error), pid = COALESCE(?, pid), "
+                "finished = COALESCE(?, finished) WHERE id = ?",
+                (status, error, pid, finished, run_id),
+            )
+
+    def set_progress(self, run_id: str, progress: dict[str, Any]) -> None:
+        with self._write() as db:
+            db.execute("UPDATE runs SET progress = ? WHERE id = ?", (json.dumps(progress), run_id))
+
+    def request_cancel(self, run_id: str) -> None:
+        with self._write() as db:
+            db.execute("UPDATE runs SET cancel_requested = 1 WHERE id = ?", (run_id,))
+
+    def cancel_requested(self, run_id: str) -> bool:
+        with self._connect() as db:
+            row = db.execute("SELECT cancel_requested FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return bool(row and row["cancel_requested"])
+
+    def add_analysis(self, run_id: str, name: str, value: Any) -> None:
+        with self._write() as db:
+            row = db.execute("SELECT analyses FROM runs WHERE id = ?", (run_id,)).fetchone()
+            analyses = {**json.loads(row["analyses"]), name: value}
+            db.execute("UPDATE runs SET analyses = ? WHERE id = ?", (json.dumps(analyses), run_id))
+
+    def mark_interrupted(self, is_alive=None) -> list[str]:
+        """Mark active runs whose worker process is gone as interrupted; their finished trials stay."""
+        is_alive = is_alive or _pid_alive
+        stale = [r.id for r in self.runs() if r.status in ACTIVE and (r.pid is None or not is_alive(r.pid))]
+        for run_id in stale:
+            self.set_status(run_id, "interrupted", error="the worker stopped (crash or restart); finished trials kept")
+        return stale
+
+    # ---- trials, verdicts, reports --------------------------------------------------------------
+
+    def add_trial(self, run_id: str, trial: dict[str, Any]) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO trials VALUES (?, ?, ?, ?)",
+                (run_id, trial["trial_id"], _now(), json.dumps(trial)),
+            )
+
+    def trials(self, run_id: str) -> list[dict[str, Any]]:
+        with self._connect() as db:
+            rows = db.execute("SELECT body FROM trials WHERE run_id = ? ORDER BY created, rowid", (run_id,)).fetchall()
+        return [json.loads(r["body"]) for r in rows]
+
+    def set_verdict(self, run_id: str, verdict: dict[str, Any]) -> None:
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?)", (run_id, _now(), json.dumps(verdict)))
+
+    def verdict(self, run_id: str) -> dict[str, Any] | None:
+        with self._connect() as db:
+            row = db.execute("SELECT body FROM verdicts WHERE run_id = ?", (run_id,)).fetchone()
+        return json.loads(row["body"]) if row else None
+
+    def save_report(self, run_id: str | None, fmt: str, content: str) -> str:
+        report_id = new_id()
+        with self._write() as db:
+            db.execute("INSERT INTO reports VALUES (?, ?, ?, ?, ?)", (report_id, run_id, _now(), fmt, content))
+        return report_id
+
+
+def migrate(db: sqlite3.Connection) -> int:
+    """Bring the database to SCHEMA_VERSION; returns the version it started at."""
+    start = db.execute("PRAGMA user_version").fetchone()[0]
+    if start > SCHEMA_VERSION:
+        raise StoreError(
+            f"run store schema v{start} is newer than this program's v{SCHEMA_VERSION}: upgrade finetune-or-scratch, "
+            "or set FOS_HOME to another folder"
+        )
+    for version in range(start, SCHEMA_VERSION):
+        db.executescript(f"BEGIN; {MIGRATIONS[version]} PRAGMA user_version = {version + 1}; COMMIT;")
+    return start
+
+
+def _run_from_row(row: sqlite3.Row) -> RunRecord:
+    return RunRecord(
+        id=row["id"],
+        created=row["created"],
+        kind=row["kind"],
+        config=json.loads(row["config"]),
+        profile_id=row["profile_id"],
+        status=row["status"],
+        pid=row["pid"],
+        progress=json.loads(row["progress"] or "{}"),
+        cancel_requested=bool(row["cancel_requested"]),
+        error=row["error"],
+        finished=row["finished"],
+        session=row["session"],
+        analyses=json.loads(row["analyses"] or "{}"),
+    )
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (exited, not yet reaped) still answers kill(0); /proc says otherwise.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return True

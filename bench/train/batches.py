@@ -1,0 +1,45 @@
+"""Batches on the device: normalisation with the backbone's statistics, augmentation, forward passes."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bench.device import autocast, prefers_channels_last
+from bench.models.backbones import BackboneSpec
+
+
+def eval_batch_size(device: torch.device) -> int:
+    # CPUs run inference ~2x faster at 64 than at 256 (cache-resident activations); GPUs want more.
+    return 256 if device.type == "cuda" else 64
+
+
+def normalise(batch: torch.Tensor, spec: BackboneSpec) -> torch.Tensor:
+    mean = torch.tensor(spec.mean, device=batch.device).view(1, 3, 1, 1)
+    std = torch.tensor(spec.std, device=batch.device).view(1, 3, 1, 1)
+    return (batch.float().div_(255.0) - mean) / std
+
+
+def augment(batch: torch.Tensor, allow_flip: bool, generator: torch.Generator) -> torch.Tensor:
+    """Random translation (reflect-pad by 1/8 and crop, per quarter-batch) and optional horizontal flip."""
+    n, _, height, width = batch.shape
+    pad = max(1, height // 8)
+    padded = F.pad(batch, (pad, pad, pad, pad), mode="reflect")
+    out = torch.empty_like(batch)
+    for chunk in torch.arange(n, device=batch.device).chunk(4):
+        dy, dx = (int(v) for v in torch.randint(0, 2 * pad + 1, (2,), generator=generator))
+        out[chunk] = padded[chunk, :, dy : dy + height, dx : dx + width]
+    if allow_flip:
+        flip = (torch.rand(n, generator=generator) < 0.5).to(batch.device).view(n, 1, 1, 1)
+        out = torch.where(flip, out.flip(3), out)
+    return out
+
+
+def forward_batch(model: nn.Module, batch: torch.Tensor, spec: BackboneSpec, device: torch.device) -> torch.Tensor:
+    """Normalise a uint8 batch with the backbone's statistics and run the model (autocast on CUDA)."""
+    x = normalise(batch, spec)
+    if prefers_channels_last(device):
+        x = x.contiguous(memory_format=torch.channels_last)
+    with autocast(device):
+        return model(x)

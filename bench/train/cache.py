@@ -1,0 +1,174 @@
+"""What trials share within one run: loaded datasets, staged tensors, pretrained weights, features.
+
+A ``TrialCache`` is owned by whoever runs a series of trials (the suite, the app's worker,
+a test) and passed to each; there is no module-level state. Features are also cached on
+disk, keyed by dataset fingerprint, backbone and resolution, so a learning curve or a
+second run extracts them once.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bench.data.datasets import load_dataset
+from bench.data.image_data import ImageData
+from bench.device import prefers_channels_last
+from bench.models.backbones import BackboneSpec, create_model, replace_head
+from bench.paths import cache_dir
+from bench.train.batches import eval_batch_size, forward_batch
+
+
+@dataclass
+class _FeatureStore:
+    values: np.ndarray  # N x D
+    done: np.ndarray  # N bools: which rows are computed
+
+
+def _read_store(path: Path) -> _FeatureStore | None:
+    try:
+        with np.load(path) as archive:
+            return _FeatureStore(archive["values"].copy(), archive["done"].copy())
+    except (OSError, ValueError, KeyError):
+        return None  # missing or truncated: recompute
+
+
+class TrialCache:
+    def __init__(self, root: Path | None = None):
+        self.root = root
+        self._datasets: dict[tuple[str, int], ImageData] = {}
+        self._staged: dict[tuple[str, int, str], torch.Tensor] = {}
+        self._models: dict[str, nn.Module] = {}
+        self._features: dict[tuple[str, str, int], _FeatureStore] = {}
+        self.hits: dict[str, int] = {
+            "dataset": 0,
+            "staged": 0,
+            "model": 0,
+            "features": 0,  # probe trials whose features were all cached
+            "images_encoded": 0,  # feature rows computed (each image at most once per backbone and resolution)
+            "images_from_cache": 0,  # feature rows served from the cache
+        }
+
+    def dataset(self, name: str, image_size: int) -> ImageData:
+        key = (name, image_size)
+        if key in self._datasets:
+            self.hits["dataset"] += 1
+        else:
+            self._datasets[key] = load_dataset(name, image_size=image_size)
+        return self._datasets[key]
+
+    def staged(self, data: ImageData, resolution: int, device: torch.device) -> torch.Tensor:
+        """The whole dataset as uint8 N x 3 x R x R on ``device`` (resized once, grayscale repeated)."""
+        key = (data.fingerprint, resolution, str(device))
+        if key in self._staged:
+            self.hits["staged"] += 1
+        else:
+            self._staged[key] = stage_images(data.images, resolution, device)
+        return self._staged[key]
+
+    def pretrained_model(self, spec: BackboneSpec, num_classes: int) -> nn.Module:
+        """A fresh copy of the pretrained model with a new head (seed the RNG first)."""
+        if spec.name in self._models:
+            self.hits["model"] += 1
+        else:
+            self._models[spec.name] = create_model(spec, None, pretrained=True)
+        model = copy.deepcopy(self._models[spec.name])
+        replace_head(model, spec.classifier, num_classes)
+        return model
+
+    def features(
+        self,
+        spec: BackboneSpec,
+        data: ImageData,
+        images: torch.Tensor,
+        device: torch.device,
+        needed: np.ndarray,
+        progress: Callable[[], None] = lambda: None,
+        random_init: bool = False,
+    ) -> tuple[np.ndarray, bool]:
+        """Pooled features (N x D float32; rows outside ``needed`` may be unset) and whether all were cached.
+
+        Each image is encoded at most once per backbone and resolution: missing rows are
+        computed and the store is written back to disk atomically.
+        """
+        resolution = images.shape[-1]
+        name = f"{spec.name}-random" if random_init else spec.name
+        key = (data.fingerprint, name, resolution)
+        path = (self.root or cache_dir()) / "features" / f"{data.fingerprint}-{name}-{resolution}.npz"
+        store = self._features.get(key) or _read_store(path)
+        missing = needed if store is None else needed[~store.done[needed]]
+        self.hits["images_encoded"] += len(missing)
+        self.hits["images_from_cache"] += len(needed) - len(missing)
+        if store is not None and len(missing) == 0:
+            self.hits["features"] += 1
+            self._features[key] = store
+            return store.values, True
+        encoded = extract_features(
+            self.feature_model(spec, random_init),
+            images[torch.as_tensor(missing, device=device)],
+            spec,
+            device,
+            progress,
+        )
+        if store is None:
+            store = _FeatureStore(np.zeros((len(images), encoded.shape[1]), np.float32), np.zeros(len(images), bool))
+        store.values[missing] = encoded
+        store.done[missing] = True
+        self._features[key] = store
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+        np.savez(partial, values=store.values, done=store.done)
+        os.replace(partial, path)  # atomic: a killed run never leaves half a file
+        return store.values, False
+
+    def feature_model(self, spec: BackboneSpec, random_init: bool = False) -> nn.Module:
+        """The backbone without its classifier; ``random_init`` is the untrained baseline (fixed seed)."""
+        if random_init:
+            with torch.random.fork_rng():
+                torch.manual_seed(0)
+                model = create_model(spec, 2, pretrained=False)
+        else:
+            model = self.pretrained_model(spec, 2)
+        parent_path, _, leaf = spec.classifier.rpartition(".")
+        parent = model.get_submodule(parent_path) if parent_path else model
+        if leaf.isdigit():
+            parent[int(leaf)] = nn.Identity()
+        else:
+            setattr(parent, leaf, nn.Identity())
+        return model.eval()
+
+
+def stage_images(images: np.ndarray, resolution: int, device: torch.device, chunk: int = 1024) -> torch.Tensor:
+    """uint8 N x H x W x C (C = 1 or 3) -> uint8 N x 3 x R x R on ``device``, resized in chunks."""
+    out = torch.empty((len(images), 3, resolution, resolution), dtype=torch.uint8, device=device)
+    for start in range(0, len(images), chunk):
+        part = torch.as_tensor(images[start : start + chunk], device=device).permute(0, 3, 1, 2).float()
+        if part.shape[1] == 1:
+            part = part.expand(-1, 3, -1, -1)
+        if part.shape[-1] != resolution or part.shape[-2] != resolution:
+            downsampling = part.shape[-1] > resolution
+            part = F.interpolate(part, size=(resolution, resolution), mode="bilinear", antialias=downsampling)
+        out[start : start + chunk] = part.round_().clamp_(0, 255).to(torch.uint8)
+    return out
+
+
+@torch.inference_mode()
+def extract_features(
+    model: nn.Module, images: torch.Tensor, spec: BackboneSpec, device: torch.device, progress: Callable[[], None]
+) -> np.ndarray:
+    model = model.to(device).eval()
+    if prefers_channels_last(device):
+        model = model.to(memory_format=torch.channels_last)
+    outputs = []
+    for batch in images.split(eval_batch_size(device)):
+        outputs.append(forward_batch(model, batch, spec, device).float().cpu())
+        progress()
+    return torch.cat(outputs).numpy().astype(np.float32)

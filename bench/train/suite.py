@@ -1,0 +1,73 @@
+"""A comparison run: every arm x every seed on one dataset, each trial saved the moment it ends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from bench.train.arms import NOT_BENCHMARKED
+from bench.train.cache import TrialCache
+from bench.train.trial import Callback, TrialConfig, TrialResult, run_trial, validate_trial_config
+
+
+@dataclass(frozen=True)
+class SuiteConfig:
+    """Arms x seeds with shared settings; ``base.arm`` and ``base.seed`` are filled per trial."""
+
+    base: TrialConfig
+    arms: tuple[str, ...]
+    seeds: tuple[int, ...] = (0,)
+
+    def trial_configs(self) -> list[TrialConfig]:
+        # Seed-major order: after the first seed every arm has a result to compare.
+        return [
+            replace(self.base, arm=arm, seed=seed)
+            for seed in self.seeds
+            for arm in self.arms
+            if arm not in NOT_BENCHMARKED
+        ]
+
+    @property
+    def skipped_arms(self) -> dict[str, str]:
+        return {arm: NOT_BENCHMARKED[arm] for arm in self.arms if arm in NOT_BENCHMARKED}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"base": asdict(self.base), "arms": list(self.arms), "seeds": list(self.seeds)}
+
+
+def validate_suite(config: SuiteConfig) -> None:
+    """Check every trial's config before any work starts, so a typo never wastes a run."""
+    for trial in config.trial_configs():
+        validate_trial_config(trial)
+
+
+def run_suite(
+    config: SuiteConfig,
+    callbacks: list[Callback] | None = None,
+    on_result: Callable[[TrialResult], None] = lambda result: None,
+    cache: TrialCache | None = None,
+) -> list[TrialResult]:
+    """Run every trial in order; ``on_result`` gets each one as soon as it ends (save it there).
+
+    Stops early, after recording the cancelled trial, when a callback asks to stop.
+    """
+    validate_suite(config)
+    return run_trials(config.trial_configs(), callbacks, on_result, cache or TrialCache())
+
+
+def run_trials(
+    configs: list[TrialConfig],
+    callbacks: list[Callback] | None,
+    on_result: Callable[[TrialResult], None],
+    cache: TrialCache,
+) -> list[TrialResult]:
+    """The loop every runner shares: trials in order, each handed to ``on_result``, stop after a cancel."""
+    results = []
+    for trial in configs:
+        result = run_trial(trial, callbacks, cache)
+        results.append(result)
+        on_result(result)
+        if result.status == "cancelled":
+            break
+    return results

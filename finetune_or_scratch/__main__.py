@@ -1,0 +1,3 @@
+from finetune_or_scratch.cli import main
+
+main()

@@ -1,0 +1,56 @@
+"""How the advisor decides: the rules page (advisor/data/rules.md), and what we measured next to each rule."""
+
+import pandas as pd
+import streamlit as st
+
+from advisor.evidence import cells_by_rule, load_grid, outcome_counts
+from advisor.rules import RULES
+from advisor.shipped import RULES_PAGE
+
+st.markdown(RULES_PAGE.read_text(encoding="utf-8"))
+
+st.header("What we measured")
+grid = load_grid()
+if grid is None:
+    st.info("No grid results shipped (advisor/data/grid/grid_results.json); run scripts/check_rules.py.")
+    st.stop()
+agreement = grid["agreement"]
+st.write(
+    f"{len(grid['cells'])} cells (built-in datasets x training sizes; {', '.join(grid['arms'])}; {grid['seeds']} seeds; "
+    f"{grid['budget_seconds']:g} s per trial on {grid['device']}): **{agreement['confirmed']} confirmed, "
+    f"{agreement['contradicted']} contradicted, {agreement['inconclusive']} inconclusive**."
+)
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "dataset": c["dataset"],
+                "examples": c["examples"],
+                "advised": c["advised"],
+                "measured winner": c["measured_winner"],
+                "outcome": c["outcome"],
+                "detail": c["summary"],
+            }
+            for c in grid["cells"]
+        ]
+    ),
+    hide_index=True,
+    width="stretch",
+)
+st.subheader("Per rule: the measured cells where it applied")
+by_rule = cells_by_rule(grid)
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "rule": rule.name,
+                "title": rule.title,
+                "cells": len(by_rule[rule.name]),
+                **outcome_counts(by_rule[rule.name]),
+            }
+            for rule in RULES
+        ]
+    ),
+    hide_index=True,
+    width="stretch",
+)

@@ -1,0 +1,127 @@
+"""``finetune-or-scratch``: one command for everything, the advisor's and the benchmark's subcommands.
+
+``python -m advisor`` and ``python -m bench`` keep working; this command adds ``report`` (a stored
+run as Markdown, HTML or JSON) and ``app`` (the Streamlit app, from any folder, like ``mlflow ui``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from advisor import cli as advisor_cli
+from advisor.clitools import fail, make_app
+from bench import cli as bench_cli
+from bench.runs.store import RunStore, StoreError
+from finetune_or_scratch.reports.charts import curve_chart, to_svg
+from finetune_or_scratch.reports.report import FORMATS, build_report, render
+
+app = make_app("Fine-tune or scratch? Advice from a questionnaire, checked by real training runs.")
+
+for name, command in (
+    ("recommend", advisor_cli.recommend_command),
+    ("fields", advisor_cli.fields_command),
+    ("run", bench_cli.run_command),
+    ("verdict", bench_cli.verdict_command),
+    ("similarity", bench_cli.similarity_command),
+    ("doctor", bench_cli.doctor_command),
+    ("perf", bench_cli.perf_command),
+):
+    app.command(name)(command)
+
+APP_SCRIPT = Path(__file__).resolve().parent / "app" / "streamlit_app.py"
+# The app's server settings travel with the command, so it behaves the same from any folder.
+SERVER_SETTINGS = {
+    "server.headless": "true",
+    "server.maxUploadSize": os.environ.get("FOS_MAX_UPLOAD_MB", "200"),
+    "browser.gatherUsageStats": "false",
+    "theme.base": "light",
+    "client.showErrorDetails": "none",
+    "client.toolbarMode": "viewer",
+}
+
+
+@app.command("curve")
+@functools.wraps(bench_cli.curve_command)
+def curve_command(**options) -> None:
+    """``bench curve``, then the learning-curve chart beside the results (curve.svg, curve.vl.json)."""
+    out = bench_cli.curve_command(**options)
+    curve = json.loads((out / "results.json").read_text()).get("curve")
+    if curve:
+        spec = curve_chart(curve).to_dict()
+        (out / "curve.vl.json").write_text(json.dumps(spec, indent=2))
+        (out / "curve.svg").write_text(to_svg(spec))
+
+
+@app.command("report")
+def report_command(
+    run: Annotated[str, typer.Option(help="Run id (see the app's History page, or the run line a command prints).")],
+    fmt: Annotated[str, typer.Option("--format", help="md, html or json.")] = "md",
+    out: Annotated[Path | None, typer.Option(help="Output file; default: print to stdout.")] = None,
+    db: Annotated[Path | None, typer.Option(help="Run store; default $FOS_HOME/runs.db or ~/.local/share/...")] = None,
+) -> None:
+    """Write the report of a stored run: the same report the app downloads."""
+    if fmt not in FORMATS:
+        raise fail(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if db is not None and not db.is_file():
+        raise fail(f"--db {db}: no such run store file")
+    if out is not None and out.is_dir():
+        raise fail(f"--out {out}: is a folder; expected a file name such as report.{fmt}")
+    try:
+        store = RunStore(db)
+    except StoreError as error:
+        raise fail(str(error)) from None
+    record = store.run(run)
+    if record is None:
+        known = ", ".join(r.id for r in store.runs(limit=5)) or "none yet"
+        raise fail(f"--run {run}: not in {store.path} (latest runs: {known})")
+    answers = store.profile(record.profile_id) if record.profile_id else None
+    recommendation = store.recommendation(record.profile_id) if record.profile_id else None
+    if answers is None or recommendation is None:
+        raise fail(f"--run {run}: has no stored profile; pass --profile to run or curve, or start it from the app")
+    report = build_report(
+        answers,
+        recommendation,
+        run=record.describe(),
+        trials=store.trials(record.id),
+        verdict=store.verdict(record.id),
+        analyses=record.analyses,
+    )
+    text = render(report, fmt)
+    if out is None:
+        typer.echo(text)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise fail(f"--out {out}: cannot write ({error.strerror})") from None
+    store.save_report(record.id, fmt, text)
+    typer.echo(f"wrote {out}")
+
+
+@app.command("app")
+def app_command(
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
+    address: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for every interface).")] = "localhost",
+) -> None:
+    """Start the Streamlit app (questionnaire, validation runs, verdicts, reports) from any folder."""
+    if not 1 <= port <= 65535:
+        raise fail(f"--port: expected an integer in 1..65535; got {port}")
+    flags = [f"--{key}={value}" for key, value in {**SERVER_SETTINGS, "server.port": port,
+                                                     "server.address": address}.items()]  # fmt: skip
+    typer.echo(f"Fine-tune or scratch? at http://{address}:{port}", err=True)
+    os.execv(sys.executable, [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), *flags])
+
+
+def main() -> None:
+    app(prog_name="finetune-or-scratch")
+
+
+if __name__ == "__main__":
+    main()

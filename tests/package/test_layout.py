@@ -1,0 +1,108 @@
+"""The layout's promises: advisor is pure (never imports bench or the app), no import cycles, imports at the top."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("advisor", "bench", "finetune_or_scratch")
+
+
+def _modules() -> dict[str, Path]:
+    modules = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            if "builtin" in path.parts:  # data rebuild scripts, not part of the import graph
+                continue
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            modules[name] = path
+    return modules
+
+
+def _imports(path: Path) -> list[tuple[str, int, bool]]:
+    """(module imported, line, at top level) for every project import in the file."""
+    found = []
+    tree = ast.parse(path.read_text())
+    top = {id(node) for node in tree.body}
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        for name in names:
+            if name.split(".")[0] in PACKAGES:
+                found.append((name, node.lineno, id(node) in top))
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _modules()
+    graph = {}
+    for name, path in modules.items():
+        targets = set()
+        for imported, _, _ in _imports(path):
+            # "from bench.runs import store" names a module or a package; resolve to the longest known module.
+            while imported not in modules and "." in imported:
+                imported = imported.rsplit(".", 1)[0]
+            if imported in modules and imported != name:
+                targets.add(imported)
+        graph[name] = targets
+    return graph
+
+
+def test_advisor_imports_nothing_from_bench_or_the_app():
+    offenders = [
+        f"{name} imports {target}"
+        for name, targets in _graph().items()
+        if name.split(".")[0] == "advisor"
+        for target in targets
+        if target.split(".")[0] != "advisor"
+    ]
+    assert offenders == []
+
+
+def test_bench_never_imports_the_app_or_reports():
+    offenders = [
+        f"{name} imports {target}"
+        for name, targets in _graph().items()
+        if name.split(".")[0] == "bench"
+        for target in targets
+        if target.split(".")[0] == "finetune_or_scratch"
+    ]
+    assert offenders == []
+
+
+def test_project_imports_are_at_the_top_of_each_file():
+    hidden = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in _modules().values()
+        for name, line, at_top in _imports(path)
+        if not at_top
+    ]
+    assert hidden == []
+
+
+def test_the_import_graph_has_no_cycles():
+    graph = _graph()
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        state[node] = 1
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == 1:
+                return [*path, node, target]
+            if target not in state and (cycle := visit(target, [*path, node])):
+                return cycle
+        state[node] = 2
+        return None
+
+    for module in sorted(graph):
+        if module not in state and (cycle := visit(module, [])):
+            pytest.fail("import cycle: " + " -> ".join(cycle))
