@@ -46,6 +46,8 @@ class FieldSpec:
     minimum_inclusive: bool = True
     required: bool = True
     default: Any = None
+    label: str = ""  # what a person reads (a widget label): "Labeled examples", not "labeled_examples"
+    unit: str = ""  # shown beside numbers: "images", "hours", "pixels"
 
     def accepted(self) -> str:
         """Plain words for what this field accepts."""
@@ -61,9 +63,17 @@ class FieldSpec:
 
 
 PROFILE_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("modality", str, "Kind of input the model sees.", "image", choices=MODALITIES),
-    FieldSpec("labeled_examples", int, "Labeled training examples available.", 2000, minimum=1),
-    FieldSpec("num_classes", int, "Classes to predict.", 10, minimum=2),
+    FieldSpec("modality", str, "Kind of input the model sees.", "image", choices=MODALITIES, label="Kind of input"),
+    FieldSpec(
+        "labeled_examples",
+        int,
+        "Labeled training examples available.",
+        2000,
+        minimum=1,
+        label="Labeled examples",
+        unit="examples",
+    ),
+    FieldSpec("num_classes", int, "Classes to predict.", 10, minimum=2, label="Classes", unit="classes"),
     FieldSpec(
         "input_resolution",
         int,
@@ -74,6 +84,8 @@ PROFILE_FIELDS: tuple[FieldSpec, ...] = (
         minimum=1,
         required=False,
         default=DEFAULT_RESOLUTION,
+        label="Image side",
+        unit="pixels",
     ),
     FieldSpec(
         "domain_similarity",
@@ -82,8 +94,15 @@ PROFILE_FIELDS: tuple[FieldSpec, ...] = (
         "(natural photos vs ImageNet: high; X-rays or satellite images: low).",
         "medium",
         choices=SIMILARITIES,
+        label="Similarity to the pretraining data",
     ),
-    FieldSpec("pretrained_available", bool, "A pretrained model exists for this modality.", True),
+    FieldSpec(
+        "pretrained_available",
+        bool,
+        "A pretrained model exists for this modality.",
+        True,
+        label="A pretrained model exists",
+    ),
     FieldSpec(
         "unlabeled_examples",
         int,
@@ -92,6 +111,8 @@ PROFILE_FIELDS: tuple[FieldSpec, ...] = (
         minimum=0,
         required=False,
         default=0,
+        label="Unlabeled in-domain examples",
+        unit="examples",
     ),
     FieldSpec(
         "time_budget_hours",
@@ -100,8 +121,10 @@ PROFILE_FIELDS: tuple[FieldSpec, ...] = (
         8.0,
         minimum=0,
         minimum_inclusive=False,
+        label="Time budget",
+        unit="hours",
     ),
-    FieldSpec("compute", str, "Hardware available for training.", "single_gpu", choices=COMPUTES),
+    FieldSpec("compute", str, "Hardware available for training.", "single_gpu", choices=COMPUTES, label="Compute"),
     FieldSpec(
         "custom_architecture",
         bool,
@@ -109,6 +132,7 @@ PROFILE_FIELDS: tuple[FieldSpec, ...] = (
         False,
         required=False,
         default=False,
+        label="Needs a custom architecture",
     ),
     FieldSpec(
         "edge_deployment",
@@ -117,6 +141,7 @@ PROFILE_FIELDS: tuple[FieldSpec, ...] = (
         False,
         required=False,
         default=False,
+        label="Runs on an edge device",
     ),
     FieldSpec(
         "interpretability",
@@ -125,6 +150,7 @@ PROFILE_FIELDS: tuple[FieldSpec, ...] = (
         False,
         required=False,
         default=False,
+        label="Interpretability required",
     ),
 )
 FIELD_SPECS: dict[str, FieldSpec] = {spec.name: spec for spec in PROFILE_FIELDS}

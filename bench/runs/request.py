@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from advisor.constraints import Constraint, FieldError, Interval, Options, check_fields
@@ -31,6 +32,7 @@ class RunRequest:
     sizes: tuple[int, ...] = ()
     advised: str | None = None  # the advisor's top strategy, for the verdict
     target_examples: int | None = None  # the profile's labeled examples: a curve is judged at the closest size
+    dataset_label: str = ""  # what a person calls the data (an uploaded file's name); the path is in base.dataset
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "base": asdict(self.base)}
@@ -45,7 +47,13 @@ class RunRequest:
             sizes=tuple(data.get("sizes", ())),
             advised=data.get("advised"),
             target_examples=data.get("target_examples"),
+            dataset_label=data.get("dataset_label", ""),
         )
+
+    @property
+    def dataset_name(self) -> str:
+        """The dataset as a person named it: the label if given, else the built-in name or the folder's name."""
+        return self.dataset_label or Path(self.base.dataset).name or self.base.dataset
 
     @property
     def runnable_arms(self) -> tuple[str, ...]:

@@ -238,6 +238,18 @@ class RunStore:
             rows = db.execute("SELECT body FROM trials WHERE run_id = ? ORDER BY created, rowid", (run_id,)).fetchall()
         return [json.loads(r["body"]) for r in rows]
 
+    def delete_run(self, run_id: str) -> None:
+        """Remove a finished run with its trials, verdict and reports; an active run must be cancelled first."""
+        record = self.run(run_id)
+        if record is None:
+            raise StoreError(f"run {run_id}: not in the run store {self.path}")
+        if record.status in ACTIVE:
+            raise StoreError(f"run {run_id} is {record.status}: cancel it before deleting it")
+        with self._write() as db:
+            for table in ("trials", "verdicts", "reports"):
+                db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+            db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+
     def set_verdict(self, run_id: str, verdict: dict[str, Any]) -> None:
         with self._write() as db:
             db.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?)", (run_id, _now(), json.dumps(verdict)))
