@@ -15,6 +15,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from finetune_or_scratch.reports.charts import accuracy_chart, curve_chart, factor_chart, to_svg
+from finetune_or_scratch.reports.words import (
+    answer_text,
+    arm_label,
+    duration_text,
+    field_label,
+    mixed_domain_note,
+    plain,
+    recipe_label,
+    run_settings,
+    status_text,
+)
 
 FORMATS = ("md", "html", "json")
 
@@ -57,7 +68,7 @@ def build_report(
     if analyses.get("curve"):
         charts["learning_curve"] = curve_chart(analyses["curve"]).to_dict()
     return Report(
-        title=f"Fine-tune or scratch: {recommendation['strategy'].replace('_', ' ')}",
+        title=f"Fine-tune or scratch: {arm_label(recommendation['strategy'])}",
         created=created or datetime.now(UTC).isoformat(timespec="seconds"),
         profile=profile,
         recommendation=recommendation,
@@ -92,82 +103,169 @@ def _fmt(value: Any, digits: int = 3) -> str:
 def render_markdown(report: Report) -> str:
     rec = report.recommendation
     lines = [f"# {report.title}", "", f"Created {report.created}.", "", "## Inputs", ""]
-    lines += _table(["field", "answer"], [[k, json.dumps(v)] for k, v in report.profile.items()])
-    lines += ["", "## Recommendation", "", f"**{rec['strategy']}**, confidence {rec['confidence']:.2f}.", ""]
+    lines += _table(["question", "answer"], [[field_label(k), answer_text(k, v)] for k, v in report.profile.items()])
+    lines += ["", "## Recommendation", "", f"**{arm_label(rec['strategy'])}**, confidence {rec['confidence']:.2f}.", ""]
+    ranking = rec["ranking"]
+    notes = any(r.get("note") for r in ranking)
     lines += _table(
-        ["rank", "strategy", "score", "note"],
-        [[i, r["strategy"], f"{r['score']:+.2f}", r.get("note", "")] for i, r in enumerate(rec["ranking"], 1)],
+        ["rank", "strategy", "score", *(["note"] if notes else [])],
+        [
+            [
+                i,
+                r.get("label") or arm_label(r["strategy"]),
+                f"{r['score']:+.2f}",
+                *([r.get("note", "")] if notes else []),
+            ]
+            for i, r in enumerate(ranking, 1)
+        ],
     )
+    mixed = mixed_domain_note(report.profile, rec)
     lines += ["", "### Factor contributions (points)", ""]
     lines += _table(
-        ["factor", "strategy", "points"], [[f["title"], f["strategy"], f"{f['points']:+.2f}"] for f in rec["factors"]]
+        ["factor", "strategy", "points"],
+        [[f["title"], arm_label(f["strategy"]), f"{f['points']:+.2f}"] for f in rec["factors"]],
     )
     lines += ["", "### Why", ""]
     lines += [f"- **{r['title']}**: {r['text']} _Source: {r['source']}._" for r in rec["reasons"]]
+    if mixed:
+        lines += ["", mixed]
     lines += ["", "### What would change the answer", ""]
-    lines += [f"- {c['text']}" for c in rec["counterfactuals"]] or ["- nothing nearby"]
-    lines += ["", f"### Recipe: {rec['recipe']['strategy']}", ""]
-    lines += _table(
-        ["setting", "value"], [[k.replace("_", " "), v] for k, v in rec["recipe"].items() if k != "strategy"]
-    )
+    lines += [f"- {plain(c['text'])}" for c in rec["counterfactuals"]] or ["- nothing nearby"]
+    recipe = dict(rec["recipe"])
+    recipe_notes = recipe.pop("notes", None) or []
+    lines += ["", f"### Recipe: {arm_label(recipe.pop('strategy', rec['strategy']))}", ""]
+    lines += _table(["setting", "value"], [[recipe_label(k), _cell(v)] for k, v in recipe.items()])
+    if recipe_notes:
+        lines += ["", *[f"- {plain(n)}" for n in ([recipe_notes] if isinstance(recipe_notes, str) else recipe_notes)]]
     lines += _measured_markdown(report)
     return "\n".join(lines) + "\n"
 
 
+def _cell(value: Any) -> str:
+    """A table cell: lists joined with semicolons, never printed as Python."""
+    if isinstance(value, list | tuple):
+        return "; ".join(_cell(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{field_label(k)}: {_cell(v)}" for k, v in value.items())
+    return _fmt(value)
+
+
 def _measured_markdown(report: Report) -> list[str]:
     lines = ["", "## Measured results", ""]
+    run = report.run or {}
+    config = run.get("config") or {}
+    if run:
+        device = report.environment.get("device")
+        settings = run_settings(config, device if device and device != "not measured" else None)
+        settings["Status"] = status_text(str(run.get("status", "")))
+        settings["Duration"] = duration_text(run.get("created"), run.get("finished")) or "n/a"
+        lines += [*_table(["setting", "value"], [[k, v] for k, v in settings.items()]), ""]
     if not report.trials:
-        return [*lines, "No validation run yet."]
+        return [*lines, "No validation run yet." if not run else "No trial finished."]
+    curve_run = config.get("kind") == "curve" or bool(report.curve)
+    lines += [
+        "Accuracy per arm, averaged over every training size and seed (the learning curve below has each size):"
+        if curve_run
+        else "Accuracy per arm, mean ± standard deviation over seeds:",
+        "",
+    ]
     lines += _table(
-        ["arm", "trials", "test accuracy (mean ± std)", "macro-F1", "train s", "img/s"],
+        ["arm", "finished trials", "test accuracy", "macro-F1", "training s", "images/s"],
         [
             [
-                s["arm"],
-                s["trials"],
-                _fmt(s["accuracy_mean"])
+                arm_label(s["arm"]),
+                s.get("trials", "n/a"),
+                _fmt(s.get("accuracy_mean"))
                 + (f" ± {_fmt(s['accuracy_std'])}" if s.get("accuracy_std") is not None else ""),
-                _fmt(s["macro_f1_mean"]),
-                _fmt(s["train_seconds_mean"], 1),
-                _fmt(s["images_per_second_mean"], 0),
+                _fmt(s.get("macro_f1_mean")),
+                _fmt(s.get("train_seconds_mean"), 1),
+                _fmt(s.get("images_per_second_mean"), 0),
             ]
             for s in report.summary
         ],
     )
     if report.curve:
-        lines += ["", "### Learning curve", ""]
+        lines += ["", "### Learning curve: mean test accuracy over seeds at each training size", ""]
         lines += _table(
-            ["arm", "examples", "mean", "95% interval"],
-            [[p["arm"], p["examples"], _fmt(p["mean"]), _interval(p["ci95"])] for p in report.curve["points"]],
+            ["arm", "training examples", "mean accuracy", "95% interval", "seeds"],
+            [
+                [arm_label(p["arm"]), p["examples"], _fmt(p.get("mean")), _interval(p.get("ci95")), p.get("seeds", "")]
+                for p in report.curve.get("points", [])
+            ],
         )
-        lines += ["", f"**Crossover:** {report.curve['crossover']['text']}"]
-        lines += [f"- note: {n}" for n in report.curve.get("notes", [])]
-    v = report.verdict
-    if v:
-        lines += ["", "## Verdict", "", f"**{v['outcome'].upper()}**: {v['summary']}. {v['reason']}."]
-        c = v.get("comparison")
-        if c:
-            lines.append(
-                f"Paired over {c['seeds']} seeds: difference {c['mean_difference']:+.3f}, 95% CI {_interval(c['ci95'])}, "
-                f"p {_fmt(c['p_value'], 4)}, effect size d_z {_fmt(c['effect_size'], 2)}."
-            )
-        if v.get("not_computed"):
-            lines.append("Not computed: " + "; ".join(v["not_computed"]) + ".")
+        crossover = (report.curve.get("crossover") or {}).get("text")
+        if crossover:
+            lines += ["", f"**Crossover:** {plain(crossover)}"]
+        lines += [f"- note: {plain(n)}" for n in report.curve.get("notes", [])]
+    lines += _verdict_markdown(report.verdict)
     env = report.environment
     lines += [
         "",
         "## Reproduce",
         "",
-        f"- dataset fingerprint: `{env['dataset_fingerprint']}`",
-        f"- device: {env['device']}",
+        f"- dataset fingerprint: `{env.get('dataset_fingerprint', '')}`",
+        f"- device: {env.get('device', 'not measured')}",
     ]
-    lines.append("- versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()))
-    lines.append(f"- seeds: {env['seeds']}")
-    if report.run:
+    lines.append("- versions: " + ", ".join(f"{k} {v}" for k, v in env.get("versions", {}).items()))
+    lines.append("- seeds: " + ", ".join(str(s) for s in env.get("seeds", [])))
+    if run:
         lines += [
-            f"- run {report.run['id']}: {report.run['status']}, {report.run['created']} to {report.run.get('finished')}"
+            f"- run {run.get('id')}: {status_text(str(run.get('status')))}, {run.get('created')} to {run.get('finished')}"
         ]
-        lines += ["", "```json", json.dumps(report.run["config"], indent=2), "```"]
+        lines += ["", "```json", json.dumps(config, indent=2), "```"]
     return lines
+
+
+def _verdict_markdown(verdict: dict[str, Any] | None) -> list[str]:
+    """The verdict from whatever keys it has (its content may grow); nothing is assumed present."""
+    if not verdict:
+        return []
+    outcome = str(verdict.get("outcome", "")).upper()
+    head = f"**{outcome}**: " if outcome else ""
+    text = ". ".join(_sentence(plain(str(verdict[k]))) for k in ("summary", "reason") if verdict.get(k))
+    lines = ["", "## Verdict", "", f"{head}{text}."]
+    c = verdict.get("comparison")
+    if isinstance(c, dict):
+        lines.append("")
+        lines.append(comparison_sentence(c) + ".")
+    if verdict.get("not_computed"):
+        missing = verdict["not_computed"]
+        lines.append("")
+        lines.append(
+            "Not computed: "
+            + "; ".join(plain(str(m)) for m in ([missing] if isinstance(missing, str) else missing))
+            + "."
+        )
+    return lines
+
+
+def _sentence(text: str) -> str:
+    text = text.strip().rstrip(".")
+    return text[:1].upper() + text[1:]
+
+
+def comparison_sentence(c: dict[str, Any]) -> str:
+    """A paired comparison in one sentence: who beat whom, by how much, how sure."""
+    better, worse = arm_label(str(c.get("better", "?"))), arm_label(str(c.get("worse", "?")))
+    parts = []
+    if c.get("mean_difference") is not None:
+        parts.append(f"{better} minus {worse}: {c['mean_difference'] * 100:+.1f} accuracy points")
+    else:
+        parts.append(f"{better} against {worse}")
+    if c.get("ci95"):
+        low, high = c["ci95"]
+        parts.append(f"95% interval {low * 100:+.1f} to {high * 100:+.1f} points")
+    if c.get("p_value") is not None:
+        parts.append(f"p = {c['p_value']:.3g} (paired t-test)")
+    if c.get("effect_size") is not None:
+        parts.append(f"effect size d_z {c['effect_size']:.2f}")
+    seeds = c.get("seeds")
+    sentence = ", ".join(parts) + (
+        f"; paired over {seeds} seed{'s' if seeds != 1 else ''}" if seeds is not None else ""
+    )
+    if c.get("note"):
+        sentence += f" ({plain(str(c['note']))})"
+    return sentence
 
 
 def _interval(ci: Any) -> str:
@@ -252,7 +350,7 @@ def _inline(text: str) -> str:
 def chart_specs(report: Report) -> dict[str, Any]:
     """The report's charts as Vega-Lite: factor contributions, accuracy per arm, the learning curve."""
     specs: dict[str, Any] = {"factor_contributions": factor_chart(report.recommendation).to_dict()}
-    if report.summary:
+    if any(s.get("accuracy_mean") is not None for s in report.summary):  # a cancelled run has no empty chart
         specs["accuracy_per_arm"] = accuracy_chart(report.summary).to_dict()
     specs.update(report.charts)
     return specs

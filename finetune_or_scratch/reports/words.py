@@ -1,0 +1,240 @@
+"""Words for people: display names for strategies, arms and fields, numbers with units, run settings.
+
+Pure functions of stored data, shared by the app and the reports, so a page and a downloaded
+report call things by the same names. Internal names (``linear_probe``, ``budget_seconds``)
+stay in the data; only what a person reads goes through here.
+
+>>> arm_label("scratch_same_arch"), field_label("labeled_examples"), plain("expected <= 1e+10")
+('Scratch, same architecture', 'Labeled examples', 'expected <= 10,000,000,000')
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from advisor.profile import FIELD_SPECS
+from advisor.strategies import STRATEGY_BY_NAME
+
+# Arms that are not advisor strategies get their own label; the rest use the strategy's.
+_ARM_ONLY = {"scratch_same_arch": "Scratch, same architecture"}
+# Run and trial settings as the validation form words them.
+RUN_FIELDS = {
+    "dataset": "Dataset",
+    "kind": "Mode",
+    "arms": "Arms",
+    "arm": "Arms",
+    "seeds": "Seeds",
+    "seed": "Seeds",
+    "examples": "Training examples",
+    "budget_seconds": "Seconds of training per trial",
+    "sizes": "Curve sizes",
+    "backbone": "Pretrained backbone",
+    "scratch_backbone": "Scratch model",
+    "device": "Device",
+    "resolution": "Input side (pretrained)",
+    "scratch_resolution": "Input side (scratch)",
+    "batch_size": "Batch size",
+    "max_epochs": "Most epochs",
+    "patience": "Patience",
+    "label_smoothing": "Label smoothing",
+    "image_size": "Decoded image side",
+    "split_seed": "Split seed",
+}
+RECIPE_FIELDS = {
+    "backbone": "Backbone",
+    "freeze": "Frozen layers",
+    "lr_body": "Learning rate (body)",
+    "lr_head": "Learning rate (head)",
+    "optimizer": "Optimiser",
+    "schedule": "Schedule",
+    "epochs": "Epochs",
+    "batch_norm": "Batch norm",
+    "regularisation": "Regularisation",
+    "augmentation": "Augmentation",
+    "early_stopping": "Early stopping",
+    "measure": "What to measure",
+}
+STATUS_WORDS = {
+    "queued": "queued",
+    "running": "running",
+    "completed": "finished",
+    "cancelled": "cancelled",
+    "failed": "failed",
+    "interrupted": "interrupted",
+}
+_UPLOAD_NAME = re.compile(r"^[0-9a-f]{16}\.zip$")
+
+
+def arm_label(name: str) -> str:
+    """A strategy's or arm's display name; unknown names are shown as words, never dropped."""
+    if name in STRATEGY_BY_NAME:
+        return STRATEGY_BY_NAME[name].label
+    return _ARM_ONLY.get(name, name.replace("_", " ").capitalize())
+
+
+def arms_text(names: Any) -> str:
+    return ", ".join(arm_label(n) for n in names or ()) or "none"
+
+
+def field_label(name: str) -> str:
+    """A profile or run field as the questionnaire or the run form names it."""
+    spec = FIELD_SPECS.get(name)
+    if spec is not None and spec.label:
+        return spec.label
+    return RUN_FIELDS.get(name) or RECIPE_FIELDS.get(name) or name.replace("_", " ").capitalize()
+
+
+def recipe_label(name: str) -> str:
+    """A recipe setting's name (``lr_body`` -> "Learning rate (body)")."""
+    return RECIPE_FIELDS.get(name) or field_label(name)
+
+
+def answer_text(name: str, value: Any) -> str:
+    """A profile answer with its unit: ``2,000 examples``, ``8 hours``, ``yes``."""
+    spec = FIELD_SPECS.get(name)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        number = f"{value:,}" if isinstance(value, int) or float(value).is_integer() else f"{value:,.2f}"
+        if isinstance(value, float) and float(value).is_integer():
+            number = f"{int(value):,}"
+        return f"{number} {spec.unit}".strip() if spec and spec.unit else number
+    if isinstance(value, str):
+        return value.replace("_", " ")
+    return str(value)
+
+
+def _expand_exponent(match: re.Match[str]) -> str:
+    value = float(match.group(0))
+    return f"{value:,.0f}" if value.is_integer() else match.group(0)
+
+
+def plain(message: str, paths: Mapping[str, str] | None = None) -> str:
+    """A message as a person should read it: ``1e+10`` spelt out, snake_case field names worded,
+    and server paths (``/…/uploads/c0b4….zip``) replaced by the names a person gave them."""
+    text = str(message)
+    for path, name in (paths or {}).items():
+        if path and name:
+            text = text.replace(path, name)
+    text = re.sub(r"\b\d+(?:\.\d+)?e\+\d+\b", _expand_exponent, text)
+    text = _SNAKE.sub(lambda m: _snake_word(m.group(0), m.start() == 0), text)
+    # "the advised linear_probe (linear_probe)" once worded reads "Linear probe (Linear probe)": say it once.
+    return re.sub(r"\b([A-Z][\w ,-]*?) \(\1\)", r"\1", text, flags=re.IGNORECASE)
+
+
+def _snake_word(name: str, first: bool) -> str:
+    word = arm_label(name) if name in STRATEGY_BY_NAME or name in _ARM_ONLY else field_label(name)
+    return word if first or name in STRATEGY_BY_NAME or name in _ARM_ONLY else word[0].lower() + word[1:]
+
+
+_SNAKE = re.compile(
+    r"\b("
+    + "|".join(
+        sorted(
+            {n for n in (*FIELD_SPECS, *RUN_FIELDS, *STRATEGY_BY_NAME, *_ARM_ONLY) if "_" in n}, key=len, reverse=True
+        )
+    )
+    + r")\b"
+)
+
+
+def dataset_name(config: Mapping[str, Any]) -> str:
+    """The dataset a run used, as a person named it: the uploaded file's or folder's name, never a hashed path."""
+    label = config.get("dataset_label")
+    if label:
+        return str(label)
+    dataset = str((config.get("base") or {}).get("dataset", ""))
+    name = Path(dataset).name or dataset
+    return "an uploaded .zip" if _UPLOAD_NAME.match(name) else name or "unknown"
+
+
+def seconds_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "until converged"
+    return f"{seconds:g} s"
+
+
+def duration_text(created: str | None, finished: str | None, now: str | None = None) -> str:
+    """``1 min 05 s`` between two ISO times (``now`` for a run still going); empty when unknown."""
+    end = finished or now
+    if not created or not end:
+        return ""
+    try:
+        seconds = int((datetime.fromisoformat(end) - datetime.fromisoformat(created)).total_seconds())
+    except ValueError:
+        return ""
+    seconds = max(0, seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def run_settings(config: Mapping[str, Any], device: str | None = None) -> dict[str, str]:
+    """What a run ran, in the run form's words (the run card's rows and a report's settings table)."""
+    base = config.get("base") or {}
+    seeds = list(config.get("seeds") or [])
+    examples = base.get("examples")
+    settings = {
+        "Dataset": dataset_name(config),
+        "Mode": "Learning curve" if config.get("kind") == "curve" else "Quick run",
+        "Arms": arms_text(config.get("arms")),
+        "Seeds": f"{len(seeds)}" if seeds else "",
+        "Seconds of training per trial": seconds_text(base["budget_seconds"]) if "budget_seconds" in base else "n/a",
+        "Training examples": "n/a" if "examples" not in base else "all" if examples is None else f"{examples:,}",
+    }
+    if config.get("sizes"):
+        settings["Curve sizes"] = ", ".join(f"{n:,}" for n in config["sizes"])
+        del settings["Training examples"]
+    if config.get("advised"):
+        settings["Advice checked"] = arm_label(config["advised"])
+    settings["Device"] = device or str(base.get("device", "auto"))
+    return settings
+
+
+def status_text(status: str) -> str:
+    return STATUS_WORDS.get(status, status)
+
+
+def flat_settings(config: Mapping[str, Any]) -> dict[str, str]:
+    """Every setting of a stored run request, worded, for a diff of two runs (nested ``base`` flattened)."""
+    out = dict(run_settings(config))
+    out.pop("Device", None)
+    for key, value in (config.get("base") or {}).items():
+        if key in ("dataset", "arm", "seed", "examples", "budget_seconds"):
+            continue
+        out[field_label(key)] = "default" if value is None else str(value)
+    return out
+
+
+def differences(left: Mapping[str, Any], right: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """Rows (name, left, right) where two mappings differ; a missing key reads as a dash."""
+    keys = list(dict.fromkeys([*left, *right]))
+    return [(k, str(left.get(k, "—")), str(right.get(k, "—"))) for k in keys if left.get(k) != right.get(k)]
+
+
+# Rules that scale with how similar the domain is, and the one that scales with how different it is.
+_SIMILAR_RULES = ("similar_domain", "small_and_similar", "very_few_labels")
+_DIFFERENT_RULES = ("small_and_different",)
+
+
+def mixed_domain_note(answers: Mapping[str, Any], recommendation: Mapping[str, Any]) -> str | None:
+    """One line for when rules for a similar and for a different domain both fire (a middling similarity)."""
+    fired = {r.get("rule") for r in recommendation.get("reasons", [])}
+    if not (fired & set(_SIMILAR_RULES) and fired & set(_DIFFERENT_RULES)):
+        return None
+    from advisor.rules import SIMILARITY_VALUE
+
+    answer = str(answers.get("domain_similarity", ""))
+    share = SIMILARITY_VALUE.get(answer)
+    if share is None:
+        return None
+    return (
+        f"Why both “similar domain” and “different domain” rules apply: a {answer} similarity counts as "
+        f"{share:.0%} similar and {1 - share:.0%} different, so each rule fires at that share of its strength."
+    )
