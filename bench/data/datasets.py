@@ -1,76 +1,120 @@
-"""Loading a dataset by name or path: a built-in one from the catalog, or a user's folder or zip of class folders."""
+"""Loading a dataset by name or path: a built-in one from the catalog, or a user's folder or zip of class folders.
+
+A user folder is listed and labelled first (cheap: names only), then only the files a run
+needs are decoded: with a ``train_limit``, a seeded stratified subset big enough for the
+held-out sets and that many training images (see :func:`bench.data.splits.files_needed`).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from advisor.constraints import excerpt
+from bench.data.archives import extract_once
 from bench.data.catalog import DATASETS
 from bench.data.image_data import ImageData
-from bench.data.images import load_images, safe_extract, scan_folder
+from bench.data.images import load_images, scan_folder
+from bench.data.splits import files_needed
 from bench.errors import BenchInputError, unknown_name
 from bench.paths import cache_dir
 
 
-def load_dataset(name_or_path: str, image_size: int = 128, work_dir: Path | None = None) -> ImageData:
+def load_dataset(
+    name_or_path: str,
+    image_size: int = 128,
+    work_dir: Path | None = None,
+    train_limit: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> ImageData:
     """Load a built-in dataset by name, or a user's folder or .zip of class sub-folders.
 
     ``image_size`` is the side user images are decoded to (built-ins keep their size).
-    Zips are extracted into ``work_dir`` (a fresh folder under the cache by default).
+    Zips are extracted once, into ``work_dir`` or a folder under the cache named by the
+    archive's content. ``train_limit`` (the most training examples any trial will use)
+    lets a big user folder be decoded in part; ``should_stop`` is asked often while files
+    are extracted or decoded and raises :class:`~bench.data.images.DecodeCancelled`.
 
     >>> load_dataset("digits").num_classes
     10
     """
     if name_or_path in DATASETS:
         return DATASETS[name_or_path].load()
+    if train_limit is not None and (
+        isinstance(train_limit, bool) or not isinstance(train_limit, int) or train_limit < 1
+    ):
+        raise BenchInputError(f"train_limit: expected a whole number >= 1, or None for all; got {excerpt(train_limit)}")
     path = check_source(name_or_path)
     if path.is_file():
-        target = work_dir or cache_dir() / "extracted" / _file_digest(path)
-        if not (target / ".complete").exists():
-            safe_extract(path, target)
-            (target / ".complete").touch()
-        return _load_folder(target, image_size, display=str(path))
-    return _load_folder(path, image_size, display=str(path))
+        folder = extract_once(path, work_dir, cache_dir() / "extracted", should_stop=should_stop)
+        return _load_folder(folder, image_size, str(path), train_limit, should_stop)
+    return _load_folder(path, image_size, str(path), train_limit, should_stop)
 
 
 def check_source(name_or_path: str) -> Path:
     """Cheap checks on a dataset that is not built in: it exists, and is a folder or a .zip."""
+    if not isinstance(name_or_path, str) or not name_or_path.strip():
+        raise BenchInputError(
+            f"dataset: expected a built-in name ({', '.join(DATASETS)}), a folder path or a .zip path; "
+            f"got {excerpt(name_or_path)}"
+        )
     path = Path(name_or_path)
-    if not path.exists():
-        if os.sep in name_or_path or name_or_path.endswith(".zip"):
-            raise BenchInputError(f"dataset {name_or_path}: no such file or folder")
+    try:
+        exists = path.exists()
+    except (OSError, ValueError):  # a name too long for the file system, or a NUL byte
+        exists = False
+    if not exists:
+        if os.sep in name_or_path or name_or_path.endswith(".zip") or len(name_or_path) > 200:
+            raise BenchInputError(f"dataset {excerpt(name_or_path)}: no such file or folder")
         raise unknown_name("dataset", name_or_path, [*DATASETS, "a folder path", "a .zip path"])
     if path.is_file() and path.suffix.lower() != ".zip":
         raise BenchInputError(f"dataset {path}: a file, but not a .zip; expected a folder or a .zip of one")
+    if not path.is_file() and not path.is_dir():
+        raise BenchInputError(f"dataset {path}: not a regular file or folder; expected a folder or a .zip of one")
     return path
 
 
-def _load_folder(root: Path, image_size: int, display: str) -> ImageData:
-    scan = scan_folder(root)
-    digest = hashlib.sha256()
-    for file_path, label in scan.files:
-        digest.update(file_path.read_bytes())
-        digest.update(label.to_bytes(4, "little"))
-    digest.update(f"{image_size}".encode())
-    key = digest.hexdigest()[:16]
-    decoded = load_images(scan, image_size)
+def _load_folder(
+    root: Path, image_size: int, display: str, train_limit: int | None, should_stop: Callable[[], bool] | None
+) -> ImageData:
+    scan = scan_folder(root, should_stop=should_stop)
+    sizes = np.bincount([label for _, label in scan.files], minlength=len(scan.class_names))
+    per_class = files_needed(sizes, train_limit) if train_limit is not None else None
+    if per_class is not None and np.array_equal(per_class, sizes):
+        per_class = None  # every file is needed anyway
+    decoded = load_images(scan, image_size, per_class, should_stop)
     data = ImageData(
         name=Path(display).name,
         images=decoded.images,
         labels=decoded.labels,
         class_names=scan.class_names,
-        fingerprint=key,
+        fingerprint=_fingerprint(decoded.images, decoded.labels, scan.class_names),
         source=display,
         default_resolution=min(image_size, 128),
         native_resolution=decoded.native_side,
         ignored=tuple(scan.ignored),
         skipped=tuple(decoded.skipped),
+        files_total=len(scan.files),
+        files_used=len(decoded.labels),
     )
     check_dataset(data)
     return data
+
+
+def _fingerprint(images: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...]) -> str:
+    # The decoded pixels are what every cache keyed on the fingerprint depends on; the files
+    # themselves are never read twice (a 4 GB file is not hashed whole).
+    digest = hashlib.sha256()
+    digest.update(repr(images.shape).encode())
+    for start in range(0, len(images), 4096):
+        digest.update(np.ascontiguousarray(images[start : start + 4096]).data)
+    digest.update(np.ascontiguousarray(labels, dtype=np.int64).tobytes())
+    digest.update("\0".join(class_names).encode())
+    return digest.hexdigest()[:16]
 
 
 def check_dataset(data: ImageData) -> None:
@@ -92,11 +136,3 @@ def check_dataset(data: ImageData) -> None:
             f"dataset {data.source}: every class needs at least 2 readable images; too few in: {', '.join(thin)}"
             f"{skipped_note}"
         )
-
-
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()[:16]

@@ -25,6 +25,10 @@ class ImageData:
     native_resolution: int | None = None
     ignored: tuple[str, ...] = ()  # non-image files found (user folders)
     skipped: tuple[str, ...] = ()  # unreadable images, with the reason
+    # User folders: image files the folder held, and how many were decoded into ``images``
+    # (fewer when a train_limit asked for a stratified subset). None for built-ins.
+    files_total: int | None = None
+    files_used: int | None = None
 
     @property
     def num_classes(self) -> int:

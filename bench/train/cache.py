@@ -22,6 +22,7 @@ from torch import nn
 from bench.data.datasets import load_dataset
 from bench.data.image_data import ImageData
 from bench.device import prefers_channels_last
+from bench.errors import BenchInputError
 from bench.models.backbones import BackboneSpec, create_model, replace_head
 from bench.paths import cache_dir
 from bench.train.batches import eval_batch_size, forward_batch
@@ -44,7 +45,8 @@ def _read_store(path: Path) -> _FeatureStore | None:
 class TrialCache:
     def __init__(self, root: Path | None = None):
         self.root = root
-        self._datasets: dict[tuple[str, int], ImageData] = {}
+        self._datasets: dict[tuple[str, int, int | None], ImageData] = {}
+        self._dataset_errors: dict[tuple[str, int, int | None], BenchInputError] = {}
         self._staged: dict[tuple[str, int, str], torch.Tensor] = {}
         self._models: dict[str, nn.Module] = {}
         self._features: dict[tuple[str, str, int], _FeatureStore] = {}
@@ -57,13 +59,35 @@ class TrialCache:
             "images_from_cache": 0,  # feature rows served from the cache
         }
 
-    def dataset(self, name: str, image_size: int) -> ImageData:
-        key = (name, image_size)
-        if key in self._datasets:
+    def dataset(
+        self,
+        name: str,
+        image_size: int,
+        train_limit: int | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> ImageData:
+        """The dataset, loaded once per (name, image size, train limit) and shared by every trial.
+
+        ``train_limit`` is the most training examples any trial of the run uses (None: all);
+        a big user folder is then decoded in part. A dataset already loaded whole serves any
+        limit. A dataset that failed to load fails again at once with the same message, so an
+        archive is not re-read for every trial. ``should_stop`` can cancel a load in progress
+        (:class:`~bench.data.images.DecodeCancelled`).
+        """
+        key = (name, image_size, train_limit)
+        whole = (name, image_size, None)
+        if key in self._dataset_errors:
+            raise self._dataset_errors[key]
+        if key in self._datasets or whole in self._datasets:
             self.hits["dataset"] += 1
-        else:
-            self._datasets[key] = load_dataset(name, image_size=image_size)
-        return self._datasets[key]
+            return self._datasets.get(key) or self._datasets[whole]
+        try:
+            data = load_dataset(name, image_size=image_size, train_limit=train_limit, should_stop=should_stop)
+        except BenchInputError as error:
+            self._dataset_errors[key] = error
+            raise
+        self._datasets[key] = data
+        return data
 
     def staged(self, data: ImageData, resolution: int, device: torch.device) -> torch.Tensor:
         """The whole dataset as uint8 N x 3 x R x R on ``device`` (resized once, grayscale repeated)."""

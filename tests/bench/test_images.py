@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from bench.data.archives import ZipLimits, safe_extract
 from bench.data.datasets import load_dataset
-from bench.data.images import MAX_PIXELS, ZipLimits, decode_image, safe_extract
+from bench.data.images import MAX_PIXELS, decode_image
 from bench.errors import BenchInputError
 from tests.bench.imaging import write_class_folder
 
@@ -118,7 +119,9 @@ def test_folder_of_only_corrupt_images_is_an_error_listing_them(tmp_path):
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "x.png").write_bytes(b"\x89PNG broken")
-    with pytest.raises(BenchInputError, match=r"no readable images \(2 unreadable images skipped: x.png"):
+    with pytest.raises(
+        BenchInputError, match=r"no readable images \(2 unreadable images skipped: a/x.png: not an image"
+    ):
         load_dataset(str(tmp_path))
 
 
@@ -188,7 +191,7 @@ def test_zip_limits_come_from_the_environment(tmp_path, monkeypatch):
     with pytest.raises(BenchInputError, match="3 members; at most 2 accepted"):
         safe_extract(archive, tmp_path / "out")
     monkeypatch.setenv("FOS_MAX_ZIP_MEMBERS", "lots")
-    with pytest.raises(BenchInputError, match="FOS_MAX_ZIP_MEMBERS='lots'"):
+    with pytest.raises(BenchInputError, match='FOS_MAX_ZIP_MEMBERS="lots": expected a whole number'):
         safe_extract(archive, tmp_path / "out")
 
 
