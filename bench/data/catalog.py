@@ -1,7 +1,9 @@
 """The built-in datasets: a registry driven by metadata (name, description, licence, loader, availability).
 
-They are real and work offline: scikit-learn's digits, the Fashion-MNIST subset that ships in
-``bench/data/builtin/``, and the full Fashion-MNIST when it is on disk.
+They are real and work offline: scikit-learn's digits, three compact subsets that ship in
+``bench/data/builtin/`` (Fashion-MNIST; colour emoji by Unicode group; spoken-word
+spectrograms, a domain far from ImageNet), and the full Fashion-MNIST when it is on disk.
+Each subset folder holds its licence, a README and the script that rebuilds it from its package.
 """
 
 from __future__ import annotations
@@ -75,6 +77,37 @@ def _load_fashion_subset() -> ImageData:
     )
 
 
+def _read_subset(folder: str, filename: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Images, labels and class names (stored in the file, in label order) of a shipped subset."""
+    with (BUILTIN / folder / filename).open("rb") as file, np.load(file) as archive:
+        return archive["images"], archive["labels"], tuple(str(name) for name in archive["classes"])
+
+
+def _load_emoji() -> ImageData:
+    images, labels, classes = _read_subset("emoji", "emoji-subset.npz")
+    return from_arrays(
+        "emoji",
+        images,
+        labels,
+        classes,
+        source="bench/data/builtin/emoji (785 Noto Color Emoji glyphs by Unicode group; Apache-2.0 / OFL-1.1)",
+        default_resolution=64,  # shipped at 64 px (the font's bitmap strike is 136x128)
+    )
+
+
+def _load_spoken_commands() -> ImageData:
+    images, labels, classes = _read_subset("spoken-commands", "spoken-commands-subset.npz")
+    return from_arrays(
+        "spoken-commands",
+        images,
+        labels,
+        classes,
+        source="bench/data/builtin/spoken-commands (800 log-mel spectrograms of espeak-ng speech; GPL-3.0+ output)",
+        allow_flip=False,  # a flipped spectrogram is the word played backwards
+        default_resolution=64,
+    )
+
+
 def _fashion_full_dirs() -> list[Path]:
     roots = [Path(os.environ["FASHION_MNIST_DIR"])] if os.environ.get("FASHION_MNIST_DIR") else []
     roots += [Path("data"), Path.home() / ".cache" / "torchvision", Path.home() / "data"]
@@ -122,6 +155,18 @@ DATASETS: dict[str, DatasetSpec] = {
             "Fashion-MNIST subset shipped in data/: 6,000 28x28 images, 10 classes",
             "MIT (Zalando)",
             _load_fashion_subset,
+        ),
+        DatasetSpec(
+            "emoji",
+            "Colour emoji (Noto Color Emoji) by Unicode group: 785 64x64 RGB images, 8 classes",
+            "Apache-2.0 images, OFL-1.1 font (Google Noto Emoji); Unicode licence (group labels)",
+            _load_emoji,
+        ),
+        DatasetSpec(
+            "spoken-commands",
+            "Log-mel spectrograms of 10 spoken command words (espeak-ng, many voices): 800 64x64 images",
+            "GPL-3.0-or-later (espeak-ng; the spectrograms are its output)",
+            _load_spoken_commands,
         ),
         DatasetSpec(
             "fashion-mnist-full",
