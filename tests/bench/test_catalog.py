@@ -16,7 +16,7 @@ SHIPPED = {  # name: (folder, images, image shape, classes, flips allowed)
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_shipped_subsets_load_offline_with_declared_shape(name):
-    folder, size, shape, num_classes, allow_flip = SHIPPED[name]
+    _, size, shape, num_classes, allow_flip = SHIPPED[name]
     spec = DATASETS[name]
     assert spec.available() and spec.licence and spec.description
     data = spec.load()
