@@ -69,6 +69,7 @@ class ZipLimits:
     max_total_bytes: int = 2 * 1024**3  # counted while copying, whatever the headers say
     max_ratio: float = 200.0  # uncompressed / compressed, per member above 1 MiB and for the archive
     max_depth: int = 32  # folders in a member's path
+    ratio_floor_bytes: int = 64 << 20  # the whole-archive ratio is only judged above this many bytes
 
     @classmethod
     def from_env(cls) -> ZipLimits:
@@ -203,13 +204,13 @@ def _plan(archive: Path, members: list[zipfile.ZipInfo], limits: ZipLimits) -> l
     declared = sum(member.file_size for member in members)
     if declared > limits.max_total_bytes:
         raise BenchInputError(
-            f"{archive}: {declared / 1024**3:.1f} GiB uncompressed; at most {limits.max_total_bytes / 1024**3:.1f} GiB "
+            f"{archive}: {_size(declared)} uncompressed; at most {_size(limits.max_total_bytes)} "
             "accepted (FOS_MAX_ZIP_GB); split the dataset or raise the limit"
         )
     size = max(1, sum(member.compress_size for member in members))
-    if declared > 64 << 20 and declared / size > limits.max_ratio:
+    if declared > limits.ratio_floor_bytes and declared / size > limits.max_ratio:
         raise BenchInputError(
-            f"{archive}: expands {declared / size:.0f}x to {declared / 1024**2:,.0f} MiB (limit {limits.max_ratio:.0f}x); "
+            f"{archive}: expands {declared / size:.0f}x to {_size(declared)} (limit {limits.max_ratio:.0f}x); "
             "this looks like a zip bomb"
         )
     files: dict[tuple, zipfile.ZipInfo] = {}
@@ -263,9 +264,11 @@ def _check_member(archive: Path, member: zipfile.ZipInfo, limits: ZipLimits) -> 
             f"{', '.join(SUPPORTED_COMPRESSION.values())}"
         )
     parts = tuple(part for part in path.parts if part not in ("", "."))
-    if len(parts) > limits.max_depth:
+    folders = len(parts) - (0 if member.is_dir() else 1)
+    if folders > limits.max_depth:
         raise BenchInputError(
-            f"{archive}: member {_name(member)} is {len(parts)} folders deep; at most {limits.max_depth} accepted"
+            f"{archive}: member {_name(member)} is {folders} folders deep; at most {limits.max_depth} accepted "
+            "(FOS_MAX_ZIP_DEPTH)"
         )
     for part in parts:
         if len(part.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
@@ -295,7 +298,7 @@ def _copy_bounded(source, sink, member, archive: Path, written: int, limits: Zip
             raise BenchInputError(f"{archive}: member {_name(member)} is larger than its header says")
         if written > limits.max_total_bytes:
             raise BenchInputError(
-                f"{archive}: more than {limits.max_total_bytes / 1024**3:.1f} GiB uncompressed; "
+                f"{archive}: more than {_size(limits.max_total_bytes)} uncompressed; "
                 "split the dataset or raise the limit (FOS_MAX_ZIP_GB)"
             )
         sink.write(chunk)
@@ -311,3 +314,9 @@ def _reason(error: BaseException) -> str:
     text = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
     text = text if len(text) <= 120 else f"{text[:119]}…"
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _size(count: int) -> str:
+    if count < 1 << 20:
+        return f"{count:,} bytes"
+    return f"{count / 2**20:,.1f} MiB" if count < 1 << 30 else f"{count / 2**30:,.1f} GiB"

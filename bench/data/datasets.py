@@ -81,7 +81,7 @@ def check_source(name_or_path: str) -> Path:
 def _load_folder(
     root: Path, image_size: int, display: str, train_limit: int | None, should_stop: Callable[[], bool] | None
 ) -> ImageData:
-    scan = scan_folder(root, should_stop=should_stop)
+    scan = scan_folder(root, should_stop=should_stop, name=display)
     sizes = np.bincount([label for _, label in scan.files], minlength=len(scan.class_names))
     per_class = files_needed(sizes, train_limit) if train_limit is not None else None
     if per_class is not None and np.array_equal(per_class, sizes):

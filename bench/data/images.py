@@ -145,19 +145,24 @@ def _srgb() -> ImageCms.ImageCmsProfile:
 
 
 def scan_folder(
-    root: Path, max_depth: int = MAX_SCAN_DEPTH, should_stop: Callable[[], bool] | None = None
+    root: Path,
+    max_depth: int = MAX_SCAN_DEPTH,
+    should_stop: Callable[[], bool] | None = None,
+    name: str | None = None,
 ) -> FolderScan:
     """List the images of a folder with one sub-folder per class (nothing is decoded).
 
     A single wrapping folder (as zips often have) is looked through. Symbolic links to
     files are listed as ignored; a class folder that links outside the dataset is refused.
+    ``name`` is how messages call the dataset (the .zip a folder was extracted from).
     """
+    name = name or str(root)
     if not root.is_dir():
-        raise BenchInputError(f"{root}: not a folder; expected a folder with one sub-folder per class, or a .zip")
+        raise BenchInputError(f"{name}: not a folder; expected a folder with one sub-folder per class, or a .zip")
     base = root.resolve()
     top = root
     for _ in range(max_depth):  # look through wrapping folders, iteratively
-        class_dirs, top_files = _class_dirs(top, base, root)
+        class_dirs, top_files = _class_dirs(top, base, name)
         if len(class_dirs) != 1 or any(_is_image(Path(name)) for name in top_files):
             break
         inner = class_dirs[0]
@@ -166,7 +171,7 @@ def scan_folder(
         top = inner
     if not class_dirs:
         raise BenchInputError(
-            f"{root}: no class sub-folders; expected one sub-folder per class with images in it "
+            f"{name}: no class sub-folders; expected one sub-folder per class with images in it "
             f"({', '.join(IMAGE_SUFFIXES)})"
         )
     scan = FolderScan(tuple(p.name for p in class_dirs), [], top_files, root=top)
@@ -181,7 +186,7 @@ def _entries(folder: Path) -> list[os.DirEntry]:
         return sorted(listing, key=lambda entry: entry.name)
 
 
-def _class_dirs(folder: Path, base: Path, root: Path) -> tuple[list[Path], list[str]]:
+def _class_dirs(folder: Path, base: Path, name: str) -> tuple[list[Path], list[str]]:
     dirs, files = [], []
     for entry in _entries(folder):
         if entry.name.startswith((".", "__")):
@@ -190,7 +195,7 @@ def _class_dirs(folder: Path, base: Path, root: Path) -> tuple[list[Path], list[
         if entry.is_dir(follow_symlinks=True):
             if entry.is_symlink() and not path.resolve().is_relative_to(base):
                 raise BenchInputError(
-                    f"{root}: class folder {excerpt(entry.name)} is a symbolic link to "
+                    f"{name}: class folder {excerpt(entry.name)} is a symbolic link to "
                     f"{excerpt(str(path.resolve()))}, outside the dataset folder; links out of the dataset are not "
                     "followed (copy that folder in instead)"
                 )
