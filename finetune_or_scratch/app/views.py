@@ -1,112 +1,304 @@
-"""Rendering helpers shared by pages: they read the store and draw; no training, no rules."""
+"""Rendering helpers shared by pages: they read stored data and draw; no training, no rules.
+
+Every function renders whatever keys the stored dicts have (verdicts and trial results grow
+over time): a missing key is shown as missing, an unknown one is not a crash.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from bench.runs.store import ACTIVE, RunRecord, RunStore
+from finetune_or_scratch.app import state
 from finetune_or_scratch.app.navigation import page
-from finetune_or_scratch.reports.charts import accuracy_chart
+from finetune_or_scratch.reports.charts import accuracy_chart, accuracy_chart_height, curve_chart
+from finetune_or_scratch.reports.report import comparison_sentence
+from finetune_or_scratch.reports.words import (
+    arm_label,
+    dataset_name,
+    duration_text,
+    field_label,
+    plain,
+    run_settings,
+    status_text,
+)
 
 OUTCOME_STYLE = {"confirmed": st.success, "contradicted": st.error, "inconclusive": st.warning}
+STATUS_ICON = {"queued": "⏳", "running": "🏃", "completed": "✅", "cancelled": "⏹️", "failed": "❌", "interrupted": "⚠️"}
+_VERDICT_SHOWN = {"outcome", "summary", "reason", "comparison", "not_computed", "arms", "advised", "measured_winner"}
+
+
+def next_step(file: str, label: str, icon: str | None = None, run_id: str | None = None) -> None:
+    """The page's next action: a link that carries the run (``?run=ID``) so the address can be shared."""
+    params = {"run": run_id} if run_id else state.run_params()
+    st.page_link(page(file), label=label, icon=icon, query_params=params or None)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def measured_device(trials: list[dict[str, Any]]) -> str | None:
+    return next((t.get("device") for t in trials if t.get("device")), None)
+
+
+def finished_trials(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Trials with a result: a trial stopped by a cancel has none and is not a row of the table."""
+    return [t for t in trials if t.get("status") != "cancelled"]
+
+
+def status_line(record: RunRecord, trials: list[dict[str, Any]]) -> str:
+    """Where a run stands, in words: queued behind another run, trials done of planned, how it ended."""
+    progress = record.progress or {}
+    total = progress.get("total") or _planned(record.config)
+    done = sum(t.get("status") == "completed" for t in trials)
+    failed = sum(t.get("status") == "failed" for t in trials)
+    failures = f"; {failed} failed" if failed else ""
+    if record.status == "queued":
+        behind = progress.get("queued_behind")
+        return f"Queued behind run {behind}: it starts when that run ends." if behind else "Queued: starting…"
+    if record.status == "running":
+        now = ""
+        if progress.get("arm"):
+            now = f" · now {arm_label(progress['arm'])}, seed {progress.get('seed', 0)} ({progress.get('phase', '')})"
+        return f"{done} of {total} trials finished{failures}{now}"
+    if record.status == "completed":
+        return f"Finished: {done} of {total} trials{failures}."
+    if record.status == "cancelled":
+        return (
+            f"Cancelled after {done} of {total} trials; the trial that was running was stopped and is not counted."
+            if done
+            else "Cancelled before any trial finished: there are no results."
+        )
+    if record.status == "interrupted":
+        return f"Interrupted after {done} of {total} trials (the worker stopped); finished trials are kept."
+    return f"Failed after {done} of {total} trials."
+
+
+def _planned(config: Mapping[str, Any]) -> int:
+    arms = [a for a in config.get("arms", []) if a != "hybrid"]
+    return max(1, len(arms) * len(config.get("seeds", [0])) * max(1, len(config.get("sizes", []))))
+
+
+def run_card(record: RunRecord, trials: list[dict[str, Any]] | None = None, title: str | None = None) -> None:
+    """What a run ran and how it stands: dataset, arms, seeds, budget, examples, device, status, duration."""
+    trials = trials if trials is not None else []
+    settings = run_settings(record.config, measured_device(trials))
+    duration = duration_text(record.created, record.finished, _now() if record.status in ACTIVE else None)
+    with st.container(border=True):
+        head = title or f"Run {record.id}"
+        st.markdown(
+            f"**{head}** · {STATUS_ICON.get(record.status, '')} {status_text(record.status)}"
+            + (f" · {duration}" if duration else "")
+            + f" · started {record.created.replace('T', ' ')[:16]}"
+        )
+        st.markdown(" · ".join(f"{name}: **{value}**" for name, value in settings.items() if value))
 
 
 def run_progress(store: RunStore, run_id: str) -> None:
-    """Live status of a run; polls the store every second while the run is active."""
+    """The run panel: card, live progress and table, cancel; polls the store every second while active."""
     record = store.run(run_id)
     if record is None:
-        st.warning(f"Run {run_id} is not in the run store.")
+        st.warning(f"Run {run_id} is not in the run store (deleted, or another machine's link).")
         return
 
     @st.fragment(run_every=1.0 if record.status in ACTIVE else None)
     def live() -> None:
         current = store.run(run_id)
+        if current is None:
+            st.warning(f"Run {run_id} was deleted.")
+            return
         if current.status in ACTIVE and store.mark_interrupted():
             current = store.run(run_id)
-        st.subheader(f"Run {current.id}: {current.status}")
-        progress = current.progress
-        total = max(1, progress.get("total", 1))
-        done = progress.get("done", 0)
-        within = progress.get("step", 0) / max(1, progress.get("planned_steps") or 1)
-        st.progress(min(1.0, (done + (within if current.status in ACTIVE else 0)) / total),
-                    text=f"{done}/{total} trials finished"
-                    + (f" · now {progress.get('arm')} seed {progress.get('seed')} ({progress.get('phase')})"
-                       if current.status in ACTIVE and progress.get("arm") else ""))  # fmt: skip
         trials = store.trials(run_id)
-        if trials:
-            st.dataframe(trials_table(trials), hide_index=True, width="stretch")
+        run_card(current, trials)
+        line = status_line(current, trials)
+        if current.status in ACTIVE:
+            st.progress(_fraction(current, trials), text=line)
+        else:
+            {"completed": st.success, "failed": st.error}.get(current.status, st.warning)(line)
+        shown = finished_trials(trials)
+        if shown:
+            st.dataframe(trials_table(shown), hide_index=True, width="stretch")
         if current.status in ACTIVE:
             if st.button("Cancel run", key=f"cancel_{run_id}", type="secondary"):
                 store.request_cancel(run_id)
                 st.toast("Cancelling: the current trial stops within 2 seconds.")
-        elif current.status != "running":
-            if current.error:
-                st.error(current.error)
-            if current.status in ("completed", "cancelled", "interrupted") and trials:
-                st.page_link(page("verdict.py"), label="See the verdict", icon="⚖️")
-            if current.status != record.status:
-                st.rerun()  # stop polling: redraw the page once, statically
+            return
+        if current.error and current.status != "cancelled":
+            st.error(
+                plain(current.error, {current.config.get("base", {}).get("dataset", ""): dataset_name(current.config)})
+            )
+        completed = any(t.get("status") == "completed" for t in trials)
+        if current.status == "completed" and completed:
+            next_step("verdict.py", "See the verdict", "⚖️", run_id)
+        elif completed:
+            next_step("verdict.py", f"See the partial results of this {status_text(current.status)} run", "⚖️", run_id)
+        if current.status != record.status:
+            st.rerun()  # stop polling: redraw the page once, statically
 
     live()
 
 
-def trials_table(trials: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "arm": t["config"]["arm"],
-                "seed": t["config"]["seed"],
-                "examples": t["train_examples"],
-                "status": t["status"],
-                "test accuracy": t["test_accuracy"],
-                "macro-F1": t["test_macro_f1"],
-                "train s": t["time_train_s"],
-                "img/s": t["images_per_second"],
-                "note": t["error"],
-            }
-            for t in trials
-        ]
-    )
+def _fraction(record: RunRecord, trials: list[dict[str, Any]]) -> float:
+    progress = record.progress or {}
+    total = max(1, progress.get("total") or _planned(record.config))
+    done = sum(t.get("status") in ("completed", "failed") for t in trials)
+    within = (progress.get("step") or 0) / max(1, progress.get("planned_steps") or 1)
+    return min(1.0, (done + min(within, 1.0)) / total)
+
+
+def trials_table(trials: list[dict[str, Any]]) -> pd.DataFrame:
+    rows = []
+    for t in trials:
+        config = t.get("config") or {}
+        row = {
+            "Arm": arm_label(config.get("arm", "")),
+            "Seed": config.get("seed"),
+            "Training examples": t.get("train_examples"),
+            "Status": status_text(t.get("status", "")),
+            "Test accuracy": t.get("test_accuracy"),
+            "Macro-F1": t.get("test_macro_f1"),
+            "Training s": t.get("time_train_s"),
+            "Images/s": t.get("images_per_second"),
+        }
+        if t.get("error"):
+            row["Note"] = plain(t["error"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summary_rows(record: RunRecord) -> list[dict[str, Any]]:
+    """Per-arm summary rows that have a result (an arm stopped by a cancel has none)."""
+    return [s for s in record.analyses.get("summary", []) if s.get("accuracy_mean") is not None]
+
+
+def summary_title(record: RunRecord) -> str:
+    if record.kind == "curve":
+        return "Accuracy per arm, averaged over every training size and seed"
+    return "Accuracy per arm (mean ± standard deviation over seeds)"
 
 
 def summary_view(record: RunRecord) -> None:
-    summary = record.analyses.get("summary", [])
+    summary = summary_rows(record)
     if not summary:
         st.info("No finished trials to summarise.")
         return
-    table = pd.DataFrame(summary)[
-        ["arm", "trials", "accuracy_mean", "accuracy_std", "macro_f1_mean", "train_seconds_mean"]
-    ]
+    table = pd.DataFrame(
+        [
+            {
+                "Arm": arm_label(s.get("arm", "")),
+                "Finished trials": s.get("trials"),
+                "Test accuracy": s.get("accuracy_mean"),
+                "± std": s.get("accuracy_std"),
+                "Macro-F1": s.get("macro_f1_mean"),
+                "Training s": s.get("train_seconds_mean"),
+            }
+            for s in summary
+        ]
+    )
     st.dataframe(table, hide_index=True, width="stretch")
     # An explicit height: Streamlit's "content" height collapses charts with a band (nominal) y axis.
-    st.altair_chart(accuracy_chart(summary), width="stretch", height=110 + 40 * len(summary))
+    title = "Test accuracy (mean ± std over sizes and seeds)" if record.kind == "curve" else None
+    chart = accuracy_chart(summary, title) if title else accuracy_chart(summary)
+    st.altair_chart(chart, width="stretch", height=accuracy_chart_height(1, len(summary)))
 
 
-def verdict_view(verdict: dict | None) -> None:
-    if verdict is None:
+def curve_view(record: RunRecord) -> None:
+    curve = record.analyses.get("curve")
+    if not curve or not curve.get("points"):
+        return
+    st.subheader("Learning curve: mean test accuracy over seeds at each training size")
+    st.altair_chart(curve_chart(curve), width="stretch", height=420)
+    crossover = (curve.get("crossover") or {}).get("text")
+    if crossover:
+        st.write(f"**Crossover:** {plain(crossover)}")
+    for note in curve.get("notes", []):
+        st.caption(plain(note))
+
+
+def verdict_view(verdict: dict | None, record: RunRecord | None = None) -> None:
+    """The verdict from whatever keys it has; a cancelled or partial run says what the verdict covers."""
+    if record is not None and record.status in ("cancelled", "interrupted", "failed"):
+        st.warning(
+            f"This run was {status_text(record.status)}: what follows covers only the trials that finished, "
+            "not the comparison that was planned."
+        )
+    if not verdict:
         st.info("No verdict: the run had no advice to check (answer the questionnaire first) or did not finish.")
         return
-    OUTCOME_STYLE.get(verdict["outcome"], st.info)(f"**{verdict['outcome'].upper()}**: {verdict['summary']}")
-    st.write(verdict["reason"])
+    outcome = str(verdict.get("outcome", ""))
+    summary = plain(str(verdict.get("summary", "")))
+    head = f"**{outcome.upper()}**: {summary}" if outcome else summary or "Verdict"
+    OUTCOME_STYLE.get(outcome, st.info)(head)
+    if verdict.get("reason"):
+        st.write(plain(str(verdict["reason"])))
     comparison = verdict.get("comparison")
-    if comparison:
-        cols = st.columns(3)
-        cols[0].metric(f"{comparison['better']} − {comparison['worse']}", f"{comparison['mean_difference']:+.3f}")
-        p = comparison.get("p_value")
-        cols[1].metric("p (paired t)", f"{p:.3g}" if p is not None else "not computed")
-        d = comparison.get("effect_size")
-        cols[2].metric("Effect size d_z", f"{d:.2f}" if d is not None else "not computed")
-        ci = comparison.get("ci95")
-        interval = f"[{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else "not computed"
-        st.caption(f"Paired over {comparison['seeds']} seeds; bootstrap 95% interval of the difference: {interval}.")
-    if verdict.get("not_computed"):
-        st.caption("Not computed: " + "; ".join(verdict["not_computed"]))
+    if isinstance(comparison, dict):
+        st.markdown(comparison_sentence(comparison) + ".")
+    arms = verdict.get("arms")
+    if isinstance(arms, list) and arms and all(isinstance(a, dict) for a in arms):
+        st.dataframe(_evidence_table(arms), hide_index=True, width="stretch")
+    missing = verdict.get("not_computed")
+    if missing:
+        items = [missing] if isinstance(missing, str) else missing
+        st.caption("Not computed: " + "; ".join(plain(str(m)) for m in items))
+    extra = {k: v for k, v in verdict.items() if k not in _VERDICT_SHOWN and v not in (None, "", [], {})}
+    if extra:
+        with st.expander("More from the verdict"):
+            for key, value in extra.items():
+                st.markdown(f"- **{field_label(key)}**: {_value_text(value)}")
+
+
+def _evidence_table(arms: list[dict[str, Any]]) -> pd.DataFrame:
+    names = {
+        "arm": "Arm",
+        "seeds": "Seeds",
+        "accuracy_mean": "Test accuracy",
+        "accuracy_std": "± std",
+        "train_seconds_mean": "Training s",
+        "time_to_target_s": "Seconds to target accuracy",
+        "accuracy_per_train_second": "Accuracy per training second",
+    }
+    rows = []
+    for a in arms:
+        row = {names.get(k, field_label(k)): (arm_label(v) if k == "arm" else v) for k, v in a.items()}
+        rows.append({k: v if not isinstance(v, list | dict) else _value_text(v) for k, v in row.items()})
+    return pd.DataFrame(rows)
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, list | tuple):
+        return "; ".join(_value_text(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{field_label(k)} {_value_text(v)}" for k, v in value.items())
+    return plain(str(value))
 
 
 def run_label(record: RunRecord) -> str:
-    config = record.config
-    return f"{record.id} · {record.created} · {config['kind']} on {config['base']['dataset']} · {record.status}"
+    """A run as one line in a picker: id, dataset by its name, mode, status, when."""
+    mode = "curve" if record.kind == "curve" else "run"
+    return (
+        f"{record.id} · {dataset_name(record.config)} · {mode} · {status_text(record.status)} · "
+        f"{record.created.replace('T', ' ')[:16]}"
+    )
 
 
-__all__ = ["run_label", "run_progress", "summary_view", "trials_table", "verdict_view"]
+__all__ = [
+    "curve_view",
+    "next_step",
+    "run_card",
+    "run_label",
+    "run_progress",
+    "status_line",
+    "summary_view",
+    "trials_table",
+    "verdict_view",
+]

@@ -1,41 +1,99 @@
-"""Widgets shared by pages: turning a dataset choice into a name or path the engine accepts."""
+"""Widgets shared by pages: a dataset choice (built-in, upload, folder) checked and described at the widget."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import zipfile
+from pathlib import Path
 
 import streamlit as st
 
 from bench.data.catalog import DATASETS
+from bench.data.datasets import check_source, load_dataset
+from bench.errors import BenchInputError
 from bench.runs.store import default_db_path
+from finetune_or_scratch.app.runs import DatasetChoice, DatasetFacts, facts_of
+from finetune_or_scratch.reports.words import plain
 
 # Upload limit in MB (the server's own limit is .streamlit/config.toml's maxUploadSize).
 MAX_UPLOAD_MB = int(os.environ.get("FOS_MAX_UPLOAD_MB", "200"))
+KINDS = ("Built-in", "Upload a .zip", "Folder on the server")
 
 
-def dataset_picker(key: str) -> str | None:
-    """A built-in dataset, an uploaded .zip of class folders, or a folder on the server; None until chosen."""
-    kind = st.radio(
-        "Dataset", ["Built-in", "Upload a .zip", "Folder on the server"], horizontal=True, key=f"{key}_kind"
-    )
+@st.cache_data(show_spinner="Reading the dataset…", max_entries=16)
+def dataset_facts(source: str, modified: float) -> DatasetFacts:
+    """Images, classes and training pool of a dataset (cached per path and modification time)."""
+    data = load_dataset(source)
+    return facts_of(data.labels, data.native_resolution, len(data.skipped))
+
+
+def facts_for(choice: DatasetChoice) -> DatasetFacts:
+    """Cached facts; raises BenchInputError with the message worded for the widget (the file's own name)."""
+    path = Path(choice.source)
+    modified = path.stat().st_mtime if choice.source not in DATASETS and path.exists() else 0.0
+    try:
+        return dataset_facts(choice.source, modified)
+    except BenchInputError as error:
+        raise BenchInputError(plain(str(error), {choice.source: choice.label})) from None
+
+
+def dataset_picker(key: str, describe: bool = True) -> tuple[DatasetChoice | None, DatasetFacts | None]:
+    """A built-in dataset, an uploaded .zip of class folders, or a folder on the server.
+
+    Returns the choice and its facts, or (None, None) until a usable dataset is chosen; a bad
+    one is refused here, with the message under the widget, never later as a failed run.
+    """
+    kind = st.radio("Dataset", KINDS, horizontal=True, key=f"{key}_kind")
+    choice = _choose(key, kind)
+    if choice is None:
+        return None, None
+    try:
+        facts = facts_for(choice)
+    except BenchInputError as error:
+        st.error(f"{choice.label}: {str(error).removeprefix('dataset ').removeprefix(choice.label + ': ')}", icon="⚠️")
+        return None, None
+    if describe:
+        st.caption(f"**{choice.label}**: {facts.describe()}.")
+    return choice, facts
+
+
+def _choose(key: str, kind: str) -> DatasetChoice | None:
     if kind == "Built-in":
         names = [name for name, spec in DATASETS.items() if spec.available()]
-        return st.selectbox("Built-in dataset", names, index=names.index("fashion-mnist"), key=f"{key}_builtin")
+        name = st.selectbox("Built-in dataset", names, index=names.index("fashion-mnist"), key=f"{key}_builtin")
+        return DatasetChoice(name, name)
     if kind == "Folder on the server":
-        path = st.text_input("Folder path (one sub-folder per class)", key=f"{key}_path").strip()
-        return path or None
+        path = st.text_input("Folder path (one sub-folder per class, or a .zip of one)", key=f"{key}_path").strip()
+        if not path:
+            return None
+        try:
+            check_source(path)
+        except BenchInputError as error:
+            st.error(str(error), icon="⚠️")
+            return None
+        return DatasetChoice(path, Path(path).name or path)
     upload = st.file_uploader(
         f"Zip of a folder with one sub-folder per class (at most {MAX_UPLOAD_MB} MB)", type=["zip"], key=f"{key}_zip"
     )
     if upload is None:
         return None
     if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
-        st.error(
-            f"{upload.name}: {upload.size / 1e6:.0f} MB is over the {MAX_UPLOAD_MB} MB upload limit (FOS_MAX_UPLOAD_MB)"
-        )
+        st.error(f"{upload.name}: {upload.size / 1e6:.0f} MB is over the {MAX_UPLOAD_MB} MB upload limit", icon="⚠️")
         return None
     data = upload.getvalue()
+    if not upload.name.lower().endswith(".zip") or not zipfile.is_zipfile(io.BytesIO(data)):
+        st.error(
+            f"{upload.name}: not a .zip archive. Upload a .zip of a folder with one sub-folder of images per class.",
+            icon="⚠️",
+        )
+        return None
+    return DatasetChoice(save_upload(data), upload.name)
+
+
+def save_upload(data: bytes) -> str:
+    """Keep an upload under the run store's folder, named by its content (the same file is stored once)."""
     folder = default_db_path().parent / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{hashlib.sha256(data).hexdigest()[:16]}.zip"

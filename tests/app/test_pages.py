@@ -7,6 +7,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from advisor import example_profile
 from bench.runs.store import RunStore
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -34,14 +35,16 @@ def test_questionnaire_opens_with_the_sample_profile(app):
     assert not app.exception
 
 
-def test_invalid_answers_are_flagged_next_to_the_field(app):
+def test_invalid_answers_are_flagged_next_to_the_field_in_its_own_words(app):
+    assert "Time budget (hours)" in [w.label for w in app.number_input]
     app.number_input(key="field_labeled_examples").set_value(0)
     app.number_input(key="field_time_budget_hours").set_value(-2.0)
     submit = next(b for b in app.button if b.label == "Get recommendation")
     submit.click().run()
     errors = texts(app, "error")
-    assert any(e.startswith("labeled_examples: expected an integer >= 1") and "got 0" in e for e in errors), errors
-    assert any(e.startswith("time_budget_hours: expected a number > 0") for e in errors), errors
+    assert any(e.startswith("Labeled examples: expected an integer >= 1") and "got 0" in e for e in errors), errors
+    assert any(e.startswith("Time budget: expected a number > 0") for e in errors), errors
+    assert not any("1e+10" in e or "_" in e for e in errors), errors  # numbers and names for people
     assert not app.exception
 
 
@@ -54,6 +57,19 @@ def test_recommendation_page_renders_ranking_reasons_and_recipe(app):
         assert heading in headers
     assert any(h.startswith("Recipe: ") for h in headers)
     assert len(app.expander) >= 3  # one per reason
+    ranking = app.dataframe[0].value
+    assert list(ranking.columns) == ["Rank", "Strategy", "Score (points)"]  # no empty note column
+    assert not any("_" in e.label.split(" — ")[1] for e in app.expander)  # "Linear probe +0.90", not linear_probe
+    # The sample's medium similarity fires rules for a similar and a different domain: one line says why.
+    assert any("medium similarity counts as 60% similar" in c for c in texts(app, "caption"))
+    assert not app.exception
+
+
+def test_recommendation_ends_with_validate_this_advice(app):
+    next(b for b in app.button if b.label == "Get recommendation").click().run()
+    app.switch_page("finetune_or_scratch/app/pages/recommendation.py").run()
+    app.button(key="validate_bottom").click().run()
+    assert app.title[0].value == "Validation run"
     assert not app.exception
 
 
@@ -64,13 +80,175 @@ def test_recommendation_page_asks_for_answers_when_invalid(app):
     assert "Answer the questionnaire first" in texts(app, "info")[0]
 
 
-def test_validation_rejects_a_missing_folder_with_a_message(app):
+def image_folder(root: Path, classes: int = 3, per_class: int = 10) -> Path:
+    from PIL import Image
+
+    for c in range(classes):
+        (root / f"class{c}").mkdir(parents=True)
+        for i in range(per_class):
+            Image.new("RGB", (16, 16), (c * 80, i * 20, 0)).save(root / f"class{c}" / f"{i}.png")
+    return root
+
+
+def validation_page(app) -> AppTest:
     app.switch_page("finetune_or_scratch/app/pages/validation.py").run()
-    app.radio(key="run_kind").set_value("Folder on the server").run()
-    app.text_input(key="run_path").set_value("/no/such/folder")
+    return app
+
+
+def start(app) -> None:
     next(b for b in app.button if b.label == "Start run").click().run()
-    assert "dataset /no/such/folder: no such file or folder" in texts(app, "error")
+
+
+def test_a_missing_folder_or_a_non_zip_file_is_refused_at_the_widget(app, tmp_path):
+    validation_page(app)
+    app.radio(key="run_kind").set_value("Folder on the server").run()
+    app.text_input(key="run_path").set_value("/no/such/folder").run()
+    assert any("/no/such/folder" in e and "no such file or folder" in e for e in texts(app, "error"))
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not images")
+    app.text_input(key="run_path").set_value(str(notes)).run()
+    assert any("a file, but not a .zip" in e for e in texts(app, "error")), texts(app, "error")
+    start(app)
+    assert any(e.startswith("Dataset: choose a built-in dataset") for e in texts(app, "error"))
+    assert RunStore(tmp_path / "runs.db").runs() == []  # never a failed run
     assert not app.exception
+
+
+def test_the_form_adapts_to_a_small_dataset_and_checks_before_launch(app, tmp_path):
+    folder = image_folder(tmp_path / "leaves")
+    validation_page(app)
+    app.radio(key="run_kind").set_value("Folder on the server").run()
+    app.text_input(key="run_path").set_value(str(folder)).run()
+    facts = next(c for c in texts(app, "caption") if c.startswith("**leaves**"))
+    assert "30 images in 3 classes" in facts, facts
+    examples = next(w for w in app.number_input if w.label == "Training examples")
+    pool = examples.value
+    assert 3 <= pool < 30 and f"{pool} for training" in facts  # the default: every training image, not 1000
+    examples.set_value(1000)
+    start(app)
+    errors = texts(app, "error")
+    assert any(e.startswith("Training examples: more than the") and f"accepted: 3..{pool}" in e for e in errors), errors
+    assert not any("--examples" in e for e in errors)
+    seeds = next(w for w in app.number_input if w.label == "Seeds")
+    examples = next(w for w in app.number_input if w.label == "Training examples")
+    examples.set_value(pool)
+    seeds.set_value(0)
+    start(app)
+    assert any(e.startswith("Seeds: expected an integer in 1..20; got 0") for e in texts(app, "error"))
+    assert RunStore(tmp_path / "runs.db").runs() == []
+    assert not app.exception
+
+
+def stored_run(tmp_path, status="cancelled", label="my-photos.zip", seeds=3, curve=None, examples=200) -> str:
+    """A run in the store as the worker leaves it: one finished trial, one stopped by the cancel."""
+    store = RunStore(tmp_path / "runs.db")
+    config = {"kind": "run", "arms": ["linear_probe", "scratch"], "seeds": list(range(seeds)), "sizes": [],
+              "advised": "linear_probe", "target_examples": 200, "dataset_label": label,
+              "base": {"dataset": str(tmp_path / "uploads" / "c0b40f5c3ec8f2f5.zip"), "arm": "linear_probe",
+                       "examples": examples, "budget_seconds": 2.0, "device": "auto", "seed": 0}}  # fmt: skip
+    profile = store.save_profile({**example_profile().to_dict(), "labeled_examples": examples})
+    run_id = store.create_run("run", config, session="s", profile_id=profile)
+    done = {"trial_id": "t1", "config": {"arm": "linear_probe", "seed": 0}, "status": "completed",
+            "test_accuracy": 0.8, "test_macro_f1": 0.79, "train_examples": 200, "time_train_s": 2.0,
+            "images_per_second": 900.0, "device": "cpu (test)", "error": ""}  # fmt: skip
+    stopped = {**done, "trial_id": "t2", "config": {"arm": "scratch", "seed": 0}, "status": "cancelled",
+               "test_accuracy": None, "test_macro_f1": None}  # fmt: skip
+    store.add_trial(run_id, done)
+    if status == "cancelled":
+        store.add_trial(run_id, stopped)
+    store.add_analysis(run_id, "summary", [
+        {"arm": "linear_probe", "trials": 1, "accuracy_mean": 0.8, "accuracy_std": None, "macro_f1_mean": 0.79,
+         "train_seconds_mean": 2.0, "images_per_second_mean": 900.0},
+        {"arm": "scratch", "trials": 0, "accuracy_mean": None, "accuracy_std": None, "macro_f1_mean": None,
+         "train_seconds_mean": None, "images_per_second_mean": None},
+    ])  # fmt: skip
+    if curve:
+        store.add_analysis(run_id, "curve", curve)
+    store.set_verdict(run_id, {"outcome": "inconclusive", "summary": "the advised linear_probe (linear_probe) "
+                               "could not be compared", "reason": "one seed", "a_new_key": 1e10})  # fmt: skip
+    store.set_progress(run_id, {"done": 1, "total": 2 * seeds})
+    store.set_status(run_id, status)
+    return run_id
+
+
+def open_page(tmp_path, file: str, run_id: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["run"] = run_id
+    at.run()
+    at.switch_page(f"finetune_or_scratch/app/pages/{file}").run()
+    return at
+
+
+def test_a_cancelled_run_shows_its_settings_and_no_verdict_link(app, tmp_path):
+    run_id = stored_run(tmp_path)
+    at = open_page(tmp_path, "validation.py", run_id)
+    shown = " ".join(texts(at, "markdown"))
+    for text in ("Dataset: **my-photos.zip**", "Arms: **Linear probe, Train from scratch**", "Seeds: **3**",
+                 "Seconds of training per trial: **2 s**", "Training examples: **200**", "Device: **cpu (test)**"):  # fmt: skip
+        assert text in shown, (text, shown)
+    assert "c0b40f5c3ec8f2f5" not in shown
+    assert any(w.startswith("Cancelled after 1 of 6 trials") for w in texts(at, "warning")), texts(at, "warning")
+    assert len(at.dataframe[0].value) == 1  # the stopped trial is not an empty row
+    links = [link.label for link in at.get("page_link")]
+    assert "See the verdict" not in links and any("partial results" in label for label in links), links
+    assert not at.exception
+
+
+def test_the_verdict_page_of_a_cancelled_run_has_no_empty_chart_and_reads_plainly(app, tmp_path):
+    run_id = stored_run(tmp_path)
+    at = open_page(tmp_path, "verdict.py", run_id)
+    assert any("was cancelled" in w for w in texts(at, "warning"))
+    outcome = texts(at, "warning")
+    assert any(o.startswith("**INCONCLUSIVE**: the advised Linear probe could not") for o in outcome), outcome
+    assert len(at.get("vega_lite_chart")) == 1  # one arm with a result: its bar; no empty chart
+    assert len(at.dataframe[0].value) == 1
+    links = {link.label: link for link in at.get("page_link")}
+    assert "Download the report (HTML, Markdown, JSON)" in links
+    assert at.query_params["run"] == [run_id] or at.query_params["run"] == run_id
+    assert not at.exception
+
+
+def test_history_filters_compares_deletes_and_loads_a_profile(app, tmp_path):
+    first = stored_run(tmp_path, status="completed", label="leaves.zip", seeds=1, examples=100)
+    second = stored_run(tmp_path, status="cancelled", label="my-photos.zip", seeds=3, examples=200)
+    app.switch_page("finetune_or_scratch/app/pages/history.py").run()
+    table = app.dataframe[0].value
+    assert set(table["Dataset"]) == {"leaves.zip", "my-photos.zip"} and "Duration" in table.columns
+    app.multiselect[0].set_value(["leaves.zip"]).run()
+    assert list(app.dataframe[0].value["Run"]) == [first]
+    app.multiselect[0].set_value([]).run()
+    app.selectbox(key="compare_a").set_value(next(o for o in app.selectbox(key="compare_a").options if first in o))
+    app.selectbox(key="compare_b").set_value(next(o for o in app.selectbox(key="compare_b").options if second in o))
+    app.run()
+    frames = [f.value for f in app.dataframe]
+    settings = next(f for f in frames if "Setting" in f.columns)
+    assert set(settings["Setting"]) == {"Dataset", "Seeds", "Training examples"}, settings
+    answers = next(f for f in frames if "Question" in f.columns)
+    assert list(answers["Question"]) == ["Labeled examples"]
+    assert len(app.get("vega_lite_chart")) == 1  # both runs' accuracy on one axis
+    # Delete the finished run.
+    picker = next(s for s in app.selectbox if s.label == "Pick a run")
+    picker.set_value(next(o for o in picker.options if first in o)).run()
+    next(b for b in app.button if b.label == "Delete this run").click().run()
+    assert RunStore(tmp_path / "runs.db").run(first) is None
+    # Load a saved profile back into the questionnaire.
+    profile_picker = next(s for s in app.selectbox if s.label == "Pick a profile")
+    profile_picker.set_value(next(o for o in profile_picker.options if "100 examples" in o)).run()
+    next(b for b in app.button if b.label == "Load into questionnaire").click().run()
+    assert app.title[0].value == "Fine-tune or train from scratch?"
+    assert app.number_input(key="field_labeled_examples").value == 100
+    assert not app.exception
+
+
+def test_finished_workers_are_reaped(tmp_path):
+    import os
+    import sys
+
+    from finetune_or_scratch.app.runs import reap_when_done
+
+    pid = os.spawnv(os.P_NOWAIT, sys.executable, [sys.executable, "-c", "pass"])  # like launch: no handle kept
+    reap_when_done(pid).join(timeout=60)
+    assert not Path(f"/proc/{pid}").exists()  # gone, not defunct
 
 
 @pytest.mark.slow
@@ -104,7 +282,7 @@ def test_estimate_similarity_fills_the_field(app):
     app.selectbox(key="similarity_builtin").set_value("digits").run()
     next(b for b in app.button if b.label == "Estimate from my data").click().run()
     note = texts(app, "info")[0]
-    assert "LogME" in note and "suggests domain_similarity = low" in note
+    assert "LogME" in note and "suggests similarity to the pretraining data = low" in note
     assert app.selectbox(key="field_domain_similarity").value == "low"
     assert "8 px" in note and app.number_input(key="field_input_resolution").value == 8
     assert not app.exception

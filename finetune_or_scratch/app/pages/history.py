@@ -1,60 +1,171 @@
-"""History: past runs and profiles from the run store; open one, or compare two side by side."""
+"""History: past runs with their settings, filtered by dataset and status; open, delete or compare two;
+saved profiles, loaded back into the questionnaire."""
 
 from __future__ import annotations
+
+import json
 
 import pandas as pd
 import streamlit as st
 
+from bench.runs.store import ACTIVE
 from finetune_or_scratch.app import state
 from finetune_or_scratch.app.navigation import page
-from finetune_or_scratch.app.views import run_label, summary_view, verdict_view
+from finetune_or_scratch.app.views import measured_device, run_card, run_label, summary_rows, verdict_view
+from finetune_or_scratch.reports.charts import accuracy_chart_height, compare_accuracy_chart, compare_curve_chart
+from finetune_or_scratch.reports.words import (
+    answer_text,
+    dataset_name,
+    differences,
+    duration_text,
+    field_label,
+    flat_settings,
+    run_settings,
+    status_text,
+)
 
 st.title("History")
 store = state.store()
 runs = store.runs()
+
+st.subheader("Runs")
 if not runs:
-    st.info("No runs yet.")
-    st.stop()
-
-mine = st.toggle("Only this session's runs", value=False)
-shown = [r for r in runs if r.session == st.session_state[state.SESSION]] if mine else runs
-st.dataframe(
-    pd.DataFrame(
-        [
+    st.info("No runs yet: start one on the Validation run page.")
+else:
+    left, middle, right = st.columns([2, 2, 1], vertical_alignment="bottom")
+    datasets = sorted({dataset_name(r.config) for r in runs})
+    statuses = sorted({status_text(r.status) for r in runs})
+    chosen_datasets = left.multiselect("Dataset", datasets, placeholder="all datasets")
+    chosen_statuses = middle.multiselect("Status", statuses, placeholder="any status")
+    mine = right.toggle("Only this session's", value=False)
+    shown = [
+        r
+        for r in runs
+        if (not chosen_datasets or dataset_name(r.config) in chosen_datasets)
+        and (not chosen_statuses or status_text(r.status) in chosen_statuses)
+        and (not mine or r.session == st.session_state[state.SESSION])
+    ]
+    trials = {r.id: store.trials(r.id) for r in shown}
+    rows = []
+    for r in shown:
+        settings = run_settings(r.config, measured_device(trials[r.id]))
+        rows.append(
             {
-                "run": r.id,
-                "created": r.created,
-                "kind": r.kind,
-                "dataset": r.config["base"]["dataset"],
-                "arms": ", ".join(r.config["arms"]),
-                "status": r.status,
-                "verdict": (store.verdict(r.id) or {}).get("outcome", ""),
+                "Run": r.id,
+                "Started": r.created.replace("T", " ")[:16],
+                **settings,
+                "Status": status_text(r.status),
+                "Duration": duration_text(r.created, r.finished),
+                "Verdict": ((store.verdict(r.id) or {}).get("outcome") or "").capitalize(),
             }
-            for r in shown
-        ]
-    ),
-    hide_index=True,
-    width="stretch",
-)
-labels = {run_label(r): r.id for r in shown}
-choice = st.selectbox("Open a run", list(labels), index=None, placeholder="choose a run")
-if choice and st.button("Open"):
-    state.open_run(labels[choice])
-    st.switch_page(page("verdict.py"))
+        )
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    labels = {run_label(r): r for r in shown}
+    picked = st.selectbox("Pick a run", list(labels), index=None, placeholder="choose a run to open or delete")
+    if picked:
+        record = labels[picked]
+        run_card(record, trials[record.id])
+        open_col, delete_col = st.columns(2)
+        if open_col.button("Open its verdict", type="primary", width="stretch"):
+            state.open_run(record.id)
+            st.switch_page(page("verdict.py"), query_params={"run": record.id})
+        active = record.status in ACTIVE
+        if delete_col.button("Delete this run", disabled=active, width="stretch",
+                             help="Cancel it first" if active else "Removes the run, its trials and verdict"):  # fmt: skip
+            store.delete_run(record.id)
+            if state.current_run_id() == record.id:
+                state.open_run(None)
+            st.toast(f"Run {record.id} deleted.")
+            st.rerun()
 
-st.subheader("Compare two runs")
-left, right = st.columns(2)
-for column, key in ((left, "a"), (right, "b")):
-    with column:
-        picked = st.selectbox("Run", list(labels), index=None, key=f"compare_{key}", placeholder="choose a run")
-        if picked:
-            record = store.run(labels[picked])
-            verdict_view(store.verdict(record.id))
-            summary_view(record)
+    st.subheader("Compare two runs")
+    ids = [r.id for r in shown]
+    current = state.current_run_id()
+    columns = st.columns(2)
+    default_a = ids.index(current) if current in ids else None
+    pick_a = columns[0].selectbox(
+        "First run", list(labels), index=default_a, key="compare_a", placeholder="choose a run"
+    )
+    pick_b = columns[1].selectbox("Second run", list(labels), index=None, key="compare_b", placeholder="choose a run")
+    if pick_a and pick_b and pick_a != pick_b:
+        a, b = labels[pick_a], labels[pick_b]
+        names = {a.id: f"run {a.id}", b.id: f"run {b.id}"}
+        columns = st.columns(2)
+        for column, record in zip(columns, (a, b), strict=True):
+            with column:
+                run_card(record, trials[record.id], title=f"Run {record.id}")
+        settings = differences(flat_settings(a.config), flat_settings(b.config))
+        st.markdown("**Settings that differ**")
+        if settings:
+            st.dataframe(pd.DataFrame(settings, columns=["Setting", names[a.id], names[b.id]]),
+                         hide_index=True, width="stretch")  # fmt: skip
+        else:
+            st.caption("Both runs used the same settings.")
+        answers_a = store.profile(a.profile_id) if a.profile_id else None
+        answers_b = store.profile(b.profile_id) if b.profile_id else None
+        st.markdown("**Questionnaire answers that differ**")
+        if answers_a is None or answers_b is None:
+            st.caption("One of the runs has no saved answers (it was started without the questionnaire).")
+        else:
+            worded = [
+                (field_label(k), answer_text(k, answers_a.get(k)), answer_text(k, answers_b.get(k)))
+                for k in dict.fromkeys([*answers_a, *answers_b])
+                if answers_a.get(k) != answers_b.get(k)
+            ]
+            if worded:
+                st.dataframe(pd.DataFrame(worded, columns=["Question", names[a.id], names[b.id]]),
+                             hide_index=True, width="stretch")  # fmt: skip
+            else:
+                st.caption("Both runs checked the same answers.")
+        st.markdown("**Verdicts**")
+        columns = st.columns(2)
+        for column, record in zip(columns, (a, b), strict=True):
+            with column:
+                st.caption(f"Run {record.id}")
+                verdict_view(store.verdict(record.id), record)
+        summaries = [(names[r.id], summary_rows(r)) for r in (a, b)]
+        arms = {s["arm"] for _, rows in summaries for s in rows}
+        if arms:
+            st.altair_chart(compare_accuracy_chart(summaries), width="stretch",
+                            height=accuracy_chart_height(2, len(arms)))  # fmt: skip
+        else:
+            st.info("Neither run has a finished trial to chart.")
+        curves = [(names[r.id], r.analyses.get("curve")) for r in (a, b)]
+        if all(c and c.get("points") for _, c in curves):
+            st.altair_chart(compare_curve_chart(curves), width="stretch", height=460)
+    elif pick_a and pick_a == pick_b:
+        st.caption("Choose two different runs.")
 
-st.subheader("Profiles")
-st.dataframe(
-    pd.DataFrame([{"profile": p["id"], "created": p["created"], **p["answers"]} for p in store.profiles()]),
-    hide_index=True,
-    width="stretch",
-)
+st.subheader("Saved profiles")
+profiles, seen = [], set()
+for p in store.profiles():
+    key = json.dumps(p["answers"], sort_keys=True)
+    if key not in seen:  # the same answers saved again (each run saves its own) are listed once
+        seen.add(key)
+        profiles.append(p)
+if not profiles:
+    st.info("No saved profiles yet: answer the questionnaire and get a recommendation.")
+else:
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {"Profile": p["id"], "Saved": p["created"].replace("T", " ")[:16],
+                 **{field_label(k): answer_text(k, v) for k, v in p["answers"].items()}}
+                for p in profiles
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )  # fmt: skip
+    by_label = {
+        f"{p['id']} · {answer_text('labeled_examples', p['answers'].get('labeled_examples'))}, "
+        f"{answer_text('num_classes', p['answers'].get('num_classes'))}, "
+        f"{answer_text('domain_similarity', p['answers'].get('domain_similarity'))} similarity · "
+        f"{p['created'].replace('T', ' ')[:16]}": p
+        for p in profiles
+    }
+    chosen = st.selectbox("Pick a profile", list(by_label), index=None, placeholder="choose a saved profile")
+    if chosen and st.button("Load into questionnaire", type="primary"):
+        state.load_answers(by_label[chosen]["answers"])
+        st.session_state[state.PROFILE_ID] = by_label[chosen]["id"]
+        st.switch_page(page("questionnaire.py"), query_params=state.run_params() or None)

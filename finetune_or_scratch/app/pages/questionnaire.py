@@ -1,4 +1,4 @@
-"""Questionnaire: one widget per profile field, built from the validation table."""
+"""Questionnaire: one widget per profile field, built from the validation table (labels and units from it)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from bench.evidence.logme import estimate_transferability
 from finetune_or_scratch.app import state
 from finetune_or_scratch.app.navigation import page
 from finetune_or_scratch.app.widgets import dataset_picker
+from finetune_or_scratch.reports.words import plain
 
 st.title("Fine-tune or train from scratch?")
 st.caption("Describe your task. The advisor ranks five strategies with transparent, cited rules.")
@@ -20,15 +21,17 @@ st.page_link(page("rules.py"), label="How the advisor decides (rules and sources
 
 
 def widget(spec: FieldSpec, current: Any) -> Any:
-    label = spec.name.replace("_", " ").capitalize()
-    help_text = f"{spec.help} Accepts {spec.accepted()}. Example: {spec.example}."
+    label = spec.label or spec.name.replace("_", " ").capitalize()
+    if spec.unit and spec.unit.rstrip("s") not in label.lower():
+        label = f"{label} ({spec.unit})"  # "Time budget (hours)"; not "Classes (classes)"
+    help_text = plain(f"{spec.help} Accepts {spec.accepted()}. Example: {spec.example}.")
     key = f"field_{spec.name}"
     # The widget's value lives in session state under its key, seeded from the saved answers:
     # the one way a value filled in by code (the estimate below) reaches a browser that
     # already shows the widget.
     st.session_state.setdefault(key, current)
     if spec.choices:
-        return st.selectbox(label, spec.choices, help=help_text, key=key)
+        return st.selectbox(label, spec.choices, help=help_text, key=key, format_func=lambda c: c.replace("_", " "))
     if spec.kind is bool:
         return st.toggle(label, help=help_text, key=key)
     if spec.kind is int:
@@ -38,39 +41,45 @@ def widget(spec: FieldSpec, current: Any) -> Any:
 
 
 with st.expander("Estimate domain similarity and input size from my data (LogME, a few seconds)"):
-    source = dataset_picker("similarity")
+    source, _ = dataset_picker("similarity", describe=True)
     if st.button("Estimate from my data", disabled=source is None):
         try:
             with st.spinner("Scoring pretrained vs random-init features..."):
-                result = estimate_transferability(source, examples=1000)
+                result = estimate_transferability(source.source, examples=1000)
         except BenchInputError as error:
-            st.error(str(error))
+            st.error(plain(str(error), {source.source: source.label}), icon="⚠️")
+        except (ValueError, ArithmeticError) as error:  # the estimate's maths on data it cannot handle
+            st.error(
+                f"{source.label}: the similarity could not be estimated from this data ({error}). "
+                "Answer the similarity question below yourself.",
+                icon="⚠️",
+            )
         else:
             filled = result.suggested_answers()
             state.save_answers({**state.answers(), **filled})
             for name, value in filled.items():  # the form below is not drawn yet: its widgets take these
                 st.session_state[f"field_{name}"] = value
-            st.session_state["similarity_note"] = result.explain()
+            st.session_state["similarity_note"] = plain(result.explain(), {source.source: source.label})
     if st.session_state.get("similarity_note"):
         st.info(st.session_state["similarity_note"])
 
 with st.form("questionnaire"):
     answers = state.answers()
-    errors: dict[str, str] = st.session_state.get("profile_errors", {})
+    errors: dict[str, str] = st.session_state.get(state.ERRORS, {})
     left, right = st.columns(2)
     values: dict[str, Any] = {}
     for index, spec in enumerate(PROFILE_FIELDS):
         with left if index % 2 == 0 else right:
             values[spec.name] = widget(spec, answers[spec.name])
             if spec.name in errors:
-                st.error(f"{spec.name}: {errors[spec.name]}", icon="⚠️")
+                st.error(f"{spec.label or spec.name}: {plain(errors[spec.name])}", icon="⚠️")
     submitted = st.form_submit_button("Get recommendation", type="primary")
 
 if submitted:
     profile, errors = check_answers(values)
-    st.session_state["profile_errors"] = errors
+    st.session_state[state.ERRORS] = errors
     state.save_answers(values)
     if profile is None:
         st.rerun()
     st.session_state[state.PROFILE_ID] = state.store().save_profile(values, recommend(profile).to_dict())
-    st.switch_page(page("recommendation.py"))
+    st.switch_page(page("recommendation.py"), query_params=state.run_params() or None)

@@ -1,4 +1,4 @@
-"""Recommendation: ranking, factor chart, reasons, counterfactuals and recipe."""
+"""Recommendation: ranking, factor chart, reasons, counterfactuals and recipe; ends with "Validate this advice"."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from advisor.profile import check_answers
 from advisor.strategies import STRATEGY_BY_NAME
 from finetune_or_scratch.app import state
 from finetune_or_scratch.app.navigation import page
-from finetune_or_scratch.reports.charts import factor_chart
+from finetune_or_scratch.reports.charts import factor_chart, factor_chart_height
+from finetune_or_scratch.reports.words import arm_label, mixed_domain_note, plain, recipe_label
 
 profile, errors = check_answers(state.answers())
 if profile is None:
@@ -22,36 +23,70 @@ rec = recommend(profile)
 top = STRATEGY_BY_NAME[rec.strategy]
 st.title(f"Recommendation: {top.label}")
 st.markdown(f"**{top.summary}**")
-st.metric("Confidence", f"{rec.confidence:.2f}", help="tanh(margin between the top two scores / 1.5)")
-
-ranking = pd.DataFrame(
-    [{"rank": i, "strategy": r.label, "score": r.score, "note": r.note} for i, r in enumerate(rec.ranking, start=1)]
+st.metric(
+    "Confidence",
+    f"{rec.confidence:.2f}",
+    help="From 0 (a tie) to 1: how far the top strategy's score is ahead of the second's (tanh of the margin / 1.5).",
 )
-left, right = st.columns([1, 1])
-with left:
-    st.subheader("Ranking")
-    st.dataframe(
-        ranking, hide_index=True, width="stretch", column_config={"rank": st.column_config.NumberColumn(width="small")}
-    )
-with right:
-    # An explicit height: Streamlit's "content" height collapses charts with a band (nominal) y axis.
-    st.altair_chart(factor_chart(rec.to_dict()), width="stretch", height=420)
+if st.button("Validate this advice", type="primary", key="validate_top", help="Measure the top strategies on data"):
+    st.switch_page(page("validation.py"), query_params=state.run_params() or None)
+
+# Ranking and chart one under the other, each full width: nothing is squeezed out at 800 px.
+st.subheader("Ranking")
+notes = any(r.note for r in rec.ranking)
+ranking = pd.DataFrame(
+    [
+        {"Rank": i, "Strategy": r.label, "Score (points)": round(r.score, 2), **({"Note": r.note} if notes else {})}
+        for i, r in enumerate(rec.ranking, start=1)
+    ]
+)
+st.dataframe(
+    ranking,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "Rank": st.column_config.NumberColumn(width="small"),
+        "Score (points)": st.column_config.NumberColumn(format="%+.2f", width="small"),
+    },
+)
+recommendation = rec.to_dict()
+# An explicit height: Streamlit's "content" height collapses charts with a band (nominal) y axis.
+st.altair_chart(factor_chart(recommendation), width="stretch", height=factor_chart_height(recommendation))
 
 st.subheader("Why")
+mixed = mixed_domain_note(profile.to_dict(), recommendation)
+if mixed:
+    st.caption(mixed)
 for reason in rec.reasons:
-    pushes = ", ".join(f"{name} {points:+.2f}" for name, points in reason.pushes.items())
-    with st.expander(f"{reason.title} — {pushes or 'constraint'}"):
+    pushes = ", ".join(f"{arm_label(name)} {points:+.2f}" for name, points in reason.pushes.items())
+    with st.expander(f"{reason.title} — {pushes or 'a constraint'}"):
         st.write(reason.text)
         st.caption(f"Source: {reason.source}")
 
 st.subheader("What would change the answer")
 for cf in rec.counterfactuals:
-    st.markdown(f"- {cf.text}")
+    st.markdown(f"- {plain(cf.text)}")
 
 st.subheader(f"Recipe: {top.label}")
 recipe = rec.recipe.to_dict()
-notes = recipe.pop("notes")
-recipe.pop("strategy")
-st.table(pd.DataFrame({"setting": [k.replace("_", " ") for k in recipe], "value": [str(v) for v in recipe.values()]}))
-for note in notes:
-    st.info(note)
+recipe_notes = recipe.pop("notes", None) or []
+recipe.pop("strategy", None)
+
+
+def cell(value) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{recipe_label(k)}: {cell(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return "; ".join(cell(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+st.table(pd.DataFrame({"Setting": [recipe_label(k) for k in recipe], "Value": [cell(v) for v in recipe.values()]}))
+for note in [recipe_notes] if isinstance(recipe_notes, str) else recipe_notes:
+    st.info(plain(note))
+
+st.divider()
+st.markdown("**Next:** measure whether this advice holds on your data: a short run of the top strategies against "
+            "training from scratch, on a built-in dataset or your own.")  # fmt: skip
+if st.button("Validate this advice", type="primary", key="validate_bottom"):
+    st.switch_page(page("validation.py"), query_params=state.run_params() or None)

@@ -1,4 +1,8 @@
-"""Validation run: pick data, arms and budget; the run executes in a worker process and is polled here."""
+"""Validation run: the current run's panel on top; below, pick data, arms and budget and start another.
+
+The form is checked with the engine's own checks before anything is stored; each message
+shows at its widget. The run executes in a worker process and is polled by the panel.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,34 @@ import streamlit as st
 
 from advisor import recommend
 from advisor.profile import check_answers
-from bench.data.catalog import DATASETS
-from bench.data.datasets import check_source
 from bench.device import describe, resolve_device
-from bench.errors import BenchInputError
-from bench.runs.request import RunRequest
-from bench.runs.worker import launch
+from bench.runs.store import ACTIVE
 from bench.train.arms import ARMS
-from bench.train.suite import SuiteConfig, validate_suite
-from bench.train.trial import TrialConfig
 from finetune_or_scratch.app import state
+from finetune_or_scratch.app.runs import FORM_ERROR, RunForm, check_form, start_run
 from finetune_or_scratch.app.views import run_progress
 from finetune_or_scratch.app.widgets import dataset_picker
+from finetune_or_scratch.reports.words import arm_label
+
+ERRORS = "run_errors"
+LABELS = {  # the form's widgets; messages are keyed by the same fields
+    "examples": "Training examples",
+    "seeds": "Seeds",
+    "budget_seconds": "Seconds of training per trial",
+    "sizes": "Curve sizes",
+    "arms": "Arms",
+}
 
 st.title("Validation run")
-st.caption(f"Device: **{describe(resolve_device('auto'))}**. Training runs in a separate process: "
+run_id = state.current_run_id()
+record = state.store().run(run_id) if run_id else None
+if run_id:
+    run_progress(state.store(), run_id)
+# While a run is going, the form folds away so the panel above stays in sight.
+section = (
+    st.expander("Start another run", expanded=not (record and record.status in ACTIVE)) if run_id else st.container()
+)
+section.caption(f"Device: **{describe(resolve_device('auto'))}**. Training runs in a separate process: "
            "reruns, page changes or a closed tab do not stop it.")  # fmt: skip
 
 profile, _ = check_answers(state.answers())
@@ -32,48 +49,65 @@ ranked = (
 preselected = [s for s in ranked if s in ARMS][:3]
 if "scratch" not in preselected:
     preselected = [*preselected[:2], "scratch"]
+if advised:
+    section.markdown(f"Checks the advice **{arm_label(advised)}** against the other arms you choose.")
 
-# Outside the form: choosing a source shows its own widgets (an uploader, a path box) at once.
-source = dataset_picker("run")
-with st.form("run"):
-    arms = st.multiselect("Arms", list(ARMS), default=preselected, help="Preselected from the recommendation.")
+errors: dict[str, str] = st.session_state.get(ERRORS, {})
+
+
+def error_at(field: str) -> None:
+    if field in errors:
+        st.error(f"{LABELS.get(field, 'Dataset')}: {errors[field]}", icon="⚠️")
+
+
+with section:
+    # Outside the form: choosing a source shows its own widgets (an uploader, a path box) and its size at once.
+    choice, facts = dataset_picker("run")
+    error_at("dataset")
+default_examples = facts.default_examples() if facts else 1000
+with section, st.form("run"):
+    arms = st.multiselect(LABELS["arms"], list(ARMS), default=preselected, format_func=arm_label,
+                          help="Preselected from the recommendation.")  # fmt: skip
+    error_at("arms")
     left, middle, right = st.columns(3)
-    examples = left.number_input("Training examples", value=1000, step=100, help="Stratified subsample.")
-    seeds = middle.number_input("Seeds", value=1, min_value=1, max_value=20, help="3+ for a paired test.")
-    budget = right.number_input("Seconds of training per trial", value=20.0, step=5.0)
+    with left:
+        examples = st.number_input(
+            LABELS["examples"],
+            value=default_examples,
+            step=100,
+            # Keyed by the dataset: a new dataset brings its own default (all its training images, up to 1,000).
+            key=f"examples_{choice.source if choice else ''}",
+            help="A stratified subsample of the training images"
+            + (f" (this dataset has {facts.train_pool:,})." if facts else "."),
+        )
+        error_at("examples")
+    with middle:
+        seeds = st.number_input(LABELS["seeds"], value=1, step=1, help="3 or more for a paired test.")
+        error_at("seeds")
+    with right:
+        budget = st.number_input(LABELS["budget_seconds"], value=20.0, step=5.0, format="%g")
+        error_at("budget_seconds")
     mode = st.radio("Mode", ["Quick run", "Learning curve"], horizontal=True)
-    sizes_text = st.text_input("Curve sizes", "100,300,1000", help="Used in learning-curve mode.")
+    sizes_text = st.text_input(LABELS["sizes"], "100,300,1000", help="Training sizes, used in learning-curve mode.")
+    error_at("sizes")
+    if FORM_ERROR in errors:
+        st.error(errors[FORM_ERROR], icon="⚠️")
     start = st.form_submit_button("Start run", type="primary")
 
 if start:
-    try:
-        if source is None:
-            raise BenchInputError("Dataset: choose a built-in dataset, upload a .zip or enter a folder path")
-        if source not in DATASETS:
-            check_source(source)
-        if not arms:
-            raise BenchInputError(f"Arms: choose at least one of {', '.join(ARMS)}")
-        base = TrialConfig(source, arms[0], examples=int(examples), budget_seconds=float(budget))
-        sizes: tuple[int, ...] = ()
-        if mode == "Learning curve":
-            try:
-                sizes = tuple(int(s) for s in sizes_text.split(",") if s.strip())
-            except ValueError:
-                raise BenchInputError(f"Curve sizes {sizes_text!r}: expected integers like 100,300,1000") from None
-        validate_suite(SuiteConfig(base, tuple(arms), tuple(range(int(seeds)))))
-        request = RunRequest("curve" if sizes else "run", base, tuple(arms), tuple(range(int(seeds))), sizes, advised)
-    except BenchInputError as error:
-        st.error(str(error))
-    else:
-        store = state.store()
-        run_id = store.create_run(
-            request.kind, request.to_dict(), st.session_state[state.SESSION], st.session_state.get(state.PROFILE_ID)
+    form = RunForm(choice, tuple(arms), int(examples), int(seeds), float(budget), mode == "Learning curve",
+                   sizes_text, advised, profile.labeled_examples if profile else None)  # fmt: skip
+    request, st.session_state[ERRORS] = check_form(form, facts)
+    if request is not None:
+        new_id = start_run(
+            state.store(),
+            request,
+            st.session_state[state.SESSION],
+            profile.to_dict() if profile else None,
+            recommendation.to_dict() if recommendation else None,
         )
-        launch(store, run_id)
-        state.open_run(run_id)
+        state.open_run(new_id)
+    st.rerun()  # the panel on top shows the new run; or the messages show at their widgets
 
-run_id = state.current_run_id()
-if run_id:
-    run_progress(state.store(), run_id)
-else:
-    st.info("No run yet: start one above. The default (Fashion-MNIST, three arms, one seed) takes about a minute.")
+if not run_id:
+    st.info("No run yet: start one above. Fashion-MNIST with three arms and one seed takes about a minute.")

@@ -1,28 +1,31 @@
-"""Verdict: does the measurement confirm the advice? Numbers, accuracy table, learning curve."""
+"""Verdict: does the measurement confirm the advice? The run's card, the verdict, accuracy, learning curve."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from finetune_or_scratch.app import state
-from finetune_or_scratch.app.views import summary_view, verdict_view
-from finetune_or_scratch.reports.charts import curve_chart
+from finetune_or_scratch.app.views import curve_view, next_step, run_card, summary_title, summary_view, verdict_view
 
 st.title("Verdict")
+store = state.store()
 run_id = state.current_run_id()
-record = state.store().run(run_id) if run_id else None
+record = store.run(run_id) if run_id else None
 if record is None:
     st.info("No run selected: start one on the Validation run page, or open one from History.")
+    next_step("validation.py", "Go to the validation run", "🏃")
     st.stop()
 
-st.caption(f"Run {record.id} ({record.status}), {record.config['kind']} on {record.config['base']['dataset']}")
-verdict_view(state.store().verdict(record.id))
-st.subheader("Accuracy per arm (mean and spread over seeds)")
+run_card(record, store.trials(record.id))
+if record.status in ("queued", "running"):
+    st.info("This run is still going: the verdict appears when it ends.")
+    next_step("validation.py", "Follow the run's progress", "🏃", record.id)
+    st.stop()
+verdict_view(store.verdict(record.id), record)
+st.subheader(summary_title(record))
 summary_view(record)
-curve = record.analyses.get("curve")
-if curve:
-    st.subheader("Learning curve")
-    st.altair_chart(curve_chart(curve), width="stretch", height=400)
-    st.write(f"**Crossover:** {curve['crossover']['text']}")
-    for note in curve.get("notes", []):
-        st.caption(note)
+curve_view(record)
+
+st.divider()
+next_step("report.py", "Download the report (HTML, Markdown, JSON)", "📄", record.id)
+next_step("history.py", "Compare with another run", "🗂️", record.id)
