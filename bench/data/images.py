@@ -83,6 +83,7 @@ def decode_image_and_side(path: Path, size: int) -> tuple[np.ndarray, int]:
         # We apply our own, lower limit below; PIL still raises DecompressionBombError for
         # images past twice its own limit, before allocating anything.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.simplefilter("ignore", UserWarning)  # e.g. "Corrupt EXIF data": the pixels still decode
         with Image.open(path) as image:
             width, height = image.size
             if width * height > MAX_PIXELS:

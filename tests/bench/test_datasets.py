@@ -3,8 +3,11 @@ import pytest
 
 from bench.data.catalog import DATASETS
 from bench.data.datasets import load_dataset
-from bench.data.splits import make_splits, subsample_train
+from bench.data.images import DecodeCancelled
+from bench.data.splits import files_needed, make_splits, split_counts, subsample_train
 from bench.errors import BenchInputError
+from bench.train.cache import TrialCache
+from tests.bench.imaging import write_class_folder
 
 
 @pytest.mark.parametrize(("name", "size", "shape"), [("digits", 1797, (8, 8, 1)), ("fashion-mnist", 6000, (28, 28, 1))])
@@ -95,3 +98,96 @@ def test_full_fashion_mnist_reads_torchvision_layout(tmp_path, monkeypatch):
     data = load_dataset("fashion-mnist-full")
     assert len(data) == 60
     assert np.array_equal(data.images[:50], subset.images[:50])
+
+
+# --- Decoding only what a run needs ----------------------------------------------------------
+
+
+@pytest.fixture
+def small_caps(monkeypatch):
+    """Held-out caps of 20 test and 10 validation images, so a 'big' folder is 180 files, not 50,000."""
+    import bench.data.splits as splits
+
+    monkeypatch.setattr(splits, "MAX_TEST", 20)
+    monkeypatch.setattr(splits, "MAX_VAL", 10)
+
+
+def test_split_counts_agree_with_make_splits():
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        sizes = rng.integers(1, 400, rng.integers(2, 8))
+        labels = np.repeat(np.arange(len(sizes)), sizes)
+        assert split_counts(sizes) == make_splits(labels).counts
+
+
+def test_files_needed_keeps_the_held_out_sets_and_enough_training_files():
+    sizes = np.array([30_000, 15_000, 5_000])
+    take = files_needed(sizes, 200)
+    assert take.sum() == 5000 and take.tolist() == [3000, 1500, 500]  # proportional
+    assert split_counts(take) == {"train": 3500, "val": 500, "test": 1000}  # the caps, as for all 50,000
+    big = files_needed(sizes, 20_000)
+    assert split_counts(big)["train"] >= 20_000 and big.sum() < 21_600
+    assert files_needed(np.array([40, 3000]), 10).tolist() == [40, 3000]  # small folders: every file
+    assert files_needed(np.array([2, 6000]), 10)[0] == 2  # tiny classes keep what they have
+
+
+def test_train_limit_decodes_a_seeded_stratified_subset(tmp_path, small_caps):
+    write_class_folder(tmp_path, {"a": 90, "b": 60, "c": 30}, size=8)
+    data = load_dataset(str(tmp_path), image_size=8, train_limit=10)
+    assert data.files_total == 180 and data.files_used == len(data) == 100  # 20 test + 10 val: floor of 100
+    assert np.bincount(data.labels).tolist() == [50, 33, 17]
+    splits = make_splits(data.labels)
+    assert splits.counts["test"] == 20 and splits.counts["train"] >= 10
+    again = load_dataset(str(tmp_path), image_size=8, train_limit=10)
+    assert again.fingerprint == data.fingerprint and np.array_equal(again.images, data.images)
+    whole = load_dataset(str(tmp_path), image_size=8)
+    assert whole.files_used == whole.files_total == len(whole) == 180
+    assert whole.fingerprint != data.fingerprint
+
+
+def test_unreadable_files_in_the_subset_are_replaced_from_their_class(tmp_path, small_caps):
+    write_class_folder(tmp_path, {"a": 90, "b": 90}, size=8)
+    for i in range(30):
+        (tmp_path / "a" / f"bad{i}.png").write_bytes(b"\x89PNG broken")
+    data = load_dataset(str(tmp_path), image_size=8, train_limit=10)
+    assert data.files_total == 210 and len(data) == 100
+    # Stratified by the files listed (120 and 90); a's bad files drawn were replaced by good ones.
+    assert np.bincount(data.labels).tolist() == files_needed(np.array([120, 90]), 10).tolist() == [57, 43]
+    assert data.skipped and all(note.startswith("a/bad") for note in data.skipped)
+
+
+def test_decoding_can_be_cancelled(tmp_path):
+    write_class_folder(tmp_path, {"a": 20, "b": 20}, size=8)
+    asked = []
+
+    def should_stop():
+        asked.append(1)
+        return len(asked) > 10
+
+    with pytest.raises(DecodeCancelled):
+        load_dataset(str(tmp_path), image_size=8, should_stop=should_stop)
+    assert len(asked) == 11  # asked before every file, and stopped at the first yes
+
+
+def test_trial_cache_keys_datasets_by_train_limit_and_remembers_failures(tmp_path, small_caps):
+    write_class_folder(tmp_path / "ok", {"a": 90, "b": 90}, size=8)
+    cache = TrialCache(tmp_path / "cache")
+    limited = cache.dataset(str(tmp_path / "ok"), 8, train_limit=10)
+    assert len(limited) == 100 and cache.dataset(str(tmp_path / "ok"), 8, train_limit=10) is limited
+    whole = cache.dataset(str(tmp_path / "ok"), 8)
+    assert len(whole) == 180 and cache.dataset(str(tmp_path / "ok"), 8, train_limit=50) is whole
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"PK not really")
+    for _ in range(2):
+        with pytest.raises(BenchInputError, match="not a readable zip archive"):
+            cache.dataset(str(bad), 8)
+    bad.unlink()  # the second failure came from memory, not from reading the file again
+    with pytest.raises(BenchInputError, match="not a readable zip archive"):
+        cache.dataset(str(bad), 8)
+
+
+def test_train_limit_must_be_a_positive_whole_number(tmp_path):
+    write_class_folder(tmp_path, {"a": 3, "b": 3}, size=8)
+    for limit in (0, -1, 2.5, True):
+        with pytest.raises(BenchInputError, match="train_limit: expected a whole number >= 1"):
+            load_dataset(str(tmp_path), image_size=8, train_limit=limit)

@@ -138,3 +138,165 @@ def test_not_a_zip(tmp_path):
     fake.write_bytes(b"PK not really")
     with pytest.raises(BenchInputError, match="not a readable zip archive"):
         load_dataset(str(fake))
+
+
+# --- Faithful pixels -------------------------------------------------------------------------
+
+
+def test_12_bit_png_is_scaled_by_its_range_not_saturated(tmp_path):
+    # A 12-bit X-ray stored as a 16-bit PNG: values 0..4095 in a left-to-right ramp.
+    ramp = np.tile(np.linspace(0, 4095, 64).round().astype(np.uint16), (64, 1))
+    path = tmp_path / "xray.png"
+    Image.fromarray(ramp).save(path)
+    assert Image.open(path).mode.startswith("I")  # really stored with more than 8 bits
+    pixels = decode_image(path, 64)[..., 0].astype(int)
+    assert pixels.min() == 0 and pixels.max() == 255
+    assert (pixels == 255).mean() < 0.05  # clipping to 8 bits saturated ~94% of it
+    assert np.all(np.diff(pixels[32]) >= 0)  # still a ramp
+    assert abs(int(pixels[32, 32]) - 130) < 8  # the middle of the range is mid-grey
+
+
+@pytest.mark.parametrize(
+    ("values", "suffix"),
+    [
+        (np.linspace(0.0, 1.0, 32 * 32, dtype=np.float32), ".tif"),  # float image in 0..1
+        (np.linspace(-5e6, 5e6, 32 * 32).astype(np.int32), ".tif"),  # 32-bit signed integers
+    ],
+)
+def test_float_and_32_bit_images_span_the_8_bit_range(tmp_path, values, suffix):
+    path = tmp_path / f"deep{suffix}"
+    Image.fromarray(values.reshape(32, 32)).save(path)
+    assert Image.open(path).mode in ("F", "I")
+    pixels = decode_image(path, 32)[..., 0].astype(int)
+    assert pixels.min() == 0 and pixels.max() == 255
+    assert 100 < pixels.mean() < 155
+
+
+def test_float_image_with_nan_and_infinity_uses_the_finite_range(tmp_path):
+    values = np.linspace(10.0, 20.0, 16 * 16, dtype=np.float32).reshape(16, 16)
+    values[0, 0], values[0, 1] = np.nan, np.inf
+    path = tmp_path / "nan.tif"
+    Image.fromarray(values).save(path)
+    pixels = decode_image(path, 16)[..., 0].astype(int)
+    assert pixels.max() == 255 and pixels[8:].min() > 100
+
+
+def _two_colour_jpeg(path, orientation: int | None):
+    # 40 wide x 20 tall: left half red, right half blue, as stored.
+    pixels = np.zeros((20, 40, 3), np.uint8)
+    pixels[:, :20] = (230, 20, 20)
+    pixels[:, 20:] = (20, 20, 230)
+    exif = Image.Exif()
+    if orientation is not None:
+        exif[0x0112] = orientation
+    Image.fromarray(pixels).save(path, quality=95, exif=exif.tobytes())
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    # Orientation 6: the camera was turned; the viewer rotates 90 degrees clockwise, so
+    # the stored left (red) half is shown on top.
+    rotated, plain = tmp_path / "rotated.jpg", tmp_path / "plain.jpg"
+    _two_colour_jpeg(rotated, 6)
+    _two_colour_jpeg(plain, None)
+    upright = decode_image(rotated, 16).astype(int)
+    assert upright[:6, :, 0].mean() > 180 and upright[:6, :, 2].mean() < 60  # top is red
+    assert upright[10:, :, 2].mean() > 180 and upright[10:, :, 0].mean() < 60  # bottom is blue
+    as_stored = decode_image(plain, 16).astype(int)
+    assert as_stored[:, :6, 0].mean() > 180 and as_stored[:, 10:, 2].mean() > 180  # left red, right blue
+
+
+def test_cmyk_jpeg_becomes_the_right_rgb(tmp_path):
+    path = tmp_path / "print.jpg"
+    Image.new("CMYK", (16, 16), (0, 255, 255, 0)).save(path)  # no cyan, full magenta and yellow: red
+    pixels = decode_image(path, 8).astype(int)
+    assert pixels[..., 0].min() > 220 and pixels[..., 1:].max() < 40
+
+
+def _profile_with_red_and_blue_swapped() -> bytes:
+    # An RGB profile whose red primary is sRGB's blue and vice versa: a pixel stored as
+    # (255, 0, 0) in it is blue in sRGB. Any ICC-aware viewer shows it blue.
+    from PIL import ImageCms
+
+    data = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    count = struct.unpack(">I", data[128:132])[0]
+    table = {bytes(data[132 + 12 * i : 136 + 12 * i]): 132 + 12 * i for i in range(count)}
+    red, blue = (
+        bytes(data[table[b"rXYZ"] + 4 : table[b"rXYZ"] + 12]),
+        bytes(data[table[b"bXYZ"] + 4 : table[b"bXYZ"] + 12]),
+    )
+    data[table[b"rXYZ"] + 4 : table[b"rXYZ"] + 12] = blue
+    data[table[b"bXYZ"] + 4 : table[b"bXYZ"] + 12] = red
+    return bytes(data)
+
+
+def test_embedded_icc_profile_is_honoured(tmp_path):
+    path = tmp_path / "profiled.png"
+    Image.new("RGB", (8, 8), (255, 0, 0)).save(path, icc_profile=_profile_with_red_and_blue_swapped())
+    pixels = decode_image(path, 4).astype(int)
+    assert pixels[..., 2].min() > 220 and pixels[..., 0].max() < 40  # blue, as the profile says
+    broken = tmp_path / "broken.png"
+    Image.new("RGB", (8, 8), (255, 0, 0)).save(broken, icc_profile=b"not a profile")
+    assert decode_image(broken, 4)[0, 0].tolist() == [255, 0, 0]  # unusable profile: plain pixels
+
+
+# --- Folder scanning -------------------------------------------------------------------------
+
+
+def test_symlinked_class_folder_outside_the_dataset_is_refused(tmp_path):
+    dataset = write_class_folder(tmp_path / "data", {"a": 3, "b": 3})
+    outside = write_class_folder(tmp_path / "elsewhere", {"secret": 3})
+    (dataset / "c").symlink_to(outside / "secret", target_is_directory=True)
+    with pytest.raises(BenchInputError, match=r"class folder \"c\" is a symbolic link to .*outside the dataset folder"):
+        load_dataset(str(dataset), image_size=8)
+
+
+def test_symlinks_inside_class_folders_are_listed_not_followed(tmp_path):
+    dataset = write_class_folder(tmp_path / "data", {"a": 3, "b": 3})
+    outside = write_class_folder(tmp_path / "elsewhere", {"secret": 3})
+    (dataset / "a" / "peek.png").symlink_to(outside / "secret" / "img0.png")
+    (dataset / "a" / "more").symlink_to(outside / "secret", target_is_directory=True)
+    data = load_dataset(str(dataset), image_size=8)
+    assert len(data) == 6
+    assert "a/peek.png (symlink; links are not followed)" in data.ignored
+    assert "a/more (symlink; links are not followed)" in data.ignored
+
+
+def test_deep_folders_are_scanned_iteratively_to_a_bounded_depth(tmp_path):
+    dataset = write_class_folder(tmp_path / "data", {"a": 2, "b": 2})
+    deep = dataset / "a"
+    for _ in range(300):  # deeper than Python's recursion would like, shallower than PATH_MAX
+        deep = deep / "d"
+    deep.mkdir(parents=True)
+    Image.new("RGB", (4, 4)).save(deep / "lost.png")
+    shallow = dataset / "a" / "d" / "d"
+    Image.new("RGB", (4, 4), (9, 9, 9)).save(shallow / "found.png")
+    data = load_dataset(str(dataset), image_size=8)
+    assert data.files_total == 5 and len(data) == 5  # found.png counts, lost.png is too deep
+    assert any("deeper than 32 folders; not scanned" in note for note in data.ignored)
+
+
+def test_hidden_and_macos_metadata_files_are_not_images(tmp_path):
+    dataset = write_class_folder(tmp_path, {"a": 2, "b": 2})
+    (dataset / "a" / "._img0.png").write_bytes(b"\0\5\26\7 resource fork")
+    (dataset / "a" / ".ipynb_checkpoints").mkdir()
+    data = load_dataset(str(dataset), image_size=8)
+    assert len(data) == 4 and not data.skipped
+    assert "a/._img0.png" in data.ignored and "a/.ipynb_checkpoints/ (hidden folder)" in data.ignored
+
+
+def test_every_undecodable_file_is_reported_with_its_reason(tmp_path):
+    dataset = write_class_folder(tmp_path, {"a": 3, "b": 3})
+    (dataset / "b" / "fake.tif").write_bytes(b"II*\0" + b"\xff" * 40)  # a TIFF header, then nonsense
+    Image.fromarray(np.full((4, 4), np.nan, np.float32)).save(dataset / "b" / "allnan.tif")
+    data = load_dataset(str(dataset), image_size=8)
+    assert len(data) == 6 and data.files_total == 8 and data.files_used == 6
+    reasons = dict(note.split(": ", 1) for note in data.skipped)
+    assert set(reasons) == {"b/fake.tif", "b/allnan.tif"}
+    assert reasons["b/allnan.tif"] == "no finite pixel values"
+
+
+def test_empty_dataset_name_is_refused_not_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(write_class_folder(tmp_path, {"a": 2, "b": 2}))
+    for name in ("", "  "):
+        with pytest.raises(BenchInputError, match="dataset: expected a built-in name"):
+            load_dataset(name)
