@@ -34,5 +34,4 @@ def run() -> None:
         st.Page(PAGES / file, title=title, icon=icon, default=index == 0)
         for index, (file, title, icon) in enumerate(PAGE_LIST)
     ]
-    # Pages across the top: the flow's steps are in sight at any width, with no sidebar to open.
-    st.navigation(pages, position="top").run()
+    st.navigation(pages).run()

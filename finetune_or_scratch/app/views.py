@@ -28,7 +28,12 @@ from finetune_or_scratch.reports.words import (
     status_text,
 )
 
-OUTCOME_STYLE = {"confirmed": st.success, "contradicted": st.error, "inconclusive": st.warning}
+OUTCOME_STYLE = {
+    "confirmed": st.success,
+    "contradicted": st.error,
+    "inconclusive": st.warning,
+    "not_decided": st.warning,
+}
 STATUS_ICON = {"queued": "⏳", "running": "🏃", "completed": "✅", "cancelled": "⏹️", "failed": "❌", "interrupted": "⚠️"}
 _VERDICT_SHOWN = {"outcome", "summary", "reason", "comparison", "not_computed", "arms", "advised", "measured_winner"}
 
@@ -233,11 +238,14 @@ def verdict_view(verdict: dict | None, record: RunRecord | None = None) -> None:
         st.info("No verdict: the run had no advice to check (answer the questionnaire first) or did not finish.")
         return
     outcome = str(verdict.get("outcome", ""))
+    words = outcome.replace("_", " ")
     summary = plain(str(verdict.get("summary", "")))
-    head = f"**{outcome.upper()}**: {summary}" if outcome else summary or "Verdict"
+    summary = summary[len(words) + 1 :].strip() if words and summary.lower().startswith(words + ":") else summary
+    head = f"**{outcome.replace('_', ' ').upper()}**: {summary}" if outcome else summary or "Verdict"
     OUTCOME_STYLE.get(outcome, st.info)(head)
     if verdict.get("reason"):
-        st.write(plain(str(verdict["reason"])))
+        reason = plain(str(verdict["reason"]))
+        st.write(reason[:1].upper() + reason[1:])
     comparison = verdict.get("comparison")
     if isinstance(comparison, dict):
         st.markdown(comparison_sentence(comparison) + ".")
@@ -263,12 +271,14 @@ def _evidence_table(arms: list[dict[str, Any]]) -> pd.DataFrame:
         "accuracy_std": "± std",
         "train_seconds_mean": "Training s",
         "time_to_target_s": "Seconds to target accuracy",
-        "accuracy_per_train_second": "Accuracy per training second",
     }
     rows = []
     for a in arms:
-        row = {names.get(k, field_label(k)): (arm_label(v) if k == "arm" else v) for k, v in a.items()}
-        rows.append({k: v if not isinstance(v, list | dict) else _value_text(v) for k, v in row.items()})
+        row = {names[k]: (arm_label(v) if k == "arm" else v) for k, v in a.items() if k in names}
+        health = a.get("health")
+        if health is not None:  # the engine's checks on each arm's training (undertrained, at chance)
+            row["Training health"] = "; ".join(map(str, health)) if isinstance(health, list) and health else "ok"
+        rows.append(row)
     return pd.DataFrame(rows)
 
 

@@ -49,14 +49,17 @@ else:
     rows = []
     for r in shown:
         settings = run_settings(r.config, measured_device(trials[r.id]))
+        settings["Budget per trial"] = settings.pop("Seconds of training per trial")
+        settings.pop("Advice checked", None)
         rows.append(
             {
                 "Run": r.id,
                 "Started": r.created.replace("T", " ")[:16],
-                **settings,
+                "Dataset": settings.pop("Dataset"),
                 "Status": status_text(r.status),
+                "Verdict": ((store.verdict(r.id) or {}).get("outcome") or "").replace("_", " "),
+                **settings,
                 "Duration": duration_text(r.created, r.finished),
-                "Verdict": ((store.verdict(r.id) or {}).get("outcome") or "").capitalize(),
             }
         )
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
