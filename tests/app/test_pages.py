@@ -57,7 +57,7 @@ def test_recommendation_page_renders_ranking_reasons_and_recipe(app):
         assert heading in headers
     assert any(h.startswith("Recipe: ") for h in headers)
     assert len(app.expander) >= 3  # one per reason
-    ranking = app.dataframe[0].value
+    ranking = app.table[0].value
     assert list(ranking.columns) == ["Rank", "Strategy", "Score (points)"]  # no empty note column
     assert not any("_" in e.label.split(" — ")[1] for e in app.expander)  # "Linear probe +0.90", not linear_probe
     # The sample's medium similarity fires rules for a similar and a different domain: one line says why.

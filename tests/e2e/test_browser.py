@@ -62,55 +62,20 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+def open_app(browser, server, width: int = 1400):
+    context = browser.new_context(viewport={"width": width, "height": 1000}, accept_downloads=True)
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(60_000)
     page.goto(server)
     page.get_by_text("Fine-tune or train from scratch?").wait_for()
+    return context, page
+
+
+@pytest.fixture
+def page(browser, server):
+    context, page = open_app(browser, server)
     yield page
     context.close()
-
-
-def start_run(page, examples: str, seconds: str) -> None:
-    # Fill the questionnaire as a user would: a few answers changed from the sample.
-    page.get_by_role("spinbutton", name="Labeled examples", exact=True).fill(examples)
-    page.get_by_role("spinbutton", name="Time budget hours").fill("2")
-    page.get_by_role("button", name="Get recommendation").click()
-    page.get_by_role("heading", name=re.compile("^Recommendation: ")).wait_for()
-    page.get_by_text("What would change the answer").wait_for()
-    page.get_by_role("link", name="Validation run").click()
-    page.get_by_role("button", name="Start run").wait_for()
-    page.get_by_role("spinbutton", name="Training examples").fill(examples)
-    page.get_by_role("spinbutton", name="Seconds of training per trial").fill(seconds)
-    page.get_by_role("button", name="Start run").click()
-
-
-def test_questions_to_advice_to_verdict_to_report(page, tmp_path):
-    start_run(page, examples="300", seconds="2")
-    page.get_by_text("See the verdict").wait_for(timeout=240_000)
-    page.get_by_text("See the verdict").click()
-    page.get_by_text(re.compile("^(CONFIRMED|CONTRADICTED|INCONCLUSIVE)")).first.wait_for()
-    page.get_by_role("link", name="Report").click()
-    with page.expect_download() as download_info:
-        page.get_by_role("button", name="Download HTML").click()
-    path = tmp_path / "report.html"
-    download_info.value.save_as(path)
-    html = path.read_text()
-    for text in ("Recommendation", "Factor contributions", "Measured results", "Verdict", "Reproduce", "<svg"):
-        assert text in html, text
-    assert not re.search(r"https?://", html), "the report must not reference external URLs"
-
-
-def test_cancel_stops_the_run(page):
-    start_run(page, examples="1000", seconds="120")
-    page.get_by_role("button", name="Cancel run").wait_for(timeout=60_000)
-    page.get_by_text(re.compile(r"\(train\)")).wait_for(timeout=120_000)
-    clicked = time.time()
-    page.get_by_role("button", name="Cancel run").click()
-    page.get_by_role("heading", name=re.compile(r"^Run \w+: cancelled")).wait_for(timeout=15_000)
-    assert time.time() - clicked < 15
 
 
 def wait_for_input(page, label: str, value: str) -> None:
@@ -126,7 +91,7 @@ def choose(page, label: str, option: str) -> None:
     box without opening its menu, so click again until the menu shows."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    item = page.get_by_role("option", name=option)
+    item = page.get_by_role("option", name=option).first
     for _ in range(10):
         page.get_by_role("combobox", name=label).click()
         try:
@@ -135,18 +100,141 @@ def choose(page, label: str, option: str) -> None:
         except PlaywrightTimeout:
             page.keyboard.press("Escape")
     item.click()
-    wait_for_input(page, label, option)
 
 
-def test_estimate_from_my_data_fills_the_form_in_the_browser(page):
-    # A value set by code must reach widgets the browser already shows (AppTest cannot see this).
-    wait_for_input(page, "Input resolution", "28")  # the sample profile's answers
-    wait_for_input(page, "Domain similarity", "medium")
-    page.get_by_text("Estimate domain similarity and input size").click()
-    choose(page, "Built-in dataset", "digits")
-    page.get_by_role("button", name="Estimate from my data").click()
-    page.get_by_text("suggests domain_similarity = low").wait_for(timeout=120_000)
-    wait_for_input(page, "Input resolution", "8")
-    wait_for_input(page, "Domain similarity", "low")
+def advise(page, examples: str = "300") -> None:
+    """Fill the questionnaire as a user would (a few answers changed from the sample) and get the advice."""
+    page.get_by_role("spinbutton", name="Labeled examples", exact=True).fill(examples)
+    page.get_by_role("spinbutton", name="Time budget (hours)").fill("2")
     page.get_by_role("button", name="Get recommendation").click()
-    page.get_by_role("heading", name="Recommendation: Train from scratch").wait_for()
+    page.get_by_role("heading", name=re.compile("^Recommendation: ")).wait_for()
+    page.get_by_text("What would change the answer").wait_for()
+
+
+def fill_run(page, examples: str, seconds: str, arms: tuple[str, ...] = ("Linear probe", "Train from scratch")) -> None:
+    """On the Validation run page: digits, the given arms, examples and seconds; then start."""
+    page.get_by_role("button", name="Start run").wait_for()
+    choose(page, "Built-in dataset", "digits")
+    page.get_by_text("1,797 images in 10 classes").wait_for()  # the form shows the dataset's size
+    arms_box = page.get_by_role("combobox", name="Arms")
+    for _ in range(6):  # clear the preselection with the keyboard, as a person would
+        arms_box.click()
+        page.keyboard.press("Backspace")
+    for arm in arms:
+        arms_box.click()
+        page.keyboard.type(arm)
+        page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    page.get_by_role("spinbutton", name="Training examples").fill(examples)
+    page.get_by_role("spinbutton", name="Seconds of training per trial").fill(seconds)
+    page.get_by_role("button", name="Start run").click()
+
+
+def run_id_of(page) -> str:
+    page.wait_for_url(re.compile(r"[?&]run=\w+"))
+    return re.search(r"[?&]run=(\w+)", page.url).group(1)
+
+
+def test_questions_to_advice_to_verdict_compare_profile_and_report(page, tmp_path):
+    advise(page)
+    page.get_by_role("button", name="Validate this advice").first.click()
+    page.get_by_role("heading", name="Validation run").wait_for()
+    fill_run(page, examples="100", seconds="1")
+    first = run_id_of(page)
+    page.get_by_text("Dataset: digits").first.wait_for()  # the run card: the run's own settings, on top
+    page.get_by_text("See the verdict").wait_for(timeout=300_000)
+    # A second run with other settings, to compare.
+    fill_run(page, examples="60", seconds="1")
+    page.wait_for_url(re.compile(rf"[?&]run=(?!{first})\w+"))
+    second = run_id_of(page)
+    page.get_by_text("See the verdict").wait_for(timeout=300_000)
+    page.get_by_text("See the verdict").click()
+    page.get_by_role("heading", name="Verdict").wait_for()
+    assert f"run={second}" in page.url  # a link that reopens this run
+    page.get_by_text(re.compile(r"^(CONFIRMED|CONTRADICTED|INCONCLUSIVE|NOT DECIDED)")).first.wait_for()
+
+    page.get_by_role("link", name="Compare with another run").click()
+    page.get_by_role("heading", name="Compare two runs").wait_for()
+    choose(page, "Second run", re.compile(f"^{first}"))
+    page.get_by_text("Settings that differ").wait_for()
+    page.get_by_text("Questionnaire answers that differ").wait_for()
+    assert page.locator("[data-testid=stVegaLiteChart]").count() >= 1  # both runs' accuracy on one axis
+
+    choose(page, "Pick a profile", re.compile("300 examples"))
+    page.get_by_role("button", name="Load into questionnaire").click()
+    page.get_by_text("Fine-tune or train from scratch?").wait_for()
+    wait_for_input(page, "Labeled examples", "300")
+
+    page.goto(page.url.split("?")[0].rsplit("/", 1)[0] + f"/report?run={second}")
+    page.get_by_role("heading", name="Report").wait_for()
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download HTML").click()
+    path = tmp_path / "report.html"
+    download_info.value.save_as(path)
+    html = path.read_text()
+    for text in ("Recommendation", "Factor contributions", "Measured results", "Verdict", "Reproduce", "<svg",
+                 "digits", "Linear probe"):  # fmt: skip
+        assert text in html, text
+    assert "[&#x27;" not in html and "['" not in html  # no Python list printed
+    assert not re.search(r"https?://", html), "the report must not reference external URLs"
+
+
+def test_cancel_stops_the_run(page):
+    advise(page)
+    page.get_by_role("button", name="Validate this advice").first.click()
+    fill_run(page, examples="1000", seconds="120", arms=("Full fine-tune",))
+    page.get_by_role("button", name="Cancel run").wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"\(train\)")).wait_for(timeout=120_000)
+    clicked = time.time()
+    page.get_by_role("button", name="Cancel run").click()
+    page.get_by_text(re.compile(r"^Cancelled (after|before)")).wait_for(timeout=15_000)
+    assert time.time() - clicked < 15
+    assert page.get_by_text("See the verdict", exact=True).count() == 0  # not offered as if complete
+
+
+def test_at_800_px_the_ranking_keeps_its_score_column(browser, server):
+    context, page = open_app(browser, server, width=800)
+    try:
+        page.get_by_role("button", name="Get recommendation").click()
+        page.get_by_role("heading", name=re.compile("^Recommendation: ")).wait_for()
+        header = page.get_by_role("columnheader", name="Score (points)")
+        header.wait_for()
+        box = header.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 800, box
+        chart = page.locator("[data-testid=stVegaLiteChart]").first.bounding_box()
+        table = page.locator("[data-testid=stTable]").first.bounding_box()
+        assert chart["width"] >= 0.95 * table["width"], (chart, table)  # the chart takes the page's full width
+    finally:
+        context.close()
+
+
+def twenty_image_zip(path: Path) -> Path:
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for c in range(2):
+            for i in range(10):
+                buffer = io.BytesIO()
+                Image.new("RGB", (16, 16), (c * 200, i * 20, 50)).save(buffer, format="PNG")
+                archive.writestr(f"shapes/class{c}/{i}.png", buffer.getvalue())
+    return path
+
+
+def test_estimate_from_a_20_image_zip_shows_a_result_or_a_plain_message(page, tmp_path):
+    page.get_by_text("Estimate domain similarity and input size").click()
+    page.get_by_text("Upload a .zip").first.click()
+    page.locator("input[type=file]").set_input_files(str(twenty_image_zip(tmp_path / "shapes.zip")))
+    page.get_by_text("20 images in 2 classes").wait_for(timeout=120_000)
+    page.get_by_role("button", name="Estimate from my data").click()
+    outcome = page.locator("[data-testid=stAlertContentInfo], [data-testid=stAlertContentError]").filter(
+        has_text=re.compile("LogME|shapes.zip")
+    )
+    outcome.first.wait_for(timeout=120_000)
+    text = outcome.first.inner_text()
+    assert page.locator("[data-testid=stException]").count() == 0
+    assert "Traceback" not in text and "uploads/" not in text, text
+    if "LogME" in text:  # a result fills the form the browser already shows (AppTest cannot see this)
+        wait_for_input(page, "Image side (pixels)", "16")

@@ -36,19 +36,12 @@ st.subheader("Ranking")
 notes = any(r.note for r in rec.ranking)
 ranking = pd.DataFrame(
     [
-        {"Rank": i, "Strategy": r.label, "Score (points)": round(r.score, 2), **({"Note": r.note} if notes else {})}
+        {"Rank": i, "Strategy": r.label, "Score (points)": f"{r.score:+.2f}", **({"Note": r.note} if notes else {})}
         for i, r in enumerate(rec.ranking, start=1)
     ]
 )
-st.dataframe(
-    ranking,
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "Rank": st.column_config.NumberColumn(width="small"),
-        "Score (points)": st.column_config.NumberColumn(format="%+.2f", width="small"),
-    },
-)
+# A static table: it wraps instead of scrolling, so the score column shows at any width.
+st.table(ranking, hide_index=True)
 recommendation = rec.to_dict()
 # An explicit height: Streamlit's "content" height collapses charts with a band (nominal) y axis.
 st.altair_chart(factor_chart(recommendation), width="stretch", height=factor_chart_height(recommendation))
@@ -81,7 +74,10 @@ def cell(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-st.table(pd.DataFrame({"Setting": [recipe_label(k) for k in recipe], "Value": [cell(v) for v in recipe.values()]}))
+st.table(
+    pd.DataFrame({"Setting": [recipe_label(k) for k in recipe], "Value": [cell(v) for v in recipe.values()]}),
+    hide_index=True,
+)
 for note in [recipe_notes] if isinstance(recipe_notes, str) else recipe_notes:
     st.info(plain(note))
 
