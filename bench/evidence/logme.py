@@ -15,11 +15,24 @@ import numpy as np
 
 from bench.data.splits import make_splits, subsample_train
 from bench.device import resolve_device
+from bench.errors import BenchInputError
 from bench.models.backbones import get_backbone
 from bench.train.cache import TrialCache
 
 MAX_ITERATIONS = 100
 TOLERANCE = 1e-3
+# alpha and beta are precisions; keeping them in this range keeps every logarithm defined
+# on degenerate data (constant or all-zero features, one example per class, D >> n), where
+# the fixed point drifts towards 0 or infinity. The evidence changes negligibly there.
+PRECISION_RANGE = (1e-12, 1e12)
+# Below this many training images the evidence is dominated by the prior; we refuse
+# rather than suggest a similarity from noise.
+MIN_EXAMPLES = 20
+
+
+def _clamp(value: float) -> float:
+    low, high = PRECISION_RANGE
+    return min(high, max(low, value)) if math.isfinite(value) else high
 
 
 def _evidence_for_target(
@@ -36,16 +49,18 @@ def _evidence_for_target(
         gamma = float(np.sum(beta * eigenvalues / (alpha + beta * eigenvalues)))
         m = beta * projected / (alpha + beta * eigenvalues)
         m2 = float(m @ m)
-        # ||F m - y||^2 = ||y||^2 - 2 m^T F^T y + m^T F^T F m, all in the eigenbasis.
-        residual2 = max(target_norm2 - 2.0 * float(m @ projected) + float(np.sum(eigenvalues * m * m)), 1e-12)
-        new_alpha = gamma / max(m2, 1e-12)
-        new_beta = (n - gamma) / residual2
+        residual2 = _residual2(eigenvalues, projected, target_norm2, m)
+        # gamma (the effective number of parameters) is in [0, min(n, D)]; rounding can push
+        # it a hair outside, which would make a precision zero or negative.
+        gamma = min(max(gamma, 0.0), float(n))
+        new_alpha = _clamp(max(gamma, 1e-12) / max(m2, 1e-12))
+        new_beta = _clamp(max(n - gamma, 1e-12) / residual2)
         converged = abs(new_alpha - alpha) / alpha < TOLERANCE and abs(new_beta - beta) / beta < TOLERANCE
         alpha, beta = new_alpha, new_beta
         if converged:
             break
     m = beta * projected / (alpha + beta * eigenvalues)
-    residual2 = max(target_norm2 - 2.0 * float(m @ projected) + float(np.sum(eigenvalues * m * m)), 1e-12)
+    residual2 = _residual2(eigenvalues, projected, target_norm2, m)
     evidence = (
         n / 2 * math.log(beta)
         + dim / 2 * math.log(alpha)
@@ -57,8 +72,16 @@ def _evidence_for_target(
     return evidence, alpha, beta
 
 
+def _residual2(eigenvalues: np.ndarray, projected: np.ndarray, target_norm2: float, m: np.ndarray) -> float:
+    # ||F m - y||^2 = ||y||^2 - 2 m^T F^T y + m^T F^T F m, all in the eigenbasis.
+    value = target_norm2 - 2.0 * float(m @ projected) + float(np.sum(eigenvalues * m * m))
+    return max(value, 1e-12) if math.isfinite(value) else 1e-12
+
+
 def logme(features: np.ndarray, labels: np.ndarray) -> float:
     """LogME score of ``features`` (n x D) for integer ``labels``: higher means easier linear transfer.
+
+    Defined for any n >= 1 and D >= 1, including constant features and classes of one example.
 
     >>> rng = np.random.default_rng(0)
     >>> y = rng.integers(0, 3, 200)
@@ -67,6 +90,13 @@ def logme(features: np.ndarray, labels: np.ndarray) -> float:
     True
     """
     f = np.asarray(features, dtype=np.float64)
+    labels = np.asarray(labels)
+    if f.ndim != 2 or len(f) != len(labels) or len(f) == 0:
+        raise BenchInputError(
+            f"LogME needs one feature row per labelled image; got features of shape {f.shape} for {len(labels)} labels"
+        )
+    if not np.isfinite(f).all():
+        raise BenchInputError("LogME: the backbone produced non-finite features (NaN or infinity) for these images")
     n = f.shape[0]
     eigenvalues, vectors = np.linalg.eigh(f.T @ f)
     eigenvalues = np.clip(eigenvalues, 0.0, None)
@@ -137,9 +167,14 @@ def estimate_transferability(
     """LogME of the backbone's pretrained and random-init features on (a sample of) the training split."""
     cache = cache or TrialCache()
     device = resolve_device(device_name)
-    data = cache.dataset(dataset, 128)
+    data = cache.dataset(dataset, 128, train_limit=examples if examples and examples > 0 else None)
     spec = get_backbone(backbone)
     splits = make_splits(data.labels)
+    if len(splits.train) < MIN_EXAMPLES:
+        raise BenchInputError(
+            f"dataset {data.source}: too few images to estimate transferability: {len(splits.train)} training images "
+            f"(of {len(data)}, after holding out validation and test), need at least {MIN_EXAMPLES}"
+        )
     examples = min(examples or len(splits.train), len(splits.train))
     idx = subsample_train(splits, data.labels, examples, seed)
     images = cache.staged(data, resolution or data.default_resolution, device)

@@ -5,7 +5,10 @@ import math
 import numpy as np
 import pytest
 
+from bench.errors import BenchInputError
 from bench.evidence.logme import _evidence_for_target, estimate_transferability, logme, suggest_similarity
+from bench.train.cache import TrialCache
+from tests.bench.imaging import write_class_folder
 
 
 def reference_evidence(f: np.ndarray, y: np.ndarray, iterations: int = 200) -> float:
@@ -73,3 +76,49 @@ def test_pretrained_features_transfer_better_than_random_init_on_real_data():
     assert result.suggested_similarity in ("medium", "high")
     assert "suggests domain_similarity" in result.explain()
     assert result.suggested_answers() == {"domain_similarity": result.suggested_similarity, "input_resolution": 28}
+
+
+def _degenerate_cases():
+    rng = np.random.default_rng(7)
+    labels = rng.integers(0, 3, 50)
+    return {
+        "constant features": (np.ones((50, 8)), labels),
+        "all-zero features": (np.zeros((50, 8)), labels),  # ZeroDivisionError before the fix
+        "one feature": (rng.normal(size=(50, 1)), labels),
+        "far more features than images": (np.maximum(rng.normal(size=(12, 1280)), 0), rng.integers(0, 3, 12)),
+        "one example per class": (rng.normal(size=(3, 16)), np.array([0, 1, 2])),
+        "a single image": (rng.normal(size=(1, 16)), np.array([0])),
+        "perfectly separable": (np.eye(3)[labels] * 1e3, labels),
+        "tiny scale": (rng.normal(size=(50, 8)) * 1e-150, labels),
+    }
+
+
+@pytest.mark.parametrize("case", list(_degenerate_cases()))
+def test_logme_is_finite_on_degenerate_data(case):
+    features, labels = _degenerate_cases()[case]
+    assert math.isfinite(logme(features, labels))
+
+
+def test_logme_is_finite_on_random_shapes_and_scales():
+    rng = np.random.default_rng(0)
+    for _ in range(150):
+        n, d, classes = int(rng.integers(1, 60)), int(rng.integers(1, 90)), int(rng.integers(1, 8))
+        features = rng.normal(size=(n, d)) * 10.0 ** rng.uniform(-8, 8)
+        if rng.random() < 0.3:
+            features[:, rng.random(d) < 0.7] = 0  # dead units, as after a ReLU
+        assert math.isfinite(logme(features, rng.integers(0, classes, n)))
+
+
+def test_logme_refuses_mismatched_or_non_finite_input_in_words():
+    with pytest.raises(BenchInputError, match="one feature row per labelled image"):
+        logme(np.zeros((3, 2)), np.zeros(4, int))
+    with pytest.raises(BenchInputError, match="non-finite features"):
+        logme(np.full((3, 2), np.nan), np.zeros(3, int))
+
+
+def test_too_small_dataset_is_refused_in_plain_words(tmp_path):
+    write_class_folder(tmp_path, {"a": 6, "b": 6}, size=8)
+    with pytest.raises(
+        BenchInputError, match=r"too few images to estimate transferability: 8 training images .*at least 20"
+    ):
+        estimate_transferability(str(tmp_path), device_name="cpu", cache=TrialCache(tmp_path / "cache"))
