@@ -15,6 +15,45 @@ from advisor.rules import SMALL_INPUT_SIDE
 
 
 @dataclass(frozen=True)
+class Hyperparameters:
+    """The numbers of a recipe: the benchmark's arms train with exactly these (one source of truth).
+
+    The schedule's length is scaled to a validation run's budget; everything else is as written.
+    """
+
+    optimizer: str  # "adamw", or "lbfgs" for the closed-form linear probe
+    trainable: str  # "head" (frozen backbone), "top" (top blocks + head), "all"
+    lr_head: float = 0.0
+    lr_body: float = 0.0  # the top body block; lower blocks get lr_body * layer_decay ** depth
+    layer_decay: float = 1.0  # discriminative learning rates: each block down trains at this factor
+    weight_decay: float = 0.0
+    label_smoothing: float = 0.1
+    warmup_fraction: float = 0.05  # linear warm-up share of the schedule, then cosine decay to 0
+    top_fraction: float = 1 / 3  # with trainable "top": the share of body blocks, from the top, that train
+
+    def describe_lr_body(self) -> str:
+        if self.trainable == "head":
+            return "none (frozen)"
+        if self.trainable == "all" and self.lr_body == self.lr_head and self.layer_decay == 1.0:
+            return "same as the head"
+        text = f"{self.lr_body:g} for the {'unfrozen top blocks' if self.trainable == 'top' else 'top block'}"
+        if self.layer_decay != 1.0:
+            text += f", decayed {self.layer_decay:g}x per block going down (discriminative learning rates)"
+        return text
+
+
+# The presets' numbers. Learning rates are for AdamW at batch 64 on one device, the setting the
+# benchmark measures; scale them linearly with the batch (Goyal et al. 2017).
+HYPERPARAMETERS: dict[str, Hyperparameters] = {
+    "linear_probe": Hyperparameters("lbfgs", "head", label_smoothing=0.0, warmup_fraction=0.0),
+    "partial_finetune": Hyperparameters("adamw", "top", lr_head=5e-3, lr_body=5e-4, weight_decay=0.01),
+    "full_finetune": Hyperparameters("adamw", "all", lr_head=5e-3, lr_body=5e-4, layer_decay=0.7, weight_decay=0.05),
+    "scratch": Hyperparameters("adamw", "all", lr_head=3e-3, lr_body=3e-3, weight_decay=5e-4),
+    "hybrid": Hyperparameters("adamw", "all", lr_head=5e-3, lr_body=5e-4, layer_decay=0.7, weight_decay=0.05),
+}
+
+
+@dataclass(frozen=True)
 class Recipe:
     strategy: str
     backbone: str
@@ -30,6 +69,8 @@ class Recipe:
     early_stopping: str
     measure: str
     notes: tuple[str, ...] = ()
+    # The numbers behind the words; the benchmark's arm for this strategy trains with them.
+    hyperparameters: Hyperparameters | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -44,7 +85,7 @@ _PRESETS: dict[str, Recipe] = {
         backbone="",
         freeze="the whole backbone; extract pooled features once and cache them",
         lr_body="none (frozen)",
-        lr_head="L2-regularised logistic regression (L-BFGS); pick C on the validation split from 1e-4..1e2",
+        lr_head="L2-regularised logistic regression (L-BFGS); pick C on the validation split from 1e-3..1e1",
         optimizer="L-BFGS on cached features",
         schedule="solve to convergence (max 1000 iterations)",
         epochs=1,
@@ -58,14 +99,14 @@ _PRESETS: dict[str, Recipe] = {
         strategy="partial_finetune",
         backbone="",
         freeze="stem and the lower two thirds of the blocks; train the top blocks and a new head",
-        lr_body="1e-4 for the unfrozen blocks",
-        lr_head="1e-3 (10x the body)",
-        optimizer="AdamW, weight decay 0.01",
+        lr_body="",
+        lr_head="",
+        optimizer="AdamW, weight decay {weight_decay}",
         schedule="1 epoch linear warm-up, then cosine decay to 0",
         epochs=20,
         batch_norm="frozen blocks in eval mode; unfrozen BN layers train if the batch is >= 16, else keep "
         "their running statistics fixed",
-        regularisation="weight decay 0.01, label smoothing 0.1",
+        regularisation="weight decay {weight_decay}, label smoothing {label_smoothing}",
         augmentation="random resized crop (scale 0.35-1) and horizontal flip where the labels allow it",
         early_stopping="on validation accuracy, patience 3 epochs; keep the best checkpoint",
         measure="validation accuracy per epoch; test accuracy and macro-F1 of the best checkpoint",
@@ -74,14 +115,14 @@ _PRESETS: dict[str, Recipe] = {
         strategy="full_finetune",
         backbone="",
         freeze="nothing; replace the classifier with a head sized to your classes",
-        lr_body="1e-4, decayed 0.7x per block going down (discriminative learning rates)",
-        lr_head="1e-3",
-        optimizer="AdamW, weight decay 0.05",
+        lr_body="",
+        lr_head="",
+        optimizer="AdamW, weight decay {weight_decay}",
         schedule="1 epoch linear warm-up, then cosine decay to 0",
         epochs=20,
         batch_norm="train BN if the batch is >= 16; for smaller batches freeze BN statistics (eval mode) "
         "or switch to GroupNorm",
-        regularisation="weight decay 0.05, label smoothing 0.1, stochastic depth 0.1 on deep models",
+        regularisation="weight decay {weight_decay}, label smoothing {label_smoothing}, stochastic depth 0.1 on deep models",
         augmentation="random resized crop and flip; add RandAugment or mixup when data exceeds ~10k images",
         early_stopping="on validation accuracy, patience 5 epochs; keep the best checkpoint",
         measure="validation accuracy per epoch; test accuracy, macro-F1 and time to target accuracy",
@@ -90,13 +131,14 @@ _PRESETS: dict[str, Recipe] = {
         strategy="scratch",
         backbone="",
         freeze="nothing; random initialisation (Kaiming), architecture sized to the data",
-        lr_body="0.1 x batch/256 with SGD (Goyal et al. linear scaling)",
-        lr_head="same as the body",
-        optimizer="SGD, momentum 0.9, Nesterov, weight decay 5e-4",
-        schedule="5 epoch warm-up, then cosine or one-cycle; about 3x the fine-tuning schedule",
+        lr_body="",
+        lr_head="",
+        optimizer="AdamW, weight decay {weight_decay} (for ResNet-50-class models at ImageNet scale, SGD with Nesterov "
+        "momentum at 0.1 x batch/256 is the standard alternative)",
+        schedule="short linear warm-up, then cosine decay to 0; about 3x the fine-tuning schedule",
         epochs=60,
         batch_norm="BN with batches >= 32; GroupNorm when memory forces small batches (He et al.)",
-        regularisation="weight decay 5e-4, label smoothing 0.1; dropout before the head on small data",
+        regularisation="weight decay {weight_decay}, label smoothing {label_smoothing}; dropout before the head on small data",
         augmentation="strong: random crop and flip, RandAugment, mixup or cutmix",
         early_stopping="on validation accuracy, patience 10 epochs (scratch curves plateau and climb again)",
         measure="validation accuracy per epoch against the fine-tuned baseline at equal wall-clock time",
@@ -105,20 +147,43 @@ _PRESETS: dict[str, Recipe] = {
         strategy="hybrid",
         backbone="",
         freeze="stage 1: nothing (pretraining); stage 2: as for full fine-tuning",
-        lr_body="stage 1: the SSL method's defaults (e.g. SimCLR/DINO/MAE); stage 2: 1e-4",
-        lr_head="stage 2: 1e-3",
+        lr_body="",
+        lr_head="",
         optimizer="stage 1: LARS or AdamW as the method prescribes; stage 2: AdamW",
         schedule="stage 1 on the unlabeled pool (start from the pretrained weights when available); "
         "stage 2 cosine with warm-up",
         epochs=20,
         batch_norm="stage 1 needs large batches (>= 256) or SyncBN; stage 2 as for full fine-tuning",
-        regularisation="stage 2: weight decay 0.05, label smoothing 0.1",
+        regularisation="stage 2: weight decay {weight_decay}, label smoothing {label_smoothing}",
         augmentation="stage 1: the SSL method's views; stage 2: random resized crop and flip",
         early_stopping="stage 2 on validation accuracy, patience 5 epochs",
         measure="linear-probe accuracy after stage 1 vs before it (did pretraining help?), then as for full "
         "fine-tuning",
     ),
 }
+
+
+def _with_numbers(recipe: Recipe, numbers: Hyperparameters) -> Recipe:
+    """Fill the recipe's learning-rate lines from its numbers, so the words and the benchmark never differ."""
+    if numbers.trainable == "head":
+        lr_head = recipe.lr_head or "logistic regression on cached features"
+    else:
+        lr_head = f"{numbers.lr_head:g}"
+    lr_body = numbers.describe_lr_body()
+    if recipe.strategy == "hybrid":
+        lr_body, lr_head = (
+            f"stage 1: the SSL method's defaults (SimCLR here); stage 2: {lr_body}",
+            f"stage 2: {lr_head}",
+        )
+    values = {"weight_decay": f"{numbers.weight_decay:g}", "label_smoothing": f"{numbers.label_smoothing:g}"}
+    return replace(
+        recipe,
+        lr_body=lr_body,
+        lr_head=lr_head,
+        optimizer=recipe.optimizer.format(**values),
+        regularisation=recipe.regularisation.format(**values),
+        hyperparameters=numbers,
+    )
 
 
 def _finetune_epochs(labeled: int) -> int:
@@ -155,7 +220,7 @@ def recipe_for(strategy: str, profile: Profile) -> Recipe:
     >>> recipe_for("scratch", example_profile()).epochs > recipe_for("full_finetune", example_profile()).epochs
     True
     """
-    preset = _PRESETS[strategy]
+    preset = _with_numbers(_PRESETS[strategy], HYPERPARAMETERS[strategy])
     epochs = _finetune_epochs(profile.labeled_examples)
     notes: list[str] = []
     if strategy == "scratch":

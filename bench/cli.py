@@ -34,6 +34,7 @@ from bench.train.trial import TRIAL_CONSTRAINTS, Callback, EpochRecord, TrialCon
 app = make_app("Fine-tune vs scratch trials on real data, offline, on GPU or CPU.")
 
 DEFAULT_ARMS = "linear_probe,full_finetune,scratch"
+DEFAULT_EXAMPLES = 1000  # with no --examples: every training example, up to this many (any folder works)
 # The command line's words for config fields: its flags (``budget_seconds=None`` is --until-converged).
 FLAGS = {field: "--" + field.replace("_", "-") for field in (*TRIAL_CONSTRAINTS, "seeds", "arms", "sizes")}
 CLI_SESSION = "cli"  # command-line runs share the app's run store; History shows them under this session
@@ -44,6 +45,17 @@ class ProgressPrinter(Callback):
 
     def __init__(self, total_trials: int):
         self.total, self.done = total_trials, 0
+
+    def on_queued(self, holder: str) -> None:
+        typer.echo(f"queued behind run {holder} (one run per device at a time); waiting for it to finish", err=True)
+
+    def on_budget_plan(self, plans) -> None:
+        for plan in plans:
+            typer.echo(("budget: " if plan.enough else "warning: ") + plan.text, err=True)
+        if not all(plan.enough for plan in plans):
+            longest = max(plan.suggested_seconds or 0 for plan in plans)
+            typer.echo(f"         going ahead; --budget-seconds {longest:g} would train every arm past the floor",
+                       err=True)  # fmt: skip
 
     def on_trial_start(self, state: TrialState) -> None:
         c = state.config
@@ -77,7 +89,10 @@ def run_command(
     dataset: Annotated[str, typer.Option(help="digits, fashion-mnist, fashion-mnist-full, or a folder / .zip")] = (
         "fashion-mnist"
     ),
-    examples: Annotated[int | None, typer.Option(help="Training examples (stratified subsample); default all.")] = 1000,
+    examples: Annotated[
+        int | None,
+        typer.Option(help=f"Training examples (stratified subsample); default all, up to {DEFAULT_EXAMPLES}."),
+    ] = None,
     arms: Annotated[str, typer.Option(help=f"Comma-separated: {', '.join([*ARMS, *NOT_BENCHMARKED])}.")] = DEFAULT_ARMS,
     seeds: Annotated[int, typer.Option(help="Seeds per arm (0..K-1).")] = 1,
     budget_seconds: Annotated[float, typer.Option(help="Training wall-clock per trial, seconds.")] = 20.0,
@@ -92,7 +107,10 @@ def run_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
 ) -> None:
     """Train every arm on the same data and budget; print and save mean and spread over seeds."""
-    settings = {"examples": examples, "max_epochs": max_epochs, "batch_size": batch_size, "resolution": resolution}
+    settings = {
+        "examples": examples, "examples_cap": DEFAULT_EXAMPLES if examples is None else None,
+        "max_epochs": max_epochs, "batch_size": batch_size, "resolution": resolution,
+    }  # fmt: skip
     request = _request("run", dataset, arms, seeds, backbone, None if until_converged else budget_seconds, device,
                        settings, (), profile)  # fmt: skip
     outcome, out = _execute(request, profile, out)

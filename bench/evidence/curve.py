@@ -21,15 +21,13 @@ from scipy.optimize import OptimizeWarning, curve_fit
 
 from bench.data.splits import make_splits
 from bench.errors import BenchInputError
-from bench.train.arms import NOT_BENCHMARKED
+from bench.train.arms import ARMS, NOT_BENCHMARKED
 from bench.train.cache import TrialCache
 from bench.train.suite import SuiteConfig, run_trials, validate_suite
 from bench.train.trial import Callback, TrialConfig, TrialResult
 
 EXTRAPOLATION = 30  # look for a crossover up to 30x the largest measured size
 BOOTSTRAP_SAMPLES = 200
-FINETUNE_ARMS = ("linear_probe", "partial_finetune", "full_finetune")
-SCRATCH_ARMS = ("scratch", "scratch_same_arch")
 
 
 @dataclass(frozen=True)
@@ -265,8 +263,9 @@ def estimate_crossover(
     table: dict[str, dict[int, dict[int, float]]], fits: dict[str, PowerLaw], sizes: list[int]
 ) -> Crossover:
     """Where the best scratch arm's curve meets the best fine-tuning arm's, with a bootstrap interval."""
-    scratch = [a for a in SCRATCH_ARMS if a in fits and not math.isnan(fits[a].a)]
-    finetune = [a for a in FINETUNE_ARMS if a in fits and not math.isnan(fits[a].a)]
+    fitted = [a for a in fits if a in ARMS and not math.isnan(fits[a].a)]
+    scratch = [a for a in fitted if ARMS[a].family == "scratch"]
+    finetune = [a for a in fitted if ARMS[a].uses_pretraining]
     if not scratch or not finetune or len(sizes) < 3:
         return Crossover("not_computed", None, None, None, None, None, None,
                          "crossover not computed: needs a scratch arm and a fine-tuning arm fitted on 3+ sizes")  # fmt: skip

@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bench.train.trial import TrialResult
+from bench.train.result import TrialResult
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,10 @@ class ArmSummary:
     images_per_second_mean: float | None
     failed: int = 0
     cancelled: int = 0
+    undertrained: int = 0  # completed trials that did not learn or ran under the step/epoch floor
+    steps_mean: float | None = None
+    throughput_spread: float | None = None  # (max - min) / mean images per second across seeds
+    test_examples: int = 0  # size of the test split the accuracy is measured on
 
 
 def _mean(values: list[float]) -> float | None:
@@ -31,6 +35,10 @@ def _std(values: list[float]) -> float | None:
         return None
     mean = sum(values) / len(values)
     return round(math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)), 5)
+
+
+def _spread(values: list[float]) -> float | None:
+    return round((max(values) - min(values)) / (sum(values) / len(values)), 3) if len(values) > 1 else None
 
 
 def summarise(results: Iterable[TrialResult]) -> list[ArmSummary]:
@@ -52,14 +60,20 @@ def summarise(results: Iterable[TrialResult]) -> list[ArmSummary]:
                 images_per_second_mean=_mean([t.images_per_second for t in done]),
                 failed=sum(t.status == "failed" for t in trials),
                 cancelled=sum(t.status == "cancelled" for t in trials),
+                undertrained=sum(t.undertrained for t in done),
+                steps_mean=_mean([t.steps for t in done]),
+                throughput_spread=_spread([t.images_per_second for t in done if t.images_per_second]),
+                test_examples=max((t.test_size for t in done), default=0),
             )
         )
     return summaries
 
 
 def render_table(summaries: list[ArmSummary]) -> str:
-    """A plain-text table: accuracy as mean ± std over seeds."""
-    header = f"{'arm':<20} {'trials':>6} {'test acc':>16} {'macro-F1':>9} {'train s':>8} {'img/s':>8}"
+    """A plain-text table: test accuracy as mean ± std over seeds (``trials`` = seeds that finished)."""
+    test = max((s.test_examples for s in summaries), default=0)
+    header = (f"{'arm':<20} {'seeds':>6} {'test acc':>16} {'macro-F1':>9} {'steps':>6} {'train s':>8} {'img/s':>8}"
+              + (f"   (test split: {test} images)" if test else ""))  # fmt: skip
     lines = [header, "-" * len(header)]
     for s in summaries:
         if s.accuracy_mean is None:
@@ -71,6 +85,11 @@ def render_table(summaries: list[ArmSummary]) -> str:
         f1 = f"{s.macro_f1_mean:.3f}" if s.macro_f1_mean is not None else "n/a"
         seconds = f"{s.train_seconds_mean:.1f}" if s.train_seconds_mean is not None else "n/a"
         speed = f"{s.images_per_second_mean:.0f}" if s.images_per_second_mean is not None else "n/a"
-        problems = f"  ({s.failed} failed, {s.cancelled} cancelled)" if s.failed or s.cancelled else ""
-        lines.append(f"{s.arm:<20} {s.trials:>6} {accuracy:>16} {f1:>9} {seconds:>8} {speed:>8}{problems}")
+        steps = f"{s.steps_mean:.0f}" if s.steps_mean is not None else "n/a"
+        flags = [f"{s.failed} failed"] * bool(s.failed) + [f"{s.cancelled} cancelled"] * bool(s.cancelled)
+        flags += [f"{s.undertrained} UNDERTRAINED"] * bool(s.undertrained)
+        if s.throughput_spread is not None and s.throughput_spread > 0.3:
+            flags.append(f"throughput varied {s.throughput_spread:.0%} across seeds")
+        problems = f"  ({', '.join(flags)})" if flags else ""
+        lines.append(f"{s.arm:<20} {s.trials:>6} {accuracy:>16} {f1:>9} {steps:>6} {seconds:>8} {speed:>8}{problems}")
     return "\n".join(lines)

@@ -1,4 +1,15 @@
-"""Does the measurement confirm the advice? A paired comparison across seeds, in plain language."""
+"""Does the measurement confirm the advice? Paired on seeds and test examples, never against a starved arm.
+
+Outcomes:
+
+* ``confirmed``: the advised arm has the best mean and beats the best healthy rival (p < 0.05);
+* ``contradicted``: a healthy rival beats the advised arm (p < 0.05);
+* ``inconclusive``: the difference is within what this run could detect, and the verdict says
+  how large a difference it could have detected;
+* ``not_decided``: the numbers cannot say: the advised arm or every rival did not train
+  (undertrained: under the step/epoch floor, or not above chance), arms ran on different kinds
+  of device, or fewer than two arms finished. The verdict says what is missing and what would fix it.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +18,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
-from bench.train.trial import TrialResult
+from bench.evidence.stats import PairedComparison, compare, seeds_to_detect
+from bench.train.arms import ARMS, arms_for_strategy
+from bench.train.health import MIN_EPOCHS, MIN_STEPS
+from bench.train.result import TrialResult
 
-# Which measured arms stand for each advised strategy.
-STRATEGY_ARMS: dict[str, tuple[str, ...]] = {
-    "linear_probe": ("linear_probe",),
-    "partial_finetune": ("partial_finetune",),
-    "full_finetune": ("full_finetune",),
-    "scratch": ("scratch", "scratch_same_arch"),
-    "hybrid": (),
-}
-FINETUNE_ARMS = ("linear_probe", "partial_finetune", "full_finetune")
-ALPHA = 0.05  # two-sided significance level of the paired test
-POWER_Z = 1.96 + 0.84  # z for alpha = 0.05 two-sided plus 80% power
+THROUGHPUT_SPREAD = 0.30  # images/s varying more than this across one arm's seeds is flagged
 
 
 @dataclass(frozen=True)
@@ -33,25 +36,20 @@ class ArmEvidence:
     train_seconds_mean: float
     time_to_target_s: float | None  # first validation pass at the common target accuracy
     accuracy_per_train_second: float
-
-
-@dataclass(frozen=True)
-class PairedComparison:
-    better: str
-    worse: str
-    seeds: int
-    mean_difference: float  # accuracy points, better minus worse
-    ci95: tuple[float, float] | None  # bootstrap over seeds
-    p_value: float | None  # paired t-test
-    effect_size: float | None  # Cohen's d_z: mean difference / sd of differences
-    note: str = ""
+    steps_mean: float = 0.0
+    epochs_mean: float = 0.0
+    chance_accuracy: float | None = None
+    undertrained: bool = False
+    health: tuple[str, ...] = ()  # why it is undertrained, in words
+    throughput_spread: float | None = None  # (max - min) / mean images per second across seeds
+    device: str = ""
 
 
 @dataclass(frozen=True)
 class Verdict:
     advised: str
     measured_winner: str
-    outcome: str  # confirmed | contradicted | inconclusive
+    outcome: str  # confirmed | contradicted | inconclusive | not_decided
     summary: str
     reason: str
     comparison: PairedComparison | None
@@ -59,6 +57,13 @@ class Verdict:
     examples: int | None
     target_accuracy: float | None
     not_computed: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def decided(self) -> bool:
+        return self.outcome in ("confirmed", "contradicted") or (
+            self.outcome == "inconclusive" and self.comparison is not None
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,10 +82,12 @@ def _time_to(target: float, result: TrialResult) -> float | None:
 
 
 def _evidence(arm: str, trials: dict[int, TrialResult], target: float) -> ArmEvidence:
-    accuracies = [t.test_accuracy for t in trials.values()]
-    seconds = [t.time_train_s for t in trials.values()]
-    times = [_time_to(target, t) for t in trials.values()]
-    reached = [t for t in times if t is not None]
+    runs = list(trials.values())
+    accuracies = [t.test_accuracy for t in runs]
+    seconds = [t.time_train_s for t in runs]
+    times = [_time_to(target, t) for t in runs]
+    speeds = [t.images_per_second for t in runs if t.images_per_second]
+    reasons = tuple(dict.fromkeys(reason for t in runs if t.health for reason in t.health.reasons))
     mean_accuracy, mean_seconds = float(np.mean(accuracies)), float(np.mean(seconds))
     return ArmEvidence(
         arm=arm,
@@ -88,130 +95,185 @@ def _evidence(arm: str, trials: dict[int, TrialResult], target: float) -> ArmEvi
         accuracy_mean=round(mean_accuracy, 5),
         accuracy_std=round(float(np.std(accuracies, ddof=1)), 5) if len(accuracies) > 1 else None,
         train_seconds_mean=round(mean_seconds, 3),
-        time_to_target_s=round(float(np.mean(reached)), 3) if len(reached) == len(times) else None,
+        time_to_target_s=round(float(np.mean([t for t in times if t is not None])), 3)
+        if all(t is not None for t in times)
+        else None,
         accuracy_per_train_second=round(mean_accuracy / max(mean_seconds, 1e-9), 5),
+        steps_mean=round(float(np.mean([t.steps for t in runs])), 1),
+        epochs_mean=round(float(np.mean([t.epochs_run for t in runs])), 3),
+        chance_accuracy=next((t.health.chance_accuracy for t in runs if t.health), None),
+        undertrained=any(t.undertrained for t in runs),
+        health=reasons,
+        throughput_spread=round((max(speeds) - min(speeds)) / float(np.mean(speeds)), 3) if len(speeds) > 1 else None,
+        device=_device_kind(runs[0].device),
     )
 
 
-def paired_comparison(better: dict[int, TrialResult], worse: dict[int, TrialResult], names: tuple[str, str]):
-    """Paired over shared seeds (same seed = same training subsample). None-valued fields say what could not be computed."""
+def _device_kind(device: str) -> str:
+    """'cpu (x86_64, 2 threads)' -> 'cpu'; 'cuda (NVIDIA H100 80GB HBM3)' -> 'cuda (NVIDIA H100 80GB HBM3)'."""
+    return device if device.startswith("cuda") else device.split(" ")[0]
+
+
+def _starved(evidence: ArmEvidence, trials: dict[int, TrialResult]) -> str:
+    """'scratch did not train in 5 s (9 steps); give it at least 40 s' (or why it did not learn)."""
+    runs = list(trials.values())
+    budget = runs[0].config.budget_seconds
+    steps = int(evidence.steps_mean)
+    first = evidence.health[0] if evidence.health else "did not train"
+    if budget is None:
+        return f"{evidence.arm} did not train: {first}"
+    per_second = np.mean([t.steps / t.time_train_s for t in runs if t.time_train_s]) if steps else 0.0
+    steps_per_epoch = max(1.0, steps / max(evidence.epochs_mean, 1e-9)) if evidence.epochs_mean else 1.0
+    needed = max(MIN_STEPS, math.ceil(MIN_EPOCHS * steps_per_epoch))
+    if per_second > 0 and steps < needed:
+        suggestion = 5 * math.ceil(needed / per_second * 1.2 / 5)
+        return f"{evidence.arm} did not train in {budget:g} s ({steps} steps); give it at least {suggestion:g} s"
+    return f"{evidence.arm} did not learn in {budget:g} s ({steps} steps): {first}"
+
+
+def make_verdict(advised: str, results: list[TrialResult]) -> Verdict:
+    """Compare the advisor's top strategy with the measured winner; only arms that trained count."""
+    table = _by_arm(results)
+    examples = next((r.config.examples for r in results), None)
+    if len(table) < 2:
+        return Verdict(advised, next(iter(table), "none"), "not_decided", "not decided: fewer than two arms finished",
+                       "run at least two arms", None, (), examples, None, ("comparison",))  # fmt: skip
+    reached = [
+        max(h.val_accuracy for h in t.history) for trials in table.values() for t in trials.values() if t.history
+    ]
+    target = round(0.9 * min(reached), 4) if reached else None
+    evidence = {arm: _evidence(arm, trials, target if target is not None else 1.0) for arm, trials in table.items()}
+    arms = tuple(sorted(evidence.values(), key=lambda e: -e.accuracy_mean))
+    notes = [
+        f"{e.arm}: throughput varied {e.throughput_spread:.0%} across seeds (images/s); the budget bought unequal work"
+        for e in arms
+        if e.throughput_spread is not None and e.throughput_spread > THROUGHPUT_SPREAD
+    ]
+    healthy = {arm for arm, e in evidence.items() if not e.undertrained}
+    starved = {arm: _starved(e, table[arm]) for arm, e in evidence.items() if e.undertrained}
+    best = max(evidence, key=lambda a: evidence[a].accuracy_mean)
+
+    def undecided(summary: str, reason: str, missing: str) -> Verdict:
+        return Verdict(advised, best, "not_decided", summary, reason, None, arms, examples, target, (missing,),
+                       tuple(notes))  # fmt: skip
+
+    advised_arms = [a for a in arms_for_strategy(advised) if a in table]
+    if not advised_arms:
+        why = (
+            "hybrid is not benchmarked in this run" if advised == "hybrid" else f"the advised arm {advised} was not run"
+        )
+        return undecided(f"not decided: {why}", f"add the arm for {advised}", "comparison with the advised arm")
+    if not healthy:
+        return undecided("not decided: no arm trained above chance and past the floor; " + "; ".join(starved.values()),
+                         "check the labels (random labels look like this), or give the arms more time",
+                         "a healthy arm")  # fmt: skip
+    healthy_advised = [a for a in advised_arms if a in healthy]
+    if not healthy_advised:
+        return undecided("not decided: " + "; ".join(starved[a] for a in advised_arms),
+                         "the advised arm must train before it can be judged", "a trained advised arm")  # fmt: skip
+    rivals = [a for a in healthy if a not in advised_arms]
+    untested = [starved[a] for a in evidence if a in starved and a not in advised_arms]
+    if untested:
+        notes.append("not compared (did not train): " + "; ".join(untested))
+    if not rivals:
+        return undecided("not decided: no rival arm trained; " + "; ".join(untested),
+                         "give the rival arms the budget they need", "a trained rival")  # fmt: skip
+    kinds = {evidence[a].device for a in [*healthy_advised, *rivals]}
+    if len(kinds) > 1:
+        return undecided(f"not decided: arms ran on different kinds of device ({', '.join(sorted(kinds))})",
+                         "compare arms measured on the same kind of device", "same-device comparison")  # fmt: skip
+    best_advised = max(healthy_advised, key=lambda a: evidence[a].accuracy_mean)
+    best_rival = max(rivals, key=lambda a: evidence[a].accuracy_mean)
+    winner = max([best_advised, best_rival], key=lambda a: evidence[a].accuracy_mean)
+    loser = best_rival if winner == best_advised else best_advised
+    comparison = _compare(table[winner], table[loser], (winner, loser))
+    if comparison is None:
+        return undecided("not decided: no per-example test results to compare (results from an older version?)",
+                         "re-run to record per-example predictions", "paired test")  # fmt: skip
+    gap = f"{comparison.mean_difference:+.3f}"
+    interval = f"95% CI [{comparison.ci95[0]:+.3f}, {comparison.ci95[1]:+.3f}], p = {comparison.p_value:.3g}"
+    if not comparison.significant:
+        more = seeds_to_detect(comparison.mean_difference, comparison)
+        summary = (f"{winner} vs {loser}: {gap} accuracy ({interval}); this run could detect differences of about "
+                   f"{comparison.detectable:.3f} or more")  # fmt: skip
+        reason = "the gap is smaller than the run can resolve" + (
+            f": about {more} seeds (or a larger test split) would resolve {abs(comparison.mean_difference):.3f}"
+            if more
+            else ""
+        )
+        return Verdict(advised, winner, "inconclusive", summary, reason, comparison, arms, examples, target, (),
+                       tuple(notes))  # fmt: skip
+    if winner == best_advised:
+        summary = f"the advised {advised} ({winner}) beat {loser} by {gap} accuracy ({interval})"
+        return Verdict(advised, winner, "confirmed", summary, "the measurement agrees with the advice", comparison,
+                       arms, examples, target, (), tuple(notes))  # fmt: skip
+    summary = f"{winner} beat the advised {advised} by {gap} accuracy ({interval})"
+    return Verdict(advised, winner, "contradicted", summary, _likely_reason(advised, winner), comparison, arms,
+                   examples, target, (), tuple(notes))  # fmt: skip
+
+
+def _compare(better: dict[int, TrialResult], worse: dict[int, TrialResult], names) -> PairedComparison | None:
     seeds = sorted(set(better) & set(worse))
-    diffs = np.array([better[s].test_accuracy - worse[s].test_accuracy for s in seeds])
-    mean = round(float(diffs.mean()), 5) if len(diffs) else float("nan")
-    if len(diffs) < 2:
-        return PairedComparison(*names, len(diffs), mean, None, None, None, "one shared seed: no paired test (run 3+)")
-    sd = float(diffs.std(ddof=1))
-    if sd < 1e-12:  # identical differences: the t statistic is undefined
-        return PairedComparison(*names, len(diffs), mean, (mean, mean), 0.0 if mean else 1.0, None, "identical diffs")
-    rng = np.random.default_rng(0)
-    boots = diffs[rng.integers(0, len(diffs), (2000, len(diffs)))].mean(1)
-    ci = (round(float(np.percentile(boots, 2.5)), 5), round(float(np.percentile(boots, 97.5)), 5))
-    p_value = float(
-        stats.ttest_rel([better[s].test_accuracy for s in seeds], [worse[s].test_accuracy for s in seeds]).pvalue
-    )
-    return PairedComparison(*names, len(diffs), mean, ci, round(p_value, 5), round(mean / sd, 3))
-
-
-def _seeds_to_settle(comparison: PairedComparison, sd: float | None) -> str:
-    if comparison.seeds < 2 or sd is None or comparison.mean_difference == 0:
-        return "run at least 3 seeds per arm for a paired test"
-    needed = math.ceil((POWER_Z * sd / abs(comparison.mean_difference)) ** 2)
-    return f"about {max(needed, comparison.seeds + 1)} seeds would settle a {abs(comparison.mean_difference):.3f} difference"
+    a = [better[s].correct() for s in seeds]
+    b = [worse[s].correct() for s in seeds]
+    if not seeds or any(x is None for x in [*a, *b]) or len({len(x) for x in [*a, *b]}) != 1:
+        return None
+    return compare(names, np.stack(a), np.stack(b))
 
 
 def _likely_reason(advised: str, winner: str) -> str:
-    if winner.startswith("scratch") and advised in FINETUNE_ARMS:
+    winner_family = ARMS[winner].family
+    advised_family = ARMS[arms_for_strategy(advised)[0]].family if arms_for_strategy(advised) else advised
+    if winner_family == "scratch" and advised_family in ("probe", "finetune"):
         return ("training from scratch won: the data is probably less similar to the pretraining data than assumed, "
                 "its images smaller than the profile's input_resolution (small inputs make scratch cheap), "
                 "or the data large enough for scratch at this budget")  # fmt: skip
-    if advised == "scratch" and winner in FINETUNE_ARMS:
+    if advised_family == "scratch" and winner_family in ("probe", "finetune"):
         return ("pretrained features won: the data is closer to the pretraining data than assumed, or too small "
                 "(or the budget too short) for scratch")  # fmt: skip
     if advised == "linear_probe":
         return "adapting the backbone beat frozen features: the data is less similar than assumed, or has enough labels"
-    if winner == "linear_probe":
+    if winner_family == "probe":
         return "frozen features won: the data is closer than assumed, or too few labels or too little time to fine-tune"
     return f"{winner} beat {advised}: the budget or data size favours a different amount of fine-tuning"
 
 
-def make_verdict(advised: str, results: list[TrialResult]) -> Verdict:
-    """Compare the advisor's top strategy with the measured winner (by mean test accuracy)."""
-    table = _by_arm(results)
-    not_computed: list[str] = []
-    examples = next((r.config.examples for r in results), None)
-    if len(table) < 2:
-        return Verdict(advised, next(iter(table), "none"), "inconclusive", "fewer than two arms completed",
-                       "run at least two arms", None, (), examples, None, ("comparison",))  # fmt: skip
-    target = round(0.9 * min(max(h.val_accuracy for h in t.history) for trials in table.values()
-                             for t in trials.values() if t.history), 4)  # fmt: skip
-    evidence = {arm: _evidence(arm, trials, target) for arm, trials in table.items()}
-    winner = max(evidence, key=lambda a: evidence[a].accuracy_mean)
-    advised_arms = [a for a in STRATEGY_ARMS.get(advised, ()) if a in table]
-    arms = tuple(sorted(evidence.values(), key=lambda e: -e.accuracy_mean))
-    if not advised_arms:
-        why = (
-            "hybrid is not benchmarked in a quick run"
-            if advised == "hybrid"
-            else f"the advised arm {advised} was not run"
-        )
-        return Verdict(advised, winner, "inconclusive", f"cannot check the advice: {why}", f"add the arm for {advised}",
-                       None, arms, examples, target, ("comparison with the advised arm",))  # fmt: skip
-    best_advised = max(advised_arms, key=lambda a: evidence[a].accuracy_mean)
-    if winner in advised_arms:
-        rival = max((a for a in evidence if a not in advised_arms), key=lambda a: evidence[a].accuracy_mean)
-        comparison = paired_comparison(table[winner], table[rival], (winner, rival))
-    else:
-        comparison = paired_comparison(table[winner], table[best_advised], (winner, best_advised))
-    diffs_sd = _sd_of_differences(table[comparison.better], table[comparison.worse])
-    if comparison.p_value is None:
-        not_computed.append(f"paired test ({comparison.note})")
-    significant = comparison.p_value is not None and comparison.p_value < ALPHA and comparison.mean_difference > 0
-    gap = f"{comparison.mean_difference:+.3f}"
-    if not significant:
-        outcome = "inconclusive"
-        summary = f"{comparison.better} vs {comparison.worse}: {gap} accuracy, within noise"
-        reason = _seeds_to_settle(comparison, diffs_sd) + " (or more examples per arm)"
-    elif winner in advised_arms:
-        outcome = "confirmed"
-        summary = (
-            f"the advised {advised} ({winner}) beat {comparison.worse} by {gap} accuracy (p = {comparison.p_value:.3g})"
-        )
-        reason = "the measurement agrees with the advice"
-    else:
-        outcome = "contradicted"
-        summary = f"{winner} beat the advised {advised} by {gap} accuracy (p = {comparison.p_value:.3g})"
-        reason = _likely_reason(advised, winner)
-    return Verdict(advised, winner, outcome, summary, reason, comparison, arms, examples, target, tuple(not_computed))
-
-
-def _sd_of_differences(a: dict[int, TrialResult], b: dict[int, TrialResult]) -> float | None:
-    seeds = sorted(set(a) & set(b))
-    if len(seeds) < 2:
-        return None
-    return float(np.std([a[s].test_accuracy - b[s].test_accuracy for s in seeds], ddof=1))
-
-
 def render_verdict(verdict: dict[str, Any]) -> str:
     """A stored verdict (``Verdict.to_dict()``) in plain text: outcome, the paired numbers, one row per arm."""
-    lines = [f"Verdict: {verdict['outcome'].upper()}: {verdict['summary']}", f"  {verdict['reason']}"]
-    c = verdict["comparison"]
+    outcome = verdict["outcome"].replace("_", " ").upper()
+    lines = [f"Verdict: {outcome}: {verdict['summary']}", f"  {verdict['reason']}"]
+    c = verdict.get("comparison")
     if c is not None:
-        ci = f"[{c['ci95'][0]:+.3f}, {c['ci95'][1]:+.3f}]" if c["ci95"] else "not computed"
-        p = f"{c['p_value']:.3g}" if c["p_value"] is not None else "not computed"
-        d = f"{c['effect_size']:.2f}" if c["effect_size"] is not None else "not computed"
         lines.append(
-            f"  paired over {c['seeds']} seeds: difference {c['mean_difference']:+.3f}, 95% CI {ci}, p {p}, d_z {d}"
+            f"  {c['better']} - {c['worse']}: {c['mean_difference']:+.3f} test accuracy, 95% CI "
+            f"[{c['ci95'][0]:+.3f}, {c['ci95'][1]:+.3f}], p {c['p_value']:.3g} ({c['method']}); "
+            f"detectable difference {c['detectable']:.3f}"
         )
-    target = f"{verdict['target_accuracy']:.3f}" if verdict["target_accuracy"] is not None else "n/a"
-    lines.append(f"  {'arm':<18} {'seeds':>5} {'accuracy':>16} {'train s':>8} {'to ' + target:>10} {'acc/s':>8}")
+        mcnemar = ", ".join(f"{p:.3g}" for p in c.get("mcnemar_p", ()))
+        seed = c.get("seed_test")
+        if seed and seed.get("ci95"):
+            lines.append(
+                f"  paired t over {seed['seeds']} seeds: {seed['mean_difference']:+.3f}, 95% CI "
+                f"[{seed['ci95'][0]:+.3f}, {seed['ci95'][1]:+.3f}], p {seed['p_value']:.3g}; McNemar exact p per seed: {mcnemar}"
+            )
+        elif mcnemar:
+            lines.append(f"  McNemar exact p per seed: {mcnemar}")
+    target = f"{verdict['target_accuracy']:.3f}" if verdict.get("target_accuracy") is not None else "n/a"
+    lines.append(
+        f"  {'arm':<18} {'seeds':>5} {'test accuracy':>16} {'chance':>6} {'steps':>6} {'train s':>8} "
+        f"{'to ' + target:>10}  health"
+    )
     for e in verdict["arms"]:
         std = e["accuracy_std"]
         accuracy = f"{e['accuracy_mean']:.3f}" + (f" ± {std:.3f}" if std is not None else "")
         reach = f"{e['time_to_target_s']:.1f}s" if e["time_to_target_s"] is not None else "not reached"
+        chance = f"{e['chance_accuracy']:.2f}" if e.get("chance_accuracy") is not None else "n/a"
+        health = "UNDERTRAINED: " + "; ".join(e["health"]) if e.get("undertrained") else "ok"
         lines.append(
-            f"  {e['arm']:<18} {e['seeds']:>5} {accuracy:>16} {e['train_seconds_mean']:>8.1f} {reach:>10} "
-            f"{e['accuracy_per_train_second']:>8.4f}"
+            f"  {e['arm']:<18} {e['seeds']:>5} {accuracy:>16} {chance:>6} {e.get('steps_mean', 0):>6.0f} "
+            f"{e['train_seconds_mean']:>8.1f} {reach:>10}  {health}"
         )
+    lines += [f"  note: {note}" for note in verdict.get("notes", ())]
     if verdict["not_computed"]:
         lines.append("  not computed: " + "; ".join(verdict["not_computed"]))
     return "\n".join(lines)

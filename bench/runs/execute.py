@@ -11,17 +11,21 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from bench.device import resolve_device
 from bench.errors import BenchInputError
 from bench.evidence.curve import CurveResult, run_curve
 from bench.evidence.logme import estimate_transferability
 from bench.evidence.summary import summarise
 from bench.evidence.verdict import make_verdict
+from bench.runs.queue import QueueCancelled, device_slot
 from bench.runs.request import RunRequest
 from bench.runs.store import RunStore
 from bench.train.cache import TrialCache
+from bench.train.callbacks import Hooks
+from bench.train.planning import plan_arms
 from bench.train.suite import run_suite
 from bench.train.trial import Callback, TrialResult, TrialState
 
@@ -113,18 +117,38 @@ def execute_run(
     if record is None:
         raise BenchInputError(f"run {run_id}: not in the run store {store.path}")
     request = RunRequest.from_dict(record.config)
-    store.set_status(run_id, "running", pid=os.getpid())
     progress = StoreProgress(store, run_id, request.total_trials())
+    hooks = Hooks([progress, *callbacks])
     cache = TrialCache()
 
     def save(result: TrialResult) -> None:
         store.add_trial(run_id, result.to_dict())
         on_result(result)
 
+    def queued(holder: str) -> None:
+        store.set_status(run_id, "queued", pid=os.getpid())
+        store.set_progress(run_id, {"done": 0, "total": request.total_trials(), "phase": "queued",
+                                    "queued_behind": holder})  # fmt: skip
+        for callback in hooks.callbacks:
+            callback.on_queued(holder)
+
+    device = resolve_device(request.base.device)
     try:
-        trials, curve = _run_trials(request, [progress, *callbacks], save, cache)
-        analyses = _analyses(request, trials, curve, cache)
-        verdict = _verdict(request, trials)
+        with device_slot(store.path.parent / "locks", str(device), run_id, queued, hooks.should_stop):
+            store.set_status(run_id, "running", pid=os.getpid())
+            # A curve is planned at its largest size: the fewest epochs per second.
+            planned = replace(request.base, examples=max(request.sizes)) if request.sizes else request.base
+            plans = plan_arms(planned, request.runnable_arms, cache) if planned.budget_seconds else ()
+            if plans:
+                store.add_analysis(run_id, "budget_plan", [asdict(plan) for plan in plans])
+                for callback in hooks.callbacks:
+                    callback.on_budget_plan(plans)
+            trials, curve = _run_trials(request, hooks.callbacks, save, cache)
+            analyses = _analyses(request, trials, curve, cache)
+            verdict = _verdict(request, trials)
+    except QueueCancelled:
+        store.set_status(run_id, "cancelled", error="cancelled while queued; nothing ran")
+        return RunOutcome(run_id, "cancelled", (), None, {}, "cancelled while queued")
     except BenchInputError as error:
         store.set_status(run_id, "failed", error=str(error))
         raise

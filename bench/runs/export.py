@@ -17,7 +17,7 @@ from typing import Any
 from bench.errors import BenchInputError
 from bench.evidence.summary import summarise
 from bench.runs.store import RunStore
-from bench.train.trial import EpochRecord, TrialConfig, TrialResult
+from bench.train.result import TrialResult
 
 CSV_COLUMNS = (
     "trial_id",
@@ -48,10 +48,7 @@ def csv_row(result: TrialResult) -> dict[str, Any]:
 
 def trial_from_dict(data: dict[str, Any]) -> TrialResult:
     """Rebuild a TrialResult saved by :meth:`TrialResult.to_dict`."""
-    fields = {k: v for k, v in data.items() if k != "trial_id"}
-    fields["config"] = TrialConfig(**fields["config"])
-    fields["history"] = tuple(EpochRecord(**h) for h in fields.get("history", ()))
-    return TrialResult(**fields)
+    return TrialResult.from_dict(data)
 
 
 def export_run(store: RunStore, run_id: str, folder: Path) -> Path:

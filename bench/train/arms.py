@@ -1,27 +1,44 @@
-"""Benchmark arms, named after the advisor's strategies. Each arm is a preset, not an ``if`` chain.
+"""Benchmark arms: typed metadata read by everything that needs to know an arm's kind.
 
-``hybrid`` (in-domain pretraining, then fine-tuning) needs an unlabeled pool and a
-pretraining stage far beyond a quick run, so it is not benchmarked and is reported as such.
+Each arm names the advisor strategy it measures; its training numbers (optimizer, learning
+rates with layer-wise decay, weight decay, label smoothing, what trains) come from that
+strategy's recipe preset in :mod:`advisor.recipes`, so the recipe a person reads is the one
+the benchmark ran. ``family`` says what kind of arm it is (probe, finetune, scratch, hybrid):
+verdicts and learning curves group arms by it, never by their names.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from advisor.recipes import HYPERPARAMETERS, Hyperparameters
 from bench.errors import BenchInputError, unknown_name
+
+FAMILIES = ("probe", "finetune", "scratch", "hybrid")
 
 
 @dataclass(frozen=True)
 class ArmSpec:
     name: str
     description: str
+    strategy: str  # the advisor strategy this arm measures (its recipe preset)
+    family: str  # probe | finetune | scratch | hybrid
     pretrained: bool  # start from the pretrained backbone's weights
     architecture: str  # "pretrained": the pretrained backbone's; "scratch": the compact scratch model
-    trainable: str  # "head" (cached features + logistic regression), "top" (top blocks + head), "all"
-    lr_body: float = 0.0
-    lr_head: float = 0.0
-    weight_decay: float = 0.0
-    top_fraction: float = 1 / 3  # for "top": share of body blocks (from the top) that train
+
+    @property
+    def hyperparameters(self) -> Hyperparameters:
+        return HYPERPARAMETERS[self.strategy]
+
+    @property
+    def trainable(self) -> str:
+        """head (cached features + logistic regression), top (top blocks + head) or all."""
+        return self.hyperparameters.trainable
+
+    @property
+    def uses_pretraining(self) -> bool:
+        """Does the arm stand for transfer from pretraining (the other side of "scratch")?"""
+        return self.family in ("probe", "finetune")
 
 
 ARMS: dict[str, ArmSpec] = {
@@ -30,53 +47,51 @@ ARMS: dict[str, ArmSpec] = {
         ArmSpec(
             "linear_probe",
             "frozen pretrained backbone; logistic regression on cached features, C chosen on validation",
+            strategy="linear_probe",
+            family="probe",
             pretrained=True,
             architecture="pretrained",
-            trainable="head",
         ),
         ArmSpec(
             "partial_finetune",
             "pretrained backbone, top third of the blocks and a new head train (body lr 10x lower)",
+            strategy="partial_finetune",
+            family="finetune",
             pretrained=True,
             architecture="pretrained",
-            trainable="top",
-            lr_body=5e-4,
-            lr_head=5e-3,
-            weight_decay=0.01,
         ),
         ArmSpec(
             "full_finetune",
-            "pretrained backbone, all layers train with discriminative learning rates",
+            "pretrained backbone, all layers train with layer-wise decayed learning rates",
+            strategy="full_finetune",
+            family="finetune",
             pretrained=True,
             architecture="pretrained",
-            trainable="all",
-            lr_body=5e-4,
-            lr_head=5e-3,
-            weight_decay=0.05,
         ),
         ArmSpec(
             "scratch",
             "compact CNN sized for small images, random initialisation",
+            strategy="scratch",
+            family="scratch",
             pretrained=False,
             architecture="scratch",
-            trainable="all",
-            lr_body=3e-3,
-            lr_head=3e-3,
-            weight_decay=5e-4,
         ),
         ArmSpec(
             "scratch_same_arch",
             "the pretrained backbone's architecture with random initialisation",
+            strategy="scratch",
+            family="scratch",
             pretrained=False,
             architecture="pretrained",
-            trainable="all",
-            lr_body=3e-3,
-            lr_head=3e-3,
-            weight_decay=5e-4,
         ),
     )
 }
 NOT_BENCHMARKED = {"hybrid": "needs an unlabeled pool and a pretraining stage; not run in a quick validation"}
+
+
+def arms_for_strategy(strategy: str) -> tuple[str, ...]:
+    """The registered arms that measure an advisor strategy (``scratch``: scratch and scratch_same_arch)."""
+    return tuple(name for name, arm in ARMS.items() if arm.strategy == strategy)
 
 
 def get_arm(name: str) -> ArmSpec:

@@ -28,10 +28,11 @@ the first reading past the budget, when ``should_stop()`` says so, or at ``max_s
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -186,6 +187,37 @@ def pretrain(
     encoder.train(was_training)
     history = tuple(float(v) for v in torch.stack(losses).cpu()) if losses else ()
     return PretrainResult(objective, len(losses), now - start, history, len(images), batch_size, stopped_by)
+
+
+@contextlib.contextmanager
+def headless(model: nn.Module, classifier: str) -> Iterator[nn.Module]:
+    """``model`` with its classifier (a backbone spec's ``classifier`` path) replaced by ``nn.Identity``.
+
+    The head is put back on exit, so the pretrained body and the fine-tuning head stay one model.
+
+    >>> from bench.models.backbones import create_model, get_backbone
+    >>> model = create_model(get_backbone("compact_cnn"), num_classes=4, pretrained=False)
+    >>> with headless(model, "fc") as encoder:
+    ...     encoder(torch.zeros(2, 3, 16, 16)).shape
+    torch.Size([2, 128])
+    >>> model.fc
+    Linear(in_features=128, out_features=4, bias=True)
+    """
+    parent_path, _, leaf = classifier.rpartition(".")
+    parent = model.get_submodule(parent_path) if parent_path else model
+    head = parent[int(leaf)] if leaf.isdigit() else getattr(parent, leaf)
+    _set_child(parent, leaf, nn.Identity())
+    try:
+        yield model
+    finally:
+        _set_child(parent, leaf, head)
+
+
+def _set_child(parent: nn.Module, leaf: str, child: nn.Module) -> None:
+    if leaf.isdigit():
+        parent[int(leaf)] = child
+    else:
+        setattr(parent, leaf, child)
 
 
 def two_views(

@@ -1,4 +1,4 @@
-"""The linear probe's head: multinomial logistic regression with L2, fitted on the device.
+"""The linear-probe arm, and its head: multinomial logistic regression with L2, fitted on the device.
 
 Same objective as scikit-learn's ``LogisticRegression(C=...)`` (mean cross-entropy plus
 ``||W||^2 / (2 C n)``), solved by full-batch L-BFGS (at most 30 iterations per C, to a
@@ -9,10 +9,19 @@ on the GPU when there is one, which is what makes a probe far cheaper than an ep
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+
+from bench.data.image_data import ImageData
+from bench.models.backbones import BackboneSpec
+from bench.train.cache import TrialCache
+from bench.train.callbacks import Hooks, TrialState
+from bench.train.config import TrialConfig
+from bench.train.result import EpochRecord
 
 
 @dataclass(frozen=True)
@@ -65,3 +74,58 @@ def fit_probe(
             best = ProbeFit(c, val_accuracy, weight.detach().clone(), bias.detach().clone(), mean, scale)
     assert best is not None
     return best
+
+
+LOGISTIC_C_GRID = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
+
+
+@dataclass(frozen=True)
+class ProbeOutcome:
+    predictions: torch.Tensor  # on the test split
+    val_accuracy: float
+    fits: int  # one per C
+    feature_seconds: float
+    fit_seconds: float
+    cache_hit: bool
+    history: tuple[EpochRecord, ...]
+
+
+def run_linear_probe(
+    config: TrialConfig,
+    spec: BackboneSpec,
+    data: ImageData,
+    images: torch.Tensor,
+    split_idx: tuple[np.ndarray, np.ndarray, np.ndarray],
+    device: torch.device,
+    hooks: Hooks,
+    cache: TrialCache,
+    clock: Callable[[], float],
+) -> ProbeOutcome:
+    """The linear-probe arm: pooled features of the frozen backbone (cached), logistic regression, C on validation."""
+    train_idx, val_idx, test_idx = split_idx
+    t_features = clock()
+    needed = np.concatenate([train_idx, val_idx, test_idx])
+    features, hit = cache.features(
+        spec, data, images, device, needed, progress=lambda: hooks.progress(TrialState(config, "features"))
+    )
+    feature_seconds = clock() - t_features
+    as_tensor = lambda idx: torch.as_tensor(features[idx], device=device)  # noqa: E731
+    target = lambda idx: torch.as_tensor(data.labels[idx], device=device)  # noqa: E731
+    history: list[EpochRecord] = []
+    t_fit = clock()
+
+    def record(c: float, val_accuracy: float) -> None:
+        history.append(EpochRecord(1.0, len(history) + 1, None, val_accuracy, round(clock() - t_fit, 3)))
+        hooks.progress(
+            TrialState(config, "train", len(history), len(LOGISTIC_C_GRID), 1.0, last_val_accuracy=val_accuracy)
+        )
+
+    fit = fit_probe(
+        as_tensor(train_idx), target(train_idx), as_tensor(val_idx), target(val_idx), data.num_classes,
+        LOGISTIC_C_GRID, on_fit=record,
+    )  # fmt: skip
+    fit_seconds = clock() - t_fit
+    predictions = fit.predict(as_tensor(test_idx))
+    return ProbeOutcome(
+        predictions, fit.val_accuracy, len(LOGISTIC_C_GRID), feature_seconds, fit_seconds, hit, tuple(history)
+    )

@@ -1,11 +1,14 @@
 """Curves, power-law fits, crossover and verdicts on constructed results with known answers."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from bench.errors import BenchInputError
 from bench.evidence.curve import CurveConfig, PowerLaw, estimate_crossover, fit_power_law, validate_sizes
 from bench.evidence.verdict import make_verdict, render_verdict
+from bench.train.health import assess, pack_correct
 from bench.train.trial import EpochRecord, TrialConfig, TrialResult
 
 
@@ -95,16 +98,30 @@ def test_sizes_are_checked():
     assert any("no power-law fit" in n for n in notes) and any("one seed" in n for n in notes)
 
 
-def trial(arm, seed, accuracy, seconds=5.0, examples=1000):
+TEST_SIZE = 500
+DIFFICULTY = np.random.default_rng(7).permutation(TEST_SIZE)  # shared: easy examples are easy for every arm
+
+
+def correctness(accuracy: float, seed: int) -> np.ndarray:
+    """Per-example correctness with the given accuracy; arms agree on easy examples, seeds jitter a little."""
+    score = DIFFICULTY + np.random.default_rng(seed).normal(0, 15, TEST_SIZE)
+    return np.argsort(np.argsort(score)) < round(accuracy * TEST_SIZE)
+
+
+def trial(arm, seed, accuracy, seconds=5.0, examples=1000, steps=200, learned=True):
     history = (EpochRecord(1.0, 10, 0.5, accuracy * 0.8, seconds / 2), EpochRecord(2.0, 20, 0.3, accuracy, seconds))
+    correct = correctness(accuracy, seed)
+    health = assess(correct, 0.1, steps, 2.0, gradient=arm != "linear_probe", budget_seconds=seconds)
     return TrialResult(
-        TrialConfig("digits", arm, seed=seed, examples=examples), "completed", test_accuracy=accuracy,
-        test_macro_f1=accuracy, time_train_s=seconds, history=history, train_examples=examples,
+        TrialConfig("digits", arm, seed=seed, examples=examples, budget_seconds=seconds), "completed",
+        test_accuracy=float(correct.mean()), test_macro_f1=accuracy, time_train_s=seconds, history=history,
+        train_examples=examples, steps=steps, epochs_run=2.0, health=health, test_correct=pack_correct(correct),
+        test_size=TEST_SIZE, images_per_second=steps * 64 / seconds, device="cpu (x86_64, 2 threads)",
     )  # fmt: skip
 
 
-def results(scores: dict[str, list[float]]):
-    return [trial(arm, seed, acc) for arm, accs in scores.items() for seed, acc in enumerate(accs)]
+def results(scores: dict[str, list[float]], **kwargs):
+    return [trial(arm, seed, acc, **kwargs) for arm, accs in scores.items() for seed, acc in enumerate(accs)]
 
 
 def test_verdict_confirmed():
@@ -124,25 +141,27 @@ def test_verdict_contradicted_names_a_likely_reason():
     assert "less similar to the pretraining data than assumed" in verdict.reason
 
 
-def test_verdict_inconclusive_says_how_many_seeds_would_settle_it():
+def test_verdict_inconclusive_says_what_the_run_could_detect():
     verdict = make_verdict(
         "linear_probe", results({"linear_probe": [0.80, 0.78, 0.82], "scratch": [0.79, 0.80, 0.795]})
     )
-    assert verdict.outcome == "inconclusive"
-    assert "seeds would settle" in verdict.reason
+    assert verdict.outcome == "inconclusive" and verdict.decided
+    assert "could detect differences of about" in verdict.summary
+    assert verdict.comparison.ci95[0] <= 0 <= verdict.comparison.ci95[1] and verdict.comparison.p_value >= 0.05
+    assert "seeds (or a larger test split) would resolve" in verdict.reason
 
 
-def test_single_seed_reports_what_was_not_computed():
-    verdict = make_verdict("linear_probe", results({"linear_probe": [0.9], "scratch": [0.5]}))
-    assert verdict.outcome == "inconclusive"
-    assert verdict.comparison.p_value is None and verdict.comparison.ci95 is None
-    assert any("no paired test" in n for n in verdict.not_computed)
-    assert "not computed" in render_verdict(verdict.to_dict())
+def test_a_single_seed_is_decided_on_the_test_set_never_called_noise():
+    verdict = make_verdict("linear_probe", results({"linear_probe": [0.68], "scratch": [0.50]}))
+    assert verdict.outcome == "confirmed"
+    assert verdict.comparison.seed_test is None and "over 500 test examples" in verdict.comparison.method
+    assert verdict.comparison.p_value < 0.05 and verdict.comparison.ci95[0] > 0
+    assert "p " in render_verdict(verdict.to_dict())
 
 
-def test_hybrid_advice_cannot_be_checked_in_a_quick_run():
+def test_hybrid_advice_cannot_be_checked_without_the_hybrid_arm():
     verdict = make_verdict("hybrid", results({"linear_probe": [0.8, 0.8], "scratch": [0.7, 0.7]}))
-    assert verdict.outcome == "inconclusive" and "hybrid is not benchmarked" in verdict.summary
+    assert verdict.outcome == "not_decided" and "hybrid is not benchmarked" in verdict.summary
 
 
 def test_scratch_advice_counts_either_scratch_arm():
@@ -150,6 +169,40 @@ def test_scratch_advice_counts_either_scratch_arm():
         "scratch", results({"scratch_same_arch": [0.9, 0.91, 0.92], "linear_probe": [0.7, 0.72, 0.71]})
     )
     assert verdict.outcome == "confirmed" and verdict.measured_winner == "scratch_same_arch"
+
+
+def test_a_starved_rival_is_never_the_one_confirmed_against():
+    trials = [
+        *results({"linear_probe": [0.8, 0.81, 0.8]}),
+        *results({"scratch": [0.1, 0.1, 0.1]}, steps=9, seconds=5.0),
+    ]
+    verdict = make_verdict("linear_probe", trials)
+    assert verdict.outcome == "not_decided"
+    assert "scratch did not train in 5 s (9 steps); give it at least" in verdict.summary
+    scratch = next(e for e in verdict.arms if e.arm == "scratch")
+    assert scratch.undertrained and any("30 steps" in h for h in scratch.health)
+
+
+def test_a_starved_advised_arm_is_not_decided():
+    trials = [*results({"scratch": [0.5, 0.5]}, steps=9), *results({"linear_probe": [0.8, 0.8]})]
+    verdict = make_verdict("scratch", trials)
+    assert verdict.outcome == "not_decided" and "scratch did not train" in verdict.summary
+
+
+def test_arms_at_chance_give_no_verdict():
+    trials = [
+        *results({"linear_probe": [0.1, 0.11]}),
+        *results({"full_finetune": [0.1, 0.09]}),
+    ]
+    verdict = make_verdict("linear_probe", trials)
+    assert verdict.outcome == "not_decided" and "no arm trained above chance" in verdict.summary
+
+
+def test_arms_on_different_kinds_of_device_are_not_compared():
+    trials = results({"linear_probe": [0.9, 0.9], "scratch": [0.6, 0.6]})
+    trials = [replace(t, device="cuda (NVIDIA H100)") if t.config.arm == "scratch" else t for t in trials]
+    verdict = make_verdict("linear_probe", trials)
+    assert verdict.outcome == "not_decided" and "different kinds of device" in verdict.summary
 
 
 def test_power_law_predict_is_monotone():

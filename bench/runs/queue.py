@@ -1,0 +1,60 @@
+"""One run per device at a time: a second run waits, queued, behind the one that holds the device.
+
+Two runs on the same device would each measure contention, and equal budgets would stop being
+equal compute. A run holds an exclusive ``flock`` on ``<run store folder>/locks/<device>.lock``
+for as long as it trains; the lock file names the run that holds it. The kernel releases the
+lock when the holder's process ends, however it ends, so a crashed run never blocks the queue.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+POLL_SECONDS = 0.5
+
+
+class QueueCancelled(Exception):
+    """The run was cancelled while it waited for the device."""
+
+
+@contextmanager
+def device_slot(
+    folder: Path,
+    device_key: str,
+    run_id: str,
+    on_wait: Callable[[str], None] = lambda holder: None,
+    should_stop: Callable[[], bool] = lambda: False,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[None]:
+    """Hold the device for the body of the ``with``; while another run holds it, call ``on_wait(holder)``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{device_key.replace(':', '-')}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        last_holder = None
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = path.read_text().strip() or "another run"
+                if holder != last_holder:
+                    on_wait(holder)
+                    last_holder = holder
+                if should_stop():
+                    raise QueueCancelled from None
+                sleep(POLL_SECONDS)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, run_id.encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

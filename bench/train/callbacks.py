@@ -1,0 +1,83 @@
+"""Callbacks see a trial's progress and can ask it to stop; the runner itself prints nothing.
+
+In the style of Lightning's and Hugging Face's callbacks: typed no-op hooks, a frozen state
+snapshot they read, and one way to change control (``should_stop``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bench.train.config import TrialConfig
+
+if TYPE_CHECKING:  # results import callbacks' types only for annotations
+    from bench.train.planning import ArmPlan
+    from bench.train.result import EpochRecord, TrialResult
+
+
+@dataclass(frozen=True)
+class TrialState:
+    """A snapshot passed to callbacks; they read it, they never change it."""
+
+    config: TrialConfig
+    phase: str  # data | features | pretrain | train | eval | done
+    step: int = 0
+    planned_steps: int = 0
+    epoch: float = 0.0
+    train_seconds: float = 0.0
+    last_val_accuracy: float | None = None
+
+
+class Callback:
+    """No-op hooks. Override what you need; return True from ``should_stop`` to cancel."""
+
+    def on_trial_start(self, state: TrialState) -> None: ...
+
+    def on_progress(self, state: TrialState) -> None: ...
+
+    def on_epoch_end(self, state: TrialState, record: EpochRecord) -> None: ...
+
+    def on_trial_end(self, result: TrialResult) -> None: ...
+
+    def on_budget_plan(self, plans: tuple[ArmPlan, ...]) -> None:
+        """Before any arm trains: how many steps each gradient arm's budget buys here."""
+
+    def on_queued(self, holder: str) -> None:
+        """The run waits for the device, held by run ``holder``."""
+
+    def should_stop(self) -> bool:
+        return False
+
+
+class TrialCancelled(Exception):
+    pass
+
+
+class Hooks:
+    """Fans each event out to every callback; ``progress`` also checks for cancellation."""
+
+    def __init__(self, callbacks: Sequence[Callback]):
+        self.callbacks = list(callbacks)
+
+    def on_trial_start(self, state: TrialState) -> None:
+        for cb in self.callbacks:
+            cb.on_trial_start(state)
+
+    def should_stop(self) -> bool:
+        return any(cb.should_stop() for cb in self.callbacks)
+
+    def progress(self, state: TrialState) -> None:
+        for cb in self.callbacks:
+            cb.on_progress(state)
+        if self.should_stop():
+            raise TrialCancelled
+
+    def on_epoch_end(self, state: TrialState, record: EpochRecord) -> None:
+        for cb in self.callbacks:
+            cb.on_epoch_end(state, record)
+
+    def on_trial_end(self, result: TrialResult) -> None:
+        for cb in self.callbacks:
+            cb.on_trial_end(result)

@@ -1,0 +1,74 @@
+"""What defines one trial, and the declarative table of what each field accepts."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from advisor.constraints import Constraint, FieldError, Interval, check_fields
+from bench.device import resolve_device
+from bench.errors import ConfigError
+from bench.models.backbones import BACKBONES, get_backbone
+from bench.train.arms import get_arm
+
+
+@dataclass(frozen=True)
+class TrialConfig:
+    """Everything that defines one trial. Two equal configs on the same device give the same trial."""
+
+    dataset: str  # a registered name, a folder, or a .zip
+    arm: str
+    backbone: str = "efficientnet_lite0"  # pretrained model for fine-tune arms and scratch_same_arch
+    scratch_backbone: str = "compact_cnn"  # model for the scratch arm
+    examples: int | None = None  # training examples (stratified subsample); None: the whole training split
+    seed: int = 0  # initialisation, batch order and the training subsample
+    split_seed: int = 0  # train/validation/test split: shared by every arm and seed
+    budget_seconds: float | None = 20.0  # training wall-clock per trial; None: until converged
+    max_epochs: int = 30  # cap in until-converged mode
+    patience: int = 3  # evaluations without improvement before stopping (until-converged mode)
+    batch_size: int = 64
+    resolution: int | None = None  # input side for the pretrained architecture; None: the dataset's default
+    scratch_resolution: int = 32  # input side for the compact scratch model (airbench trains CIFAR at 32)
+    device: str = "auto"
+    image_size: int = 128  # side user images are decoded to
+    label_smoothing: float | None = None  # None: the arm's recipe preset (advisor.recipes.HYPERPARAMETERS)
+    examples_cap: int | None = None  # with examples=None: all training examples, but at most this many
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# One declarative table: what each field accepts. The constraint writes the message.
+TRIAL_CONSTRAINTS: dict[str, Constraint] = {
+    "examples": Interval(int, 2, None, none="all"),
+    "seed": Interval(int, 0, 2**31 - 1),
+    "split_seed": Interval(int, 0, 2**31 - 1),
+    "budget_seconds": Interval(float, 1, 86_400, unit="seconds", none="until converged"),
+    "max_epochs": Interval(int, 1, 1000),
+    "patience": Interval(int, 1, 100),
+    "batch_size": Interval(int, 2, 4096),
+    "resolution": Interval(int, 8, 512, unit="pixels", none="the dataset's default"),
+    "scratch_resolution": Interval(int, 8, 512, unit="pixels"),
+    "image_size": Interval(int, 8, 512, unit="pixels"),
+    "label_smoothing": Interval(float, 0, 0.99, none="the recipe's"),
+    "examples_cap": Interval(int, 2, None, none="no cap"),
+}
+
+
+def validate_trial_config(config: TrialConfig) -> None:
+    """Raise ConfigError (a BenchInputError) naming the field, what is accepted and what was given."""
+    try:
+        check_fields(config, TRIAL_CONSTRAINTS)
+    except FieldError as error:
+        raise ConfigError(error.field, error.detail) from None
+    arm = get_arm(config.arm)
+    backbone = get_backbone(config.backbone)
+    get_backbone(config.scratch_backbone)
+    if arm.pretrained and not backbone.has_pretrained:
+        pretrained = ", ".join(name for name, spec in BACKBONES.items() if spec.has_pretrained)
+        raise ConfigError(
+            "backbone",
+            f"expected a backbone with pretrained weights for arm {config.arm} ({pretrained}); "
+            f"got {config.backbone}, which has none",
+        )
+    resolve_device(config.device)

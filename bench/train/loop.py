@@ -1,0 +1,222 @@
+"""The gradient arms' training loop: optimizer from the recipe, the step, evaluation and early stopping.
+
+Small pieces in the style of Lightning's loops: :func:`parameter_groups` turns the arm's recipe
+(what trains, learning rates with layer-wise decay) into optimizer groups; :class:`EarlyStopping`
+keeps the best weights; :class:`BudgetPlanner` (bench.train.budget) decides how many steps fit;
+:class:`GradientTrainer` runs the steps and reports to the callbacks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from advisor.recipes import Hyperparameters
+from bench.device import autocast, prefers_channels_last
+from bench.models.backbones import BackboneSpec, head_of
+from bench.train.batches import augment, eval_batch_size, forward_batch, normalise
+from bench.train.budget import BudgetPlanner
+from bench.train.callbacks import Hooks, TrialState
+from bench.train.config import TrialConfig
+from bench.train.result import EpochRecord
+
+
+def parameter_groups(model: nn.Module, spec: BackboneSpec, hp: Hyperparameters) -> tuple[list[nn.Module], list[dict]]:
+    """(frozen blocks, optimizer groups) for a recipe: the head at ``lr_head``; trainable body blocks at
+    ``lr_body`` for the top block, times ``layer_decay`` per block going down.
+
+    Blocks come from the backbone registry's ``body_blocks`` (bottom to top), so this works for every
+    registered model (timm, torchvision and the compact CNN alike).
+    """
+    head_params = list(head_of(model, spec).parameters())
+    head_ids = {id(p) for p in head_params}
+    blocks = spec.body_blocks(model)
+    frozen_blocks: list[nn.Module] = []
+    if hp.trainable == "top":
+        n_train = max(1, math.ceil(len(blocks) * hp.top_fraction))
+        frozen_blocks, blocks = blocks[:-n_train], blocks[-n_train:]
+        for parameter in model.parameters():
+            parameter.requires_grad_(False)
+        for module in [*blocks, head_of(model, spec)]:
+            for parameter in module.parameters():
+                parameter.requires_grad_(True)
+    groups = [{"params": head_params, "lr": hp.lr_head, "name": "head"}]
+    seen = set(head_ids)
+    for depth, block in enumerate(reversed(blocks)):
+        params = [p for p in block.parameters() if p.requires_grad and id(p) not in seen]
+        seen |= {id(p) for p in params}
+        if params:
+            groups.append({"params": params, "lr": hp.lr_body * hp.layer_decay**depth, "name": f"body-{depth}"})
+    rest = [p for p in model.parameters() if p.requires_grad and id(p) not in seen]
+    if rest:  # parameters outside the listed blocks train with the lowest block's rate
+        lowest = hp.lr_body * hp.layer_decay ** max(0, len(blocks) - 1)
+        groups.append({"params": rest, "lr": lowest, "name": "body-other"})
+    return frozen_blocks, groups
+
+
+def make_optimizer(groups: list[dict], hp: Hyperparameters) -> torch.optim.Optimizer:
+    if hp.optimizer != "adamw":
+        raise ValueError(f"optimizer {hp.optimizer!r}: the gradient loop runs adamw recipes")
+    return torch.optim.AdamW(groups, weight_decay=hp.weight_decay)
+
+
+def lr_factor(step: int, total: int, warmup_fraction: float) -> float:
+    """Linear warm-up over max(3, fraction x total) steps, then cosine decay to 0."""
+    warmup = max(3, round(warmup_fraction * total))
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+@dataclass
+class EarlyStopping:
+    """Keeps the best weights by validation accuracy; ``patience`` evaluations without improvement stop."""
+
+    patience: int | None  # None: never stop early (budget mode uses the whole budget)
+    best_accuracy: float = -1.0
+    best_state: dict | None = None
+    stale: int = 0
+
+    def update(self, accuracy: float, model: nn.Module) -> bool:
+        """Record an evaluation; True when training should stop."""
+        if accuracy > self.best_accuracy:
+            self.best_accuracy, self.stale = accuracy, 0
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            return False
+        self.stale += 1
+        return self.patience is not None and self.stale >= self.patience
+
+    def restore(self, model: nn.Module) -> None:
+        if self.best_state is not None:
+            model.load_state_dict(self.best_state)
+
+
+@dataclass(frozen=True)
+class LoopOutcome:
+    predictions: torch.Tensor  # on the test split
+    val_accuracy: float
+    steps: int
+    epochs: float
+    train_seconds: float
+    eval_seconds: float
+    history: tuple[EpochRecord, ...]
+
+
+class GradientTrainer:
+    """Trains one model with the arm's recipe on staged uint8 images; index batches, no DataLoader."""
+
+    def __init__(
+        self,
+        config: TrialConfig,
+        hp: Hyperparameters,
+        spec: BackboneSpec,
+        model: nn.Module,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        allow_flip: bool,
+        device: torch.device,
+        hooks: Hooks,
+        clock: Callable[[], float],
+    ):
+        self.config, self.hp, self.spec, self.model = config, hp, spec, model
+        self.images, self.labels, self.allow_flip = images, labels, allow_flip
+        self.device, self.hooks, self.clock = device, hooks, clock
+        self.frozen_blocks, groups = parameter_groups(model, spec, hp)
+        self.optimizer = make_optimizer(groups, hp)
+        self.base_lrs = [g["lr"] for g in self.optimizer.param_groups]
+        self.generator = torch.Generator().manual_seed(config.seed)
+        smoothing = config.label_smoothing
+        self.label_smoothing = hp.label_smoothing if smoothing is None else smoothing
+
+    def _set_train_mode(self) -> None:
+        self.model.train()
+        for block in self.frozen_blocks:
+            block.eval()  # frozen BN keeps its pretrained running statistics
+
+    def _step(self, batch_idx: torch.Tensor, step: int, total: int) -> torch.Tensor:
+        x = normalise(augment(self.images[batch_idx], self.allow_flip, self.generator), self.spec)
+        if prefers_channels_last(self.device):
+            x = x.contiguous(memory_format=torch.channels_last)
+        y = self.labels[batch_idx]
+        factor = lr_factor(step, total, self.hp.warmup_fraction)
+        for group, base_lr in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
+            group["lr"] = base_lr * factor
+        with autocast(self.device):
+            loss = F.cross_entropy(self.model(x), y, label_smoothing=self.label_smoothing)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.detach()
+
+    def run(self, train_idx: np.ndarray, val_idx: np.ndarray, test_idx: np.ndarray) -> LoopOutcome:
+        config = self.config
+        train = torch.as_tensor(train_idx, device=self.device)
+        steps_per_epoch = math.ceil(len(train_idx) / config.batch_size)
+        planner = BudgetPlanner(config.budget_seconds, steps_per_epoch, config.max_epochs, self.clock)
+        stopping = EarlyStopping(config.patience if config.budget_seconds is None else None)
+        history: list[EpochRecord] = []
+        eval_seconds, step, losses = 0.0, 0, []
+        order, cursor = self._epoch_order(train), 0
+        self._set_train_mode()
+        planner.resume()
+        while step < planner.planned:
+            if cursor >= len(order):
+                order, cursor = self._epoch_order(train), 0
+            losses.append(self._step(order[cursor : cursor + config.batch_size], step, planner.planned))
+            cursor += config.batch_size
+            step += 1
+            at_eval = planner.after_step(step)
+            self.hooks.progress(
+                TrialState(config, "train", step, planner.planned, step / steps_per_epoch, planner.train_seconds)
+            )
+            if not at_eval:
+                continue
+            train_seconds = planner.pause()
+            t_eval = self.clock()
+            val_acc = _accuracy(self._predict(val_idx), self.labels[torch.as_tensor(val_idx, device=self.device)])
+            eval_seconds += self.clock() - t_eval
+            record = EpochRecord(
+                round(step / steps_per_epoch, 3), step, float(torch.stack(losses).mean()), val_acc,
+                round(train_seconds, 3),
+            )  # fmt: skip
+            losses = []
+            history.append(record)
+            self.hooks.on_epoch_end(
+                TrialState(config, "train", step, planner.planned, record.epoch, train_seconds, val_acc), record
+            )
+            if stopping.update(val_acc, self.model):
+                break
+            self._set_train_mode()
+            planner.resume()
+        stopping.restore(self.model)
+        t_eval = self.clock()
+        predictions = self._predict(test_idx)
+        eval_seconds += self.clock() - t_eval
+        return LoopOutcome(
+            predictions, stopping.best_accuracy, step, round(step / steps_per_epoch, 3), planner.train_seconds,
+            eval_seconds, tuple(history),
+        )  # fmt: skip
+
+    def _epoch_order(self, train: torch.Tensor) -> torch.Tensor:
+        permutation = torch.randperm(len(train), generator=self.generator).to(train.device)
+        return train[permutation]
+
+    @torch.inference_mode()
+    def _predict(self, indices: np.ndarray) -> torch.Tensor:
+        self.model.eval()
+        outputs = []
+        for chunk in torch.as_tensor(indices, device=self.device).split(eval_batch_size(self.device)):
+            outputs.append(forward_batch(self.model, self.images[chunk], self.spec, self.device).float())
+            self.hooks.progress(TrialState(self.config, "eval"))
+        return torch.cat(outputs).argmax(1)
+
+
+def _accuracy(predictions: torch.Tensor, truth: torch.Tensor) -> float:
+    return round(float((predictions == truth).float().mean()), 5)

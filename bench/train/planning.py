@@ -1,0 +1,68 @@
+"""The budget plan, before any arm trains: will each arm get enough steps in its budget on this machine?
+
+A short throughput probe per gradient arm (a few timed steps after warm-up, the model built as
+the trial builds it) estimates how many optimizer steps and epochs the budget buys. An arm
+below the floor (bench.train.health: MIN_STEPS steps and MIN_EPOCHS epochs) is named with the
+budget that would reach it, e.g. "scratch would get about 9 steps in 5 s here; 40 s gives it
+2 epochs". The person can still go ahead: the plan informs, the health check judges.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from bench.train.arms import get_arm
+from bench.train.cache import TrialCache
+from bench.train.config import TrialConfig
+from bench.train.health import MIN_EPOCHS, MIN_STEPS
+from bench.train.trial import measure_throughput
+
+TRAIN_SHARE = 0.85  # part of a budget that trains; the rest pays for evaluation passes
+
+
+@dataclass(frozen=True)
+class ArmPlan:
+    arm: str
+    steps_per_second: float
+    steps_per_epoch: int
+    planned_steps: int
+    planned_epochs: float
+    enough: bool
+    suggested_seconds: float | None  # the budget that reaches the floor, when this one does not
+    text: str
+
+
+def plan_arms(
+    base: TrialConfig, arms: Sequence[str], cache: TrialCache | None = None, clock: Callable[[], float] | None = None
+) -> tuple[ArmPlan, ...]:
+    """One plan per gradient arm of a budgeted run (the linear probe has no steps to plan)."""
+    if base.budget_seconds is None:
+        return ()
+    cache = cache or TrialCache()
+    plans = []
+    for name in arms:
+        if get_arm(name).trainable == "head":
+            continue
+        rate, per_epoch = measure_throughput(replace(base, arm=name, seed=0), cache, clock)
+        plans.append(plan_from_rate(name, rate, per_epoch, base.budget_seconds))
+    return tuple(plans)
+
+
+def plan_from_rate(arm: str, steps_per_second: float, steps_per_epoch: int, budget: float) -> ArmPlan:
+    """The plan for one arm from its measured rate (pure: tests feed it numbers)."""
+    steps = int(steps_per_second * budget * TRAIN_SHARE)
+    epochs = steps / max(steps_per_epoch, 1)
+    needed = max(MIN_STEPS, math.ceil(MIN_EPOCHS * steps_per_epoch))
+    enough = steps >= needed
+    if enough:
+        return ArmPlan(arm, round(steps_per_second, 2), steps_per_epoch, steps, round(epochs, 2), True, None,
+                       f"{arm}: about {steps} steps ({epochs:.1f} epochs) in {budget:g} s")  # fmt: skip
+    seconds = 5 * math.ceil(max(2 * needed, needed) / (steps_per_second * TRAIN_SHARE) / 5)
+    gives = steps_per_second * seconds * TRAIN_SHARE / max(steps_per_epoch, 1)
+    return ArmPlan(
+        arm, round(steps_per_second, 2), steps_per_epoch, steps, round(epochs, 2), False, float(seconds),
+        f"{arm} would get about {steps} steps in {budget:g} s here; {seconds:g} s gives it {gives:.0f} epochs "
+        f"(a fair comparison needs at least {MIN_STEPS} steps and {MIN_EPOCHS:g} epoch)",
+    )  # fmt: skip

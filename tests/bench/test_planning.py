@@ -1,0 +1,70 @@
+"""The budget plan before training, the health floor, and one run per device at a time."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from bench.runs.queue import QueueCancelled, device_slot
+from bench.train.health import MIN_STEPS, assess, chance_accuracy, pack_correct, unpack_correct
+from bench.train.planning import plan_from_rate
+
+
+def test_a_starved_arm_is_named_with_the_budget_that_would_train_it():
+    plan = plan_from_rate("scratch", steps_per_second=2.0, steps_per_epoch=16, budget=5.0)
+    assert not plan.enough and plan.planned_steps == 8
+    assert plan.text.startswith("scratch would get about 8 steps in 5 s here;")
+    assert plan.suggested_seconds * 2.0 * 0.85 >= MIN_STEPS
+    assert f"{plan.suggested_seconds:g} s gives it" in plan.text
+
+
+def test_an_arm_with_enough_budget_is_planned_quietly():
+    plan = plan_from_rate("full_finetune", steps_per_second=4.0, steps_per_epoch=16, budget=20.0)
+    assert plan.enough and plan.suggested_seconds is None and plan.planned_steps == 68
+
+
+def test_health_uses_an_exact_binomial_test_against_the_majority_class():
+    labels = np.array([0] * 60 + [1] * 40)
+    assert chance_accuracy(labels) == 0.6
+    at_chance = assess(np.arange(100) < 60, 0.6, 200, 5.0, gradient=True, budget_seconds=20)
+    assert not at_chance.learned and at_chance.undertrained and "not above the chance level" in at_chance.reasons[0]
+    learned = assess(np.arange(100) < 85, 0.6, 200, 5.0, gradient=True, budget_seconds=20)
+    assert learned.learned and not learned.undertrained
+    starved = assess(np.arange(100) < 85, 0.6, 9, 0.5, gradient=True, budget_seconds=5)
+    assert starved.undertrained and "ran 9 optimizer steps" in starved.reasons[0]
+    probe = assess(np.arange(100) < 85, 0.6, 5, 1.0, gradient=False, budget_seconds=5)
+    assert not probe.undertrained  # a closed-form probe has no steps to starve
+
+
+def test_per_example_correctness_round_trips_compactly():
+    correct = np.random.default_rng(0).random(1000) < 0.7
+    packed = pack_correct(correct)
+    assert len(packed) < 200 and np.array_equal(unpack_correct(packed, 1000), correct)
+
+
+def test_a_second_run_waits_for_the_device_and_says_behind_whom(tmp_path):
+    order, waited = [], []
+    first_holds = threading.Event()
+
+    def first():
+        with device_slot(tmp_path, "cpu", "run-a"):
+            first_holds.set()
+            order.append("a starts")
+            time.sleep(0.5)
+            order.append("a ends")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    first_holds.wait(10)
+    with device_slot(tmp_path, "cpu", "run-b", on_wait=waited.append, sleep=lambda s: time.sleep(0.05)):
+        order.append("b starts")
+    thread.join()
+    assert order == ["a starts", "a ends", "b starts"]
+    assert waited == ["run-a"]
+
+
+def test_a_queued_run_can_be_cancelled(tmp_path):
+    with device_slot(tmp_path, "cpu", "run-a"), pytest.raises(QueueCancelled):
+        with device_slot(tmp_path, "cpu", "run-b", should_stop=lambda: True, sleep=lambda s: None):
+            pass

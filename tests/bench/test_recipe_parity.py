@@ -1,0 +1,66 @@
+"""The recipe a person reads is the one the benchmark runs: optimizer groups and rates come from the preset."""
+
+import math
+
+import pytest
+import torch
+
+from advisor import example_profile
+from advisor.recipes import HYPERPARAMETERS, recipe_for
+from bench.models.backbones import create_model, get_backbone, head_of
+from bench.train.arms import ARMS, arms_for_strategy
+from bench.train.loop import make_optimizer, parameter_groups
+
+GRADIENT_ARMS = [name for name, arm in ARMS.items() if arm.trainable != "head"]
+
+
+def _model(arm_name):
+    arm = ARMS[arm_name]
+    spec = get_backbone("compact_cnn" if arm.architecture == "scratch" else "efficientnet_lite0")
+    return spec, create_model(spec, 10, pretrained=False)
+
+
+@pytest.mark.parametrize("arm_name", GRADIENT_ARMS)
+def test_optimizer_groups_follow_the_recipe(arm_name):
+    arm = ARMS[arm_name]
+    hp = HYPERPARAMETERS[arm.strategy]
+    spec, model = _model(arm_name)
+    frozen, groups = parameter_groups(model, spec, hp)
+    optimizer = make_optimizer(groups, hp)
+    assert isinstance(optimizer, torch.optim.AdamW) and hp.optimizer == "adamw"
+    assert all(g["weight_decay"] == hp.weight_decay for g in optimizer.param_groups)
+    head = next(g for g in groups if g["name"] == "head")
+    assert head["lr"] == hp.lr_head
+    assert {id(p) for p in head["params"]} == {id(p) for p in head_of(model, spec).parameters()}
+    body = [g for g in groups if g["name"].startswith("body-") and g["name"] != "body-other"]
+    assert body[0]["lr"] == pytest.approx(hp.lr_body)  # the top block
+    for upper, lower in zip(body, body[1:], strict=False):
+        assert lower["lr"] == pytest.approx(upper["lr"] * hp.layer_decay)
+    blocks = spec.body_blocks(model)
+    if hp.trainable == "top":
+        assert len(frozen) == len(blocks) - math.ceil(len(blocks) * hp.top_fraction)
+        assert not any(p.requires_grad for block in frozen for p in block.parameters())
+        assert len(body) == math.ceil(len(blocks) * hp.top_fraction)
+    else:
+        assert frozen == [] and all(p.requires_grad for p in model.parameters())
+        trained = {id(p) for g in groups for p in g["params"]}
+        assert trained == {id(p) for p in model.parameters()}
+
+
+def test_full_finetune_uses_layer_wise_decay_and_the_recipe_says_so():
+    hp = HYPERPARAMETERS["full_finetune"]
+    assert hp.layer_decay == 0.7
+    recipe = recipe_for("full_finetune", example_profile())
+    assert f"{hp.lr_body:g}" in recipe.lr_body and "0.7x per block" in recipe.lr_body
+    assert recipe.lr_head == f"{hp.lr_head:g}" and f"weight decay {hp.weight_decay:g}" in recipe.optimizer
+    assert recipe.hyperparameters == hp
+
+
+@pytest.mark.parametrize("strategy", ["partial_finetune", "full_finetune", "scratch"])
+def test_every_recipe_prints_the_numbers_its_arm_trains_with(strategy):
+    recipe = recipe_for(strategy, example_profile())
+    hp = HYPERPARAMETERS[strategy]
+    assert f"{hp.lr_head:g}" in recipe.lr_head
+    assert f"weight decay {hp.weight_decay:g}" in recipe.optimizer and "AdamW" in recipe.optimizer
+    assert arms_for_strategy(strategy), strategy
+    assert all(ARMS[a].hyperparameters is hp for a in arms_for_strategy(strategy))
