@@ -11,7 +11,7 @@ from torch import nn
 from bench.data.catalog import DATASETS
 from bench.errors import BenchInputError
 from bench.models.backbones import create_model, get_backbone
-from bench.train.pretrain import MIN_BATCH, PRESETS, check_pool, pretrain, two_views
+from bench.train.pretrain import MIN_BATCH, PRESETS, check_pool, headless, pretrain, two_views
 
 CPU = torch.device("cpu")
 
@@ -81,6 +81,19 @@ def test_an_encoder_that_returns_maps_not_vectors_is_refused():
     model = nn.Conv2d(3, 4, 3)
     with pytest.raises(ValueError, match="one feature vector per image"):
         pretrain(model, noise_pool(32), normalise, 1.0, CPU, 0)
+
+
+@pytest.mark.parametrize("backbone", ["compact_cnn", "mobilenet_v3_small"])
+def test_headless_turns_a_registered_backbone_into_an_encoder_and_restores_its_head(backbone):
+    spec = get_backbone(backbone)
+    model = create_model(spec, num_classes=3, pretrained=False)
+    head = model.get_submodule(spec.classifier)
+    with headless(model, spec.classifier) as body:
+        result = pretrain(body, noise_pool(32, side=32), normalise, 1.0, CPU, 0, clock=fake_clock())
+    assert result.steps == 1
+    assert model.get_submodule(spec.classifier) is head
+    model.eval()
+    assert model(normalise(noise_pool(2, side=32))).shape == (2, 3)
 
 
 def test_views_differ_per_image_and_stay_in_range():
