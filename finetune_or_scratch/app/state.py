@@ -26,15 +26,17 @@ def store() -> RunStore:
 
 
 def initialise() -> None:
-    """Session defaults on a session's first run; afterwards, keep the URL's ``?run=`` in step with the run."""
+    """Session defaults on a session's first run; afterwards, keep the URL's ``?run=`` in step with the run.
+
+    Within a session the run in session state is the truth and the address follows it (a rerun
+    may still carry the previous address); a new tab or a reload starts from the address.
+    """
     if SESSION not in st.session_state:
         st.session_state[SESSION] = uuid.uuid4().hex[:12]
         st.session_state[ANSWERS] = load_profile(SAMPLE_PROFILE).to_dict()
         st.session_state[PROFILE_ID] = None
         # Reopening a run's URL (?run=ID) shows that run again.
         st.session_state[RUN_ID] = st.query_params.get("run")
-    elif st.query_params.get("run") and st.query_params.get("run") != st.session_state.get(RUN_ID):
-        st.session_state[RUN_ID] = st.query_params["run"]  # a link that names another run opens it
     run_id = st.session_state.get(RUN_ID)
     if run_id and st.query_params.get("run") != run_id:
         st.query_params["run"] = run_id  # every page's address names the run: bookmarkable, shareable

@@ -13,7 +13,7 @@ from bench.evidence.summary import summarise
 from bench.evidence.verdict import make_verdict
 from bench.runs.store import RunStore
 from bench.train.trial import EpochRecord, TrialConfig, TrialResult
-from finetune_or_scratch.reports.report import build_report, render
+from finetune_or_scratch.reports.report import build_report, chart_specs, render
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,3 +104,25 @@ def test_cli_writes_the_report_of_a_stored_run(tmp_path):
         [*command[:5], "nope", *command[6:]], capture_output=True, text=True, cwd=ROOT, timeout=120
     )
     assert missing.returncode == 2 and f"--run nope: not in {tmp_path / 'runs.db'}" in missing.stderr
+
+
+def test_report_reads_plainly():
+    rec = recommend(example_profile().replace(input_resolution=28)).to_dict()
+    run = {"id": "abc123", "kind": "run", "status": "cancelled", "created": "2026-11-25T04:00:00+00:00",
+           "finished": "2026-11-25T04:01:05+00:00",
+           "config": {"kind": "run", "arms": ["linear_probe", "scratch"], "seeds": [0, 1, 2], "dataset_label": "leaves.zip",
+                      "base": {"dataset": "/srv/uploads/c0b40f5c3ec8f2f5.zip", "examples": 110, "budget_seconds": 5.0}}}  # fmt: skip
+    cancelled = [{"arm": "scratch", "trials": 0, "accuracy_mean": None, "accuracy_std": None}]
+    report = build_report(example_profile().to_dict(), rec, run, [t.to_dict() for t in trials()[:1]],
+                          {"outcome": "not_decided", "summary": "not decided: linear_probe (linear_probe) is alone"},
+                          {"summary": cancelled}, created="2026-11-25T04:02:00+00:00")  # fmt: skip
+    text = render(report, "md")
+    assert "['" not in text and "1e+10" not in text  # no Python list, numbers spelt out
+    assert "| Labeled examples | 2,000 examples |" in text and "| Time budget | 8 hours |" in text
+    assert "| Dataset | leaves.zip |" in text and "c0b40f5c3ec8f2f5" not in text.split("```json")[0]
+    assert "| Duration | 1 min 05 s |" in text
+    assert "| rank | strategy | score |" in text  # the empty note column is gone
+    assert "**NOT DECIDED**" in text and "Linear probe (Linear probe)" not in text
+    assert "- Upsample the 28 px images" in text  # the recipe's notes as a list, not Python
+    assert "60% similar and 40% different" in text  # medium similarity: why both kinds of rule fire
+    assert "accuracy_per_arm" not in chart_specs(report)  # a cancelled arm is not an empty chart

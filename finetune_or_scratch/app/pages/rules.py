@@ -6,6 +6,9 @@ import streamlit as st
 from advisor.evidence import cells_by_rule, load_grid, outcome_counts
 from advisor.rules import RULES
 from advisor.shipped import RULES_PAGE
+from finetune_or_scratch.app import state
+from finetune_or_scratch.app.navigation import page
+from finetune_or_scratch.reports.words import arm_label
 
 st.markdown(RULES_PAGE.read_text(encoding="utf-8"))
 
@@ -16,7 +19,7 @@ if grid is None:
     st.stop()
 agreement = grid["agreement"]
 st.write(
-    f"{len(grid['cells'])} cells (built-in datasets x training sizes; {', '.join(grid['arms'])}; {grid['seeds']} seeds; "
+    f"{len(grid['cells'])} cells (built-in datasets x training sizes; {', '.join(arm_label(a) for a in grid['arms'])}; {grid['seeds']} seeds; "
     f"{grid['budget_seconds']:g} s per trial on {grid['device']}): **{agreement['confirmed']} confirmed, "
     f"{agreement['contradicted']} contradicted, {agreement['inconclusive']} inconclusive**."
 )
@@ -26,8 +29,8 @@ st.dataframe(
             {
                 "dataset": c["dataset"],
                 "examples": c["examples"],
-                "advised": c["advised"],
-                "measured winner": c["measured_winner"],
+                "advised": arm_label(c["advised"]) if c.get("advised") else "",
+                "measured winner": arm_label(c["measured_winner"]) if c.get("measured_winner") else "",
                 "outcome": c["outcome"],
                 "detail": c["summary"],
             }
@@ -53,4 +56,9 @@ st.dataframe(
     ),
     hide_index=True,
     width="stretch",
+)
+
+st.divider()
+st.page_link(
+    page("questionnaire.py"), label="Back to the questionnaire", icon="📝", query_params=state.run_params() or None
 )
