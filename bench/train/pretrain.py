@@ -154,12 +154,12 @@ def pretrain(
     torch.manual_seed(seed)  # the heads' initialisation
     was_training = encoder.training
     width = _feature_width(encoder, images, normalise, device)
+    encoder.train()  # before BYOL copies it: the target network normalises batches like the online one
     objective_fn = _SimCLR(width, config) if objective == "simclr" else _BYOL(encoder, width, config)
     objective_fn.to(device)
     parameters = [*encoder.parameters(), *objective_fn.trainable_parameters()]
     optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / WARMUP_STEPS))
-    encoder.train()
     losses: list[torch.Tensor] = []
     order = torch.empty(0, dtype=torch.long)
     start = now = clock()

@@ -135,3 +135,19 @@ def test_holdout_pool_is_bounded_and_seeded(digits):
     first, second = holdout_pool(digits, labeled, splits, max_images=100), holdout_pool(digits, labeled, splits, 100)
     assert len(first) == 100 and first.fingerprint == second.fingerprint
     assert any("100" in note for note in first.notes)
+
+
+def test_pool_bigger_than_memory_allows_is_subsampled_before_decoding(tmp_path, emoji, monkeypatch):
+    monkeypatch.setattr("bench.data.unlabeled.MAX_POOL_BYTES", 4 * 64 * 64 * 3)
+    pool = load_unlabeled(write_images(tmp_path / "pool", 9), 64, like=emoji, max_images=None)
+    assert len(pool) == 4 and pool.found == 9
+    assert any("the memory limit at 64 px" in note for note in pool.notes)
+
+
+@pytest.mark.parametrize(("split_seed", "examples"), [(0, 10), (1, 200), (2, 1000)])
+def test_holdout_pool_never_holds_validation_or_test_images(digits, split_seed, examples):
+    splits = make_splits(digits.labels, seed=split_seed)
+    labeled = subsample_train(splits, digits.labels, examples, seed=split_seed)
+    pool = holdout_pool(digits, labeled, splits)
+    assert not np.isin(pool.indices, np.concatenate([splits.val, splits.test, labeled])).any()
+    assert len(pool) + len(labeled) == len(splits.train)
