@@ -2,20 +2,32 @@
 
 The field names are a public interface: the app, the CLI, saved reports and other tools
 use them. Every value goes through :func:`validate_field`, which always says which field,
-what is accepted and what was given.
+what is accepted and what was given (a bounded excerpt of it). The table's ranges are
+chosen so that every profile it accepts can be scored: the rules take logarithms of
+budgets and counts. Profile files are read with limits on size, nesting and number
+length, and a key given twice is an error, not a silent choice.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import re
+import stat
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from advisor.constraints import FieldError, excerpt
+
 # Numbers beyond this are typos or unit mistakes, not real budgets or dataset sizes.
 ABSURD = 10**10
+# Limits on a profile file: a profile is a dozen flat fields, well under a kilobyte.
+MAX_PROFILE_BYTES = 1 << 20
+MAX_JSON_DEPTH = 20
+MAX_NUMBER_DIGITS = 40  # 1e10 has 11; more digits than this is not a count or a budget
 
 MODALITIES = ("image", "text", "tabular", "audio", "other")
 SIMILARITIES = ("high", "medium", "low", "unknown")
@@ -26,11 +38,33 @@ DEFAULT_RESOLUTION = 224
 
 
 class ProfileError(ValueError):
-    """A questionnaire value that is not accepted. ``field`` names it (None for the whole profile)."""
+    """A questionnaire value that is not accepted. ``field`` names it (None for the whole profile).
+
+    An error that names a field is a :class:`~advisor.constraints.FieldError` too, so front
+    ends can word the field their own way (``error.worded({"labeled_examples": "--labeled"})``).
+
+    >>> isinstance(ProfileError("num_classes", "expected an integer >= 2; got 1"), FieldError)
+    True
+    """
+
+    field: str | None
+    detail: str
+
+    def __new__(cls, field: str | None = None, message: str = "", *args: Any) -> ProfileError:
+        if cls is ProfileError and field is not None:
+            cls = ProfileFieldError
+        return super().__new__(cls, field, message)
 
     def __init__(self, field: str | None, message: str):
-        self.field = field
-        super().__init__(f"{field}: {message}" if field else message)
+        self.field, self.detail = field, message
+        ValueError.__init__(self, field, message)  # args: (field, message), so it pickles
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.detail}" if self.field else self.detail
+
+
+class ProfileFieldError(ProfileError, FieldError):
+    """A :class:`ProfileError` about one field; ``ProfileError(field, message)`` builds one."""
 
 
 @dataclass(frozen=True)
@@ -119,8 +153,7 @@ PROFILE_FIELDS: tuple[FieldSpec, ...] = (
         float,
         "Wall-clock hours available for training and experiments.",
         8.0,
-        minimum=0,
-        minimum_inclusive=False,
+        minimum=0.001,  # 3.6 seconds: below it no training fits, and log-scale rules lose meaning
         label="Time budget",
         unit="hours",
     ),
@@ -164,9 +197,8 @@ def validate_field(spec: FieldSpec, value: Any) -> Any:
     """
 
     def reject(reason: str = "") -> ProfileError:
-        given = json.dumps(value) if _jsonable(value) else repr(value)
         suffix = f" ({reason})" if reason else ""
-        return ProfileError(spec.name, f"expected {spec.accepted()}; got {given}{suffix}")
+        return ProfileError(spec.name, f"expected {spec.accepted()}; got {excerpt(value)}{suffix}")
 
     if spec.kind is bool:
         if isinstance(value, bool):
@@ -233,8 +265,12 @@ class Profile:
         return asdict(self)
 
     def replace(self, **changes: Any) -> Profile:
-        """A validated copy with some answers changed."""
-        return profile_from_mapping({**self.to_dict(), **changes})
+        """A copy with some answers changed, each validated against its row of the table.
+
+        Unlike :func:`profile_from_mapping` it does not insist on one labeled example per
+        class: the counterfactual search asks "what if" about any count on its ladder.
+        """
+        return _build({**self.to_dict(), **changes}, cross_field=False)
 
 
 assert {f.name for f in fields(Profile)} == set(FIELD_SPECS), "table and dataclass disagree"
@@ -243,16 +279,18 @@ assert {f.name for f in fields(Profile)} == set(FIELD_SPECS), "table and datacla
 def profile_from_mapping(data: Any) -> Profile:
     """Validate a mapping of answers (e.g. parsed JSON) into a :class:`Profile`.
 
-    Unknown keys are errors: a typo must never be silently ignored.
+    Unknown keys are errors: a typo must never be silently ignored. Beyond each field's own
+    range, ``labeled_examples`` must be at least ``num_classes`` (one example per class).
     """
+    return _build(data, cross_field=True)
+
+
+def _build(data: Any, cross_field: bool) -> Profile:
     if not isinstance(data, Mapping):
         raise ProfileError(None, f"a profile must be a JSON object of fields; got {type(data).__name__}")
-    unknown = sorted(set(data) - set(FIELD_SPECS))
+    unknown = sorted((str(name) for name in set(data) - set(FIELD_SPECS)), key=len)
     if unknown:
-        raise ProfileError(
-            str(unknown[0]),
-            f"unknown field; accepted fields are {', '.join(FIELD_SPECS)}",
-        )
+        raise ProfileError(_bounded(unknown[0]), f"unknown field; accepted fields are {', '.join(FIELD_SPECS)}")
     values: dict[str, Any] = {}
     for spec in PROFILE_FIELDS:
         if spec.name in data:
@@ -261,7 +299,22 @@ def profile_from_mapping(data: Any) -> Profile:
             raise ProfileError(spec.name, f"missing required field; expected {spec.accepted()}")
         else:
             values[spec.name] = spec.default
+    if cross_field:
+        problem = _cross_field_problem(values)
+        if problem:
+            raise ProfileError(*problem)
     return Profile(**values)
+
+
+def _cross_field_problem(values: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(field, message) for answers that are each fine but do not fit together."""
+    labeled, classes = values.get("labeled_examples"), values.get("num_classes")
+    if isinstance(labeled, int) and isinstance(classes, int) and labeled < classes:
+        return (
+            "labeled_examples",
+            f"expected at least one labeled example per class: >= num_classes ({classes:,}); got {labeled:,}",
+        )
+    return None
 
 
 def check_answers(data: Mapping[str, Any]) -> tuple[Profile | None, dict[str, str]]:
@@ -271,8 +324,8 @@ def check_answers(data: Mapping[str, Any]) -> tuple[Profile | None, dict[str, st
     each bad field so a form can show every message next to its field.
     """
     errors: dict[str, str] = {}
-    for name in sorted(set(data) - set(FIELD_SPECS)):
-        errors[str(name)] = f"unknown field; accepted fields are {', '.join(FIELD_SPECS)}"
+    for name in sorted(str(name) for name in set(data) - set(FIELD_SPECS)):
+        errors[_bounded(name)] = f"unknown field; accepted fields are {', '.join(FIELD_SPECS)}"
     for spec in PROFILE_FIELDS:
         if spec.name not in data:
             if spec.required:
@@ -281,7 +334,11 @@ def check_answers(data: Mapping[str, Any]) -> tuple[Profile | None, dict[str, st
         try:
             validate_field(spec, data[spec.name])
         except ProfileError as error:
-            errors[spec.name] = str(error).removeprefix(f"{spec.name}: ")
+            errors[spec.name] = error.detail
+    if not errors:
+        problem = _cross_field_problem({spec.name: data.get(spec.name) for spec in PROFILE_FIELDS})
+        if problem:
+            errors[problem[0]] = problem[1]
     if errors:
         return None, errors
     return profile_from_mapping(data), {}
@@ -293,34 +350,102 @@ def load_profile(path: str | Path) -> Profile:
 
 
 def read_profile_json(path: str | Path) -> dict[str, Any]:
-    """Read a profile file's JSON object without validating its fields (callers may add to it)."""
+    """Read a profile file's JSON object without validating its fields (callers may add to it).
+
+    Only regular files up to :data:`MAX_PROFILE_BYTES` are read (a FIFO or ``/dev/zero`` is
+    refused without blocking); duplicate keys, nesting deeper than :data:`MAX_JSON_DEPTH`
+    and numbers longer than :data:`MAX_NUMBER_DIGITS` digits are errors.
+    """
     path = Path(path)
+    raw = _read_bounded(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ProfileError(None, f"cannot read profile file {path}: {_os_reason(error)}") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ProfileError(None, f"cannot read profile file {path}: not UTF-8 text (byte {error.start})") from None
+    depth = _nesting_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise ProfileError(
+            None, f"profile file {path} nests {depth} levels deep; a profile is a flat JSON object of fields"
+        )
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_int=_bounded_int)
     except json.JSONDecodeError as error:
         raise ProfileError(
             None, f"profile file {path} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
         ) from None
+    except (_JSONProblem, ValueError, RecursionError) as error:
+        raise ProfileError(None, f"profile file {path}: {error}") from None
     if not isinstance(data, dict):
         raise ProfileError(None, f"profile file {path} must hold a JSON object of fields; got {type(data).__name__}")
     return data
 
 
+class _JSONProblem(ValueError):
+    pass
+
+
+def _read_bounded(path: Path) -> bytes:
+    try:
+        # O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting forever.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except (OSError, ValueError) as error:
+        raise ProfileError(None, f"cannot read profile file {path}: {_os_reason(error)}") from None
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a device, pipe or socket)"
+            raise ProfileError(None, f"cannot read profile file {path}: {kind}; expected a JSON file")
+        chunks, size = [], 0
+        while size <= MAX_PROFILE_BYTES and (chunk := os.read(descriptor, 1 << 16)):
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as error:
+        raise ProfileError(None, f"cannot read profile file {path}: {_os_reason(error)}") from None
+    finally:
+        os.close(descriptor)
+    raw = b"".join(chunks)
+    if len(raw) > MAX_PROFILE_BYTES:
+        raise ProfileError(
+            None, f"profile file {path} is larger than {MAX_PROFILE_BYTES // 1024:,} KiB; a profile is under 1 KiB"
+        )
+    return raw
+
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _nesting_depth(text: str) -> int:
+    """The deepest [ or { nesting outside strings, without recursion (json.loads recurses)."""
+    depth = deepest = 0
+    for char in re.findall(r"[\[\]{}]", _STRING.sub("", text)):
+        depth = depth + 1 if char in "[{" else max(0, depth - 1)
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _JSONProblem(f"field {excerpt(key)} is given twice; give each field once")
+        result[key] = value
+    return result
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise _JSONProblem(f"a number of {len(text):,} digits ({text[:12]}…); at most {MAX_NUMBER_DIGITS} accepted")
+    return int(text)
+
+
+def _bounded(name: str) -> str:
+    """A field name fit for a message: long (hostile) keys are cut."""
+    return name if len(name) <= 60 else f"{name[:59]}… ({len(name):,} characters)"
+
+
 def example_profile() -> Profile:
     """The sample answers the app and the docs start from."""
     return profile_from_mapping({spec.name: spec.example for spec in PROFILE_FIELDS})
-
-
-def _jsonable(value: Any) -> bool:
-    try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def _os_reason(error: Exception) -> str:
