@@ -207,7 +207,7 @@ def summary_view(record: RunRecord) -> None:
             for s in summary
         ]
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.table(table, hide_index=True)
     # An explicit height: Streamlit's "content" height collapses charts with a band (nominal) y axis.
     title = "Test accuracy (mean ± std over sizes and seeds)" if record.kind == "curve" else None
     chart = accuracy_chart(summary, title) if title else accuracy_chart(summary)
@@ -251,7 +251,7 @@ def verdict_view(verdict: dict | None, record: RunRecord | None = None) -> None:
         st.markdown(comparison_sentence(comparison) + ".")
     arms = verdict.get("arms")
     if isinstance(arms, list) and arms and all(isinstance(a, dict) for a in arms):
-        st.dataframe(_evidence_table(arms), hide_index=True, width="stretch")
+        st.table(_evidence_table(arms), hide_index=True)  # static: wraps at narrow widths instead of scrolling
     missing = verdict.get("not_computed")
     if missing:
         items = [missing] if isinstance(missing, str) else missing

@@ -147,6 +147,7 @@ def test_questions_to_advice_to_verdict_compare_profile_and_report(page, tmp_pat
     fill_run(page, examples="60", seconds="1")
     page.wait_for_url(re.compile(rf"[?&]run=(?!{first})\w+"))
     second = run_id_of(page)
+    page.get_by_text("See the verdict").wait_for(state="detached")  # the first run's panel gives way
     page.get_by_text("See the verdict").wait_for(timeout=300_000)
     page.get_by_text("See the verdict").click()
     page.get_by_role("heading", name="Verdict").wait_for()
