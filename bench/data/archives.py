@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from advisor.constraints import excerpt
-from bench.data.images import check_stop
+from bench.data.images import EXTRACTED_MARKER, check_stop
 from bench.errors import BenchInputError
 
 # What the zip reader raises on damaged input: a bad central directory or CRC (BadZipFile),
@@ -110,7 +110,7 @@ def extract_once(
     extracted once however many trials or runs read it. A failure leaves no folder behind.
     """
     target = destination or cache_root / archive_digest(archive, should_stop)
-    if (target / ".complete").exists():
+    if (target / EXTRACTED_MARKER).exists():
         return target
     if target.exists():
         if destination is None:  # an interrupted extraction by an older version
@@ -125,11 +125,11 @@ def extract_once(
     shutil.rmtree(partial, ignore_errors=True)
     try:
         safe_extract(archive, partial, limits, should_stop)
-        (partial / ".complete").touch()
+        (partial / EXTRACTED_MARKER).touch()
         try:
             partial.rename(target)
         except OSError:
-            if not (target / ".complete").exists():  # not another process finishing first
+            if not (target / EXTRACTED_MARKER).exists():  # not another process finishing first
                 raise
     except OSError as error:
         raise BenchInputError(f"{archive}: cannot extract into {target}: {error.strerror or error}") from None

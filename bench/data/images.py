@@ -47,6 +47,7 @@ MAX_SCAN_DEPTH = 32  # folders below a class folder; deeper ones are listed as i
 HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 ORIENTATION_TAG = 0x0112
 SEED = 0  # the file subset a train_limit asks for is the same for every arm and seed
+EXTRACTED_MARKER = ".complete"  # written by bench.data.archives into a finished extraction; not the user's
 
 
 class DecodeCancelled(Exception):
@@ -164,7 +165,7 @@ def scan_folder(
     top = root
     for _ in range(max_depth):  # look through wrapping folders, iteratively
         class_dirs, top_files = _class_dirs(top, base, name)
-        if len(class_dirs) != 1 or any(_is_image(Path(name)) for name in top_files):
+        if len(class_dirs) != 1 or any(_is_image(Path(listed)) for listed in top_files):
             break
         inner = class_dirs[0]
         if any(entry.is_file() and _is_image(Path(entry.name)) for entry in _entries(inner)):
@@ -190,9 +191,12 @@ def _entries(folder: Path) -> list[os.DirEntry]:
 def _class_dirs(folder: Path, base: Path, name: str) -> tuple[list[Path], list[str]]:
     dirs, files = [], []
     for entry in _entries(folder):
-        if entry.name.startswith((".", "__")):
-            continue
         path = Path(entry.path)
+        if entry.name == EXTRACTED_MARKER:
+            continue
+        if entry.name.startswith((".", "__")):  # .git, __MACOSX: listed, never a class
+            files.append(f"{entry.name}/ (hidden folder)" if entry.is_dir() else entry.name)
+            continue
         if entry.is_dir(follow_symlinks=True):
             if entry.is_symlink() and not path.resolve().is_relative_to(base):
                 raise BenchInputError(

@@ -267,3 +267,16 @@ def test_fuzzed_zips_give_a_clean_error_or_a_dataset(tmp_path, compression):
             assert data.images.dtype == np.uint8 and len(data) == len(data.labels)
             outcomes["loaded"] += 1
     assert outcomes["refused"] > 20, outcomes  # the mutations do break archives
+
+
+def test_a_zip_without_a_wrapping_folder_loads_and_lists_only_the_users_files(tmp_path):
+    archive = tmp_path / "flat.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for label in ("a", "b"):
+            for i in range(3):
+                bundle.writestr(f"{label}/{i}.png", _png(30 * i + (90 if label == "b" else 0)))
+        bundle.writestr("notes.txt", b"hello")
+        bundle.writestr("__MACOSX/a/._0.png", b"resource fork")
+    data = load_dataset(str(archive), image_size=8)
+    assert data.class_names == ("a", "b") and len(data) == 6 and data.files_total == 6
+    assert data.ignored == ("__MACOSX/ (hidden folder)", "notes.txt")
