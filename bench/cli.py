@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -29,14 +29,16 @@ from bench.runs.request import RunRequest, judged_size, validate_request
 from bench.runs.store import RunStore
 from bench.runs.worker import interrupt_on_sigterm
 from bench.train.arms import ARMS, NOT_BENCHMARKED, parse_arms
-from bench.train.trial import TRIAL_CONSTRAINTS, Callback, EpochRecord, TrialConfig, TrialResult, TrialState
+from bench.train.trial import Callback, EpochRecord, TrialConfig, TrialResult, TrialState
 
 app = make_app("Fine-tune vs scratch trials on real data, offline, on GPU or CPU.")
 
 DEFAULT_ARMS = "linear_probe,full_finetune,scratch"
 DEFAULT_EXAMPLES = 1000  # with no --examples: every training example, up to this many (any folder works)
 # The command line's words for config fields: its flags (``budget_seconds=None`` is --until-converged).
-FLAGS = {field: "--" + field.replace("_", "-") for field in (*TRIAL_CONSTRAINTS, "seeds", "arms", "sizes")}
+FLAGS = {
+    name: "--" + name.replace("_", "-") for name in (*(f.name for f in fields(TrialConfig)), "seeds", "arms", "sizes")
+}
 CLI_SESSION = "cli"  # command-line runs share the app's run store; History shows them under this session
 
 
@@ -102,6 +104,20 @@ def run_command(
     resolution: Annotated[int | None, typer.Option(help="Input side for the pretrained model (pixels).")] = None,
     batch_size: Annotated[int, typer.Option(help="Batch size.")] = 64,
     device: Annotated[str, typer.Option(help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps.")] = "auto",
+    unlabeled: Annotated[
+        str | None,
+        typer.Option(
+            help="Hybrid arms: a folder or .zip of unlabeled in-domain images; default: the training "
+            "images beyond --examples, labels hidden."
+        ),
+    ] = None,
+    pretrain_seconds: Annotated[
+        float | None,
+        typer.Option(
+            help="Hybrid arms: pretraining's own budget; default half of --budget-seconds (equal total time)."
+        ),
+    ] = None,
+    pretrain_objective: Annotated[str, typer.Option(help="Hybrid arms: simclr or byol.")] = "simclr",
     out: Annotated[Path | None, typer.Option(help="Results folder; default runs/<timestamp>.")] = None,
     profile: Annotated[Path | None, typer.Option(help="Questionnaire profile: adds a verdict on its advice.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
@@ -109,7 +125,8 @@ def run_command(
     """Train every arm on the same data and budget; print and save mean and spread over seeds."""
     settings = {
         "examples": examples, "examples_cap": DEFAULT_EXAMPLES if examples is None else None,
-        "max_epochs": max_epochs, "batch_size": batch_size, "resolution": resolution,
+        "max_epochs": max_epochs, "batch_size": batch_size, "resolution": resolution, "unlabeled": unlabeled,
+        "pretrain_seconds": pretrain_seconds, "pretrain_objective": pretrain_objective,
     }  # fmt: skip
     request = _request("run", dataset, arms, seeds, backbone, None if until_converged else budget_seconds, device,
                        settings, (), profile)  # fmt: skip
@@ -219,13 +236,28 @@ def curve_command(
     until_converged: Annotated[bool, typer.Option(help="Ignore the budget; train until early stopping.")] = False,
     backbone: Annotated[str, typer.Option(help="Pretrained backbone.")] = "efficientnet_lite0",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+    unlabeled: Annotated[
+        str | None,
+        typer.Option(
+            help="Hybrid arms: a folder or .zip of unlabeled in-domain images; default: the training "
+            "images beyond --examples, labels hidden."
+        ),
+    ] = None,
+    pretrain_seconds: Annotated[
+        float | None,
+        typer.Option(
+            help="Hybrid arms: pretraining's own budget; default half of --budget-seconds (equal total time)."
+        ),
+    ] = None,
+    pretrain_objective: Annotated[str, typer.Option(help="Hybrid arms: simclr or byol.")] = "simclr",
     out: Annotated[Path | None, typer.Option(help="Results folder; default runs/<timestamp>.")] = None,
     profile: Annotated[Path | None, typer.Option(help="Questionnaire profile: adds a verdict on its advice.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
 ) -> Path:
     """Every arm at every size: learning curves, power-law fits, the crossover, LogME and a verdict."""
     request = _request("curve", dataset, arms, seeds, backbone, None if until_converged else budget_seconds, device,
-                       {}, _parse_sizes(sizes), profile)  # fmt: skip
+                       {"unlabeled": unlabeled, "pretrain_seconds": pretrain_seconds,
+                        "pretrain_objective": pretrain_objective}, _parse_sizes(sizes), profile)  # fmt: skip
     outcome, out = _execute(request, profile, out)
     if as_json:
         typer.echo((out / "results.json").read_text())

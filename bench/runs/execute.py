@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from bench.data.splits import make_splits, subsample_train
+from bench.data.unlabeled import holdout_pool, load_unlabeled
 from bench.device import resolve_device
 from bench.errors import BenchInputError
 from bench.evidence.curve import CurveResult, run_curve
@@ -23,11 +25,13 @@ from bench.evidence.verdict import make_verdict
 from bench.runs.queue import QueueCancelled, device_slot
 from bench.runs.request import RunRequest
 from bench.runs.store import RunStore
+from bench.train.arms import ARMS
 from bench.train.cache import TrialCache
 from bench.train.callbacks import Hooks
 from bench.train.planning import plan_arms
+from bench.train.pretrain import check_pool as check_pool_size
 from bench.train.suite import run_suite
-from bench.train.trial import Callback, TrialResult, TrialState
+from bench.train.trial import Callback, TrialResult, TrialState, training_examples
 
 POLL_SECONDS = 0.5
 
@@ -136,8 +140,9 @@ def execute_run(
     try:
         with device_slot(store.path.parent / "locks", str(device), run_id, queued, hooks.should_stop):
             store.set_status(run_id, "running", pid=os.getpid())
+            check_pool(request, cache)
             # A curve is planned at its largest size: the fewest epochs per second.
-            planned = replace(request.base, examples=max(request.sizes)) if request.sizes else request.base
+            planned = replace(request.trial_base, examples=max(request.sizes)) if request.sizes else request.trial_base
             plans = plan_arms(planned, request.runnable_arms, cache) if planned.budget_seconds else ()
             if plans:
                 store.add_analysis(run_id, "budget_plan", [asdict(plan) for plan in plans])
@@ -161,6 +166,23 @@ def execute_run(
         return RunOutcome(run_id, "failed", tuple(), None, {}, message)
     status = _finish(store, run_id, trials, analyses, verdict)
     return RunOutcome(run_id, status, tuple(trials), verdict, analyses, store.run(run_id).error)
+
+
+def check_pool(request: RunRequest, cache: TrialCache) -> None:
+    """Before any arm trains, refuse a hybrid run whose unlabeled pool is missing, empty or too small."""
+    hybrid = [a for a in request.runnable_arms if ARMS[a].family == "hybrid"]
+    if not hybrid:
+        return
+    base = request.trial_base
+    data = cache.dataset(base.dataset, base.image_size, base.train_limit)
+    if base.unlabeled is not None:
+        pool_size = len(load_unlabeled(base.unlabeled, base.image_size, like=data))
+    else:
+        splits = make_splits(data.labels, base.split_seed)
+        examples = max(request.sizes) if request.sizes else training_examples(base, len(splits.train))
+        labeled = subsample_train(splits, data.labels, examples, 0)
+        pool_size = len(holdout_pool(data, labeled, splits))
+    check_pool_size(pool_size, base.batch_size, base.pretrain_objective)
 
 
 def _run_trials(request: RunRequest, callbacks, save, cache) -> tuple[list[TrialResult], CurveResult | None]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,11 +62,22 @@ class RunRequest:
     def total_trials(self) -> int:
         return len(self.runnable_arms) * len(self.seeds) * max(1, len(self.sizes))
 
+    @property
+    def trial_base(self) -> TrialConfig:
+        """The settings every trial shares, with the decode limit: the most training examples any trial uses.
+
+        Hybrid arms without their own pool pretrain on the training images beyond the labeled ones,
+        so then the whole dataset is decoded.
+        """
+        needs_all = any(ARMS[a].family == "hybrid" for a in self.runnable_arms) and self.base.unlabeled is None
+        limit = max(self.sizes) if self.sizes else self.base.examples or self.base.examples_cap
+        return replace(self.base, train_limit=None if needs_all else limit)
+
     def suite(self) -> SuiteConfig:
-        return SuiteConfig(self.base, self.arms, self.seeds)
+        return SuiteConfig(self.trial_base, self.arms, self.seeds)
 
     def curve(self) -> CurveConfig:
-        return CurveConfig(self.base, self.arms, self.sizes, self.seeds)
+        return CurveConfig(self.trial_base, self.arms, self.sizes, self.seeds)
 
     def judged_size(self) -> int | None:
         return judged_size(self.sizes, self.target_examples)
@@ -103,4 +114,14 @@ def validate_request(request: RunRequest) -> None:
         )
     if request.kind == "curve" and not request.sizes:
         raise ConfigError("sizes", "expected comma-separated training sizes for a learning curve, e.g. 100,300,1000")
+    unlabeled = request.base.unlabeled
+    if unlabeled is not None and not Path(unlabeled).exists():
+        raise ConfigError(
+            "unlabeled", f"expected a folder or .zip of unlabeled images; got {unlabeled} (no such file or folder)"
+        )
+    if unlabeled is not None and not any(ARMS[a].family == "hybrid" for a in request.runnable_arms):
+        raise ConfigError(
+            "unlabeled",
+            f"is used by the hybrid arms only; add hybrid or hybrid_scratch to the arms (got {', '.join(request.arms)})",
+        )
     validate_suite(request.suite())

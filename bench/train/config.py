@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from advisor.constraints import Constraint, FieldError, Interval, check_fields
+from advisor.constraints import Constraint, FieldError, Interval, Options, check_fields
 from bench.device import resolve_device
 from bench.errors import ConfigError
 from bench.models.backbones import BACKBONES, get_backbone
 from bench.train.arms import get_arm
+from bench.train.pretrain import OBJECTIVES
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,14 @@ class TrialConfig:
     image_size: int = 128  # side user images are decoded to
     label_smoothing: float | None = None  # None: the arm's recipe preset (advisor.recipes.HYPERPARAMETERS)
     examples_cap: int | None = None  # with examples=None: all training examples, but at most this many
+    # Hybrid arms: the unlabeled pool (a folder or .zip; None: the training images beyond the labeled
+    # subsample, labels hidden), and pretraining's own budget (None: a share of budget_seconds, so the
+    # comparison stays at equal total wall-clock).
+    unlabeled: str | None = None
+    # The most training examples any trial of the run uses: a big folder is decoded in part (None: all).
+    train_limit: int | None = None
+    pretrain_seconds: float | None = None
+    pretrain_objective: str = "simclr"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,6 +61,9 @@ TRIAL_CONSTRAINTS: dict[str, Constraint] = {
     "image_size": Interval(int, 8, 512, unit="pixels"),
     "label_smoothing": Interval(float, 0, 0.99, none="the recipe's"),
     "examples_cap": Interval(int, 2, None, none="no cap"),
+    "train_limit": Interval(int, 2, None, none="all"),
+    "pretrain_seconds": Interval(float, 1, 86_400, unit="seconds", none="a share of the training budget"),
+    "pretrain_objective": Options(OBJECTIVES),
 }
 
 
@@ -72,3 +84,7 @@ def validate_trial_config(config: TrialConfig) -> None:
             f"got {config.backbone}, which has none",
         )
     resolve_device(config.device)
+    if arm.family == "hybrid" and config.budget_seconds is None and config.pretrain_seconds is None:
+        raise ConfigError(
+            "pretrain_seconds", "expected seconds for pretraining when training until converged; got none"
+        )

@@ -49,6 +49,7 @@ class TrialResult:
     test_size: int = 0
     time_pretrain_s: float = 0.0  # hybrid arms: self-supervised pretraining, separate from training
     pretrain_steps: int = 0
+    pretrain_notes: tuple[str, ...] = ()  # the pool and how it was fitted to the labeled data
 
     @property
     def trial_id(self) -> str:
@@ -74,6 +75,7 @@ class TrialResult:
         fields = {k: v for k, v in data.items() if k != "trial_id"}
         fields["config"] = TrialConfig(**fields["config"])
         fields["history"] = tuple(EpochRecord(**h) for h in fields.get("history", ()))
+        fields["pretrain_notes"] = tuple(fields.get("pretrain_notes", ()))
         if fields.get("health"):
             fields["health"] = TrialHealth(**{**fields["health"], "reasons": tuple(fields["health"]["reasons"])})
         return cls(**fields)

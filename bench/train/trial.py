@@ -24,7 +24,9 @@ from sklearn.metrics import accuracy_score, f1_score
 from torch import nn
 
 from bench.data.image_data import ImageData
+from bench.data.images import DecodeCancelled
 from bench.data.splits import Splits, make_splits, subsample_train
+from bench.data.unlabeled import holdout_pool, load_unlabeled
 from bench.device import (
     describe,
     library_versions,
@@ -37,12 +39,14 @@ from bench.device import (
 from bench.errors import BenchInputError
 from bench.models.backbones import BackboneSpec, create_model, get_backbone
 from bench.train.arms import ArmSpec, get_arm
+from bench.train.batches import normalise
 from bench.train.budget import PROBE_WARMUP_STEPS
-from bench.train.cache import TrialCache
+from bench.train.cache import TrialCache, stage_images
 from bench.train.callbacks import Callback, Hooks, TrialCancelled, TrialState
 from bench.train.config import TRIAL_CONSTRAINTS, TrialConfig, validate_trial_config
 from bench.train.health import assess, chance_accuracy, pack_correct
 from bench.train.loop import GradientTrainer
+from bench.train.pretrain import headless, pretrain
 from bench.train.probe import run_linear_probe
 from bench.train.result import EpochRecord, TrialResult
 
@@ -56,6 +60,10 @@ __all__ = [
     "run_trial",
     "validate_trial_config",
 ]
+
+
+# Hybrid arms at equal total wall-clock: this share of the budget pretrains, the rest fine-tunes.
+PRETRAIN_SHARE = 0.5
 
 
 def run_trial(
@@ -86,7 +94,7 @@ def run_trial(
     reset_peak_memory(device)
     try:
         result = _run(config, get_arm(config.arm), device, hooks, cache, base, clock)
-    except TrialCancelled:
+    except (TrialCancelled, DecodeCancelled):
         result = replace(base, status="cancelled", error="cancelled by the user")
     except BenchInputError:
         raise
@@ -122,9 +130,9 @@ class Prepared:
     labels: torch.Tensor
 
 
-def prepare(config: TrialConfig, arm: ArmSpec, device: torch.device, cache: TrialCache) -> Prepared:
+def prepare(config: TrialConfig, arm: ArmSpec, device: torch.device, cache: TrialCache, should_stop=None) -> Prepared:
     """Stage what a trial of ``arm`` needs (cached across trials: data once, images once per resolution)."""
-    data = cache.dataset(config.dataset, config.image_size)
+    data = cache.dataset(config.dataset, config.image_size, config.train_limit, should_stop=should_stop)
     resolution = (
         config.scratch_resolution if arm.architecture == "scratch" else config.resolution or data.default_resolution
     )
@@ -167,7 +175,7 @@ def _run(
     clock: Callable[[], float],
 ) -> TrialResult:  # fmt: skip
     t0 = clock()
-    ready = prepare(config, arm, device, cache)
+    ready = prepare(config, arm, device, cache, should_stop=hooks.should_stop)
     data, splits, train_idx, spec, images, labels = (
         ready.data, ready.splits, ready.train_idx, ready.spec, ready.images, ready.labels
     )  # fmt: skip
@@ -193,8 +201,16 @@ def _run(
     model = _build(spec, arm, data.num_classes, cache).to(device)
     if prefers_channels_last(device):
         model = model.to(memory_format=torch.channels_last)
+    training = config
+    if arm.family == "hybrid":
+        stage = _pretrain(config, ready, model, device, hooks, clock)
+        base = replace(base, time_pretrain_s=round(stage.seconds, 3), pretrain_steps=stage.steps,
+                       pretrain_notes=stage.notes)  # fmt: skip
+        if config.pretrain_seconds is None and config.budget_seconds is not None:
+            # Equal total wall-clock: fine-tuning gets what pretraining left of the arm's budget.
+            training = replace(config, budget_seconds=max(1.0, config.budget_seconds - stage.seconds))
     trainer = GradientTrainer(
-        config, arm.hyperparameters, spec, model, images, labels, data.allow_flip, device, hooks, clock
+        training, arm.hyperparameters, spec, model, images, labels, data.allow_flip, device, hooks, clock
     )
     outcome = trainer.run(*split_idx)
     result = replace(
@@ -210,6 +226,38 @@ def _run(
         history=outcome.history,
     )
     return _finish(result, outcome.predictions, splits.test, data.labels, gradient=True)
+
+
+@dataclass(frozen=True)
+class PretrainStage:
+    seconds: float
+    steps: int
+    notes: tuple[str, ...]
+
+
+def _pretrain(
+    config: TrialConfig, ready: Prepared, model: nn.Module, device: torch.device, hooks: Hooks,
+    clock: Callable[[], float],
+) -> PretrainStage:  # fmt: skip
+    """The hybrid arm's first stage: self-supervised pretraining of the model's body on the unlabeled pool."""
+    if config.unlabeled is not None:
+        pool = load_unlabeled(config.unlabeled, config.image_size, like=ready.data, should_stop=hooks.should_stop)
+    else:
+        pool = holdout_pool(ready.data, ready.train_idx, ready.splits)
+    images = stage_images(pool.images, ready.images.shape[-1], device)
+    seconds = config.pretrain_seconds or PRETRAIN_SHARE * config.budget_seconds
+    hooks.progress(TrialState(config, "pretrain"))
+    with headless(model, ready.spec.classifier) as encoder:
+        result = pretrain(
+            encoder, images, partial(normalise, spec=ready.spec), seconds, device, config.seed,
+            should_stop=hooks.should_stop, clock=clock, objective=config.pretrain_objective,
+            allow_flip=ready.data.allow_flip,
+        )  # fmt: skip
+    if hooks.should_stop():
+        raise TrialCancelled
+    notes = (f"pretrained {result.steps} steps ({result.objective}) on {len(pool):,} unlabeled images: {pool.source}",
+             *pool.notes)  # fmt: skip
+    return PretrainStage(result.seconds, result.steps, notes)
 
 
 def _finish(

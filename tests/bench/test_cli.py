@@ -2,11 +2,15 @@
 
 import csv
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from advisor.shipped import example_profiles
 from tests.bench.imaging import write_class_folder
@@ -24,26 +28,28 @@ def bench(*args, timeout=300):
 def test_run_writes_json_and_csv_and_prints_a_table(tmp_path):
     out = tmp_path / "run"
     result = bench(
-        "run", "--dataset", "digits", "--examples", "300", "--arms", "linear_probe,scratch,hybrid",
+        "run", "--dataset", "digits", "--examples", "300", "--arms", "linear_probe,scratch,hybrid_scratch",
         "--seeds", "2", "--budget-seconds", "2", "--out", str(out),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "linear_probe" in result.stdout and "±" in result.stdout
-    assert "note: hybrid needs an unlabeled pool" in result.stderr
-    assert "[4/4] scratch seed 1: completed" in result.stderr
+    assert "[6/6] hybrid_scratch seed 1: completed" in result.stderr
     saved = json.loads((out / "results.json").read_text())
-    assert {s["arm"] for s in saved["summary"]} == {"linear_probe", "scratch"}
+    assert {s["arm"] for s in saved["summary"]} == {"linear_probe", "scratch", "hybrid_scratch"}
     assert all(s["trials"] == 2 and s["accuracy_std"] is not None for s in saved["summary"])
+    hybrid = [t for t in saved["trials"] if t["config"]["arm"] == "hybrid_scratch"]
+    assert all(t["pretrain_steps"] > 0 and t["time_pretrain_s"] > 0 for t in hybrid)
+    assert "beyond the 300 labeled, labels hidden" in hybrid[0]["pretrain_notes"][1]
     rows = list(csv.DictReader((out / "results.csv").open()))
-    assert len(rows) == 4 and {r["status"] for r in rows} == {"completed"}
-    assert len(list((out / "trials").glob("*.json"))) == 4
+    assert len(rows) == 6 and {r["status"] for r in rows} == {"completed"}
+    assert len(list((out / "trials").glob("*.json"))) == 6
     assert saved["trials"][0]["config"]["examples"] == 300
     from bench.runs.store import RunStore  # the same run is in the app's run store
 
     run_id = result.stderr.rsplit("(run ", 1)[1].split(")")[0]
     store = RunStore()
     assert store.run(run_id).status == "completed" and store.run(run_id).session == "cli"
-    assert len(store.trials(run_id)) == 4
+    assert len(store.trials(run_id)) == 6
 
 
 @pytest.mark.slow
@@ -72,7 +78,8 @@ def test_run_on_a_users_folder_with_json_output(tmp_path):
         (["--budget-seconds", "0"], "--budget-seconds: expected seconds in 1..86400"),
         (["--device", "tpu"], "--device 'tpu': expected one of auto, cpu, cuda, mps"),
         (["--dataset", "/no/such/dir"], "dataset /no/such/dir: no such file or folder"),
-        (["--arms", "hybrid"], "no arm to run"),
+        (["--arms", "hybrid", "--unlabeled", "/no/such/pool"], "--unlabeled: expected a folder or .zip of unlabeled"),
+        (["--arms", "scratch", "--unlabeled", "."], "--unlabeled: is used by the hybrid arms only"),
         (["--batch-size", "1"], "--batch-size: expected an integer in 2..4096; got 1"),
         (["--arms", "scratch,scratch"], "--arms: expected each arm once; got scratch more than once"),
     ],
@@ -167,3 +174,53 @@ def test_verdict_on_a_missing_folder_exits_2(tmp_path):
     profile = example_profiles()["small_similar"]
     result = bench("verdict", "--profile", str(profile), "--results", str(tmp_path))
     assert result.returncode == 2 and "no results.json there" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_small_folder_runs_with_no_examples_option(tmp_path):
+    folder = write_class_folder(tmp_path / "small", {"a": 120, "b": 120, "c": 115}, size=20)  # 355 images
+    result = bench("run", "--dataset", str(folder), "--arms", "linear_probe,scratch", "--budget-seconds", "2",
+                   "--out", str(tmp_path / "out"), "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert {t["status"] for t in data["trials"]} == {"completed"}
+    assert data["trials"][0]["train_examples"] < 355  # every training example: the held-out splits keep the rest
+    assert data["config"]["base"]["examples"] is None and data["config"]["base"]["examples_cap"] == 1000
+
+
+@pytest.mark.slow
+def test_random_labels_give_no_confirmed_or_contradicted_verdict(tmp_path):
+    rng = np.random.default_rng(0)
+    for i in range(240):  # the same noise images under random class names
+        folder = tmp_path / "noise" / f"class{rng.integers(0, 4)}"
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    profile = example_profiles()["small_similar"]
+    result = bench("run", "--dataset", str(tmp_path / "noise"), "--arms", "linear_probe,scratch", "--seeds", "2",
+                   "--budget-seconds", "2", "--profile", str(profile), "--out", str(tmp_path / "out"), "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    verdict = json.loads(result.stdout)["verdict"]
+    assert verdict["outcome"] not in ("confirmed", "contradicted"), verdict["summary"]
+
+
+@pytest.mark.slow
+def test_a_second_run_queues_behind_the_first(tmp_path):
+    def start(name, budget):
+        return subprocess.Popen(
+            [sys.executable, "-m", "bench", "run", "--dataset", "digits", "--examples", "200", "--arms", "scratch",
+             "--budget-seconds", budget, "--out", str(tmp_path / name), "--json"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+    first = start("first", "8")
+    lock = Path(os.environ["FOS_HOME"]) / "locks" / "cpu.lock"
+    deadline = time.time() + 120
+    while not (lock.exists() and lock.read_text().strip()) and time.time() < deadline:
+        time.sleep(0.2)  # the first run names itself in the device's lock once it holds it
+    second = start("second", "2")
+    out_second, err_second = second.communicate(timeout=300)
+    out_first, err_first = first.communicate(timeout=300)
+    assert first.returncode == 0 and second.returncode == 0, err_first + err_second
+    assert "queued behind run" in err_second
+    a, b = json.loads(out_first)["trials"][0], json.loads(out_second)["trials"][0]
+    assert a["finished_at"] <= b["started_at"]  # never on the device at the same time

@@ -65,6 +65,9 @@ def test_a_second_run_waits_for_the_device_and_says_behind_whom(tmp_path):
 
 
 def test_a_queued_run_can_be_cancelled(tmp_path):
-    with device_slot(tmp_path, "cpu", "run-a"), pytest.raises(QueueCancelled):
-        with device_slot(tmp_path, "cpu", "run-b", should_stop=lambda: True, sleep=lambda s: None):
-            pass
+    with (
+        device_slot(tmp_path, "cpu", "run-a"),
+        pytest.raises(QueueCancelled),
+        device_slot(tmp_path, "cpu", "run-b", should_stop=lambda: True, sleep=lambda s: None),
+    ):
+        pass

@@ -1,5 +1,6 @@
 """The recipe a person reads is the one the benchmark runs: optimizer groups and rates come from the preset."""
 
+import itertools
 import math
 
 import pytest
@@ -34,7 +35,7 @@ def test_optimizer_groups_follow_the_recipe(arm_name):
     assert {id(p) for p in head["params"]} == {id(p) for p in head_of(model, spec).parameters()}
     body = [g for g in groups if g["name"].startswith("body-") and g["name"] != "body-other"]
     assert body[0]["lr"] == pytest.approx(hp.lr_body)  # the top block
-    for upper, lower in zip(body, body[1:], strict=False):
+    for upper, lower in itertools.pairwise(body):
         assert lower["lr"] == pytest.approx(upper["lr"] * hp.layer_decay)
     blocks = spec.body_blocks(model)
     if hp.trainable == "top":
