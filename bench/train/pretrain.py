@@ -7,7 +7,10 @@ for a wall-clock budget. Afterwards the caller fine-tunes the encoder on the lab
 * **SimCLR** (Chen et al. 2020): two augmented views of each image; the NT-Xent loss pulls
   the views of one image together and pushes the other images of the batch away.
 * **BYOL** (Grill et al. 2020): an online network predicts a momentum (EMA) copy's
-  projection of the other view; no negatives, so it tolerates smaller batches.
+  projection of the other view; no negatives, so it tolerates smaller batches. It needs
+  long training: on digits (compact CNN, 8 px, 40 steps of 32) it *lowered* a 50-label
+  probe's accuracy from 0.77 (random init) to 0.59, where SimCLR raised it to 0.83-0.87
+  (30-60 steps). SimCLR is the default.
 
 Losses and heads come from ``lightly`` (``NTXentLoss``, ``SimCLRProjectionHead``, the BYOL
 heads, ``update_momentum``): a maintained library whose implementations are checked

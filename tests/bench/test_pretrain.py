@@ -107,8 +107,17 @@ def test_views_differ_per_image_and_stay_in_range():
     assert not torch.allclose(one[0], one[1])
 
 
+@pytest.fixture
+def one_thread():
+    # Two threads on a busy 2-core machine spend most of their CPU time spinning: one is ~10x cheaper here.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.mark.slow
-def test_simclr_on_digits_lowers_its_loss_and_features_beat_random_init():
+def test_simclr_on_digits_lowers_its_loss_and_features_beat_random_init(one_thread):
     digits = DATASETS["digits"].load()
     images = torch.from_numpy(digits.images).permute(0, 3, 1, 2).repeat(1, 3, 1, 1).contiguous()  # 8x8, 3 channels
     rng = np.random.default_rng(0)
@@ -130,4 +139,4 @@ def test_simclr_on_digits_lowers_its_loss_and_features_beat_random_init():
     assert result.last_loss < result.first_loss - 0.5  # NT-Xent of a batch of 64 starts near log(127) = 4.8
     pretrained = probe_accuracy(model)
     assert pretrained > 0.6  # chance is 0.1
-    assert pretrained > random_init + 0.03, (pretrained, random_init)
+    assert pretrained > random_init + 0.05, (pretrained, random_init)  # 0.88 vs 0.77 when written
