@@ -29,6 +29,7 @@ import functools
 import io
 import os
 import warnings
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,7 +215,7 @@ def _walk_class(
     class_dir: Path, top: Path, max_depth: int, ignored: list[str], should_stop: Callable[[], bool] | None
 ) -> list[Path]:
     """Image files under one class folder, sorted; iterative, never following links, to ``max_depth``."""
-    found: list[Path] = []
+    found: list[str] = []
     stack = [(class_dir, 0)]
     while stack:
         folder, depth = stack.pop()
@@ -225,6 +226,13 @@ def _walk_class(
             ignored.append(f"{folder.relative_to(top)}/ (cannot read: {error.strerror or error})")
             continue
         for entry in entries:
+            if (
+                entry.is_file(follow_symlinks=False)
+                and os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES
+                and not entry.name.startswith("._")
+            ):
+                found.append(entry.path)  # the common case: no Path object, no relative name
+                continue
             path = Path(entry.path)
             if entry.is_symlink():
                 ignored.append(f"{path.relative_to(top)} (symlink; links are not followed)")
@@ -235,12 +243,10 @@ def _walk_class(
                     ignored.append(f"{path.relative_to(top)}/ (deeper than {max_depth} folders; not scanned)")
                 else:
                     stack.append((path, depth + 1))
-            elif entry.is_file(follow_symlinks=False) and _is_image(path) and not entry.name.startswith("._"):
-                found.append(path)
             else:
                 ignored.append(str(path.relative_to(top)))
-    found.sort()
-    return found
+    found.sort()  # as strings: much cheaper than comparing Paths
+    return [Path(name) for name in found]
 
 
 def _is_image(path: Path) -> bool:
@@ -271,59 +277,57 @@ def load_images(
 ) -> DecodedImages:
     """Decode listed images to size x size, listing the ones that cannot be read.
 
-    ``per_class`` asks for that many images of each class (all when None): files are
-    taken in a seeded random order and an unreadable one is replaced by the next of its
-    class, so the subset is stratified and the same on every call. ``should_stop`` is
-    asked before every file; it raises :class:`DecodeCancelled`.
+    ``per_class`` asks for that many images of each class (all when None): each class's
+    files are taken in a seeded random order and an unreadable one is replaced by the next
+    of its class, so the subset is stratified and the same on every call. Images come in
+    the scan's order, replacements last. ``should_stop`` is asked before every file; it
+    raises :class:`DecodeCancelled`.
     """
     labels = np.fromiter((label for _, label in scan.files), dtype=np.int64, count=len(scan.files))
-    num_classes = len(scan.class_names)
     if per_class is None:
-        order = [np.arange(len(scan.files))]
-        wanted = [len(scan.files)]
+        queue = deque(range(len(scan.files)))
+        spare: list[np.ndarray] = [np.zeros(0, np.int64) for _ in scan.class_names]
+        capacity = len(scan.files)
     else:
         rng = np.random.default_rng(seed)
-        order = [rng.permutation(np.flatnonzero(labels == label)) for label in range(num_classes)]
-        wanted = list(per_class)
-    images = np.empty((sum(wanted), size, size, 3), np.uint8)
+        order = [rng.permutation(np.flatnonzero(labels == label)) for label in range(len(scan.class_names))]
+        queue = deque(sorted(int(i) for ranked, count in zip(order, per_class, strict=True) for i in ranked[:count]))
+        spare = [ranked[count:] for ranked, count in zip(order, per_class, strict=True)]
+        capacity = len(queue)
+    used = [0] * len(spare)
+    # Filled in place, in decoding order: no second copy of the pixels is ever made.
+    images = np.empty((capacity, size, size, 3), np.uint8)
     chosen: list[int] = []
     sides: list[int] = []
     skipped = list(scan.skipped)
-    for candidates, count in zip(order, wanted, strict=True):
-        taken = 0
-        for index in candidates:
-            if taken >= count:
-                break
-            check_stop(should_stop)
-            path = scan.files[index][0]
-            try:
-                images[len(chosen)], side = decode_image_and_side(path, size)
-            except Image.DecompressionBombError:
-                skipped.append(
-                    f"{scan.relative(path)}: refused, too many pixels to decode safely (limit {MAX_PIXELS:,})"
-                )
-                continue
-            except UnidentifiedImageError:
-                skipped.append(
-                    f"{scan.relative(path)}: not an image any decoder recognises (corrupt or unknown format)"
-                )
-                continue
-            except Exception as error:  # a hostile file can make PIL raise anything: keep the reason
-                reason = (str(error) or type(error).__name__).replace(str(path), path.name)
-                skipped.append(f"{scan.relative(path)}: {reason}"[:300])
-                continue
-            chosen.append(int(index))
-            sides.append(side)
-            taken += 1
+    while queue:
+        index = queue.popleft()
+        check_stop(should_stop)
+        path = scan.files[index][0]
+        try:
+            images[len(chosen)], side = decode_image_and_side(path, size)
+        except Exception as error:  # a hostile file can make PIL raise anything: keep the reason
+            skipped.append(f"{scan.relative(path)}: {_reason(error, path)}"[:300])
+            label = labels[index]
+            if used[label] < len(spare[label]):  # the next file of the same class takes its place
+                queue.append(int(spare[label][used[label]]))
+                used[label] += 1
+            continue
+        chosen.append(index)
+        sides.append(side)
     picked = np.asarray(chosen, dtype=np.int64)
-    images = images[: len(chosen)]
-    if np.any(np.diff(picked) < 0):  # a subset: back to the scan's (sorted path) order
-        keep = np.argsort(picked, kind="stable")
-        images, picked = images[keep], picked[keep]
     return DecodedImages(
-        images,
+        images[: len(chosen)],
         labels[picked],
         skipped,
         int(np.median(sides)) if sides else None,
         [scan.files[i][0] for i in picked],
     )
+
+
+def _reason(error: Exception, path: Path) -> str:
+    if isinstance(error, Image.DecompressionBombError):
+        return f"refused, too many pixels to decode safely (limit {MAX_PIXELS:,})"
+    if isinstance(error, UnidentifiedImageError):
+        return "not an image any decoder recognises (corrupt or unknown format)"
+    return (str(error) or type(error).__name__).replace(str(path), path.name)
