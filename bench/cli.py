@@ -36,9 +36,7 @@ app = make_app("Fine-tune vs scratch trials on real data, offline, on GPU or CPU
 DEFAULT_ARMS = "linear_probe,full_finetune,scratch"
 DEFAULT_EXAMPLES = 1000  # with no --examples: every training example, up to this many (any folder works)
 # The command line's words for config fields: its flags (``budget_seconds=None`` is --until-converged).
-FLAGS = {
-    name: "--" + name.replace("_", "-") for name in (*(f.name for f in fields(TrialConfig)), "seeds", "arms", "sizes")
-}
+FLAGS = {f.name: "--" + f.name.replace("_", "-") for config in (TrialConfig, RunRequest) for f in fields(config)}
 CLI_SESSION = "cli"  # command-line runs share the app's run store; History shows them under this session
 
 
@@ -118,6 +116,14 @@ def run_command(
         ),
     ] = None,
     pretrain_objective: Annotated[str, typer.Option(help="Hybrid arms: simclr or byol.")] = "simclr",
+    executor: Annotated[
+        str, typer.Option(help="local (trials one after the other here) or ray (one Ray task per trial).")
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(help="With --executor ray: the cluster's address; default a local cluster for the run."),
+    ] = None,
+    cpus_per_trial: Annotated[int, typer.Option(help="With --executor ray: cores each trial gets (never shared).")] = 1,
     out: Annotated[Path | None, typer.Option(help="Results folder; default runs/<timestamp>.")] = None,
     profile: Annotated[Path | None, typer.Option(help="Questionnaire profile: adds a verdict on its advice.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
@@ -129,7 +135,8 @@ def run_command(
         "pretrain_seconds": pretrain_seconds, "pretrain_objective": pretrain_objective,
     }  # fmt: skip
     request = _request("run", dataset, arms, seeds, backbone, None if until_converged else budget_seconds, device,
-                       settings, (), profile)  # fmt: skip
+                       settings, (), profile, {"executor": executor, "address": address,
+                                               "cpus_per_trial": cpus_per_trial})  # fmt: skip
     outcome, out = _execute(request, profile, out)
     if as_json:
         typer.echo((out / "results.json").read_text())
@@ -144,7 +151,7 @@ def run_command(
 
 def _request(
     kind: str, dataset: str, arms: str, seeds: int, backbone: str, budget_seconds: float | None, device: str,
-    settings: dict, sizes: tuple[int, ...], profile: Path | None,
+    settings: dict, sizes: tuple[int, ...], profile: Path | None, execution: dict | None = None,
 ) -> RunRequest:  # fmt: skip
     """Parse the options into a checked request (every trial validated before any work starts)."""
     try:
@@ -159,7 +166,7 @@ def _request(
         request = RunRequest(
             kind, base, arm_names, tuple(range(seeds)), sizes,
             advised=recommend(loaded).strategy if loaded else None,
-            target_examples=loaded.labeled_examples if loaded else None,
+            target_examples=loaded.labeled_examples if loaded else None, **(execution or {}),
         )  # fmt: skip
         validate_request(request)
     except BenchInputError as error:
@@ -250,6 +257,14 @@ def curve_command(
         ),
     ] = None,
     pretrain_objective: Annotated[str, typer.Option(help="Hybrid arms: simclr or byol.")] = "simclr",
+    executor: Annotated[
+        str, typer.Option(help="local (trials one after the other here) or ray (one Ray task per trial).")
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(help="With --executor ray: the cluster's address; default a local cluster for the run."),
+    ] = None,
+    cpus_per_trial: Annotated[int, typer.Option(help="With --executor ray: cores each trial gets (never shared).")] = 1,
     out: Annotated[Path | None, typer.Option(help="Results folder; default runs/<timestamp>.")] = None,
     profile: Annotated[Path | None, typer.Option(help="Questionnaire profile: adds a verdict on its advice.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
@@ -257,7 +272,8 @@ def curve_command(
     """Every arm at every size: learning curves, power-law fits, the crossover, LogME and a verdict."""
     request = _request("curve", dataset, arms, seeds, backbone, None if until_converged else budget_seconds, device,
                        {"unlabeled": unlabeled, "pretrain_seconds": pretrain_seconds,
-                        "pretrain_objective": pretrain_objective}, _parse_sizes(sizes), profile)  # fmt: skip
+                        "pretrain_objective": pretrain_objective}, _parse_sizes(sizes), profile,
+                       {"executor": executor, "address": address, "cpus_per_trial": cpus_per_trial})  # fmt: skip
     outcome, out = _execute(request, profile, out)
     if as_json:
         typer.echo((out / "results.json").read_text())

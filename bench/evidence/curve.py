@@ -23,7 +23,7 @@ from bench.data.splits import make_splits
 from bench.errors import BenchInputError
 from bench.train.arms import ARMS, NOT_BENCHMARKED
 from bench.train.cache import TrialCache
-from bench.train.suite import SuiteConfig, run_trials, validate_suite
+from bench.train.suite import Runner, SuiteConfig, run_trials, validate_suite
 from bench.train.trial import Callback, TrialConfig, TrialResult
 
 EXTRAPOLATION = 30  # look for a crossover up to 30x the largest measured size
@@ -154,13 +154,14 @@ def run_curve(
     callbacks: list[Callback] | None = None,
     on_result=lambda result: None,
     cache: TrialCache | None = None,
+    runner: Runner | None = None,
 ) -> CurveResult:
     cache = cache or TrialCache()
     validate_suite(SuiteConfig(config.base, config.arms, config.seeds))
-    data = cache.dataset(config.base.dataset, config.base.image_size)
+    data = cache.dataset(config.base.dataset, config.base.image_size, config.base.train_limit)
     pool = len(make_splits(data.labels, config.base.split_seed).train)
     notes = validate_sizes(config, pool, data.num_classes)
-    trials = run_trials(config.trial_configs(), callbacks, on_result, cache)
+    trials = (runner or run_trials)(config.trial_configs(), callbacks, on_result, cache)
     if trials and trials[-1].status == "cancelled":
         notes.append("cancelled: the curve is incomplete")
     return analyse_curve(config, trials, cache.hits, notes)

@@ -22,6 +22,7 @@ from bench.evidence.curve import CurveResult, run_curve
 from bench.evidence.logme import estimate_transferability
 from bench.evidence.summary import summarise
 from bench.evidence.verdict import make_verdict
+from bench.runs.executors import make_executor
 from bench.runs.queue import QueueCancelled, device_slot
 from bench.runs.request import RunRequest
 from bench.runs.store import RunStore
@@ -148,7 +149,8 @@ def execute_run(
                 store.add_analysis(run_id, "budget_plan", [asdict(plan) for plan in plans])
                 for callback in hooks.callbacks:
                     callback.on_budget_plan(plans)
-            trials, curve = _run_trials(request, hooks.callbacks, save, cache)
+            executor = make_executor(request.executor, request.address, cpus_per_trial=request.cpus_per_trial)
+            trials, curve = _run_trials(request, hooks.callbacks, save, cache, executor.run)
             analyses = _analyses(request, trials, curve, cache)
             verdict = _verdict(request, trials)
     except QueueCancelled:
@@ -185,11 +187,11 @@ def check_pool(request: RunRequest, cache: TrialCache) -> None:
     check_pool_size(pool_size, base.batch_size, base.pretrain_objective)
 
 
-def _run_trials(request: RunRequest, callbacks, save, cache) -> tuple[list[TrialResult], CurveResult | None]:
+def _run_trials(request: RunRequest, callbacks, save, cache, runner) -> tuple[list[TrialResult], CurveResult | None]:
     if request.kind == "curve":
-        curve = run_curve(request.curve(), callbacks, save, cache)
+        curve = run_curve(request.curve(), callbacks, save, cache, runner)
         return list(curve.trials), curve
-    return run_suite(request.suite(), callbacks, save, cache), None
+    return run_suite(request.suite(), callbacks, save, cache, runner), None
 
 
 def _analyses(request: RunRequest, trials: list[TrialResult], curve: CurveResult | None, cache) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 from advisor.constraints import Constraint, FieldError, Interval, Options, check_fields
 from bench.errors import ConfigError
 from bench.evidence.curve import CurveConfig
+from bench.runs.executors import make_executor
 from bench.train.arms import ARMS, NOT_BENCHMARKED
 from bench.train.suite import SuiteConfig, validate_suite
 from bench.train.trial import TrialConfig
@@ -33,6 +34,9 @@ class RunRequest:
     advised: str | None = None  # the advisor's top strategy, for the verdict
     target_examples: int | None = None  # the profile's labeled examples: a curve is judged at the closest size
     dataset_label: str = ""  # what a person calls the data (an uploaded file's name); the path is in base.dataset
+    executor: str = "local"  # "local": trials one after the other here; "ray": one Ray task per trial
+    address: str | None = None  # a Ray cluster's address; None with "ray" starts a local cluster for the run
+    cpus_per_trial: int = 1  # Ray: the cores each budgeted trial gets (never shared)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "base": asdict(self.base)}
@@ -48,6 +52,9 @@ class RunRequest:
             advised=data.get("advised"),
             target_examples=data.get("target_examples"),
             dataset_label=data.get("dataset_label", ""),
+            executor=data.get("executor", "local"),
+            address=data.get("address"),
+            cpus_per_trial=data.get("cpus_per_trial", 1),
         )
 
     @property
@@ -125,3 +132,4 @@ def validate_request(request: RunRequest) -> None:
             f"is used by the hybrid arms only; add hybrid or hybrid_scratch to the arms (got {', '.join(request.arms)})",
         )
     validate_suite(request.suite())
+    make_executor(request.executor, request.address, cpus_per_trial=request.cpus_per_trial)  # Ray installed?

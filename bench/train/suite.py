@@ -10,6 +10,11 @@ from bench.train.arms import NOT_BENCHMARKED
 from bench.train.cache import TrialCache
 from bench.train.trial import Callback, TrialConfig, TrialResult, run_trial, validate_trial_config
 
+# Executes a list of trials: (configs, callbacks, on_result, cache) -> results in the configs' order.
+Runner = Callable[
+    [list[TrialConfig], list[Callback] | None, Callable[[TrialResult], None], TrialCache], list[TrialResult]
+]
+
 
 @dataclass(frozen=True)
 class SuiteConfig:
@@ -47,13 +52,16 @@ def run_suite(
     callbacks: list[Callback] | None = None,
     on_result: Callable[[TrialResult], None] = lambda result: None,
     cache: TrialCache | None = None,
+    runner: Runner | None = None,
 ) -> list[TrialResult]:
-    """Run every trial in order; ``on_result`` gets each one as soon as it ends (save it there).
+    """Run every trial; ``on_result`` gets each one as soon as it ends (save it there).
 
-    Stops early, after recording the cancelled trial, when a callback asks to stop.
+    ``runner`` executes the trials (default :func:`run_trials`: in order, in this process; a Ray
+    executor's ``run`` fans them out). Stops early, after recording the cancelled trial, when a
+    callback asks to stop.
     """
     validate_suite(config)
-    return run_trials(config.trial_configs(), callbacks, on_result, cache or TrialCache())
+    return (runner or run_trials)(config.trial_configs(), callbacks, on_result, cache or TrialCache())
 
 
 def run_trials(
