@@ -27,7 +27,7 @@ def _opt(spec_name: str) -> Any:
 
 @app.command("recommend")
 def recommend_command(
-    profile: Annotated[Path | None, typer.Option(help="Profile JSON file (see examples/profiles/).")] = None,
+    profile: Annotated[Path | None, typer.Option(help="Profile JSON file (examples: advisor/data/profiles/).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,
     modality: Annotated[str | None, _opt("modality")] = None,
     labeled_examples: Annotated[int | None, _opt("labeled_examples")] = None,

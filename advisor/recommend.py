@@ -11,7 +11,7 @@ from advisor.recipes import Recipe, recipe_for
 from advisor.rules import MIN_STRENGTH, RULE_BY_NAME, RULES
 from advisor.scoring import Contribution, RankedStrategy, cite, score_profile
 
-RULES_DOC = "docs/rules.md"
+RULES_DOC = "advisor/data/rules.md"
 
 
 @dataclass(frozen=True)

@@ -29,5 +29,5 @@ def render_text(rec: Recommendation) -> str:
             continue
         lines.append(f"  {key.replace('_', ' '):<15} {value}")
     lines += [f"  note            {note}" for note in recipe.notes]
-    lines += ["", "Rules and sources: docs/rules.md"]
+    lines += ["", "Rules and sources: advisor/data/rules.md"]
     return "\n".join(lines)

@@ -244,7 +244,10 @@ def _pretrain(
         pool = load_unlabeled(config.unlabeled, config.image_size, like=ready.data, should_stop=hooks.should_stop)
     else:
         pool = holdout_pool(ready.data, ready.train_idx, ready.splits)
-    images = stage_images(pool.images, ready.images.shape[-1], device)
+    if pool.indices is not None:  # the held-back training images are already on the device
+        images = ready.images[torch.as_tensor(pool.indices, device=ready.images.device)]
+    else:
+        images = stage_images(pool.images, ready.images.shape[-1], device)
     seconds = config.pretrain_seconds or PRETRAIN_SHARE * config.budget_seconds
     hooks.progress(TrialState(config, "pretrain"))
     with headless(model, ready.spec.classifier) as encoder:

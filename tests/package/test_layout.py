@@ -29,7 +29,16 @@ def _imports(path: Path) -> list[tuple[str, int, bool]]:
     found = []
     tree = ast.parse(path.read_text())
     top = {id(node) for node in tree.body}
+    # Imports for type annotations only (``if TYPE_CHECKING:``) never run: not part of the import graph.
+    typing_only = {
+        id(inner)
+        for node in tree.body
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING"
+        for inner in ast.walk(node)
+    }
     for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         names = []
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]

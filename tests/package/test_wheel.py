@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -21,10 +22,16 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
+    had_build = (ROOT / "build").exists()
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out),
+             str(ROOT)],
+            check=True, capture_output=True, timeout=300,
+        )  # fmt: skip
+    finally:
+        if not had_build:  # setuptools builds in the source tree; leave it as it was
+            shutil.rmtree(ROOT / "build", ignore_errors=True)
     (path,) = out.glob("finetune_or_scratch-*.whl")
     return path
 
@@ -49,6 +56,8 @@ def test_the_wheel_carries_the_data_and_the_app(wheel):
     for expected in (
         "bench/data/builtin/fashion-mnist/fashion-mnist-subset.npz",
         "bench/data/builtin/fashion-mnist/LICENSE",
+        "bench/data/builtin/emoji/LICENSE",
+        "bench/data/builtin/spoken-commands/LICENSE",
         "advisor/data/grid/grid_results.json",
         "advisor/data/rules.md",
         "advisor/data/profiles/small_similar.json",
