@@ -300,3 +300,13 @@ def test_empty_dataset_name_is_refused_not_the_current_folder(tmp_path, monkeypa
     for name in ("", "  "):
         with pytest.raises(BenchInputError, match="dataset: expected a built-in name"):
             load_dataset(name)
+
+
+def test_a_huge_sparse_file_is_skipped_without_being_read_whole(tmp_path):
+    # The attack pass's 4 GB sparse file reached 5.3 GB of memory when every file was hashed whole.
+    dataset = write_class_folder(tmp_path, {"a": 3, "b": 3})
+    with open(dataset / "a" / "huge.png", "wb") as handle:
+        handle.truncate(4 << 30)
+    data = load_dataset(str(dataset), image_size=8)
+    assert len(data) == 6 and data.files_total == 7
+    assert data.skipped == ("a/huge.png: not an image any decoder recognises (corrupt or unknown format)",)
