@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -35,3 +37,38 @@ def outcome_counts(cells: list[dict[str, Any]]) -> dict[str, int]:
     for cell in cells:
         counts[cell["outcome"]] = counts.get(cell["outcome"], 0) + 1
     return counts
+
+
+def rules_version() -> str:
+    """A fingerprint of the rule table (names, fields, weights, sources): grid cells record the rules they checked.
+
+    A cell measured under another version is evidence about other rules; held-out cells are
+    only those measured after the table was frozen at this version.
+    """
+    table = [(r.name, r.fields, sorted(r.weights.items()), r.sources) for r in RULES]
+    return hashlib.sha256(json.dumps(table, sort_keys=True).encode()).hexdigest()[:12]
+
+
+CONFIDENCE_BINS = (0.0, 0.25, 0.5, 0.75, 1.0001)
+
+
+def calibration(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The advisor's confidence in bins against how often the measured winner was the advised strategy.
+
+    ``agreed`` counts cells whose best-mean arm stands for the advised strategy, decided or not;
+    ``confirmed`` and ``decided`` count the verdicts that passed the paired test.
+    """
+    rows = []
+    for low, high in itertools.pairwise(CONFIDENCE_BINS):
+        inside = [c for c in cells if low <= c["confidence"] < high]
+        agreed = sum(c.get("winner_strategy", c["measured_winner"]) == c["advised"] for c in inside)
+        decided = [c for c in inside if c["outcome"] in ("confirmed", "contradicted")]
+        rows.append({
+            "confidence": f"{low:.2f}-{min(high, 1.0):.2f}",
+            "cells": len(inside),
+            "mean_confidence": round(sum(c["confidence"] for c in inside) / len(inside), 3) if inside else None,
+            "advised_arm_best": round(agreed / len(inside), 3) if inside else None,
+            "decided": len(decided),
+            "confirmed": sum(c["outcome"] == "confirmed" for c in decided),
+        })  # fmt: skip
+    return rows
