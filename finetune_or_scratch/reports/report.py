@@ -220,9 +220,12 @@ def _verdict_markdown(verdict: dict[str, Any] | None) -> list[str]:
     """The verdict from whatever keys it has (its content may grow); nothing is assumed present."""
     if not verdict:
         return []
-    outcome = str(verdict.get("outcome", "")).upper()
+    outcome = str(verdict.get("outcome", "")).replace("_", " ").upper()
     head = f"**{outcome}**: " if outcome else ""
-    text = ". ".join(_sentence(plain(str(verdict[k]))) for k in ("summary", "reason") if verdict.get(k))
+    parts = [plain(str(verdict[k])) for k in ("summary", "reason") if verdict.get(k)]
+    if parts and outcome and parts[0].lower().startswith(outcome.lower() + ":"):  # "not decided: not decided: …"
+        parts[0] = parts[0][len(outcome) + 1 :]
+    text = ". ".join(_sentence(p) for p in parts)
     lines = ["", "## Verdict", "", f"{head}{text}."]
     c = verdict.get("comparison")
     if isinstance(c, dict):

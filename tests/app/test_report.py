@@ -127,7 +127,7 @@ def test_report_reads_plainly():
     assert "| Dataset | leaves.zip |" in text and "c0b40f5c3ec8f2f5" not in text.split("```json")[0]
     assert "| Duration | 1 min 05 s |" in text
     assert "| rank | strategy | score |" in text  # the empty note column is gone
-    assert "**NOT DECIDED**" in text and "Linear probe (Linear probe)" not in text
+    assert "**NOT DECIDED**: Linear probe is alone" in text and "Linear probe (Linear probe)" not in text
     assert "- Upsample the 28 px images" in text  # the recipe's notes as a list, not Python
     assert "60% similar and 40% different" in text  # medium similarity: why both kinds of rule fire
     assert "accuracy_per_arm" not in chart_specs(report)  # a cancelled arm is not an empty chart
