@@ -51,7 +51,7 @@ def _candidates(profile: Profile, field: str, coarse: bool = False) -> Iterator[
     """
     current = getattr(profile, field)
     if field in ("labeled_examples", "unlabeled_examples"):
-        floor = 1 if field == "labeled_examples" else 0
+        floor = profile.num_classes if field == "labeled_examples" else 0  # at least one label per class
         ladder = _COARSE_COUNT_LADDER if coarse else _COUNT_LADDER
         values = [int(v) for v in ladder if floor <= v <= ABSURD]
         if field == "unlabeled_examples":

@@ -1,28 +1,35 @@
 """Real fine-tune vs scratch trials on real data: datasets, backbones, arms, the trial runner.
 
+The names below load on first use (PEP 562), so ``import bench.data`` or the command line's
+checks do not pay for importing torch.
+
 >>> from bench import TrialConfig
 >>> TrialConfig("digits", "linear_probe").budget_seconds
 20.0
 """
 
-from bench.data.catalog import DATASETS
-from bench.data.datasets import load_dataset
-from bench.errors import BenchInputError
-from bench.models.backbones import BACKBONES
-from bench.train.arms import ARMS
-from bench.train.suite import SuiteConfig, run_suite
-from bench.train.trial import Callback, TrialConfig, TrialResult, run_trial
+from __future__ import annotations
 
-__all__ = [
-    "ARMS",
-    "BACKBONES",
-    "DATASETS",
-    "BenchInputError",
-    "Callback",
-    "SuiteConfig",
-    "TrialConfig",
-    "TrialResult",
-    "load_dataset",
-    "run_suite",
-    "run_trial",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "ARMS": "bench.train.arms",
+    "BACKBONES": "bench.models.backbones",
+    "DATASETS": "bench.data.catalog",
+    "load_dataset": "bench.data.datasets",
+    "BenchInputError": "bench.errors",
+    "SuiteConfig": "bench.train.suite",
+    "run_suite": "bench.train.suite",
+    "Callback": "bench.train.trial",
+    "TrialConfig": "bench.train.trial",
+    "TrialResult": "bench.train.trial",
+    "run_trial": "bench.train.trial",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'bench' has no attribute {name!r}")

@@ -6,6 +6,7 @@ Bad input prints one message naming the option or file and exits 2; never a trac
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import asdict, fields
 from datetime import datetime
@@ -125,6 +126,7 @@ def run_command(
     ] = None,
     cpus_per_trial: Annotated[int, typer.Option(help="With --executor ray: cores each trial gets (never shared).")] = 1,
     out: Annotated[Path | None, typer.Option(help="Results folder; default runs/<timestamp>.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace the results already in --out.")] = False,
     profile: Annotated[Path | None, typer.Option(help="Questionnaire profile: adds a verdict on its advice.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
 ) -> None:
@@ -137,7 +139,7 @@ def run_command(
     request = _request("run", dataset, arms, seeds, backbone, None if until_converged else budget_seconds, device,
                        settings, (), profile, {"executor": executor, "address": address,
                                                "cpus_per_trial": cpus_per_trial})  # fmt: skip
-    outcome, out = _execute(request, profile, out)
+    outcome, out = _execute(request, profile, out, overwrite)
     if as_json:
         typer.echo((out / "results.json").read_text())
     else:
@@ -176,15 +178,20 @@ def _request(
     return request
 
 
-def _execute(request: RunRequest, profile: Path | None, out: Path | None):
+def _execute(request: RunRequest, profile: Path | None, out: Path | None, overwrite: bool = False):
     """Record the request in the run store and run it through the one run path; the folder is an export."""
     loaded = _load_profile(profile)
-    store = RunStore()
+    out = out or _default_out()
+    try:
+        check_out_folder(out, overwrite)
+        store = RunStore()
+    except BenchInputError as error:
+        raise fail(str(error)) from None
+    store.mark_interrupted()  # this command's earlier runs whose process died (as the app does on start)
     run_id = create_run(
         store, request, CLI_SESSION,
         loaded.to_dict() if loaded else None, recommend(loaded).to_dict() if loaded else None,
     )  # fmt: skip
-    out = out or _default_out()
     typer.echo(f"run store: {store.path} (run {run_id})", err=True)
     interrupt_on_sigterm()
     try:
@@ -198,9 +205,33 @@ def _execute(request: RunRequest, profile: Path | None, out: Path | None):
         typer.echo(f"interrupted: finished trials are saved in {out} and run {run_id}", err=True)
         raise typer.Exit(code=130) from None
     export_run(store, run_id, out)
+    facts = outcome.analyses.get("dataset", {})
+    if facts.get("files_total") and facts.get("files_used") and facts["files_used"] < facts["files_total"]:
+        typer.echo(f"data: decoded {facts['files_used']:,} of {facts['files_total']:,} files (a seeded stratified "
+                   "subset: enough for the held-out splits and the largest training size)", err=True)  # fmt: skip
+    for kind in ("skipped", "ignored"):
+        for entry in facts.get(kind, []):
+            typer.echo(f"data: {kind} {entry}", err=True)
     if outcome.status == "failed":
         typer.echo(f"error: run {run_id} failed: {outcome.error}", err=True)
     return outcome, out
+
+
+def check_out_folder(out: Path, overwrite: bool) -> None:
+    """``--out`` must be a writable folder that holds no other run's results (unless --overwrite)."""
+    if out.exists() and not out.is_dir():
+        raise BenchInputError(f"--out {out}: is a file; expected a folder for the results (it is created if missing)")
+    if (out / "results.json").exists() and not overwrite:
+        raise BenchInputError(
+            f"--out {out}: already holds the results of another run; choose a new folder, or pass --overwrite"
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise BenchInputError(f"--out {out}: cannot write there ({error.strerror}); choose a writable folder") from None
 
 
 def worded(error: BenchInputError) -> str:
@@ -266,6 +297,7 @@ def curve_command(
     ] = None,
     cpus_per_trial: Annotated[int, typer.Option(help="With --executor ray: cores each trial gets (never shared).")] = 1,
     out: Annotated[Path | None, typer.Option(help="Results folder; default runs/<timestamp>.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace the results already in --out.")] = False,
     profile: Annotated[Path | None, typer.Option(help="Questionnaire profile: adds a verdict on its advice.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
 ) -> Path:
@@ -274,7 +306,7 @@ def curve_command(
                        {"unlabeled": unlabeled, "pretrain_seconds": pretrain_seconds,
                         "pretrain_objective": pretrain_objective}, _parse_sizes(sizes), profile,
                        {"executor": executor, "address": address, "cpus_per_trial": cpus_per_trial})  # fmt: skip
-    outcome, out = _execute(request, profile, out)
+    outcome, out = _execute(request, profile, out, overwrite)
     if as_json:
         typer.echo((out / "results.json").read_text())
         return out

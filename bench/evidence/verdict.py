@@ -136,7 +136,7 @@ def make_verdict(advised: str, results: list[TrialResult]) -> Verdict:
     table = _by_arm(results)
     examples = next((r.config.examples for r in results), None)
     if len(table) < 2:
-        return Verdict(advised, next(iter(table), "none"), "not_decided", "not decided: fewer than two arms finished",
+        return Verdict(advised, next(iter(table), "none"), "not_decided", "fewer than two arms finished",
                        "run at least two arms", None, (), examples, None, ("comparison",))  # fmt: skip
     reached = [
         max(h.val_accuracy for h in t.history) for trials in table.values() for t in trials.values() if t.history
@@ -162,25 +162,25 @@ def make_verdict(advised: str, results: list[TrialResult]) -> Verdict:
         why = (
             "hybrid is not benchmarked in this run" if advised == "hybrid" else f"the advised arm {advised} was not run"
         )
-        return undecided(f"not decided: {why}", f"add the arm for {advised}", "comparison with the advised arm")
+        return undecided(why, f"add the arm for {advised}", "comparison with the advised arm")
     if not healthy:
-        return undecided("not decided: no arm trained above chance and past the floor; " + "; ".join(starved.values()),
+        return undecided("no arm trained above chance and past the floor; " + "; ".join(starved.values()),
                          "check the labels (random labels look like this), or give the arms more time",
                          "a healthy arm")  # fmt: skip
     healthy_advised = [a for a in advised_arms if a in healthy]
     if not healthy_advised:
-        return undecided("not decided: " + "; ".join(starved[a] for a in advised_arms),
+        return undecided("; ".join(starved[a] for a in advised_arms),
                          "the advised arm must train before it can be judged", "a trained advised arm")  # fmt: skip
     rivals = [a for a in healthy if a not in advised_arms]
     untested = [starved[a] for a in evidence if a in starved and a not in advised_arms]
     if untested:
         notes.append("not compared (did not train): " + "; ".join(untested))
     if not rivals:
-        return undecided("not decided: no rival arm trained; " + "; ".join(untested),
+        return undecided("no rival arm trained; " + "; ".join(untested),
                          "give the rival arms the budget they need", "a trained rival")  # fmt: skip
     kinds = {evidence[a].device for a in [*healthy_advised, *rivals]}
     if len(kinds) > 1:
-        return undecided(f"not decided: arms ran on different kinds of device ({', '.join(sorted(kinds))})",
+        return undecided(f"arms ran on different kinds of device ({', '.join(sorted(kinds))})",
                          "compare arms measured on the same kind of device", "same-device comparison")  # fmt: skip
     best_advised = max(healthy_advised, key=lambda a: evidence[a].accuracy_mean)
     best_rival = max(rivals, key=lambda a: evidence[a].accuracy_mean)
@@ -188,7 +188,7 @@ def make_verdict(advised: str, results: list[TrialResult]) -> Verdict:
     loser = best_rival if winner == best_advised else best_advised
     comparison = _compare(table[winner], table[loser], (winner, loser))
     if comparison is None:
-        return undecided("not decided: no per-example test results to compare (results from an older version?)",
+        return undecided("no per-example test results to compare (results from an older version?)",
                          "re-run to record per-example predictions", "paired test")  # fmt: skip
     gap = f"{comparison.mean_difference:+.3f}"
     interval = f"95% CI [{comparison.ci95[0]:+.3f}, {comparison.ci95[1]:+.3f}], p = {comparison.p_value:.3g}"
@@ -204,7 +204,8 @@ def make_verdict(advised: str, results: list[TrialResult]) -> Verdict:
         return Verdict(advised, winner, "inconclusive", summary, reason, comparison, arms, examples, target, (),
                        tuple(notes))  # fmt: skip
     if winner == best_advised:
-        summary = f"the advised {advised} ({winner}) beat {loser} by {gap} accuracy ({interval})"
+        named = advised if winner == advised else f"{advised} ({winner})"
+        summary = f"the advised {named} beat {loser} by {gap} accuracy ({interval})"
         return Verdict(advised, winner, "confirmed", summary, "the measurement agrees with the advice", comparison,
                        arms, examples, target, (), tuple(notes))  # fmt: skip
     summary = f"{winner} beat the advised {advised} by {gap} accuracy ({interval})"

@@ -196,7 +196,8 @@ def _run_trials(request: RunRequest, callbacks, save, cache, runner) -> tuple[li
 
 def _analyses(request: RunRequest, trials: list[TrialResult], curve: CurveResult | None, cache) -> dict[str, Any]:
     """What a finished run stores besides its trials: per-arm summary; for curves the curve and LogME."""
-    analyses: dict[str, Any] = {"summary": [asdict(s) for s in summarise(trials)]}
+    analyses: dict[str, Any] = {"summary": [asdict(s) for s in summarise(trials)],
+                                "dataset": dataset_facts(request, cache)}  # fmt: skip
     if curve is None:
         return analyses
     analyses["curve"] = curve.analysis()
@@ -210,6 +211,22 @@ def _analyses(request: RunRequest, trials: list[TrialResult], curve: CurveResult
     else:
         analyses["transferability"] = {**asdict(transfer), "gain": transfer.gain, "text": transfer.explain()}
     return analyses
+
+
+def dataset_facts(request: RunRequest, cache: TrialCache) -> dict[str, Any]:
+    """What the run's data was: its name, how many files it held and used, and every file skipped, with why."""
+    base = request.trial_base
+    data = cache.dataset(base.dataset, base.image_size, base.train_limit)
+    return {
+        "name": request.dataset_name,
+        "images": len(data),
+        "classes": list(data.class_names),
+        "files_total": data.files_total,
+        "files_used": data.files_used,
+        "skipped": list(data.skipped),
+        "ignored": list(data.ignored),
+        "fingerprint": data.fingerprint,
+    }
 
 
 def _verdict(request: RunRequest, trials: list[TrialResult]) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from advisor.profile import FIELD_SPECS
+from advisor.rules import SIMILARITY_VALUE
 from advisor.strategies import STRATEGY_BY_NAME
 
 # Arms that are not advisor strategies get their own label; the rest use the strategy's.
@@ -228,8 +229,6 @@ def mixed_domain_note(answers: Mapping[str, Any], recommendation: Mapping[str, A
     fired = {r.get("rule") for r in recommendation.get("reasons", [])}
     if not (fired & set(_SIMILAR_RULES) and fired & set(_DIFFERENT_RULES)):
         return None
-    from advisor.rules import SIMILARITY_VALUE
-
     answer = str(answers.get("domain_similarity", ""))
     share = SIMILARITY_VALUE.get(answer)
     if share is None:

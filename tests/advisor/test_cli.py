@@ -84,7 +84,7 @@ def test_flags_alone_are_enough():
     ("args", "message"),
     [
         (["--labeled-examples", "0"], "labeled_examples: expected an integer >= 1"),
-        (["--time-budget-hours", "nan"], "time_budget_hours: expected a number > 0"),
+        (["--time-budget-hours", "nan"], "time_budget_hours: expected a number >= 0.001"),
         (["--time-budget-hours", "inf"], "time_budget_hours"),
         (["--compute", "tpu"], 'compute: expected one of cpu, single_gpu, multi_gpu, cluster; got "tpu"'),
         (["--labeled-examples", "lots"], "Invalid value for '--labeled-examples'"),

@@ -298,22 +298,26 @@ def test_every_rule_cites_known_sources():
 # ---- properties ------------------------------------------------------------------------------
 
 counts = st.integers(min_value=1, max_value=10**8)
-profiles = st.fixed_dictionaries(
-    {
-        "modality": st.sampled_from(MODALITIES),
-        "labeled_examples": counts,
-        "num_classes": st.integers(min_value=2, max_value=10_000),
-        "domain_similarity": st.sampled_from(SIMILARITIES),
-        "pretrained_available": st.booleans(),
-        "unlabeled_examples": st.integers(min_value=0, max_value=10**9),
-        "time_budget_hours": st.floats(min_value=0.01, max_value=10_000, allow_nan=False),
-        "compute": st.sampled_from(COMPUTES),
-        "custom_architecture": st.booleans(),
-        "edge_deployment": st.booleans(),
-        "interpretability": st.booleans(),
-        "input_resolution": st.integers(min_value=1, max_value=4096),
-    }
-).map(profile_from_mapping)
+profiles = (
+    st.fixed_dictionaries(
+        {
+            "modality": st.sampled_from(MODALITIES),
+            "labeled_examples": counts,
+            "num_classes": st.integers(min_value=2, max_value=10_000),
+            "domain_similarity": st.sampled_from(SIMILARITIES),
+            "pretrained_available": st.booleans(),
+            "unlabeled_examples": st.integers(min_value=0, max_value=10**9),
+            "time_budget_hours": st.floats(min_value=0.01, max_value=10_000, allow_nan=False),
+            "compute": st.sampled_from(COMPUTES),
+            "custom_architecture": st.booleans(),
+            "edge_deployment": st.booleans(),
+            "interpretability": st.booleans(),
+            "input_resolution": st.integers(min_value=1, max_value=4096),
+        }
+    )
+    .map(lambda d: {**d, "labeled_examples": max(d["labeled_examples"], d["num_classes"])})
+    .map(profile_from_mapping)
+)
 
 
 def rank_of(strategy, profile):
