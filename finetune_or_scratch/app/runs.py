@@ -28,7 +28,7 @@ from finetune_or_scratch.reports.words import plain
 
 FORM_ERROR = ""  # key of a message about the form as a whole (not one widget)
 # The request's fields as the form's widgets (these are the keys of the messages).
-WIDGET_FIELDS = {"dataset", "arms", "arm", "examples", "seeds", "budget_seconds", "sizes", "kind"}
+WIDGET_FIELDS = {"dataset", "arms", "arm", "examples", "seeds", "budget_seconds", "sizes", "kind", "unlabeled"}
 _FLAG = re.compile(r"^--[\w-]+(?: [^:]*)?:\s*")  # "--examples 1000: " from the engine's command-line wording
 
 
@@ -93,6 +93,7 @@ class RunForm:
     sizes_text: str
     advised: str | None = None
     target_examples: int | None = None
+    unlabeled: str | None = None  # hybrid arms' pool: a folder or .zip on the server; None: the held-back images
 
 
 def check_form(form: RunForm, facts: DatasetFacts | None) -> tuple[RunRequest | None, dict[str, str]]:
@@ -107,7 +108,7 @@ def check_form(form: RunForm, facts: DatasetFacts | None) -> tuple[RunRequest | 
     try:
         sizes = parse_sizes(form.sizes_text) if form.curve else ()
         base = TrialConfig(form.dataset.source, form.arms[0] if form.arms else "", examples=int(form.examples),
-                           budget_seconds=float(form.budget_seconds))  # fmt: skip
+                           budget_seconds=float(form.budget_seconds), unlabeled=form.unlabeled)  # fmt: skip
         request = RunRequest(
             "curve" if form.curve else "run", base, tuple(form.arms), tuple(range(int(form.seeds))), sizes,
             form.advised, form.target_examples, dataset_label=form.dataset.label,

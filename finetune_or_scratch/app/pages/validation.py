@@ -26,6 +26,7 @@ LABELS = {  # the form's widgets; messages are keyed by the same fields
     "budget_seconds": "Seconds of training per trial",
     "sizes": "Curve sizes",
     "arms": "Arms",
+    "unlabeled": "Unlabeled images for the hybrid arms",
 }
 
 st.title("Validation run")
@@ -87,6 +88,13 @@ with section, st.form("run"):
     with right:
         budget = st.number_input(LABELS["budget_seconds"], value=20.0, step=5.0, format="%g")
         error_at("budget_seconds")
+    unlabeled = st.text_input(
+        LABELS["unlabeled"],
+        "",
+        help="A folder or .zip of unlabeled images on the server, used by the hybrid arms' self-supervised "
+        "pretraining. Empty: the training images beyond the labeled ones, with their labels hidden.",
+    ).strip()
+    error_at("unlabeled")
     mode = st.radio("Mode", ["Quick run", "Learning curve"], horizontal=True)
     sizes_text = st.text_input(LABELS["sizes"], "100,300,1000", help="Training sizes, used in learning-curve mode.")
     error_at("sizes")
@@ -96,7 +104,8 @@ with section, st.form("run"):
 
 if start:
     form = RunForm(choice, tuple(arms), int(examples), int(seeds), float(budget), mode == "Learning curve",
-                   sizes_text, advised, profile.labeled_examples if profile else None)  # fmt: skip
+                   sizes_text, advised, profile.labeled_examples if profile else None,
+                   unlabeled or None)  # fmt: skip
     request, st.session_state[ERRORS] = check_form(form, facts)
     if request is not None:
         new_id = start_run(
