@@ -49,7 +49,13 @@ def main() -> None:
                 import ray
 
                 t0 = time.perf_counter()
-                ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, logging_level="warning")
+                ray.init(
+                    address="local",
+                    num_cpus=os.cpu_count(),
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    logging_level="warning",
+                )
                 timings["ray cluster start"] = time.perf_counter() - t0
                 executor = RayExecutor(cpus_per_trial=args.cpus_per_trial, gpus_per_trial=0)
             t0 = time.perf_counter()

@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import socket
 import threading
 import time
 import warnings
@@ -316,7 +317,8 @@ class RayExecutor:
         """
         self.validate()
         for config in configs:
-            validate_trial_config(config)
+            # CUDA is checked against the cluster (_gpus), not against this driver machine.
+            validate_trial_config(replace(config, device="auto") if config.device.startswith("cuda") else config)
         ray = _import_ray()
         started_here = self._connect(ray)
         try:
@@ -330,11 +332,13 @@ class RayExecutor:
         if ray.is_initialized():
             return False
         quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
+        if self.address:
+            _check_reachable(self.address)
         try:
             if self.address:
                 ray.init(address=self.address, **quiet)
             else:
-                ray.init(num_cpus=self.num_cpus or os.cpu_count() or 1, **quiet)
+                ray.init(address="local", num_cpus=self.num_cpus or os.cpu_count() or 1, **quiet)
         except (ConnectionError, RuntimeError, ValueError) as error:
             where = f"--address {self.address}" if self.address else "--executor ray"
             raise BenchInputError(f"{where}: could not start or reach a Ray cluster ({error})") from None
@@ -364,6 +368,20 @@ class RayExecutor:
         if wants_cuda and not has_gpus:
             raise BenchInputError(f"--device {wants_cuda[0]}: the Ray cluster has no GPUs; use --device auto or cpu")
         return 1.0 if has_gpus and any(c.device == "auto" or c.device.startswith("cuda") for c in configs) else 0.0
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast on a ``host:port`` nobody listens on: ``ray.init`` itself retries for minutes."""
+    host, _, port = address.rpartition(":")
+    if address == "auto" or "://" in address or not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as error:
+        raise BenchInputError(
+            f"--address {address}: no Ray cluster answers there ({error}); start one with `ray start --head` "
+            "and pass the address it prints, or leave --address out for a local cluster"
+        ) from None
 
 
 def _check(values: Any, fields: Sequence[str]) -> None:

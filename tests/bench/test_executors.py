@@ -96,6 +96,12 @@ def test_missing_ray_says_how_to_install_it(monkeypatch):
     assert cluster_resources() == {} and not ray_available()
 
 
+def test_an_address_nobody_answers_fails_fast_with_the_flag_named():
+    pytest.importorskip("ray")
+    with pytest.raises(BenchInputError, match=r"--address 127\.0\.0\.1:1: no Ray cluster answers there"):
+        RayExecutor(address="127.0.0.1:1", gpus_per_trial=0).run(curve_configs()[:1])
+
+
 def test_budgeted_trials_get_whole_gpus_until_converged_ones_may_share():
     executor = RayExecutor(cpus_per_trial=2, gpus_per_trial=0.5)
     budgeted = TrialConfig("digits", "scratch", budget_seconds=5)
@@ -122,7 +128,7 @@ def local_cluster(request):
     import ray
 
     ray.shutdown()
-    ray.init(num_cpus=2, object_store_memory=STORE_BYTES, **QUIET)
+    ray.init(address="local", num_cpus=2, object_store_memory=STORE_BYTES, **QUIET)
     request.addfinalizer(ray.shutdown)
 
 
