@@ -41,6 +41,27 @@ FLAGS = {f.name: "--" + f.name.replace("_", "-") for config in (TrialConfig, Run
 CLI_SESSION = "cli"  # command-line runs share the app's run store; History shows them under this session
 
 
+# Options that run and curve share, declared once.
+Unlabeled = Annotated[
+    str | None,
+    typer.Option(help="Hybrid arms: a folder or .zip of unlabeled in-domain images; default: the training "
+                 "images beyond --examples, labels hidden."),
+]  # fmt: skip
+PretrainSeconds = Annotated[
+    float | None,
+    typer.Option(help="Hybrid arms: pretraining's own budget; default half of --budget-seconds (equal total time)."),
+]
+PretrainObjective = Annotated[str, typer.Option(help="Hybrid arms: simclr or byol.")]
+Executor = Annotated[str, typer.Option(help="local (trials one after the other here) or ray (one Ray task per trial).")]
+Address = Annotated[
+    str | None, typer.Option(help="With --executor ray: the cluster's address; default a local cluster for the run.")
+]
+CpusPerTrial = Annotated[int, typer.Option(help="With --executor ray: cores each trial gets (never shared).")]
+Out = Annotated[Path | None, typer.Option(help="Results folder; default runs/<timestamp>.")]
+Overwrite = Annotated[bool, typer.Option(help="Replace the results already in --out.")]
+ProfileOption = Annotated[Path | None, typer.Option(help="Questionnaire profile: adds a verdict on its advice.")]
+
+
 class ProgressPrinter(Callback):
     """One line per evaluation and per finished trial, on stderr (stdout stays clean for --json)."""
 
@@ -103,31 +124,15 @@ def run_command(
     resolution: Annotated[int | None, typer.Option(help="Input side for the pretrained model (pixels).")] = None,
     batch_size: Annotated[int, typer.Option(help="Batch size.")] = 64,
     device: Annotated[str, typer.Option(help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps.")] = "auto",
-    unlabeled: Annotated[
-        str | None,
-        typer.Option(
-            help="Hybrid arms: a folder or .zip of unlabeled in-domain images; default: the training "
-            "images beyond --examples, labels hidden."
-        ),
-    ] = None,
-    pretrain_seconds: Annotated[
-        float | None,
-        typer.Option(
-            help="Hybrid arms: pretraining's own budget; default half of --budget-seconds (equal total time)."
-        ),
-    ] = None,
-    pretrain_objective: Annotated[str, typer.Option(help="Hybrid arms: simclr or byol.")] = "simclr",
-    executor: Annotated[
-        str, typer.Option(help="local (trials one after the other here) or ray (one Ray task per trial).")
-    ] = "local",
-    address: Annotated[
-        str | None,
-        typer.Option(help="With --executor ray: the cluster's address; default a local cluster for the run."),
-    ] = None,
-    cpus_per_trial: Annotated[int, typer.Option(help="With --executor ray: cores each trial gets (never shared).")] = 1,
-    out: Annotated[Path | None, typer.Option(help="Results folder; default runs/<timestamp>.")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace the results already in --out.")] = False,
-    profile: Annotated[Path | None, typer.Option(help="Questionnaire profile: adds a verdict on its advice.")] = None,
+    unlabeled: Unlabeled = None,
+    pretrain_seconds: PretrainSeconds = None,
+    pretrain_objective: PretrainObjective = "simclr",
+    executor: Executor = "local",
+    address: Address = None,
+    cpus_per_trial: CpusPerTrial = 1,
+    out: Out = None,
+    overwrite: Overwrite = False,
+    profile: ProfileOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
 ) -> None:
     """Train every arm on the same data and budget; print and save mean and spread over seeds."""
@@ -274,31 +279,15 @@ def curve_command(
     until_converged: Annotated[bool, typer.Option(help="Ignore the budget; train until early stopping.")] = False,
     backbone: Annotated[str, typer.Option(help="Pretrained backbone.")] = "efficientnet_lite0",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
-    unlabeled: Annotated[
-        str | None,
-        typer.Option(
-            help="Hybrid arms: a folder or .zip of unlabeled in-domain images; default: the training "
-            "images beyond --examples, labels hidden."
-        ),
-    ] = None,
-    pretrain_seconds: Annotated[
-        float | None,
-        typer.Option(
-            help="Hybrid arms: pretraining's own budget; default half of --budget-seconds (equal total time)."
-        ),
-    ] = None,
-    pretrain_objective: Annotated[str, typer.Option(help="Hybrid arms: simclr or byol.")] = "simclr",
-    executor: Annotated[
-        str, typer.Option(help="local (trials one after the other here) or ray (one Ray task per trial).")
-    ] = "local",
-    address: Annotated[
-        str | None,
-        typer.Option(help="With --executor ray: the cluster's address; default a local cluster for the run."),
-    ] = None,
-    cpus_per_trial: Annotated[int, typer.Option(help="With --executor ray: cores each trial gets (never shared).")] = 1,
-    out: Annotated[Path | None, typer.Option(help="Results folder; default runs/<timestamp>.")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace the results already in --out.")] = False,
-    profile: Annotated[Path | None, typer.Option(help="Questionnaire profile: adds a verdict on its advice.")] = None,
+    unlabeled: Unlabeled = None,
+    pretrain_seconds: PretrainSeconds = None,
+    pretrain_objective: PretrainObjective = "simclr",
+    executor: Executor = "local",
+    address: Address = None,
+    cpus_per_trial: CpusPerTrial = 1,
+    out: Out = None,
+    overwrite: Overwrite = False,
+    profile: ProfileOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
 ) -> Path:
     """Every arm at every size: learning curves, power-law fits, the crossover, LogME and a verdict."""
