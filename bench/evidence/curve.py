@@ -162,7 +162,7 @@ def run_curve(
     pool = len(make_splits(data.labels, config.base.split_seed).train)
     notes = validate_sizes(config, pool, data.num_classes)
     trials = (runner or run_trials)(config.trial_configs(), callbacks, on_result, cache)
-    if trials and trials[-1].status == "cancelled":
+    if any(t.status == "cancelled" for t in trials):  # a Ray sweep returns trials in config order
         notes.append("cancelled: the curve is incomplete")
     return analyse_curve(config, trials, cache.hits, notes)
 

@@ -22,7 +22,7 @@ from bench.evidence.curve import CurveResult, run_curve
 from bench.evidence.logme import estimate_transferability
 from bench.evidence.summary import summarise
 from bench.evidence.verdict import make_verdict
-from bench.runs.executors import make_executor
+from bench.runs.executors import SweepCallback, make_executor
 from bench.runs.queue import QueueCancelled, device_slot
 from bench.runs.request import RunRequest
 from bench.runs.store import RunStore
@@ -59,12 +59,16 @@ def create_run(
     return store.create_run(request.kind, request.to_dict(), session=session, profile_id=profile_id)
 
 
-class StoreProgress(Callback):
-    """Writes progress to the store (throttled) and stops when the store says cancel."""
+class StoreProgress(SweepCallback):
+    """Writes progress to the store (throttled) and stops when the store says cancel.
+
+    On a Ray sweep it also keeps the trials queued, running and finished per node.
+    """
 
     def __init__(self, store: RunStore, run_id: str, total: int, clock: Callable[[], float] = time.monotonic):
         self.store, self.run_id, self.total, self.clock = store, run_id, total, clock
         self.done, self.last_write, self.last_check, self.cancelled = 0, -POLL_SECONDS, -POLL_SECONDS, False
+        self.nodes: dict[str, Any] | None = None
 
     def _write(self, state: TrialState, force: bool = False) -> None:
         now = self.clock()
@@ -84,8 +88,12 @@ class StoreProgress(Callback):
                 "step": state.step,
                 "planned_steps": state.planned_steps,
                 "val_accuracy": state.last_val_accuracy,
+                **({"nodes": self.nodes} if self.nodes else {}),
             },
         )
+
+    def on_sweep_progress(self, progress) -> None:
+        self.nodes = progress.to_dict()
 
     def on_trial_start(self, state: TrialState) -> None:
         self._write(state, force=True)
