@@ -18,7 +18,7 @@ from bench.data.splits import make_splits, subsample_train
 from bench.data.unlabeled import holdout_pool, load_unlabeled
 from bench.device import resolve_device
 from bench.errors import BenchInputError
-from bench.evidence.curve import CurveResult, run_curve
+from bench.evidence.curve import CurveResult, run_curve, validate_sizes
 from bench.evidence.logme import estimate_transferability
 from bench.evidence.summary import summarise
 from bench.evidence.verdict import make_verdict
@@ -149,7 +149,7 @@ def execute_run(
     try:
         with device_slot(store.path.parent / "locks", str(device), run_id, queued, hooks.should_stop):
             store.set_status(run_id, "running", pid=os.getpid())
-            check_pool(request, cache)
+            check_data(request, cache)
             # A curve is planned at its largest size: the fewest epochs per second.
             planned = replace(request.trial_base, examples=max(request.sizes)) if request.sizes else request.trial_base
             plans = plan_arms(planned, request.runnable_arms, cache) if planned.budget_seconds else ()
@@ -178,17 +178,20 @@ def execute_run(
     return RunOutcome(run_id, status, tuple(trials), verdict, analyses, store.run(run_id).error)
 
 
-def check_pool(request: RunRequest, cache: TrialCache) -> None:
-    """Before any arm trains, refuse a hybrid run whose unlabeled pool is missing, empty or too small."""
-    hybrid = [a for a in request.runnable_arms if ARMS[a].family == "hybrid"]
-    if not hybrid:
-        return
+def check_data(request: RunRequest, cache: TrialCache) -> None:
+    """Before any arm trains: the training sizes fit the dataset, and a hybrid run's unlabeled pool is usable."""
     base = request.trial_base
     data = cache.dataset(base.dataset, base.image_size, base.train_limit)
+    splits = make_splits(data.labels, base.split_seed)
+    if request.kind == "curve":
+        validate_sizes(request.curve(), len(splits.train), data.num_classes)
+    else:
+        subsample_train(splits, data.labels, training_examples(base, len(splits.train)), 0)
+    if not any(ARMS[a].family == "hybrid" for a in request.runnable_arms):
+        return
     if base.unlabeled is not None:
         pool_size = len(load_unlabeled(base.unlabeled, base.image_size, like=data))
     else:
-        splits = make_splits(data.labels, base.split_seed)
         examples = max(request.sizes) if request.sizes else training_examples(base, len(splits.train))
         labeled = subsample_train(splits, data.labels, examples, 0)
         pool_size = len(holdout_pool(data, labeled, splits))

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from advisor.constraints import Constraint, FieldError, Interval, Options, check_fields
+from bench.data.catalog import DATASETS
+from bench.data.datasets import check_source
 from bench.errors import ConfigError
 from bench.evidence.curve import CurveConfig
 from bench.runs.executors import make_executor
@@ -121,6 +123,12 @@ def validate_request(request: RunRequest) -> None:
         )
     if request.kind == "curve" and not request.sizes:
         raise ConfigError("sizes", "expected comma-separated training sizes for a learning curve, e.g. 100,300,1000")
+    if list(request.sizes) != sorted(set(request.sizes)):
+        raise ConfigError(
+            "sizes", f"expected distinct sizes in increasing order; got {','.join(map(str, request.sizes))}"
+        )
+    if request.base.dataset not in DATASETS:
+        check_source(request.base.dataset)  # a missing folder is refused before anything is stored
     unlabeled = request.base.unlabeled
     if unlabeled is not None and not Path(unlabeled).exists():
         raise ConfigError(

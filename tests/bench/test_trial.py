@@ -15,6 +15,7 @@ from bench.runs.execute import create_run, execute_run
 from bench.runs.export import export_run
 from bench.runs.request import RunRequest
 from bench.runs.store import RunStore
+from bench.train.budget import REPLAN_EVERY
 from bench.train.cache import TrialCache
 from bench.train.suite import SuiteConfig
 from bench.train.trial import Callback, TrialConfig, run_trial
@@ -80,7 +81,8 @@ def test_budget_is_respected_within_15_percent(arm):
     assert budget * 0.85 <= result.time_train_s <= budget * 1.15, result.time_train_s
     assert 0.85 * budget / 0.05 <= result.steps <= 1.15 * budget / 0.05
     assert result.history, "budgeted runs still evaluate on validation"
-    assert clock.reads < result.steps / 3, "the clock (a device sync) is read at re-plans, not every step"
+    # The clock (a device sync) is read at re-plans and evaluations, never every step.
+    assert clock.reads <= result.steps / REPLAN_EVERY + 5 * len(result.history) + 10 < result.steps
 
 
 def test_a_slow_probe_does_not_cut_the_trial_short():
@@ -154,7 +156,7 @@ class FailOnArm(Callback):
 
 def test_a_crashing_trial_is_recorded_and_the_others_still_run(tmp_path):
     base = TrialConfig("digits", "linear_probe", examples=200, budget_seconds=None, max_epochs=1)
-    suite = SuiteConfig(base, ("linear_probe", "scratch", "hybrid"), seeds=(0,))
+    suite = SuiteConfig(base, ("linear_probe", "scratch"), seeds=(0,))
     store = RunStore(tmp_path / "runs.db")
     run_id = create_run(store, RunRequest("run", base, suite.arms, suite.seeds), session="test")
     outcome = execute_run(store, run_id, [FailOnArm("linear_probe")])
@@ -162,7 +164,6 @@ def test_a_crashing_trial_is_recorded_and_the_others_still_run(tmp_path):
     results = list(outcome.trials)
     assert [r.status for r in results] == ["failed", "completed"]
     assert "RuntimeError: simulated crash" in results[0].error
-    assert suite.skipped_arms == {"hybrid": suite.skipped_arms["hybrid"]}
     saved = json.loads((tmp_path / "results.json").read_text())
     assert [t["status"] for t in saved["trials"]] == ["failed", "completed"]
     assert (tmp_path / "trials" / "scratch-seed0-n200.json").exists()
@@ -175,8 +176,8 @@ def test_bad_config_is_rejected_before_any_work():
         run_trial(TrialConfig("digits", "scratch", batch_size=1))
     with pytest.raises(BenchInputError, match="unknown arm 'finetune'; valid arms are linear_probe"):
         run_trial(TrialConfig("digits", "finetune"))
-    with pytest.raises(BenchInputError, match="arm 'hybrid' is not benchmarked"):
-        run_trial(TrialConfig("digits", "hybrid"))
+    with pytest.raises(BenchInputError, match=r"--unlabeled: all 1,169 training images of digits are labeled"):
+        run_trial(TrialConfig("digits", "hybrid"))  # no unlabeled image left to pretrain on
     with pytest.raises(BenchInputError, match=r"^budget_seconds: expected seconds in 1\.\.86400"):
         run_trial(TrialConfig("digits", "scratch", budget_seconds=float("nan")))
 
