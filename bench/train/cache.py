@@ -180,7 +180,9 @@ def stage_images(images: np.ndarray, resolution: int, device: torch.device, chun
         if part.shape[-1] != resolution or part.shape[-2] != resolution:
             downsampling = part.shape[-1] > resolution
             part = F.interpolate(part, size=(resolution, resolution), mode="bilinear", antialias=downsampling)
-        out[start : start + chunk] = part.round_().clamp_(0, 255).to(torch.uint8)
+        out[start : start + chunk] = (
+            part.round().clamp(0, 255).to(torch.uint8)
+        )  # not in place: part may be an expanded view
     return out
 
 

@@ -54,3 +54,15 @@ def test_emoji_is_colour_and_spectrograms_are_not_photographs():
     # Per-class mean spectrograms differ: the words are distinguishable, not noise.
     means = np.stack([spoken.images[spoken.labels == k].mean(0) for k in range(10)]).reshape(10, -1)
     assert np.abs(means[:, None] - means[None]).mean(-1)[~np.eye(10, dtype=bool)].min() > 1.0
+
+
+def test_grayscale_datasets_stage_at_their_native_side():
+    """A 1-channel dataset staged at its own size (no resize) becomes 3 equal channels, values kept."""
+    import torch
+
+    from bench.train.cache import stage_images
+
+    images = np.arange(2 * 8 * 8, dtype=np.uint8).reshape(2, 8, 8, 1)
+    staged = stage_images(images, 8, torch.device("cpu"))
+    assert staged.shape == (2, 3, 8, 8)
+    assert torch.equal(staged[:, 0], torch.as_tensor(images[..., 0])) and torch.equal(staged[:, 0], staged[:, 2])
