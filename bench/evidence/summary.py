@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from bench.train.arms import ARMS
 from bench.train.result import TrialResult
 
 
@@ -62,7 +63,13 @@ def summarise(results: Iterable[TrialResult]) -> list[ArmSummary]:
                 cancelled=sum(t.status == "cancelled" for t in trials),
                 undertrained=sum(t.undertrained for t in done),
                 steps_mean=_mean([t.steps for t in done]),
-                throughput_spread=_spread([t.images_per_second for t in done if t.images_per_second]),
+                throughput_spread=_spread(
+                    [
+                        t.images_per_second
+                        for t in done
+                        if t.images_per_second and t.config.arm in ARMS and ARMS[t.config.arm].trainable != "head"
+                    ]
+                ),
                 test_examples=max((t.test_size for t in done), default=0),
             )
         )

@@ -86,7 +86,8 @@ def _evidence(arm: str, trials: dict[int, TrialResult], target: float) -> ArmEvi
     accuracies = [t.test_accuracy for t in runs]
     seconds = [t.time_train_s for t in runs]
     times = [_time_to(target, t) for t in runs]
-    speeds = [t.images_per_second for t in runs if t.images_per_second]
+    # A probe's "throughput" is a closed-form fit on cached features: its spread says nothing about the budget.
+    speeds = [t.images_per_second for t in runs if t.images_per_second and ARMS[arm].trainable != "head"]
     reasons = tuple(dict.fromkeys(reason for t in runs if t.health for reason in t.health.reasons))
     mean_accuracy, mean_seconds = float(np.mean(accuracies)), float(np.mean(seconds))
     return ArmEvidence(
@@ -120,8 +121,8 @@ def _starved(evidence: ArmEvidence, trials: dict[int, TrialResult]) -> str:
     budget = runs[0].config.budget_seconds
     steps = int(evidence.steps_mean)
     first = evidence.health[0] if evidence.health else "did not train"
-    if budget is None:
-        return f"{evidence.arm} did not train: {first}"
+    if budget is None or ARMS[evidence.arm].trainable == "head":  # no steps to give more of
+        return f"{evidence.arm} did not learn: {first}"
     per_second = np.mean([t.steps / t.time_train_s for t in runs if t.time_train_s]) if steps else 0.0
     steps_per_epoch = max(1.0, steps / max(evidence.epochs_mean, 1e-9)) if evidence.epochs_mean else 1.0
     needed = max(MIN_STEPS, math.ceil(MIN_EPOCHS * steps_per_epoch))
