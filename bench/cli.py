@@ -141,10 +141,11 @@ def run_command(
         "max_epochs": max_epochs, "batch_size": batch_size, "resolution": resolution, "unlabeled": unlabeled,
         "pretrain_seconds": pretrain_seconds, "pretrain_objective": pretrain_objective,
     }  # fmt: skip
+    loaded = _load_profile(profile)  # read once: the request's advice and the stored profile come from it
     request = _request("run", dataset, arms, seeds, backbone, None if until_converged else budget_seconds, device,
-                       settings, (), profile, {"executor": executor, "address": address,
+                       settings, (), loaded, {"executor": executor, "address": address,
                                                "cpus_per_trial": cpus_per_trial})  # fmt: skip
-    outcome, out = _execute(request, profile, out, overwrite)
+    outcome, out = _execute(request, loaded, out, overwrite)
     if as_json:
         typer.echo((out / "results.json").read_text())
     else:
@@ -158,7 +159,7 @@ def run_command(
 
 def _request(
     kind: str, dataset: str, arms: str, seeds: int, backbone: str, budget_seconds: float | None, device: str,
-    settings: dict, sizes: tuple[int, ...], profile: Path | None, execution: dict | None = None,
+    settings: dict, sizes: tuple[int, ...], loaded: Profile | None, execution: dict | None = None,
 ) -> RunRequest:  # fmt: skip
     """Parse the options into a checked request (every trial validated before any work starts)."""
     try:
@@ -169,7 +170,6 @@ def _request(
         base = TrialConfig(
             dataset, runnable[0], backbone=backbone, budget_seconds=budget_seconds, device=device, **settings
         )
-        loaded = _load_profile(profile)
         request = RunRequest(
             kind, base, arm_names, tuple(range(seeds)), sizes,
             advised=recommend(loaded).strategy if loaded else None,
@@ -183,9 +183,8 @@ def _request(
     return request
 
 
-def _execute(request: RunRequest, profile: Path | None, out: Path | None, overwrite: bool = False):
+def _execute(request: RunRequest, loaded: Profile | None, out: Path | None, overwrite: bool = False):
     """Record the request in the run store and run it through the one run path; the folder is an export."""
-    loaded = _load_profile(profile)
     out = out or _default_out()
     try:
         check_out_folder(out, overwrite)
@@ -291,11 +290,12 @@ def curve_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
 ) -> Path:
     """Every arm at every size: learning curves, power-law fits, the crossover, LogME and a verdict."""
+    loaded = _load_profile(profile)  # read once: the request's advice and the stored profile come from it
     request = _request("curve", dataset, arms, seeds, backbone, None if until_converged else budget_seconds, device,
                        {"unlabeled": unlabeled, "pretrain_seconds": pretrain_seconds,
-                        "pretrain_objective": pretrain_objective}, _parse_sizes(sizes), profile,
+                        "pretrain_objective": pretrain_objective}, _parse_sizes(sizes), loaded,
                        {"executor": executor, "address": address, "cpus_per_trial": cpus_per_trial})  # fmt: skip
-    outcome, out = _execute(request, profile, out, overwrite)
+    outcome, out = _execute(request, loaded, out, overwrite)
     if as_json:
         typer.echo((out / "results.json").read_text())
         return out
