@@ -19,6 +19,9 @@ PROBE_WARMUP_STEPS = 2  # untimed: first steps pay for allocation and kernel sel
 PROBE_STEPS = 4  # timed to plan the budget
 REPLAN_EVERY = 10  # steps between re-plans of a budgeted trial
 MAX_EVALS = 6  # validation passes per budgeted trial: on a CPU each costs about a second
+# A hybrid arm without its own pretraining budget spends this share of budget_seconds pretraining,
+# so it is compared with the other arms at equal total wall-clock.
+PRETRAIN_SHARE = 0.5
 BUDGET_GUARD = 1.10  # stop training if it runs 10% over the budget (e.g. the machine slowed down)
 
 

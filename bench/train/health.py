@@ -34,7 +34,7 @@ class TrialHealth:
     chance_accuracy: float  # majority-class rate of the test split
     learned: bool  # above chance by an exact binomial test
     learned_p_value: float
-    undertrained: bool  # did not learn, or ran under the step/epoch floor
+    undertrained: bool  # did not learn, ran under the step/epoch floor, or overran an equal-time budget
     reasons: tuple[str, ...] = ()  # why, in words
 
 
@@ -45,9 +45,19 @@ def chance_accuracy(test_labels: np.ndarray) -> float:
 
 
 def assess(
-    correct: np.ndarray, chance: float, steps: int, epochs: float, gradient: bool, budget_seconds: float | None
+    correct: np.ndarray,
+    chance: float,
+    steps: int,
+    epochs: float,
+    gradient: bool,
+    budget_seconds: float | None,
+    unequal_time: str | None = None,
 ) -> TrialHealth:
-    """Health of a finished trial from its per-example correctness and how much it trained."""
+    """Health of a finished trial from its per-example correctness and how much it trained.
+
+    ``unequal_time``: why the trial did not keep to the run's equal wall-clock (a hybrid arm whose
+    pretraining overran its share); such a trial is not compared either.
+    """
     n, k = len(correct), int(np.sum(correct))
     p_value = float(stats.binomtest(k, n, chance, alternative="greater").pvalue) if n else 1.0
     learned = p_value < LEARNED_ALPHA
@@ -62,6 +72,8 @@ def assess(
             f"ran {steps} optimizer steps ({epochs:.2g} epochs){within}; a fair comparison needs at least "
             f"{MIN_STEPS} steps and {MIN_EPOCHS:g} epoch"
         )
+    if unequal_time:
+        reasons.append(unequal_time)
     return TrialHealth(chance, learned, round(p_value, 6), bool(reasons), tuple(reasons))
 
 

@@ -24,6 +24,7 @@ from bench.train.batches import augment, eval_batch_size, forward_batch, normali
 from bench.train.budget import BudgetPlanner
 from bench.train.callbacks import Hooks, TrialState
 from bench.train.config import TrialConfig
+from bench.train.health import MIN_STEPS
 from bench.train.result import EpochRecord
 
 
@@ -77,21 +78,27 @@ def lr_factor(step: int, total: int, warmup_fraction: float) -> float:
 
 @dataclass
 class EarlyStopping:
-    """Keeps the best weights by validation accuracy; ``patience`` evaluations without improvement stop."""
+    """Keeps the best weights by validation accuracy; ``patience`` evaluations without improvement stop.
+
+    Never before ``min_steps``: a from-scratch network on a few hundred images can sit flat for
+    its first epochs, and stopping it there would report an arm that never trained as converged
+    (the trial-health floor, :data:`bench.train.health.MIN_STEPS`).
+    """
 
     patience: int | None  # None: never stop early (budget mode uses the whole budget)
+    min_steps: int = MIN_STEPS
     best_accuracy: float = -1.0
     best_state: dict | None = None
     stale: int = 0
 
-    def update(self, accuracy: float, model: nn.Module) -> bool:
-        """Record an evaluation; True when training should stop."""
+    def update(self, accuracy: float, model: nn.Module, step: int) -> bool:
+        """Record an evaluation after ``step`` optimizer steps; True when training should stop."""
         if accuracy > self.best_accuracy:
             self.best_accuracy, self.stale = accuracy, 0
             self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             return False
         self.stale += 1
-        return self.patience is not None and self.stale >= self.patience
+        return self.patience is not None and self.stale >= self.patience and step >= self.min_steps
 
     def restore(self, model: nn.Module) -> None:
         if self.best_state is not None:
@@ -191,7 +198,7 @@ class GradientTrainer:
             self.hooks.on_epoch_end(
                 TrialState(config, "train", step, planner.planned, record.epoch, train_seconds, val_acc), record
             )
-            if stopping.update(val_acc, self.model):
+            if stopping.update(val_acc, self.model, step):
                 break
             self._set_train_mode()
             planner.resume()

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bench.train.arms import get_arm
+from bench.train.budget import PRETRAIN_SHARE
 from bench.train.cache import TrialCache
 from bench.train.config import TrialConfig
 from bench.train.health import MIN_EPOCHS, MIN_STEPS
@@ -46,21 +47,29 @@ def plan_arms(
         if get_arm(name).trainable == "head":
             continue
         rate, per_epoch = measure_throughput(replace(base, arm=name, seed=0), cache, clock)
-        plans.append(plan_from_rate(name, rate, per_epoch, base.budget_seconds))
+        shared = get_arm(name).family == "hybrid" and base.pretrain_seconds is None  # pretraining takes its share
+        share = TRAIN_SHARE * (1 - PRETRAIN_SHARE) if shared else TRAIN_SHARE
+        plans.append(plan_from_rate(name, rate, per_epoch, base.budget_seconds, share))
     return tuple(plans)
 
 
-def plan_from_rate(arm: str, steps_per_second: float, steps_per_epoch: int, budget: float) -> ArmPlan:
-    """The plan for one arm from its measured rate (pure: tests feed it numbers)."""
-    steps = int(steps_per_second * budget * TRAIN_SHARE)
+def plan_from_rate(
+    arm: str, steps_per_second: float, steps_per_epoch: int, budget: float, train_share: float = TRAIN_SHARE
+) -> ArmPlan:
+    """The plan for one arm from its measured rate (pure: tests feed it numbers).
+
+    ``train_share``: the part of the budget that trains (less for a hybrid arm whose pretraining
+    comes out of the same budget).
+    """
+    steps = int(steps_per_second * budget * train_share)
     epochs = steps / max(steps_per_epoch, 1)
     needed = max(MIN_STEPS, math.ceil(MIN_EPOCHS * steps_per_epoch))
     enough = steps >= needed
     if enough:
         return ArmPlan(arm, round(steps_per_second, 2), steps_per_epoch, steps, round(epochs, 2), True, None,
                        f"{arm}: about {steps} steps ({epochs:.1f} epochs) in {budget:g} s")  # fmt: skip
-    seconds = 5 * math.ceil(max(2 * needed, needed) / (steps_per_second * TRAIN_SHARE) / 5)
-    gives = steps_per_second * seconds * TRAIN_SHARE / max(steps_per_epoch, 1)
+    seconds = 5 * math.ceil(2 * needed / (steps_per_second * train_share) / 5)
+    gives = steps_per_second * seconds * train_share / max(steps_per_epoch, 1)
     return ArmPlan(
         arm, round(steps_per_second, 2), steps_per_epoch, steps, round(epochs, 2), False, float(seconds),
         f"{arm} would get about {steps} steps in {budget:g} s here; {seconds:g} s gives it {gives:.0f} epochs "

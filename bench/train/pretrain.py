@@ -187,6 +187,8 @@ def pretrain(
         objective_fn.after_step(encoder)
         losses.append(loss.detach().float())
         now = clock()
+        if (now - start) * (len(losses) + 1) / len(losses) > budget_seconds:
+            break  # the next step, at the mean pace so far, would end past the budget: never start it
     encoder.train(was_training)
     history = tuple(float(v) for v in torch.stack(losses).cpu()) if losses else ()
     return PretrainResult(objective, len(losses), now - start, history, len(images), batch_size, stopped_by)

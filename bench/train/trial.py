@@ -40,7 +40,7 @@ from bench.errors import BenchInputError
 from bench.models.backbones import BackboneSpec, create_model, get_backbone
 from bench.train.arms import ArmSpec, get_arm
 from bench.train.batches import normalise
-from bench.train.budget import PROBE_WARMUP_STEPS
+from bench.train.budget import BUDGET_GUARD, PRETRAIN_SHARE, PROBE_WARMUP_STEPS
 from bench.train.cache import TrialCache, stage_images
 from bench.train.callbacks import Callback, Hooks, TrialCancelled, TrialState
 from bench.train.config import TRIAL_CONSTRAINTS, TrialConfig, validate_trial_config
@@ -60,10 +60,6 @@ __all__ = [
     "run_trial",
     "validate_trial_config",
 ]
-
-
-# Hybrid arms at equal total wall-clock: this share of the budget pretrains, the rest fine-tunes.
-PRETRAIN_SHARE = 0.5
 
 
 def run_trial(
@@ -201,7 +197,7 @@ def _run(
     model = _build(spec, arm, data.num_classes, cache).to(device)
     if prefers_channels_last(device):
         model = model.to(memory_format=torch.channels_last)
-    training = config
+    training, unequal_time = config, None
     if arm.family == "hybrid":
         stage = _pretrain(config, ready, model, device, hooks, clock)
         base = replace(base, time_pretrain_s=round(stage.seconds, 3), pretrain_steps=stage.steps,
@@ -209,6 +205,13 @@ def _run(
         if config.pretrain_seconds is None and config.budget_seconds is not None:
             # Equal total wall-clock: fine-tuning gets what pretraining left of the arm's budget.
             training = replace(config, budget_seconds=max(1.0, config.budget_seconds - stage.seconds))
+            share = PRETRAIN_SHARE * config.budget_seconds
+            if stage.seconds > BUDGET_GUARD * share:  # one step can outlast the share (a big model on a CPU)
+                unequal_time = (
+                    f"pretraining took {stage.seconds:.0f} s for {stage.steps} step{'s' if stage.steps != 1 else ''}, "
+                    f"over its {share:g} s share of the {config.budget_seconds:g} s budget: not an equal-time "
+                    f"comparison (give pretraining its own --pretrain-seconds, or a larger budget)"
+                )
     trainer = GradientTrainer(
         training, arm.hyperparameters, spec, model, images, labels, data.allow_flip, device, hooks, clock
     )
@@ -225,7 +228,7 @@ def _run(
         else 0.0,
         history=outcome.history,
     )
-    return _finish(result, outcome.predictions, splits.test, data.labels, gradient=True)
+    return _finish(result, outcome.predictions, splits.test, data.labels, gradient=True, unequal_time=unequal_time)
 
 
 @dataclass(frozen=True)
@@ -264,14 +267,25 @@ def _pretrain(
 
 
 def _finish(
-    result: TrialResult, predictions: torch.Tensor, test_idx: np.ndarray, labels: np.ndarray, gradient: bool
+    result: TrialResult,
+    predictions: torch.Tensor,
+    test_idx: np.ndarray,
+    labels: np.ndarray,
+    gradient: bool,
+    unequal_time: str | None = None,
 ) -> TrialResult:
     """Test metrics, per-example correctness and health: the same for every arm."""
     truth = labels[test_idx]
     predicted = predictions.cpu().numpy()
     correct = predicted == truth
     health = assess(
-        correct, chance_accuracy(truth), result.steps, result.epochs_run, gradient, result.config.budget_seconds
+        correct,
+        chance_accuracy(truth),
+        result.steps,
+        result.epochs_run,
+        gradient,
+        result.config.budget_seconds,
+        unequal_time,
     )
     return replace(
         result,

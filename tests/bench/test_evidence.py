@@ -183,6 +183,24 @@ def test_a_starved_rival_is_never_the_one_confirmed_against():
     assert scratch.undertrained and any("30 steps" in h for h in scratch.health)
 
 
+def test_a_starved_hybrid_arm_is_told_to_count_its_pretraining_in_the_budget():
+    # Both trained 9 steps in 5 s of training proper; the hybrid arm's budget also paid for pretraining.
+    verdict = make_verdict("scratch", results({"scratch": [0.1, 0.1], "hybrid": [0.1, 0.1]}, steps=9))
+    assert "scratch did not train in 5 s (9 steps); give it at least 20 s" in verdict.summary
+    assert "hybrid did not train in 5 s (9 steps); give it at least 40 s (50% of it pretrains)" in verdict.summary
+
+
+def test_a_hybrid_arm_whose_pretraining_overran_its_share_is_not_compared():
+    overran = "pretraining took 40 s for 1 step, over its 10 s share of the 20 s budget: not an equal-time comparison"
+    hybrid = [
+        replace(t, health=replace(t.health, undertrained=True, reasons=(overran,)))
+        for t in results({"hybrid": [0.95, 0.96]})
+    ]
+    verdict = make_verdict("linear_probe", [*results({"linear_probe": [0.8, 0.81]}), *hybrid])
+    assert verdict.outcome == "not_decided" and verdict.measured_winner == "hybrid"
+    assert f"hybrid is not compared: {overran}" in verdict.summary
+
+
 def test_a_starved_advised_arm_is_not_decided():
     trials = [*results({"scratch": [0.5, 0.5]}, steps=9), *results({"linear_probe": [0.8, 0.8]})]
     verdict = make_verdict("scratch", trials)

@@ -71,3 +71,34 @@ def test_a_queued_run_can_be_cancelled(tmp_path):
         device_slot(tmp_path, "cpu", "run-b", should_stop=lambda: True, sleep=lambda s: None),
     ):
         pass
+
+
+def test_a_hybrid_arm_is_planned_on_the_part_of_its_budget_left_after_pretraining():
+    from bench.train.budget import PRETRAIN_SHARE
+    from bench.train.planning import TRAIN_SHARE
+
+    scratch = plan_from_rate("scratch", steps_per_second=2.0, steps_per_epoch=16, budget=5.0)
+    hybrid = plan_from_rate("hybrid", 2.0, 16, 5.0, train_share=TRAIN_SHARE * (1 - PRETRAIN_SHARE))
+    assert (scratch.planned_steps, hybrid.planned_steps) == (8, 4)
+    assert (scratch.suggested_seconds, hybrid.suggested_seconds) == (40, 75)
+
+
+def test_an_arm_that_overran_an_equal_time_budget_is_not_healthy_whatever_it_learned():
+    correct = np.ones(100, dtype=bool)
+    fair = assess(correct, 0.1, steps=200, epochs=5, gradient=True, budget_seconds=20)
+    overran = assess(correct, 0.1, 200, 5, True, 20, unequal_time="pretraining took 40 s for 1 step, over its share")
+    assert not fair.undertrained and overran.undertrained
+    assert overran.reasons == ("pretraining took 40 s for 1 step, over its share",)
+
+
+def test_until_converged_never_stops_an_arm_below_the_health_floor():
+    from torch import nn
+
+    from bench.train.loop import EarlyStopping
+
+    model, stopping = nn.Linear(2, 2), EarlyStopping(patience=1)
+    assert stopping.update(0.5, model, step=2) is False  # an improvement
+    assert stopping.update(0.4, model, step=4) is False  # stale, but only 4 steps: a flat start, not convergence
+    assert stopping.update(0.4, model, step=MIN_STEPS) is True
+    assert stopping.best_accuracy == 0.5
+    assert EarlyStopping(patience=None).update(0.1, model, step=10_000) is False  # budget mode never stops early

@@ -10,7 +10,7 @@ from torch import nn
 
 from bench.data.catalog import DATASETS
 from bench.errors import BenchInputError
-from bench.models.backbones import create_model, get_backbone
+from bench.models.backbones import BACKBONES, create_model, get_backbone
 from bench.train.pretrain import MIN_BATCH, PRESETS, check_pool, headless, pretrain, two_views
 
 CPU = torch.device("cpu")
@@ -48,6 +48,12 @@ def test_budget_is_read_from_the_injected_clock(objective):
     assert result.images_used == 40 and result.batch_size == 20  # two batches must fit the pool
 
 
+def test_a_step_that_would_end_past_the_budget_is_never_started():
+    # Each step costs 4 s on this clock: two fit in 10 s, a third would end at 12 s.
+    result = pretrain(encoder(), noise_pool(32), normalise, 10.0, CPU, 0, clock=fake_clock(tick=4.0))
+    assert result.steps == 2 and result.seconds == 8.0 and result.stopped_by == "budget"
+
+
 def test_should_stop_and_max_steps_end_pretraining():
     asked = itertools.count()
     result = pretrain(encoder(), noise_pool(32), normalise, 1e9, CPU, 0, should_stop=lambda: next(asked) >= 2)
@@ -83,7 +89,7 @@ def test_an_encoder_that_returns_maps_not_vectors_is_refused():
         pretrain(model, noise_pool(32), normalise, 1.0, CPU, 0)
 
 
-@pytest.mark.parametrize("backbone", ["compact_cnn", "mobilenet_v3_small"])
+@pytest.mark.parametrize("backbone", sorted(BACKBONES))  # every registered body can be a hybrid arm's encoder
 def test_headless_turns_a_registered_backbone_into_an_encoder_and_restores_its_head(backbone):
     spec = get_backbone(backbone)
     model = create_model(spec, num_classes=3, pretrained=False)

@@ -15,6 +15,7 @@ from bench.runs.execute import create_run, execute_run
 from bench.runs.export import export_run
 from bench.runs.request import RunRequest
 from bench.runs.store import RunStore
+from bench.train.arms import ARMS
 from bench.train.budget import REPLAN_EVERY
 from bench.train.cache import TrialCache
 from bench.train.suite import SuiteConfig
@@ -31,17 +32,24 @@ LEARNS = {
     "full_finetune": (5, 0.5),
     "scratch": (5, 0.8),
     "scratch_same_arch": (8, 0.25),
+    # Hybrid arms pretrain 3 s (SimCLR) on the 669 training images beyond the 500 labeled, then fine-tune.
+    "hybrid": (5, 0.5),
+    "hybrid_scratch": (5, 0.6),
 }
 
 
-@pytest.mark.parametrize("arm", sorted(LEARNS))
+@pytest.mark.parametrize("arm", sorted(ARMS))  # every registered arm: one without a floor here fails
 def test_every_arm_learns_digits(arm):
     epochs, floor = LEARNS[arm]
     config = TrialConfig(
-        "digits", arm, examples=500, budget_seconds=None, max_epochs=epochs, patience=10, batch_size=32
-    )
+        "digits", arm, examples=500, budget_seconds=None, max_epochs=epochs, patience=10, batch_size=32,
+        pretrain_seconds=3.0 if ARMS[arm].family == "hybrid" else None,
+    )  # fmt: skip
     result = run_trial(config, cache=CACHE)
     assert result.status == "completed", result.error
+    if ARMS[arm].family == "hybrid":
+        assert result.pretrain_steps > 0 and 0 < result.time_pretrain_s < 6, result
+        assert "669 training images of digits beyond the 500 labeled" in result.pretrain_notes[1]
     assert result.test_accuracy >= floor, (arm, result.test_accuracy)
     assert 0 < result.test_macro_f1 <= 1
     assert result.train_examples == 500
@@ -75,7 +83,8 @@ class StepClock(Callback):
 @pytest.mark.parametrize("arm", ["full_finetune", "scratch"])
 def test_budget_is_respected_within_15_percent(arm):
     budget, clock = 4.0, StepClock(per_step=0.05)
-    config = TrialConfig("digits", arm, examples=300, budget_seconds=budget)
+    # The injected clock prices every step alike, so small batches test the same planning for less work.
+    config = TrialConfig("digits", arm, examples=300, budget_seconds=budget, batch_size=16)
     result = run_trial(config, [clock], cache=CACHE, clock=clock)
     assert result.status == "completed", result.error
     assert budget * 0.85 <= result.time_train_s <= budget * 1.15, result.time_train_s
@@ -89,7 +98,10 @@ def test_a_slow_probe_does_not_cut_the_trial_short():
     budget = 4.0
     clock = StepClock(per_step=0.05, slow_steps=range(3, 7), slow=0.35)  # the probe's steps run 7x slower
     result = run_trial(
-        TrialConfig("digits", "scratch", examples=300, budget_seconds=budget), [clock], cache=CACHE, clock=clock
+        TrialConfig("digits", "scratch", examples=300, budget_seconds=budget, batch_size=16),
+        [clock],
+        cache=CACHE,
+        clock=clock,
     )
     assert result.status == "completed"
     assert budget * 0.85 <= result.time_train_s <= budget * 1.15, result.time_train_s
@@ -200,3 +212,15 @@ def test_finished_trials_survive_a_killed_process(tmp_path):
     saved = json.loads((out / "results.json").read_text())
     assert [t["trial_id"] for t in saved["trials"]] == ["linear_probe-seed0-n200"]
     assert (out / "results.csv").read_text().count("\n") == 2
+
+
+def test_a_hybrid_arm_whose_pretraining_outlasts_its_share_says_so():
+    # Every clock reading is 3 s later: one pretraining step already spends 3 s of a 2 s share.
+    readings = iter(range(0, 10_000, 3))
+    config = TrialConfig("digits", "hybrid_scratch", examples=300, budget_seconds=4, batch_size=16)
+    result = run_trial(config, cache=CACHE, clock=lambda: float(next(readings)))
+    assert result.status == "completed", result.error
+    assert result.pretrain_steps == 1 and result.time_pretrain_s == 3.0
+    assert result.health.undertrained
+    assert any(r.startswith("pretraining took 3 s for 1 step, over its 2 s share of the 4 s budget")
+               for r in result.health.reasons), result.health.reasons  # fmt: skip
