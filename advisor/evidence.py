@@ -10,7 +10,7 @@ from typing import Any
 
 from advisor.profile import profile_from_mapping
 from advisor.rules import MIN_STRENGTH, RULES
-from advisor.scoring import score_profile
+from advisor.scoring import CONFIDENCE_SLOPE, score_profile
 from advisor.shipped import GRID_RESULTS
 
 
@@ -40,12 +40,14 @@ def outcome_counts(cells: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def rules_version() -> str:
-    """A fingerprint of the rule table (names, fields, weights, sources): grid cells record the rules they checked.
+    """A fingerprint of the rule table (names, fields, weights, sources) and of the confidence formula.
 
-    A cell measured under another version is evidence about other rules; held-out cells are
-    only those measured after the table was frozen at this version.
+    Grid cells record the version they checked. A cell measured under another version is
+    evidence about other rules; held-out cells are only those measured after the table was
+    frozen at this version.
     """
     table = [(r.name, r.fields, sorted(r.weights.items()), r.sources) for r in RULES]
+    table.append(("confidence slope", CONFIDENCE_SLOPE))
     return hashlib.sha256(json.dumps(table, sort_keys=True).encode()).hexdigest()[:12]
 
 

@@ -26,7 +26,8 @@ st.markdown(f"**{top.summary}**")
 st.metric(
     "Confidence",
     f"{rec.confidence:.2f}",
-    help="From 0 (a tie) to 1: how far the top strategy's score is ahead of the second's (tanh of the margin / 1.5).",
+    help="The chance that the top strategy measures best: 0.5 for a tie with the second, near 1 when far ahead. "
+    "Fitted to the benchmark cells measured so far (How the advisor decides).",
 )
 if st.button("Validate this advice", type="primary", key="validate_top", help="Measure the top strategies on data"):
     st.switch_page(page("validation.py"), query_params=state.run_params() or None)
