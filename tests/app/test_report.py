@@ -2,20 +2,17 @@
 
 import json
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from advisor import example_profile, recommend
 from bench.evidence.summary import summarise
 from bench.evidence.verdict import make_verdict
 from bench.runs.store import RunStore
 from bench.train.trial import EpochRecord, TrialConfig, TrialResult
+from finetune_or_scratch.cli import app
 from finetune_or_scratch.reports.report import build_report, chart_specs, render
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def trials():
@@ -100,15 +97,15 @@ def test_cli_writes_the_report_of_a_stored_run(tmp_path):
     store.set_verdict(run_id, make_verdict("linear_probe", trials()).to_dict())
     store.set_status(run_id, "completed")
     out = tmp_path / "report.html"
-    command = [sys.executable, "-m", "finetune_or_scratch", "report", "--run", run_id, "--format", "html", "--out", str(out),
-               "--db", str(tmp_path / "runs.db")]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert result.returncode == 0, result.stderr
+    # In this process (typer's CliRunner, the same app as the installed command); the subprocess
+    # path of `report` is exercised by tests/bench/test_cli.py::test_curve_then_verdict.
+    args = ["report", "--run", run_id, "--format", "html", "--out", str(out), "--db", str(tmp_path / "runs.db")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, (result.stderr, result.exception)
     assert "Measured results" in out.read_text() and "<svg" in out.read_text()
-    missing = subprocess.run(
-        [*command[:5], "nope", *command[6:]], capture_output=True, text=True, cwd=ROOT, timeout=120
-    )
-    assert missing.returncode == 2 and f"--run nope: not in {tmp_path / 'runs.db'}" in missing.stderr
+    missing = CliRunner().invoke(app, [*args[:2], "nope", *args[3:]])
+    assert missing.exit_code == 2 and isinstance(missing.exception, SystemExit), missing.exception
+    assert f"--run nope: not in {tmp_path / 'runs.db'}" in missing.stderr
 
 
 def test_report_reads_plainly():

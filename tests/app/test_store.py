@@ -13,13 +13,7 @@ from bench.runs.execute import execute_run
 from bench.runs.request import RunRequest
 from bench.runs.store import MIGRATIONS, SCHEMA_VERSION, RunStore, StoreError
 from bench.train.trial import TrialConfig
-
-
-def _write_trials(path, run_id, writer, count):
-    store = RunStore(path)
-    for i in range(count):
-        store.add_trial(run_id, {"trial_id": f"w{writer}-{i}", "value": i})
-        store.set_progress(run_id, {"writer": writer, "i": i})
+from tests.app.store_writer import write_trials
 
 
 def test_concurrent_writers_lose_nothing(tmp_path):
@@ -27,7 +21,7 @@ def test_concurrent_writers_lose_nothing(tmp_path):
     store = RunStore(path)
     run_id = store.create_run("run", {"x": 1}, session="s")
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_write_trials, args=(path, run_id, w, 40)) for w in range(4)]
+    workers = [context.Process(target=write_trials, args=(path, run_id, w, 40)) for w in range(4)]
     for w in workers:
         w.start()
     for w in workers:

@@ -11,8 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
 from advisor.shipped import example_profiles
+from bench.cli import app as bench_app
+from finetune_or_scratch.cli import app as main_app
 from tests.bench.imaging import write_class_folder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +25,17 @@ def bench(*args, timeout=300):
     return subprocess.run(
         [sys.executable, "-m", "bench", *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout
     )
+
+
+def refused(*args) -> str:
+    """Run the command in this process (typer's CliRunner, the same app and parsing as ``python -m bench``)
+    and return what it printed on stderr; it must exit 2 without a traceback. A refusal needs no fresh
+    interpreter: ``test_a_refusal_exits_2_as_a_process`` checks the real process's status once."""
+    result = CliRunner().invoke(bench_app, [str(a) for a in args])
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr, result.exception)
+    assert isinstance(result.exception, SystemExit), result.exception  # a refusal, not a crash
+    assert "Traceback" not in result.stderr
+    return result.stderr
 
 
 @pytest.mark.slow
@@ -85,20 +99,22 @@ def test_run_on_a_users_folder_with_json_output(tmp_path):
     ],
 )
 def test_bad_options_exit_2_with_a_clear_message(tmp_path, args, message):
-    result = bench("run", *args, "--out", str(tmp_path / "out"))
+    assert message in refused("run", *args, "--out", tmp_path / "out")
+
+
+def test_a_refusal_exits_2_as_a_process(tmp_path):
+    result = bench("run", "--seeds", "0", "--out", str(tmp_path / "out"))
     assert result.returncode == 2, result.stdout + result.stderr
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr
+    assert "--seeds: expected an integer in 1..20; got 0" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
 
 
 def test_empty_folder_and_bad_zip_exit_2(tmp_path):
     (tmp_path / "empty").mkdir()
-    result = bench("run", "--dataset", str(tmp_path / "empty"), "--out", str(tmp_path / "o1"))
-    assert result.returncode == 2 and "no class sub-folders" in result.stderr
+    assert "no class sub-folders" in refused("run", "--dataset", tmp_path / "empty", "--out", tmp_path / "o1")
     bad = tmp_path / "bad.zip"
     bad.write_bytes(b"not a zip")
-    result = bench("run", "--dataset", str(bad), "--out", str(tmp_path / "o2"))
-    assert result.returncode == 2 and "not a readable zip archive" in result.stderr
+    assert "not a readable zip archive" in refused("run", "--dataset", bad, "--out", tmp_path / "o2")
 
 
 @pytest.mark.slow
@@ -114,11 +130,11 @@ def test_doctor_reports_a_ready_machine():
 
 @pytest.mark.slow
 def test_perf_measures_all_three_side_by_side():
-    result = bench(
+    result = CliRunner().invoke(bench_app, [
         "perf", "--dataset", "digits", "--examples", "300", "--budget-seconds", "2", "--steps", "4", "--repeats", "2",
         "--json",
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    ])  # fmt: skip
+    assert result.exit_code == 0, (result.stderr, result.exception)
     report = json.loads(result.stdout)
     for key in ("runner_images_per_s", "naive_images_per_s", "raw_images_per_s", "linear_probe_fit_s"):
         assert report[key] > 0, key
@@ -145,14 +161,14 @@ def test_curve_then_verdict(tmp_path):
     assert saved["verdict"]["advised"] == "linear_probe"
     assert (out / "curve.svg").read_text().startswith("<svg")
     run_id = result.stderr.rsplit("(run ", 1)[1].split(")")[0]
-    html = subprocess.run(
-        [sys.executable, "-m", "finetune_or_scratch", "report", "--run", run_id, "--format", "html"],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
-    )  # fmt: skip
-    assert html.returncode == 0, html.stderr
+    # The stored run's report and a verdict read back from the folder, in this process (the same apps).
+    html = CliRunner().invoke(main_app, ["report", "--run", run_id, "--format", "html"])
+    assert html.exit_code == 0, (html.stderr, html.exception)
     assert "Learning curve" in html.stdout and "Crossover" in html.stdout
-    again = bench("verdict", "--profile", str(profile), "--results", str(out), "--examples", "240", "--json")
-    assert again.returncode == 0, again.stderr
+    again = CliRunner().invoke(
+        bench_app, ["verdict", "--profile", str(profile), "--results", str(out), "--examples", "240", "--json"]
+    )
+    assert again.exit_code == 0, (again.stderr, again.exception)
     verdict = json.loads(again.stdout)
     assert verdict["examples"] == 240
     assert verdict["outcome"] in ("confirmed", "contradicted", "inconclusive", "not_decided"), verdict
@@ -169,14 +185,12 @@ def test_curve_then_verdict(tmp_path):
     ],
 )
 def test_curve_bad_sizes_exit_2(tmp_path, args, message):
-    result = bench("curve", *args, "--out", str(tmp_path / "o"))
-    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert message in refused("curve", *args, "--out", tmp_path / "o")
 
 
 def test_verdict_on_a_missing_folder_exits_2(tmp_path):
     profile = example_profiles()["small_similar"]
-    result = bench("verdict", "--profile", str(profile), "--results", str(tmp_path))
-    assert result.returncode == 2 and "no results.json there" in result.stderr
+    assert "no results.json there" in refused("verdict", "--profile", profile, "--results", tmp_path)
 
 
 @pytest.mark.slow
