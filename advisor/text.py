@@ -9,7 +9,11 @@ from advisor.strategies import STRATEGY_BY_NAME
 def render_text(rec: Recommendation) -> str:
     """A readable answer: ranking, reasons, what would change it, and the recipe."""
     label = STRATEGY_BY_NAME[rec.strategy].label
-    lines = [f"Recommendation: {label} ({rec.strategy}), confidence {rec.confidence:.2f}", "", "Ranking:"]
+    lines = [
+        f"Recommendation: {label} ({rec.strategy}), confidence {rec.confidence:.0%} (the chance it measures best)",
+        "",
+        "Ranking:",
+    ]
     for position, ranked in enumerate(rec.ranking, start=1):
         note = f"  [{ranked.note}]" if ranked.note else ""
         lines.append(f"  {position}. {ranked.label:<48} {ranked.score:+6.2f}{note}")

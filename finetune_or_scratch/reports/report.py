@@ -104,7 +104,13 @@ def render_markdown(report: Report) -> str:
     rec = report.recommendation
     lines = [f"# {report.title}", "", f"Created {report.created}.", "", "## Inputs", ""]
     lines += _table(["question", "answer"], [[field_label(k), answer_text(k, v)] for k, v in report.profile.items()])
-    lines += ["", "## Recommendation", "", f"**{arm_label(rec['strategy'])}**, confidence {rec['confidence']:.2f}.", ""]
+    lines += [
+        "",
+        "## Recommendation",
+        "",
+        f"**{arm_label(rec['strategy'])}**, confidence {rec['confidence']:.0%} (the chance it measures best).",
+        "",
+    ]
     ranking = rec["ranking"]
     notes = any(r.get("note") for r in ranking)
     lines += _table(

@@ -25,10 +25,11 @@ st.title(f"Recommendation: {top.label}")
 st.markdown(f"**{top.summary}**")
 st.metric(
     "Confidence",
-    f"{rec.confidence:.2f}",
-    help="The chance that the top strategy measures best: 0.5 for a tie with the second, near 1 when far ahead. "
-    "Fitted to the benchmark cells measured so far (How the advisor decides).",
+    f"{rec.confidence:.0%}",
+    help="A tie with the second strategy is 50%. The curve from score margin to chance is fitted to the "
+    "benchmark cells measured so far (How it decides).",
 )
+st.caption(f"The chance that {top.label.lower()} measures best when the strategies are trained and compared.")
 if st.button("Validate this advice", type="primary", key="validate_top", help="Measure the top strategies on data"):
     st.switch_page(page("validation.py"), query_params=state.run_params() or None)
 
