@@ -5,7 +5,8 @@ import json
 import os
 import subprocess
 import sys
-import time
+import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 
 from advisor.shipped import example_profiles
 from bench.cli import app as bench_app
+from bench.runs.queue import device_slot
 from finetune_or_scratch.cli import app as main_app
 from tests.bench.imaging import write_class_folder
 
@@ -221,23 +223,38 @@ def test_random_labels_give_no_confirmed_or_contradicted_verdict(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_second_run_queues_behind_the_first(tmp_path):
-    def start(name, budget):
-        return subprocess.Popen(
-            [sys.executable, "-m", "bench", "run", "--dataset", "digits", "--examples", "200", "--arms", "scratch",
-             "--budget-seconds", budget, "--out", str(tmp_path / name), "--json"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+def test_a_run_queues_behind_the_run_that_holds_the_device(tmp_path):
+    """Another run holds the CPU (the lock every run takes); this one says it is queued, waits, then trains.
 
-    first = start("first", "8")
-    lock = Path(os.environ["FOS_HOME"]) / "locks" / "cpu.lock"
-    deadline = time.time() + 120
-    while not (lock.exists() and lock.read_text().strip()) and time.time() < deadline:
-        time.sleep(0.2)  # the first run names itself in the device's lock once it holds it
-    second = start("second", "2")
-    out_second, err_second = second.communicate(timeout=300)
-    out_first, err_first = first.communicate(timeout=300)
-    assert first.returncode == 0 and second.returncode == 0, err_first + err_second
-    assert "queued behind run" in err_second
-    a, b = json.loads(out_first)["trials"][0], json.loads(out_second)["trials"][0]
-    assert a["finished_at"] <= b["started_at"]  # never on the device at the same time
+    The test holds the lock itself, so how long a process takes to start cannot decide the outcome.
+    """
+    locks, held, release, released = Path(os.environ["FOS_HOME"]) / "locks", threading.Event(), threading.Event(), []
+
+    def other_run():
+        with device_slot(locks, "cpu", "other-run"):
+            held.set()
+            release.wait(timeout=300)
+            released.append(datetime.now(UTC))
+
+    holder = threading.Thread(target=other_run)
+    holder.start()
+    assert held.wait(timeout=30)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench", "run", "--dataset", "digits", "--examples", "200", "--arms", "scratch",
+         "--budget-seconds", "2", "--out", str(tmp_path / "out"), "--json"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    said = []
+    for line in process.stderr:  # until it says it waits (or ends without saying so)
+        said.append(line)
+        if "queued behind run other-run" in line:
+            break
+    release.set()
+    holder.join(timeout=60)
+    out, rest = process.communicate(timeout=300)
+    assert process.returncode == 0, "".join(said) + rest
+    assert any("queued behind run other-run" in line for line in said), said
+    trial = json.loads(out)["trials"][0]
+    assert trial["status"] == "completed"
+    # started_at is to the second: never on the device at the same time
+    assert datetime.fromisoformat(trial["started_at"]) >= released[0].replace(microsecond=0)
