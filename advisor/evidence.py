@@ -51,7 +51,9 @@ def rules_version() -> str:
     return hashlib.sha256(json.dumps(table, sort_keys=True).encode()).hexdigest()[:12]
 
 
-CONFIDENCE_BINS = (0.0, 0.25, 0.5, 0.75, 1.0001)
+# A tie is 0.5 under the logistic formula, so the bins are finer above it; the old tanh formula
+# stated lower values, which the first bin keeps.
+CONFIDENCE_BINS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0001)
 
 
 def calibration(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:

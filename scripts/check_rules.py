@@ -150,6 +150,7 @@ def measure(cell: Cell, seeds: int, split: str, version: str, executor, cache: T
         "mode": "until converged" if cell.budget_seconds is None else f"{cell.budget_seconds:g} s budget",
         "similarity_from": "the person's answer" if cell.similarity else "LogME estimate",
         "budget_seconds": cell.budget_seconds,
+        "seeds": seeds,
         "unlabeled_pool": pool,
         "profile": profile,
         "split": split,
@@ -181,7 +182,7 @@ def summarise(cells: list[dict]) -> dict:
     return {
         "confirmed": confirmed,
         "contradicted": len(decided) - confirmed,
-        "inconclusive or not decided": len(cells) - len(decided),
+        "inconclusive": len(cells) - len(decided),  # inconclusive or not decided (the app reads this key)
         "advised arm measured best": sum(c["winner_strategy"] == c["advised"] for c in cells),
         "cells": len(cells),
         "rate": round(confirmed / len(decided), 3) if decided else None,
@@ -255,7 +256,7 @@ def main() -> None:
     agreement = report["agreement"]
     rate = f"{agreement['rate']:.0%}" if agreement["rate"] is not None else "n/a"
     print(f"\nagreement over {len(cells)} cells: {agreement['confirmed']} confirmed, {agreement['contradicted']} "
-          f"contradicted ({rate} of decided), {agreement['inconclusive or not decided']} inconclusive or not decided; "
+          f"contradicted ({rate} of decided), {agreement['inconclusive']} inconclusive or not decided; "
           f"advised arm measured best in {agreement['advised arm measured best']}; wrote {out}")  # fmt: skip
     print("calibration (confidence bin: cells, advised arm measured best, decided, confirmed):")
     for row in report["calibration"]:

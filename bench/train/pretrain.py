@@ -186,9 +186,11 @@ def pretrain(
         schedule.step()
         objective_fn.after_step(encoder)
         losses.append(loss.detach().float())
-        now = clock()
-        if (now - start) * (len(losses) + 1) / len(losses) > budget_seconds:
-            break  # the next step, at the mean pace so far, would end past the budget: never start it
+        previous, now = now, clock()
+        # Never start a step that, at the last step's pace, would end past the budget. Not after
+        # the first step: it pays for allocation and kernel selection, and would stop a GPU early.
+        if len(losses) > 1 and (now - start) + (now - previous) > budget_seconds:
+            break
     encoder.train(was_training)
     history = tuple(float(v) for v in torch.stack(losses).cpu()) if losses else ()
     return PretrainResult(objective, len(losses), now - start, history, len(images), batch_size, stopped_by)

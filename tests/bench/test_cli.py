@@ -241,7 +241,7 @@ def test_a_run_queues_behind_the_run_that_holds_the_device(tmp_path):
     assert held.wait(timeout=30)
     process = subprocess.Popen(
         [sys.executable, "-m", "bench", "run", "--dataset", "digits", "--examples", "200", "--arms", "scratch",
-         "--budget-seconds", "2", "--out", str(tmp_path / "out"), "--json"],
+         "--budget-seconds", "2", "--device", "cpu", "--out", str(tmp_path / "out"), "--json"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     said = []

@@ -54,6 +54,13 @@ def test_a_step_that_would_end_past_the_budget_is_never_started():
     assert result.steps == 2 and result.seconds == 8.0 and result.stopped_by == "budget"
 
 
+def test_a_slow_first_step_does_not_end_pretraining():
+    # The first step pays for warm-up (2.5 s here), the next ones take 0.5 s: a 4 s budget fits four.
+    readings = iter([0.0, 2.5, 3.0, 3.5, 4.0, 4.5])
+    result = pretrain(encoder(), noise_pool(32), normalise, 4.0, CPU, 0, clock=lambda: next(readings))
+    assert result.steps == 4 and result.seconds == 4.0
+
+
 def test_should_stop_and_max_steps_end_pretraining():
     asked = itertools.count()
     result = pretrain(encoder(), noise_pool(32), normalise, 1e9, CPU, 0, should_stop=lambda: next(asked) >= 2)
