@@ -21,7 +21,6 @@ import numpy as np
 
 from bench.evidence.stats import PairedComparison, compare, seeds_to_detect
 from bench.train.arms import ARMS, arms_for_strategy
-from bench.train.budget import PRETRAIN_SHARE
 from bench.train.health import MIN_EPOCHS, MIN_STEPS
 from bench.train.result import TrialResult
 
@@ -128,12 +127,9 @@ def _starved(evidence: ArmEvidence, trials: dict[int, TrialResult]) -> str:
     steps_per_epoch = max(1.0, steps / max(evidence.epochs_mean, 1e-9)) if evidence.epochs_mean else 1.0
     needed = max(MIN_STEPS, math.ceil(MIN_EPOCHS * steps_per_epoch))
     if per_second > 0 and steps < needed:
-        seconds = needed / per_second * 1.2  # of training proper
-        shared = ARMS[evidence.arm].family == "hybrid" and runs[0].config.pretrain_seconds is None
-        if shared:  # pretraining takes its share of the same budget
-            seconds /= 1 - PRETRAIN_SHARE
-        suggestion = 5 * math.ceil(seconds / 5)
-        share = f" ({PRETRAIN_SHARE:.0%} of it pretrains)" if shared else ""
+        pretraining = runs[0].config.pretrain_share  # of the same budget, for a hybrid arm
+        suggestion = 5 * math.ceil(needed / per_second * 1.2 / (1 - pretraining) / 5)
+        share = f" ({pretraining:.0%} of it pretrains)" if pretraining else ""
         return f"{evidence.arm} did not train in {budget:g} s ({steps} steps); give it at least {suggestion:g} s{share}"
     if first.startswith("pretraining took"):  # trained, but on more wall-clock than the others
         return f"{evidence.arm} is not compared: {first}"

@@ -10,6 +10,7 @@ from bench.device import resolve_device
 from bench.errors import ConfigError
 from bench.models.backbones import BACKBONES, get_backbone
 from bench.train.arms import get_arm
+from bench.train.budget import PRETRAIN_SHARE
 from bench.train.pretrain import OBJECTIVES
 
 
@@ -45,6 +46,13 @@ class TrialConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def pretrain_share(self) -> float:
+        """The part of ``budget_seconds`` spent pretraining: PRETRAIN_SHARE for a hybrid arm without
+        its own ``pretrain_seconds`` (equal total wall-clock with the other arms), else 0."""
+        shared = get_arm(self.arm).family == "hybrid" and self.pretrain_seconds is None
+        return PRETRAIN_SHARE if shared and self.budget_seconds is not None else 0.0
 
 
 # One declarative table: what each field accepts. The constraint writes the message.

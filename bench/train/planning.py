@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bench.train.arms import get_arm
-from bench.train.budget import PRETRAIN_SHARE
 from bench.train.cache import TrialCache
 from bench.train.config import TrialConfig
 from bench.train.health import MIN_EPOCHS, MIN_STEPS
@@ -46,9 +45,9 @@ def plan_arms(
     for name in arms:
         if get_arm(name).trainable == "head":
             continue
-        rate, per_epoch = measure_throughput(replace(base, arm=name, seed=0), cache, clock)
-        shared = get_arm(name).family == "hybrid" and base.pretrain_seconds is None  # pretraining takes its share
-        share = TRAIN_SHARE * (1 - PRETRAIN_SHARE) if shared else TRAIN_SHARE
+        config = replace(base, arm=name, seed=0)
+        rate, per_epoch = measure_throughput(config, cache, clock)
+        share = TRAIN_SHARE * (1 - config.pretrain_share)  # a hybrid arm's pretraining takes its part
         plans.append(plan_from_rate(name, rate, per_epoch, base.budget_seconds, share))
     return tuple(plans)
 

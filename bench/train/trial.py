@@ -40,7 +40,7 @@ from bench.errors import BenchInputError
 from bench.models.backbones import BackboneSpec, create_model, get_backbone
 from bench.train.arms import ArmSpec, get_arm
 from bench.train.batches import normalise
-from bench.train.budget import BUDGET_GUARD, PRETRAIN_SHARE, PROBE_WARMUP_STEPS
+from bench.train.budget import BUDGET_GUARD, PROBE_WARMUP_STEPS
 from bench.train.cache import TrialCache, stage_images
 from bench.train.callbacks import Callback, Hooks, TrialCancelled, TrialState
 from bench.train.config import TRIAL_CONSTRAINTS, TrialConfig, validate_trial_config
@@ -202,10 +202,10 @@ def _run(
         stage = _pretrain(config, ready, model, device, hooks, clock)
         base = replace(base, time_pretrain_s=round(stage.seconds, 3), pretrain_steps=stage.steps,
                        pretrain_notes=stage.notes)  # fmt: skip
-        if config.pretrain_seconds is None and config.budget_seconds is not None:
+        if config.pretrain_share:
             # Equal total wall-clock: fine-tuning gets what pretraining left of the arm's budget.
             training = replace(config, budget_seconds=max(1.0, config.budget_seconds - stage.seconds))
-            share = PRETRAIN_SHARE * config.budget_seconds
+            share = config.pretrain_share * config.budget_seconds
             if stage.seconds > BUDGET_GUARD * share:  # one step can outlast the share (a big model on a CPU)
                 unequal_time = (
                     f"pretraining took {stage.seconds:.0f} s for {stage.steps} step{'s' if stage.steps != 1 else ''}, "
@@ -251,7 +251,7 @@ def _pretrain(
         images = ready.images[torch.as_tensor(pool.indices, device=ready.images.device)]
     else:
         images = stage_images(pool.images, ready.images.shape[-1], device)
-    seconds = config.pretrain_seconds or PRETRAIN_SHARE * config.budget_seconds
+    seconds = config.pretrain_seconds or config.pretrain_share * config.budget_seconds
     hooks.progress(TrialState(config, "pretrain"))
     with headless(model, ready.spec.classifier) as encoder:
         result = pretrain(
