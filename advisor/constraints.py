@@ -47,7 +47,15 @@ class FieldError(ValueError):
 
 @dataclass(frozen=True)
 class Interval:
-    """A number in ``[low, high]`` (``None``: unbounded); ``none`` names what ``None`` means, if it is allowed."""
+    """A number in ``[low, high]`` (``None``: unbounded); ``none`` names what ``None`` means, if it is allowed.
+
+    An integer field takes a whole float too (``3.0`` is 3, as JSON written by other tools has it)
+    and :meth:`convert` makes it an ``int``; ``3.5`` is refused as not a whole number.
+    ``ceiling`` is a sanity cap rather than a range: values above it are typos or unit mistakes.
+
+    >>> Interval(int, 1, 20).convert(3.0), Interval(int, 1, 20).problem(3.5)
+    (3, 'not a whole number')
+    """
 
     kind: type  # int or float
     low: float | None
@@ -55,27 +63,41 @@ class Interval:
     unit: str = ""  # "seconds", "pixels": said instead of "an integer" / "a number"
     none: str | None = None  # e.g. "all" or "until converged": None is accepted and means this
     low_open: bool = False
+    ceiling: float | None = None
+
+    def problem(self, value: Any) -> str | None:
+        """None when ``value`` is accepted; else why not ('' when the description says it all)."""
+        if value is None:
+            return None if self.none is not None else ""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return ""
+        if isinstance(value, float) and not math.isfinite(value):
+            return "not a finite number"
+        if self.kind is int and isinstance(value, float) and not value.is_integer():
+            return "not a whole number"
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return ""
+        if self.high is not None and value > self.high:
+            return ""
+        if self.ceiling is not None and value > self.ceiling:
+            return "implausibly large"
+        return None
 
     def accepts(self, value: Any) -> bool:
-        if value is None:
-            return self.none is not None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return False
-        if self.kind is int and not isinstance(value, int):
-            return False
-        if isinstance(value, float) and not math.isfinite(value):
-            return False
-        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
-            return False
-        return self.high is None or value <= self.high
+        return self.problem(value) is None
+
+    def convert(self, value: Any) -> Any:
+        """An accepted value as the field's type (``3.0`` -> 3 for an integer field)."""
+        return value if value is None else self.kind(value)
 
     def describe(self) -> str:
         noun = self.unit or ("an integer" if self.kind is int else "a number")
         if self.low is not None and self.high is not None and not self.low_open:
             text = f"{noun} in {self.low:g}..{self.high:g}"
         else:
+            top = self.high if self.high is not None else self.ceiling
             parts = [f"> {self.low:g}" if self.low_open else f">= {self.low:g}"] if self.low is not None else []
-            parts += [f"<= {self.high:g}"] if self.high is not None else []
+            parts += [f"<= {top:g}"] if top is not None else []
             text = f"{noun} {' and '.join(parts)}".strip()
         return f"{text}, or {self.none}" if self.none else text
 
@@ -86,24 +108,53 @@ class Options:
 
     choices: tuple[str, ...]
 
+    def problem(self, value: Any) -> str | None:
+        return None if isinstance(value, str) and value in self.choices else ""
+
     def accepts(self, value: Any) -> bool:
-        return isinstance(value, str) and value in self.choices
+        return self.problem(value) is None
+
+    def convert(self, value: Any) -> Any:
+        return value
 
     def describe(self) -> str:
         return "one of " + ", ".join(self.choices)
 
 
-Constraint = Interval | Options
+@dataclass(frozen=True)
+class Flag:
+    """``true`` or ``false`` (a JSON boolean; 1 and "yes" are not)."""
+
+    def problem(self, value: Any) -> str | None:
+        return None if isinstance(value, bool) else ""
+
+    def accepts(self, value: Any) -> bool:
+        return self.problem(value) is None
+
+    def convert(self, value: Any) -> Any:
+        return value
+
+    def describe(self) -> str:
+        return "true or false"
 
 
-def check_field(field: str, value: Any, constraint: Constraint) -> None:
-    """Raise :class:`FieldError` unless ``constraint`` accepts ``value``."""
-    if not constraint.accepts(value):
-        raise FieldError(field, f"expected {constraint.describe()}; got {excerpt(value)}")
+Constraint = Interval | Options | Flag
 
 
-def check_fields(values: Mapping[str, Any] | Any, table: Mapping[str, Constraint]) -> None:
-    """Check every field of ``values`` (a mapping or an object with attributes) against its row in ``table``."""
+def check_field(field: str, value: Any, constraint: Constraint) -> Any:
+    """Return ``value`` as the field's type, or raise :class:`FieldError` unless ``constraint`` accepts it."""
+    reason = constraint.problem(value)
+    if reason is not None:
+        suffix = f" ({reason})" if reason else ""
+        raise FieldError(field, f"expected {constraint.describe()}; got {excerpt(value)}{suffix}")
+    return constraint.convert(value)
+
+
+def check_fields(values: Mapping[str, Any] | Any, table: Mapping[str, Constraint]) -> dict[str, Any]:
+    """Check every field of ``values`` (a mapping or an object with attributes) against its row in ``table``;
+    returns the checked values, each as its field's type."""
+    checked = {}
     for field, constraint in table.items():
         value = values[field] if isinstance(values, Mapping) else getattr(values, field)
-        check_field(field, value, constraint)
+        checked[field] = check_field(field, value, constraint)
+    return checked

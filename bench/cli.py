@@ -29,8 +29,9 @@ from bench.runs.export import export_run, load_results
 from bench.runs.request import RunRequest, judged_size, validate_request
 from bench.runs.store import RunStore
 from bench.runs.worker import interrupt_on_sigterm
-from bench.train.arms import ARMS, NOT_BENCHMARKED, parse_arms
+from bench.train.arms import ARMS, parse_arms
 from bench.train.trial import Callback, EpochRecord, TrialConfig, TrialResult, TrialState
+from bench.vocabulary import RunStatus, TrialStatus
 
 app = make_app("Fine-tune vs scratch trials on real data, offline, on GPU or CPU.")
 
@@ -115,7 +116,7 @@ def run_command(
         int | None,
         typer.Option(help=f"Training examples (stratified subsample); default all, up to {DEFAULT_EXAMPLES}."),
     ] = None,
-    arms: Annotated[str, typer.Option(help=f"Comma-separated: {', '.join([*ARMS, *NOT_BENCHMARKED])}.")] = DEFAULT_ARMS,
+    arms: Annotated[str, typer.Option(help=f"Comma-separated: {', '.join(ARMS)}.")] = DEFAULT_ARMS,
     seeds: Annotated[int, typer.Option(help="Seeds per arm (0..K-1).")] = 1,
     budget_seconds: Annotated[float, typer.Option(help="Training wall-clock per trial, seconds.")] = 20.0,
     until_converged: Annotated[bool, typer.Option(help="Ignore the budget; train until early stopping.")] = False,
@@ -153,7 +154,7 @@ def run_command(
         if outcome.verdict:
             typer.echo("\n" + render_verdict(outcome.verdict))
         typer.echo(f"\nresults: {out}/results.json, {out}/results.csv")
-    if any(r.status == "failed" for r in outcome.trials) or outcome.status == "failed":
+    if any(r.status == TrialStatus.FAILED for r in outcome.trials) or outcome.status == RunStatus.FAILED:
         raise typer.Exit(code=1)
 
 
@@ -178,8 +179,6 @@ def _request(
         validate_request(request)
     except BenchInputError as error:
         raise fail(worded(error)) from None
-    for arm, reason in request.suite().skipped_arms.items():
-        typer.echo(f"note: {arm} {reason}", err=True)
     return request
 
 
@@ -216,7 +215,7 @@ def _execute(request: RunRequest, loaded: Profile | None, out: Path | None, over
     for kind in ("skipped", "ignored"):
         for entry in facts.get(kind, []):
             typer.echo(f"data: {kind} {entry}", err=True)
-    if outcome.status == "failed":
+    if outcome.status == RunStatus.FAILED:
         typer.echo(f"error: run {run_id} failed: {outcome.error}", err=True)
     return outcome, out
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from bench.train.config import TrialConfig
 from bench.train.health import TrialHealth, unpack_correct
+from bench.vocabulary import TrialStatus
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class EpochRecord:
 @dataclass(frozen=True)
 class TrialResult:
     config: TrialConfig
-    status: str  # completed | cancelled | failed
+    status: TrialStatus
     test_accuracy: float | None = None
     test_macro_f1: float | None = None
     val_accuracy: float | None = None
@@ -74,8 +75,9 @@ class TrialResult:
         """Rebuild a result saved by :meth:`to_dict` (older results without health or predictions load too)."""
         fields = {k: v for k, v in data.items() if k != "trial_id"}
         fields["config"] = TrialConfig(**fields["config"])
+        fields["status"] = TrialStatus(fields["status"])
         fields["history"] = tuple(EpochRecord(**h) for h in fields.get("history", ()))
         fields["pretrain_notes"] = tuple(fields.get("pretrain_notes", ()))
         if fields.get("health"):
-            fields["health"] = TrialHealth(**{**fields["health"], "reasons": tuple(fields["health"]["reasons"])})
+            fields["health"] = TrialHealth.from_dict(fields["health"])
         return cls(**fields)

@@ -24,6 +24,7 @@ from bench.runs.request import RunRequest, validate_request
 from bench.runs.store import RunStore
 from bench.runs.worker import launch
 from bench.train.trial import TrialConfig
+from bench.vocabulary import RunKind
 from finetune_or_scratch.reports.words import plain
 
 FORM_ERROR = ""  # key of a message about the form as a whole (not one widget)
@@ -131,7 +132,7 @@ def check_form(form: RunForm, facts: DatasetFacts | None) -> tuple[RunRequest | 
 def _check_against(request: RunRequest, facts: DatasetFacts) -> None:
     """Training examples and curve sizes against this dataset's training pool (the worker's own checks)."""
     splits = make_splits(facts.labels, request.base.split_seed)
-    if request.kind == "curve":
+    if request.kind == RunKind.CURVE:
         try:
             validate_sizes(request.curve(), len(splits.train), facts.classes)
         except BenchInputError as error:
