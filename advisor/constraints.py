@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,16 +34,40 @@ def excerpt(value: Any) -> str:
     return text
 
 
-class FieldError(ValueError):
-    """A value a field does not accept: ``field``, ``detail`` (what is accepted and what was given)."""
+_REFERENCE = re.compile(r"\{([a-z_]+)\}")  # "{examples}" in a detail: another field, named by the front end
 
-    def __init__(self, field: str, detail: str):
-        self.field, self.detail = field, detail
-        super().__init__(f"{field}: {detail}")
+
+def word_fields(text: str, names: Mapping[str, str]) -> str:
+    """Name the fields a message refers to as ``{field}`` in the caller's words (the bare name by default).
+
+    >>> word_fields("use fewer {examples}", {"examples": "--examples"})
+    'use fewer --examples'
+    """
+    return _REFERENCE.sub(lambda m: names.get(m.group(1), m.group(1)), text)
+
+
+class FieldError(ValueError):
+    """A value a field does not accept: ``field``, ``detail`` (what is accepted and what was given).
+
+    The detail may name other fields as ``{field}``; each front end words them, and the field
+    itself, its own way: a flag on the command line, a widget label in the app.
+    """
+
+    given: str | None = None
+
+    def __init__(self, field: str, detail: str, given: str | None = None):
+        self.field, self.detail, self.given = field, detail, given
+        super().__init__(self.worded({}))
 
     def worded(self, names: Mapping[str, str]) -> str:
-        """The message with the field named in the caller's words (``{"batch_size": "--batch-size"}``)."""
-        return f"{names.get(self.field, self.field)}: {self.detail}"
+        """The message with the field named in the caller's words (``{"batch_size": "--batch-size"}``);
+        ``given``, when set, follows the name (``--unlabeled pool.zip: no images found``)."""
+        name = names.get(self.field, self.field)
+        return f"{name}{' ' + self.given if self.given else ''}: {self.detail_in(names)}"
+
+    def detail_in(self, names: Mapping[str, str]) -> str:
+        """The detail alone, other fields named in the caller's words (a message shown at the field's widget)."""
+        return word_fields(self.detail, names)
 
 
 @dataclass(frozen=True)

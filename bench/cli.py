@@ -8,14 +8,14 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from advisor import Profile, load_profile, recommend
+from advisor import Profile, Recommendation, load_profile, recommend
 from advisor.clitools import fail, make_app
 from advisor.constraints import FieldError
 from bench.doctor import render_doctor, run_doctor
@@ -152,7 +152,7 @@ def run_command(
     else:
         typer.echo(render_table(summarise(outcome.trials)))
         if outcome.verdict:
-            typer.echo("\n" + render_verdict(outcome.verdict))
+            typer.echo("\n" + render_verdict(outcome.verdict, FLAGS))
         typer.echo(f"\nresults: {out}/results.json, {out}/results.csv")
     if any(r.status == TrialStatus.FAILED for r in outcome.trials) or outcome.status == RunStatus.FAILED:
         raise typer.Exit(code=1)
@@ -160,7 +160,7 @@ def run_command(
 
 def _request(
     kind: str, dataset: str, arms: str, seeds: int, backbone: str, budget_seconds: float | None, device: str,
-    settings: dict, sizes: tuple[int, ...], loaded: Profile | None, execution: dict | None = None,
+    settings: dict, sizes: tuple[int, ...], loaded: Advised | None, execution: dict | None = None,
 ) -> RunRequest:  # fmt: skip
     """Parse the options into a checked request (every trial validated before any work starts)."""
     try:
@@ -173,8 +173,8 @@ def _request(
         )
         request = RunRequest(
             kind, base, arm_names, tuple(range(seeds)), sizes,
-            advised=recommend(loaded).strategy if loaded else None,
-            target_examples=loaded.labeled_examples if loaded else None, **(execution or {}),
+            advised=loaded.recommendation.strategy if loaded else None,
+            target_examples=loaded.profile.labeled_examples if loaded else None, **(execution or {}),
         )  # fmt: skip
         validate_request(request)
     except BenchInputError as error:
@@ -182,18 +182,18 @@ def _request(
     return request
 
 
-def _execute(request: RunRequest, loaded: Profile | None, out: Path | None, overwrite: bool = False):
+def _execute(request: RunRequest, loaded: Advised | None, out: Path | None, overwrite: bool = False):
     """Record the request in the run store and run it through the one run path; the folder is an export."""
     out = out or _default_out()
     try:
         check_out_folder(out, overwrite)
         store = RunStore()
     except BenchInputError as error:
-        raise fail(str(error)) from None
+        raise fail(worded(error)) from None
     store.mark_interrupted()  # this command's earlier runs whose process died (as the app does on start)
     run_id = create_run(
         store, request, CLI_SESSION,
-        loaded.to_dict() if loaded else None, recommend(loaded).to_dict() if loaded else None,
+        loaded.profile.to_dict() if loaded else None, loaded.recommendation.to_dict() if loaded else None,
     )  # fmt: skip
     typer.echo(f"run store: {store.path} (run {run_id})", err=True)
     interrupt_on_sigterm()
@@ -246,13 +246,23 @@ def _default_out() -> Path:
     return Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
-def _load_profile(profile: Path | None) -> Profile | None:
+@dataclass(frozen=True)
+class Advised:
+    """A profile and its advice, computed once per command: the request's advised strategy and the
+    stored recommendation come from the same call."""
+
+    profile: Profile
+    recommendation: Recommendation
+
+
+def _load_profile(profile: Path | None) -> Advised | None:
     if profile is None:
         return None
     try:
-        return load_profile(profile)
+        loaded = load_profile(profile)
     except ValueError as error:  # ProfileError names the field
         raise fail(f"--profile {profile}: {error}") from None
+    return Advised(loaded, recommend(loaded))
 
 
 def _parse_sizes(text: str) -> tuple[int, ...]:
@@ -303,7 +313,7 @@ def curve_command(
         typer.echo(f"\nTransferability: {outcome.analyses['transferability']['text']}")
     if outcome.verdict:
         typer.echo(f"\n(at {outcome.verdict['examples']} examples, the size closest to the profile's)\n"
-                   + render_verdict(outcome.verdict))  # fmt: skip
+                   + render_verdict(outcome.verdict, FLAGS))  # fmt: skip
     typer.echo(
         f"\nresults: {out}/results.json (charts: finetune-or-scratch report --run {outcome.run_id} --format html)"
     )
@@ -360,10 +370,10 @@ def verdict_command(
     trials = data["trials"]
     sizes = tuple(sorted({t.config.examples for t in trials if t.config.examples}))
     if len(sizes) > 1:
-        size = judged_size(sizes, examples or loaded.labeled_examples)
+        size = judged_size(sizes, examples or loaded.profile.labeled_examples)
         trials = [t for t in trials if t.config.examples == size]
-    verdict = make_verdict(recommend(loaded).strategy, trials)
-    typer.echo(json.dumps(verdict.to_dict(), indent=2) if as_json else render_verdict(verdict.to_dict()))
+    verdict = make_verdict(loaded.recommendation.strategy, trials)
+    typer.echo(json.dumps(verdict.to_dict(), indent=2) if as_json else render_verdict(verdict.to_dict(), FLAGS))
 
 
 @app.command("similarity")

@@ -20,7 +20,7 @@ from scipy import stats
 from scipy.optimize import OptimizeWarning, curve_fit
 
 from bench.data.splits import make_splits
-from bench.errors import BenchInputError
+from bench.errors import ConfigError
 from bench.train.arms import ARMS
 from bench.train.cache import TrialCache
 from bench.train.suite import Runner, SuiteConfig, run_trials, validate_suite
@@ -127,16 +127,17 @@ def validate_sizes(config: CurveConfig, train_pool: int, num_classes: int) -> li
     """Reject impossible sizes; return notes on what cannot be computed with these sizes."""
     sizes = config.sizes
     if list(sizes) != sorted(set(sizes)):
-        raise BenchInputError(f"--sizes {','.join(map(str, sizes))}: expected distinct sizes in increasing order")
+        raise ConfigError("sizes", "expected distinct sizes in increasing order", given=",".join(map(str, sizes)))
     too_big = [n for n in sizes if n > train_pool]
     if too_big:
-        raise BenchInputError(
-            f"--sizes: {', '.join(map(str, too_big))} larger than the {train_pool:,} training examples available; "
-            f"accepted: {num_classes}..{train_pool}"
+        raise ConfigError(
+            "sizes",
+            f"{', '.join(map(str, too_big))} larger than the {train_pool:,} training examples available; "
+            f"accepted: {num_classes}..{train_pool}",
         )
     too_small = [n for n in sizes if n < num_classes]
     if too_small:
-        raise BenchInputError(f"--sizes: {', '.join(map(str, too_small))} fewer than the {num_classes} classes")
+        raise ConfigError("sizes", f"{', '.join(map(str, too_small))} fewer than the {num_classes} classes")
     notes = []
     if len(sizes) < 3:
         notes.append(f"only {len(sizes)} sizes: no power-law fit or crossover (needs 3 or more)")

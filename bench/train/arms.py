@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from advisor.recipes import HYPERPARAMETERS, Hyperparameters
 from advisor.vocabulary import Trainable
-from bench.errors import BenchInputError, unknown_name
+from bench.errors import ConfigError, unknown_name
 from bench.vocabulary import Architecture, ArmFamily
 
 
@@ -123,7 +123,7 @@ def parse_arms(text: str) -> tuple[str, ...]:
     """Parse a comma-separated arm list, checking every name."""
     names = tuple(part.strip() for part in text.split(",") if part.strip())
     if not names:
-        raise BenchInputError(f"--arms: empty; valid arms are {', '.join(ARMS)}")
+        raise ConfigError("arms", f"empty; valid arms are {', '.join(ARMS)}")
     for name in names:
         get_arm(name)
     return names

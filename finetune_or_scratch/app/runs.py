@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -25,12 +24,11 @@ from bench.runs.store import RunStore
 from bench.runs.worker import launch
 from bench.train.trial import TrialConfig
 from bench.vocabulary import RunKind
-from finetune_or_scratch.reports.words import plain
+from finetune_or_scratch.reports.words import RUN_FIELDS, plain
 
 FORM_ERROR = ""  # key of a message about the form as a whole (not one widget)
 # The request's fields as the form's widgets (these are the keys of the messages).
 WIDGET_FIELDS = {"dataset", "arms", "arm", "examples", "seeds", "budget_seconds", "sizes", "kind", "unlabeled"}
-_FLAG = re.compile(r"^--[\w-]+(?: [^:]*)?:\s*")  # "--examples 1000: " from the engine's command-line wording
 
 
 @dataclass(frozen=True)
@@ -122,10 +120,10 @@ def check_form(form: RunForm, facts: DatasetFacts | None) -> tuple[RunRequest | 
     except ConfigError as error:
         field = error.field if error.field in WIDGET_FIELDS else FORM_ERROR
         field = {"arm": "arms", "seed": "seeds"}.get(field, field)
-        detail = error.detail if field else str(error)
+        detail = error.detail_in(RUN_FIELDS) if field else error.worded(RUN_FIELDS)
         return None, {field: plain(detail, {form.dataset.source: form.dataset.label})}
     except BenchInputError as error:
-        return None, {FORM_ERROR: plain(_FLAG.sub("", str(error)), {form.dataset.source: form.dataset.label})}
+        return None, {FORM_ERROR: plain(str(error), {form.dataset.source: form.dataset.label})}
     return request, {}
 
 
@@ -133,15 +131,9 @@ def _check_against(request: RunRequest, facts: DatasetFacts) -> None:
     """Training examples and curve sizes against this dataset's training pool (the worker's own checks)."""
     splits = make_splits(facts.labels, request.base.split_seed)
     if request.kind == RunKind.CURVE:
-        try:
-            validate_sizes(request.curve(), len(splits.train), facts.classes)
-        except BenchInputError as error:
-            raise ConfigError("sizes", _FLAG.sub("", str(error))) from None
+        validate_sizes(request.curve(), len(splits.train), facts.classes)  # ConfigError("sizes", ...)
         return
-    try:
-        subsample_train(splits, facts.labels, request.base.examples, seed=0)
-    except BenchInputError as error:
-        raise ConfigError("examples", _FLAG.sub("", str(error))) from None
+    subsample_train(splits, facts.labels, request.base.examples, seed=0)  # ConfigError("examples", ...)
 
 
 def start_run(
