@@ -125,7 +125,9 @@ def subsample_train(splits: Splits, labels: np.ndarray, examples: int | None, se
         )
     if examples < num_classes:
         raise ConfigError(
-            "examples", f"fewer than the {num_classes} classes; accepted: {num_classes}..{len(pool)}", given=str(examples)
+            "examples",
+            f"fewer than the {num_classes} classes; accepted: {num_classes}..{len(pool)}",
+            given=str(examples),
         )
     return np.sort(_stratified_take(pool, labels[pool], examples, np.random.default_rng(seed)))
 

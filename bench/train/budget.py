@@ -78,7 +78,3 @@ class BudgetPlanner:
         if self.eval_every is not None and (step % self.eval_every == 0 or step >= self.planned):
             due = True
         return due
-
-    @property
-    def done_planning(self) -> bool:
-        return self.budget_seconds is None or self._probe_start is not None

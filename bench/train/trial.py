@@ -75,9 +75,9 @@ def run_trial(
     Bad configuration raises BenchInputError before any work starts. ``clock`` (seconds) is read
     to plan and time the budget; the default synchronises the device first. Tests inject one.
 
-    >>> result = run_trial(TrialConfig("digits", "linear_probe", examples=200, budget_seconds=None))  # doctest: +SKIP
-    >>> result.status, result.test_accuracy > 0.8, result.health.learned  # doctest: +SKIP
-    ('completed', True, True)
+    >>> result = run_trial(TrialConfig("digits", "linear_probe", examples=200, budget_seconds=None))
+    >>> result.status == "completed", result.test_accuracy > 0.5, result.health.learned  # chance is 0.1
+    (True, True, True)
     """
     validate_trial_config(config)
     hooks = Hooks(list(callbacks or []))
