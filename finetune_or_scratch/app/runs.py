@@ -13,8 +13,6 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from bench.data.splits import make_splits, subsample_train
 from bench.errors import BenchInputError, ConfigError
 from bench.evidence.curve import validate_sizes
@@ -24,49 +22,12 @@ from bench.runs.store import RunStore
 from bench.runs.worker import launch
 from bench.train.trial import TrialConfig
 from bench.vocabulary import RunKind
+from finetune_or_scratch.app.datasets import DatasetChoice, DatasetFacts
 from finetune_or_scratch.reports.words import RUN_FIELDS, plain
 
 FORM_ERROR = ""  # key of a message about the form as a whole (not one widget)
 # The request's fields as the form's widgets (these are the keys of the messages).
 WIDGET_FIELDS = {"dataset", "arms", "arm", "examples", "seeds", "budget_seconds", "sizes", "kind", "unlabeled"}
-
-
-@dataclass(frozen=True)
-class DatasetChoice:
-    """A dataset as the engine takes it (``source``: a name or a path) and as a person calls it (``label``)."""
-
-    source: str
-    label: str
-
-
-@dataclass(frozen=True)
-class DatasetFacts:
-    """What the form shows and checks before a run: size, classes, the training pool after held-out splits."""
-
-    images: int
-    classes: int
-    train_pool: int
-    native_resolution: int | None
-    skipped: int
-    labels: np.ndarray
-
-    def default_examples(self, cap: int = 1000) -> int:
-        """The form's default: every training image up to ``cap``, never more than the dataset has."""
-        return max(self.classes, min(cap, self.train_pool))
-
-    def describe(self) -> str:
-        side = f", about {self.native_resolution} px a side" if self.native_resolution else ""
-        skipped = f"; {self.skipped:,} unreadable images skipped" if self.skipped else ""
-        return (
-            f"{self.images:,} images in {self.classes} classes{side}: {self.train_pool:,} for training after "
-            f"holding out validation and test images{skipped}"
-        )
-
-
-def facts_of(labels: np.ndarray, native_resolution: int | None, skipped: int, split_seed: int = 0) -> DatasetFacts:
-    splits = make_splits(labels, split_seed)
-    classes = len(np.unique(labels))
-    return DatasetFacts(len(labels), classes, len(splits.train), native_resolution, skipped, labels)
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:
