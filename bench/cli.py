@@ -30,7 +30,9 @@ from bench.runs.request import RunRequest, judged_size, validate_request
 from bench.runs.store import RunStore
 from bench.runs.worker import interrupt_on_sigterm
 from bench.train.arms import ARMS, NOT_BENCHMARKED, parse_arms
-from bench.train.trial import Callback, EpochRecord, TrialConfig, TrialResult, TrialState
+from bench.train.callbacks import Callback, TrialState
+from bench.train.config import TrialConfig
+from bench.train.result import EpochRecord, TrialResult
 
 app = make_app("Fine-tune vs scratch trials on real data, offline, on GPU or CPU.")
 

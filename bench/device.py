@@ -1,4 +1,8 @@
-"""Device selection, clocks and memory: the only place that knows CUDA, MPS and CPU apart."""
+"""Device selection, clocks, memory and comparability: the only place that knows CUDA, MPS and CPU apart.
+
+Light: torch is imported by the functions that use it, so a record (``TrialConfig``) or the
+verdict can import this module without paying for torch.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,24 @@ import platform
 import resource
 import sys
 import time
+from collections.abc import Iterable
 from importlib.metadata import version
-
-import torch
+from typing import TYPE_CHECKING
 
 from bench.errors import BenchInputError
+
+if TYPE_CHECKING:
+    import torch
+
+    from bench.train.result import TrialResult
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
 def resolve_device(name: str) -> torch.device:
     """``auto`` picks CUDA, then MPS, then CPU; an explicit device that is absent is an error."""
+    import torch
+
     if name not in DEVICES and not name.startswith("cuda:"):
         raise BenchInputError(f"--device {name!r}: expected one of {', '.join(DEVICES)} (or cuda:N)")
     if name == "auto":
@@ -34,6 +45,8 @@ def resolve_device(name: str) -> torch.device:
 
 
 def synchronize(device: torch.device) -> None:
+    import torch
+
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     elif device.type == "mps":
@@ -52,6 +65,8 @@ def autocast(device: torch.device):
     On CPU, bf16 autocast trained EfficientNet-Lite0 at 0.58x the fp32 speed even on a CPU with
     AVX512-BF16 (2 cores, 64 px, batch 64), so the runner stays in fp32 there.
     """
+    import torch
+
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
@@ -64,12 +79,16 @@ def prefers_channels_last(device: torch.device) -> bool:
 
 
 def reset_peak_memory(device: torch.device) -> None:
+    import torch
+
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
 
 
 def peak_memory_mb(device: torch.device) -> tuple[float, str]:
     """(peak MB, what was measured): CUDA allocator peak, else the process's peak resident set."""
+    import torch
+
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20, "cuda_max_allocated"
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -78,6 +97,8 @@ def peak_memory_mb(device: torch.device) -> tuple[float, str]:
 
 
 def describe(device: torch.device) -> str:
+    import torch
+
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     if device.type == "mps":
@@ -87,6 +108,30 @@ def describe(device: torch.device) -> str:
 
 def library_versions() -> dict[str, str]:
     """Versions that decide a trial's numbers, as installed (read from package metadata, nothing imported)."""
+    import torch
+
     names = ("torch", "torchvision", "timm", "numpy", "scikit-learn")
     return {"python": platform.python_version(), **{name: version(name) for name in names},
             "cuda": torch.version.cuda or "none"}  # fmt: skip
+
+
+def device_kinds(results: Iterable[TrialResult]) -> set[str]:
+    """The kinds of device the completed trials ran on, as recorded (``"cuda (NVIDIA H100 ...)"``).
+
+    A kind is the whole description :func:`describe` recorded: the CPU kind keeps its thread count,
+    because a budget on 1 thread and on 8 is not the same compute. Trials without a recorded device
+    (not started, or stored by an old version) say nothing about it and are left out.
+
+    >>> device_kinds([])
+    set()
+    """
+    return {r.device for r in results if r.status == "completed" and r.device}
+
+
+def same_device_kind(results: Iterable[TrialResult]) -> bool:
+    """True when every completed trial ran on one kind of device, so budgeted arms may be compared.
+
+    >>> same_device_kind([])
+    True
+    """
+    return len(device_kinds(results)) <= 1

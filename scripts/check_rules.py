@@ -39,8 +39,8 @@ from bench.evidence.verdict import make_verdict
 from bench.runs.executors import make_executor
 from bench.train.arms import ARMS as ARM_SPECS
 from bench.train.cache import TrialCache
+from bench.train.config import TrialConfig
 from bench.train.suite import SuiteConfig, run_suite
-from bench.train.trial import TrialConfig
 
 
 @dataclass(frozen=True)

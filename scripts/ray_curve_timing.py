@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from bench.runs.executors import LocalExecutor, RayExecutor
 from bench.train.cache import TrialCache
-from bench.train.trial import TrialConfig
+from bench.train.config import TrialConfig
 
 
 def main() -> None:

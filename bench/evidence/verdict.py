@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.device import device_kinds
 from bench.evidence.stats import PairedComparison, compare, seeds_to_detect
 from bench.train.arms import ARMS, arms_for_strategy
 from bench.train.health import MIN_EPOCHS, MIN_STEPS
@@ -42,7 +43,7 @@ class ArmEvidence:
     undertrained: bool = False
     health: tuple[str, ...] = ()  # why it is undertrained, in words
     throughput_spread: float | None = None  # (max - min) / mean images per second across seeds
-    device: str = ""
+    device: str = ""  # its kind (bench.device.device_kinds); two kinds joined with +: seeds on unlike devices
 
 
 @dataclass(frozen=True)
@@ -106,13 +107,8 @@ def _evidence(arm: str, trials: dict[int, TrialResult], target: float) -> ArmEvi
         undertrained=any(t.undertrained for t in runs),
         health=reasons,
         throughput_spread=round((max(speeds) - min(speeds)) / float(np.mean(speeds)), 3) if len(speeds) > 1 else None,
-        device=_device_kind(runs[0].device),
+        device=" + ".join(sorted(device_kinds(runs))),
     )
-
-
-def _device_kind(device: str) -> str:
-    """'cpu (x86_64, 2 threads)' -> 'cpu'; 'cuda (NVIDIA H100 80GB HBM3)' -> 'cuda (NVIDIA H100 80GB HBM3)'."""
-    return device if device.startswith("cuda") else device.split(" ")[0]
 
 
 def _starved(evidence: ArmEvidence, trials: dict[int, TrialResult]) -> str:
@@ -183,7 +179,7 @@ def make_verdict(advised: str, results: list[TrialResult]) -> Verdict:
     if not rivals:
         return undecided("no rival arm trained; " + "; ".join(untested),
                          "give the rival arms the budget they need", "a trained rival")  # fmt: skip
-    kinds = {evidence[a].device for a in [*healthy_advised, *rivals]}
+    kinds = device_kinds(t for a in [*healthy_advised, *rivals] for t in table[a].values())
     if len(kinds) > 1:
         return undecided(f"arms ran on different kinds of device ({', '.join(sorted(kinds))})",
                          "compare arms measured on the same kind of device", "same-device comparison")  # fmt: skip

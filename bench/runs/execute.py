@@ -28,11 +28,12 @@ from bench.runs.request import RunRequest
 from bench.runs.store import RunStore
 from bench.train.arms import ARMS
 from bench.train.cache import TrialCache
-from bench.train.callbacks import Hooks
+from bench.train.callbacks import Callback, Hooks, TrialState
 from bench.train.planning import plan_arms
 from bench.train.pretrain import check_pool as check_pool_size
+from bench.train.result import TrialResult
 from bench.train.suite import run_suite
-from bench.train.trial import Callback, TrialResult, TrialState, training_examples
+from bench.train.trial import training_examples
 
 POLL_SECONDS = 0.5
 

@@ -52,16 +52,11 @@ from bench.models.backbones import create_model, get_backbone
 from bench.paths import cache_dir
 from bench.train.arms import get_arm
 from bench.train.cache import TrialCache
+from bench.train.callbacks import Callback, TrialState
+from bench.train.config import TrialConfig, validate_trial_config
+from bench.train.result import EpochRecord, TrialResult
 from bench.train.suite import run_trials
-from bench.train.trial import (
-    Callback,
-    EpochRecord,
-    TrialConfig,
-    TrialResult,
-    TrialState,
-    run_trial,
-    validate_trial_config,
-)
+from bench.train.trial import run_trial
 
 EXECUTORS = ("local", "ray")
 POLL_SECONDS = 0.5  # how often the driver collects results, progress and the cancel flag

@@ -13,8 +13,8 @@ from bench.errors import ConfigError
 from bench.evidence.curve import CurveConfig
 from bench.runs.executors import make_executor
 from bench.train.arms import ARMS, NOT_BENCHMARKED
+from bench.train.config import TrialConfig
 from bench.train.suite import SuiteConfig, validate_suite
-from bench.train.trial import TrialConfig
 
 KINDS = ("run", "curve")
 MAX_SEEDS = 20  # a paired test needs 3+; beyond 20 a budgeted run is better spent on more examples

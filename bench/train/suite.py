@@ -8,7 +8,10 @@ from typing import Any
 
 from bench.train.arms import NOT_BENCHMARKED
 from bench.train.cache import TrialCache
-from bench.train.trial import Callback, TrialConfig, TrialResult, run_trial, validate_trial_config
+from bench.train.callbacks import Callback
+from bench.train.config import TrialConfig, validate_trial_config
+from bench.train.result import TrialResult
+from bench.train.trial import run_trial
 
 # Executes a list of trials: (configs, callbacks, on_result, cache) -> results in the configs' order.
 Runner = Callable[

@@ -23,7 +23,7 @@ from bench.runs.execute import create_run
 from bench.runs.request import RunRequest, validate_request
 from bench.runs.store import RunStore
 from bench.runs.worker import launch
-from bench.train.trial import TrialConfig
+from bench.train.config import TrialConfig
 from finetune_or_scratch.reports.words import plain
 
 FORM_ERROR = ""  # key of a message about the form as a whole (not one widget)

@@ -25,7 +25,8 @@ from bench.runs.executors import (
     same_device_kind,
 )
 from bench.train.cache import TrialCache
-from bench.train.trial import TrialConfig, TrialResult
+from bench.train.config import TrialConfig
+from bench.train.result import TrialResult
 
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is not installed")
 QUIET = {"include_dashboard": False, "log_to_driver": False, "logging_level": "warning"}
