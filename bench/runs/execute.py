@@ -22,7 +22,8 @@ from bench.evidence.curve import CurveResult, run_curve, validate_sizes
 from bench.evidence.logme import estimate_transferability
 from bench.evidence.summary import summarise
 from bench.evidence.verdict import make_verdict
-from bench.runs.executors import SweepCallback, make_executor
+from bench.runs.executors.factory import make_executor
+from bench.runs.executors.progress import SweepCallback
 from bench.runs.queue import QueueCancelled, device_slot
 from bench.runs.request import RunRequest
 from bench.runs.store import RunStore
