@@ -1,6 +1,7 @@
 """``python -m bench``: run comparisons, check the machine, measure throughput.
 
 Bad input prints one message naming the option or file and exits 2; never a traceback.
+A command imports the training stack (torch) when it runs, so ``--help`` and the light commands never do.
 """
 
 from __future__ import annotations
@@ -18,17 +19,12 @@ import typer
 from advisor import Profile, load_profile, recommend
 from advisor.clitools import fail, make_app
 from advisor.constraints import FieldError
-from bench.doctor import render_doctor, run_doctor
 from bench.errors import BenchInputError
-from bench.evidence.logme import estimate_transferability
 from bench.evidence.summary import render_table, summarise
 from bench.evidence.verdict import make_verdict, render_verdict
-from bench.perf import render_perf, run_perf
-from bench.runs.execute import create_run, execute_run
 from bench.runs.export import export_run, load_results
 from bench.runs.request import RunRequest, judged_size, validate_request
 from bench.runs.store import RunStore
-from bench.runs.worker import interrupt_on_sigterm
 from bench.train.arms import ARMS, NOT_BENCHMARKED, parse_arms
 from bench.train.callbacks import Callback, TrialState
 from bench.train.config import TrialConfig
@@ -187,6 +183,9 @@ def _request(
 
 def _execute(request: RunRequest, loaded: Profile | None, out: Path | None, overwrite: bool = False):
     """Record the request in the run store and run it through the one run path; the folder is an export."""
+    from bench.runs.execute import create_run, execute_run  # deferred: imports torch
+    from bench.runs.worker import interrupt_on_sigterm  # deferred: imports torch
+
     out = out or _default_out()
     try:
         check_out_folder(out, overwrite)
@@ -378,6 +377,8 @@ def similarity_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """LogME transferability of the backbone on your data, and the domain_similarity it suggests."""
+    from bench.evidence.logme import estimate_transferability  # deferred: imports torch
+
     try:
         result = estimate_transferability(dataset, backbone, examples=examples, device_name=device)
     except BenchInputError as error:
@@ -389,6 +390,8 @@ def similarity_command(
 @app.command("doctor")
 def doctor_command(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Versions, device, whether the offline weights classify a real photo correctly, datasets present."""
+    from bench.doctor import render_doctor, run_doctor  # deferred: imports torch
+
     report = run_doctor()
     typer.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_doctor(report))
     if not report.ok:
@@ -412,6 +415,8 @@ def perf_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Runner vs naive pipeline vs raw forward+backward, side by side in one run; prints the ratios."""
+    from bench.perf import render_perf, run_perf  # deferred: imports torch
+
     try:
         report = run_perf(
             dataset, examples, backbone, resolution, batch_size, device, budget_seconds, steps, arm, repeats
