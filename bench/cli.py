@@ -12,7 +12,7 @@ import sys
 from dataclasses import asdict, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,15 +20,14 @@ from advisor import Profile, load_profile, recommend
 from advisor.clitools import fail, make_app
 from advisor.constraints import FieldError
 from bench.errors import BenchInputError
-from bench.evidence.summary import render_table, summarise
-from bench.evidence.verdict import make_verdict, render_verdict
-from bench.runs.export import export_run, load_results
 from bench.runs.request import RunRequest, judged_size, validate_request
 from bench.runs.store import RunStore
 from bench.train.arms import ARMS, NOT_BENCHMARKED, parse_arms
 from bench.train.callbacks import Callback, TrialState
 from bench.train.config import TrialConfig
-from bench.train.result import EpochRecord, TrialResult
+
+if TYPE_CHECKING:
+    from bench.train.result import EpochRecord, TrialResult
 
 app = make_app("Fine-tune vs scratch trials on real data, offline, on GPU or CPU.")
 
@@ -134,6 +133,9 @@ def run_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
 ) -> None:
     """Train every arm on the same data and budget; print and save mean and spread over seeds."""
+    from bench.evidence.summary import render_table, summarise  # deferred: imports scipy
+    from bench.evidence.verdict import render_verdict  # deferred: imports scipy
+
     settings = {
         "examples": examples, "examples_cap": DEFAULT_EXAMPLES if examples is None else None,
         "max_epochs": max_epochs, "batch_size": batch_size, "resolution": resolution, "unlabeled": unlabeled,
@@ -184,6 +186,7 @@ def _request(
 def _execute(request: RunRequest, loaded: Profile | None, out: Path | None, overwrite: bool = False):
     """Record the request in the run store and run it through the one run path; the folder is an export."""
     from bench.runs.execute import create_run, execute_run  # deferred: imports torch
+    from bench.runs.export import export_run  # deferred: imports scipy
     from bench.runs.worker import interrupt_on_sigterm  # deferred: imports torch
 
     out = out or _default_out()
@@ -291,6 +294,8 @@ def curve_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
 ) -> Path:
     """Every arm at every size: learning curves, power-law fits, the crossover, LogME and a verdict."""
+    from bench.evidence.verdict import render_verdict  # deferred: imports scipy
+
     loaded = _load_profile(profile)  # read once: the request's advice and the stored profile come from it
     request = _request("curve", dataset, arms, seeds, backbone, None if until_converged else budget_seconds, device,
                        {"unlabeled": unlabeled, "pretrain_seconds": pretrain_seconds,
@@ -354,6 +359,9 @@ def verdict_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Compare the advisor's top strategy for PROFILE with the measured winner in RESULTS."""
+    from bench.evidence.verdict import make_verdict, render_verdict  # deferred: imports scipy
+    from bench.runs.export import load_results  # deferred: imports scipy
+
     loaded = _load_profile(profile)
     try:
         data = load_results(results)
