@@ -21,9 +21,9 @@ _EXPORTS = {
     "BenchInputError": "bench.errors",
     "SuiteConfig": "bench.train.suite",
     "run_suite": "bench.train.suite",
-    "Callback": "bench.train.trial",
-    "TrialConfig": "bench.train.trial",
-    "TrialResult": "bench.train.trial",
+    "Callback": "bench.train.callbacks",
+    "TrialConfig": "bench.train.config",
+    "TrialResult": "bench.train.result",
     "run_trial": "bench.train.trial",
 }
 __all__ = sorted(_EXPORTS)

@@ -1,6 +1,7 @@
 """``python -m bench``: run comparisons, check the machine, measure throughput.
 
 Bad input prints one message naming the option or file and exits 2; never a traceback.
+A command imports the training stack (torch) when it runs, so ``--help`` and the light commands never do.
 """
 
 from __future__ import annotations
@@ -11,27 +12,23 @@ import sys
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from advisor import Profile, Recommendation, load_profile, recommend
 from advisor.clitools import fail, make_app
 from advisor.constraints import FieldError
-from bench.doctor import render_doctor, run_doctor
 from bench.errors import BenchInputError
-from bench.evidence.logme import estimate_transferability
-from bench.evidence.summary import render_table, summarise
-from bench.evidence.verdict import make_verdict, render_verdict
-from bench.perf import render_perf, run_perf
-from bench.runs.execute import create_run, execute_run
-from bench.runs.export import export_run, load_results
 from bench.runs.request import RunRequest, judged_size, validate_request
 from bench.runs.store import RunStore
-from bench.runs.worker import interrupt_on_sigterm
 from bench.train.arms import ARMS, parse_arms
-from bench.train.trial import Callback, EpochRecord, TrialConfig, TrialResult, TrialState
+from bench.train.callbacks import Callback, TrialState
+from bench.train.config import TrialConfig
 from bench.vocabulary import RunStatus, TrialStatus
+
+if TYPE_CHECKING:
+    from bench.train.result import EpochRecord, TrialResult
 
 app = make_app("Fine-tune vs scratch trials on real data, offline, on GPU or CPU.")
 
@@ -137,6 +134,9 @@ def run_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
 ) -> None:
     """Train every arm on the same data and budget; print and save mean and spread over seeds."""
+    from bench.evidence.summary import render_table, summarise  # deferred: imports scipy
+    from bench.evidence.verdict import render_verdict  # deferred: imports scipy
+
     settings = {
         "examples": examples, "examples_cap": DEFAULT_EXAMPLES if examples is None else None,
         "max_epochs": max_epochs, "batch_size": batch_size, "resolution": resolution, "unlabeled": unlabeled,
@@ -184,6 +184,10 @@ def _request(
 
 def _execute(request: RunRequest, loaded: Advised | None, out: Path | None, overwrite: bool = False):
     """Record the request in the run store and run it through the one run path; the folder is an export."""
+    from bench.runs.execute import create_run, execute_run  # deferred: imports torch
+    from bench.runs.export import export_run  # deferred: imports scipy
+    from bench.runs.worker import interrupt_on_sigterm  # deferred: imports torch
+
     out = out or _default_out()
     try:
         check_out_folder(out, overwrite)
@@ -299,6 +303,8 @@ def curve_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
 ) -> Path:
     """Every arm at every size: learning curves, power-law fits, the crossover, LogME and a verdict."""
+    from bench.evidence.verdict import render_verdict  # deferred: imports scipy
+
     loaded = _load_profile(profile)  # read once: the request's advice and the stored profile come from it
     request = _request("curve", dataset, arms, seeds, backbone, None if until_converged else budget_seconds, device,
                        {"unlabeled": unlabeled, "pretrain_seconds": pretrain_seconds,
@@ -362,6 +368,9 @@ def verdict_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Compare the advisor's top strategy for PROFILE with the measured winner in RESULTS."""
+    from bench.evidence.verdict import make_verdict, render_verdict  # deferred: imports scipy
+    from bench.runs.export import load_results  # deferred: imports scipy
+
     loaded = _load_profile(profile)
     try:
         data = load_results(results)
@@ -385,6 +394,8 @@ def similarity_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """LogME transferability of the backbone on your data, and the domain_similarity it suggests."""
+    from bench.evidence.logme import estimate_transferability  # deferred: imports torch
+
     try:
         result = estimate_transferability(dataset, backbone, examples=examples, device_name=device)
     except BenchInputError as error:
@@ -396,6 +407,8 @@ def similarity_command(
 @app.command("doctor")
 def doctor_command(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Versions, device, whether the offline weights classify a real photo correctly, datasets present."""
+    from bench.doctor import render_doctor, run_doctor  # deferred: imports torch
+
     report = run_doctor()
     typer.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_doctor(report))
     if not report.ok:
@@ -419,6 +432,8 @@ def perf_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Runner vs naive pipeline vs raw forward+backward, side by side in one run; prints the ratios."""
+    from bench.perf import render_perf, run_perf  # deferred: imports torch
+
     try:
         report = run_perf(
             dataset, examples, backbone, resolution, batch_size, device, budget_seconds, steps, arm, repeats

@@ -33,7 +33,8 @@ from bench.errors import BenchInputError
 from bench.models.backbones import create_model, get_backbone
 from bench.train.batches import normalise
 from bench.train.cache import TrialCache
-from bench.train.trial import TrialConfig, run_trial
+from bench.train.config import TrialConfig
+from bench.train.trial import run_trial
 
 # Dense bf16 tensor-core peaks (FLOP/s) from the vendors' datasheets, for the achieved fraction.
 GPU_PEAK_BF16 = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12, "A10": 125e12}

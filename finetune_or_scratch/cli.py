@@ -2,6 +2,7 @@
 
 ``python -m advisor`` and ``python -m bench`` keep working; this command adds ``report`` (a stored
 run as Markdown, HTML or JSON) and ``app`` (the Streamlit app, from any folder, like ``mlflow ui``).
+A subcommand's heavy modules (torch for training, altair for charts) load only when it runs.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from advisor import cli as advisor_cli
 from advisor.clitools import fail, make_app
 from bench import cli as bench_cli
 from bench.runs.store import RunStore, StoreError
-from finetune_or_scratch.reports.charts import curve_chart, to_svg
-from finetune_or_scratch.reports.report import FORMATS, build_report, render
 
 app = make_app("Fine-tune or scratch? Advice from a questionnaire, checked by real training runs.")
 
@@ -51,6 +50,8 @@ SERVER_SETTINGS = {
 @functools.wraps(bench_cli.curve_command)
 def curve_command(**options) -> None:
     """``bench curve``, then the learning-curve chart beside the results (curve.svg, curve.vl.json)."""
+    from finetune_or_scratch.reports.charts import curve_chart, to_svg  # deferred: imports altair
+
     out = bench_cli.curve_command(**options)
     curve = json.loads((out / "results.json").read_text()).get("curve")
     if curve:
@@ -67,6 +68,8 @@ def report_command(
     db: Annotated[Path | None, typer.Option(help="Run store; default $FOS_HOME/runs.db or ~/.local/share/...")] = None,
 ) -> None:
     """Write the report of a stored run: the same report the app downloads."""
+    from finetune_or_scratch.reports.report import FORMATS, build_report, render  # deferred: imports altair
+
     if fmt not in FORMATS:
         raise fail(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
     if db is not None and not db.is_file():

@@ -36,11 +36,11 @@ from bench.data.unlabeled import holdout_pool
 from bench.device import describe, library_versions, resolve_device
 from bench.evidence.logme import Transferability, estimate_transferability
 from bench.evidence.verdict import make_verdict
-from bench.runs.executors import make_executor
+from bench.runs.executors.factory import make_executor
 from bench.train.arms import ARMS as ARM_SPECS
 from bench.train.cache import TrialCache
+from bench.train.config import TrialConfig
 from bench.train.suite import SuiteConfig, run_suite
-from bench.train.trial import TrialConfig
 from bench.vocabulary import ArmFamily
 
 

@@ -16,9 +16,10 @@ import tempfile
 import time
 from dataclasses import replace
 
-from bench.runs.executors import LocalExecutor, RayExecutor
+from bench.runs.executors.local import LocalExecutor
+from bench.runs.executors.ray_driver import RayExecutor
 from bench.train.cache import TrialCache
-from bench.train.trial import TrialConfig
+from bench.train.config import TrialConfig
 
 
 def main() -> None:

@@ -47,7 +47,7 @@ class DatasetSpec:
 
 
 def _load_digits() -> ImageData:
-    from sklearn.datasets import load_digits  # scikit-learn loads in seconds: only when digits is asked for
+    from sklearn.datasets import load_digits  # here, not at the top: the catalog is read by light commands
 
     bunch = load_digits()
     # 8x8 images with values 0..16: rescale to 0..255 so every dataset is uint8.

@@ -23,8 +23,10 @@ from bench.data.splits import make_splits
 from bench.errors import ConfigError
 from bench.train.arms import ARMS
 from bench.train.cache import TrialCache
+from bench.train.callbacks import Callback
+from bench.train.config import TrialConfig
+from bench.train.result import TrialResult
 from bench.train.suite import Runner, SuiteConfig, run_trials, validate_suite
-from bench.train.trial import Callback, TrialConfig, TrialResult
 from bench.vocabulary import ArmFamily, CrossoverStatus, TrialStatus
 
 EXTRAPOLATION = 30  # look for a crossover up to 30x the largest measured size

@@ -33,7 +33,6 @@ class ArmSummary:
     epochs_mean: float | None = None
     chance_accuracy: float | None = None
     findings: tuple[Finding, ...] = ()  # why trials of this arm are undertrained, each finding once
-    device: str = ""
 
 
 def _mean(values: list[float]) -> float | None:
@@ -82,7 +81,6 @@ def summarise_arm(arm: str, trials: list[TrialResult]) -> ArmSummary:
         epochs_mean=_mean([t.epochs_run for t in done]),
         chance_accuracy=next((t.health.chance_accuracy for t in done if t.health), None),
         findings=tuple(findings.values()),
-        device=done[0].device if done else "",
     )
 
 

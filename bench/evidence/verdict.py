@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from advisor.vocabulary import Outcome, StrategyName, Trainable
+from bench.device import device_kinds
 from bench.evidence.stats import PairedComparison, compare, seeds_to_detect
 from bench.evidence.summary import completed, summarise_arm
 from bench.train.arms import ARMS, arms_for_strategy
@@ -48,7 +49,7 @@ class ArmEvidence:
     undertrained: bool = False
     findings: tuple[Finding, ...] = ()  # why it is undertrained
     throughput_spread: float | None = None  # (max - min) / mean images per second across seeds
-    device: str = ""
+    device: str = ""  # its kind (bench.device.device_kinds); two kinds joined with +: seeds on unlike devices
 
     @property
     def health(self) -> tuple[str, ...]:
@@ -108,13 +109,8 @@ def _evidence(arm: str, trials: dict[int, TrialResult], target: float) -> ArmEvi
         undertrained=stats.undertrained > 0,
         findings=stats.findings,
         throughput_spread=stats.throughput_spread,
-        device=_device_kind(stats.device),
+        device=" + ".join(sorted(device_kinds(runs))),
     )
-
-
-def _device_kind(device: str) -> str:
-    """'cpu (x86_64, 2 threads)' -> 'cpu'; 'cuda (NVIDIA H100 80GB HBM3)' -> 'cuda (NVIDIA H100 80GB HBM3)'."""
-    return device if device.startswith("cuda") else device.split(" ")[0]
 
 
 def _starved(evidence: ArmEvidence, trials: dict[int, TrialResult]) -> str:
@@ -183,7 +179,7 @@ def make_verdict(advised: str, results: list[TrialResult]) -> Verdict:
     if not rivals:
         return undecided("no rival arm trained; " + "; ".join(untested),
                          "give the rival arms the budget they need", "a trained rival")  # fmt: skip
-    kinds = {evidence[a].device for a in [*healthy_advised, *rivals]}
+    kinds = device_kinds(t for a in [*healthy_advised, *rivals] for t in table[a].values())
     if len(kinds) > 1:
         return undecided(f"arms ran on different kinds of device ({', '.join(sorted(kinds))})",
                          "compare arms measured on the same kind of device", "same-device comparison")  # fmt: skip

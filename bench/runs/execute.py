@@ -22,17 +22,19 @@ from bench.evidence.curve import CurveResult, run_curve, validate_sizes
 from bench.evidence.logme import estimate_transferability
 from bench.evidence.summary import summarise
 from bench.evidence.verdict import make_verdict
-from bench.runs.executors import SweepCallback, make_executor
+from bench.runs.executors.factory import make_executor
+from bench.runs.executors.progress import SweepCallback
 from bench.runs.queue import QueueCancelled, device_slot
 from bench.runs.request import RunRequest
 from bench.runs.store import RunStore
 from bench.train.arms import any_pretraining
 from bench.train.cache import TrialCache
-from bench.train.callbacks import Hooks
+from bench.train.callbacks import Callback, Hooks, TrialState
 from bench.train.planning import plan_arms
 from bench.train.pretrain import check_pool as check_pool_size
+from bench.train.result import TrialResult
 from bench.train.suite import run_suite
-from bench.train.trial import Callback, TrialResult, TrialState, training_examples
+from bench.train.trial import training_examples
 from bench.vocabulary import RunKind, RunStatus, TrialStatus
 
 POLL_SECONDS = 0.5

@@ -1,21 +1,27 @@
-"""What a person asks for: a :class:`RunRequest` (a quick run or a learning curve), stored before it runs."""
+"""What a person asks for: a :class:`RunRequest` (a quick run or a learning curve), stored before it runs.
+
+Light: a record the command line and the app build before any training, so it imports no torch;
+the suite and the curve it turns into (the trial runner) are imported when they are asked for.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from advisor.constraints import Constraint, FieldError, Interval, Options, check_fields
 from bench.data.catalog import DATASETS
 from bench.data.datasets import check_source
 from bench.errors import ConfigError
-from bench.evidence.curve import CurveConfig
-from bench.runs.executors import make_executor
+from bench.runs.executors.factory import make_executor
 from bench.train.arms import ARMS, any_pretraining
-from bench.train.suite import SuiteConfig, validate_suite
-from bench.train.trial import TrialConfig
+from bench.train.config import TrialConfig
 from bench.vocabulary import RunKind
+
+if TYPE_CHECKING:
+    from bench.evidence.curve import CurveConfig
+    from bench.train.suite import SuiteConfig
 
 KINDS = tuple(RunKind)
 MAX_SEEDS = 20  # a paired test needs 3+; beyond 20 a budgeted run is better spent on more examples
@@ -80,9 +86,13 @@ class RunRequest:
         return replace(self.base, train_limit=None if needs_all else limit)
 
     def suite(self) -> SuiteConfig:
+        from bench.train.suite import SuiteConfig  # deferred: the suite's runner imports torch
+
         return SuiteConfig(self.trial_base, self.arms, self.seeds)
 
     def curve(self) -> CurveConfig:
+        from bench.evidence.curve import CurveConfig  # deferred: the curve's runner imports torch
+
         return CurveConfig(self.trial_base, self.arms, self.sizes, self.seeds)
 
     def judged_size(self) -> int | None:
@@ -136,5 +146,7 @@ def validate_request(request: RunRequest) -> None:
             "unlabeled",
             f"is used by the hybrid arms only; add hybrid or hybrid_scratch to the arms (got {', '.join(request.arms)})",
         )
+    from bench.train.suite import validate_suite  # deferred: the suite's runner imports torch
+
     validate_suite(request.suite())
     make_executor(request.executor, request.address, cpus_per_trial=request.cpus_per_trial)  # Ray installed?

@@ -89,6 +89,18 @@ class TrialCache:
         self._datasets[key] = data
         return data
 
+    def seed_dataset(self, data: ImageData, name: str, image_size: int, train_limit: int | None = None) -> None:
+        """Hold ``data``, loaded elsewhere, as the dataset ``dataset(name, image_size, train_limit)`` returns.
+
+        A Ray task seeds its cache with the copy the driver sent, so it never reads ``name`` (a folder
+        that may exist on the driver's machine only) again.
+        """
+        self._datasets[(name, image_size, train_limit)] = data
+
+    def seed_pretrained(self, spec: BackboneSpec, model: nn.Module) -> None:
+        """Hold ``model`` (pretrained weights loaded elsewhere) as the one ``pretrained_model(spec, ...)`` copies."""
+        self._models[spec.name] = model
+
     def staged(self, data: ImageData, resolution: int, device: torch.device) -> torch.Tensor:
         """The whole dataset as uint8 N x 3 x R x R on ``device`` (resized once, grayscale repeated)."""
         key = (data.fingerprint, resolution, str(device))

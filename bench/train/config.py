@@ -1,4 +1,8 @@
-"""What defines one trial, and the declarative table of what each field accepts."""
+"""What defines one trial, and the declarative table of what each field accepts.
+
+Light: a record the command line and the app build before any training, so it imports no torch.
+The backbone registry (timm, torchvision) is imported by :func:`validate_trial_config` alone.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,11 @@ from typing import Any
 from advisor.constraints import Constraint, FieldError, Interval, Options, check_fields
 from bench.device import resolve_device
 from bench.errors import ConfigError
-from bench.models.backbones import BACKBONES, get_backbone
 from bench.train.arms import get_arm
 from bench.train.budget import PRETRAIN_SHARE, TRAIN_SHARE
-from bench.train.pretrain import OBJECTIVES
 from bench.vocabulary import ArmFamily
+
+OBJECTIVES = ("simclr", "byol")  # hybrid arms' pretraining objectives (bench.train.pretrain)
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,8 @@ TRIAL_CONSTRAINTS: dict[str, Constraint] = {
 
 def validate_trial_config(config: TrialConfig) -> None:
     """Raise ConfigError (a BenchInputError) naming the field, what is accepted and what was given."""
+    from bench.models.backbones import BACKBONES, get_backbone  # deferred: the registry imports torch and timm
+
     try:
         check_fields(config, TRIAL_CONSTRAINTS)
     except FieldError as error:

@@ -47,8 +47,8 @@ from torch import nn
 
 from bench.device import autocast, prefers_channels_last
 from bench.errors import ConfigError
+from bench.train.config import OBJECTIVES
 
-OBJECTIVES = ("simclr", "byol")
 # The fewest images a step can use: fewer negatives (SimCLR) or batch-norm statistics over
 # fewer images (both) make the loss meaningless. A pool must hold two batches of this size.
 MIN_BATCH = 16

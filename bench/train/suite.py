@@ -7,7 +7,10 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from bench.train.cache import TrialCache
-from bench.train.trial import Callback, TrialConfig, TrialResult, run_trial, validate_trial_config
+from bench.train.callbacks import Callback
+from bench.train.config import TrialConfig, validate_trial_config
+from bench.train.result import TrialResult
+from bench.train.trial import run_trial
 from bench.vocabulary import TrialStatus
 
 # Executes a list of trials: (configs, callbacks, on_result, cache) -> results in the configs' order.

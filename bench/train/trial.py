@@ -44,24 +44,13 @@ from bench.train.batches import normalise
 from bench.train.budget import BUDGET_GUARD, PROBE_WARMUP_STEPS
 from bench.train.cache import TrialCache, stage_images
 from bench.train.callbacks import Callback, Hooks, TrialCancelled, TrialState
-from bench.train.config import TRIAL_CONSTRAINTS, TrialConfig, validate_trial_config
+from bench.train.config import TrialConfig, validate_trial_config
 from bench.train.health import Finding, assess, chance_accuracy, pack_correct
 from bench.train.loop import GradientTrainer
 from bench.train.pretrain import headless, pretrain
 from bench.train.probe import run_linear_probe
-from bench.train.result import EpochRecord, TrialResult
+from bench.train.result import TrialResult
 from bench.vocabulary import Architecture, ArmFamily, FindingCode, TrialStatus
-
-__all__ = [
-    "TRIAL_CONSTRAINTS",
-    "Callback",
-    "EpochRecord",
-    "TrialConfig",
-    "TrialResult",
-    "TrialState",
-    "run_trial",
-    "validate_trial_config",
-]
 
 
 def run_trial(

@@ -20,7 +20,7 @@ from bench.runs.execute import create_run
 from bench.runs.request import RunRequest, validate_request
 from bench.runs.store import RunStore
 from bench.runs.worker import launch
-from bench.train.trial import TrialConfig
+from bench.train.config import TrialConfig
 from bench.vocabulary import RunKind
 from finetune_or_scratch.app.datasets import DatasetChoice, DatasetFacts
 from finetune_or_scratch.reports.words import RUN_FIELDS, plain

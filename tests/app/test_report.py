@@ -10,7 +10,8 @@ from advisor import example_profile, recommend
 from bench.evidence.summary import summarise
 from bench.evidence.verdict import make_verdict
 from bench.runs.store import RunStore
-from bench.train.trial import EpochRecord, TrialConfig, TrialResult
+from bench.train.config import TrialConfig
+from bench.train.result import EpochRecord, TrialResult
 from finetune_or_scratch.cli import app
 from finetune_or_scratch.reports.report import build_report, chart_specs, render
 

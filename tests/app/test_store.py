@@ -12,7 +12,7 @@ import pytest
 from bench.runs.execute import execute_run
 from bench.runs.request import RunRequest
 from bench.runs.store import MIGRATIONS, SCHEMA_VERSION, RunStore, StoreError
-from bench.train.trial import TrialConfig
+from bench.train.config import TrialConfig
 from tests.app.store_writer import write_trials
 
 

@@ -8,8 +8,9 @@ import pytest
 from bench.errors import BenchInputError
 from bench.evidence.curve import CurveConfig, PowerLaw, estimate_crossover, fit_power_law, validate_sizes
 from bench.evidence.verdict import make_verdict, render_verdict
+from bench.train.config import TrialConfig
 from bench.train.health import Finding, assess, pack_correct
-from bench.train.trial import EpochRecord, TrialConfig, TrialResult
+from bench.train.result import EpochRecord, TrialResult
 from bench.vocabulary import FindingCode
 
 
@@ -225,6 +226,17 @@ def test_arms_on_different_kinds_of_device_are_not_compared():
     trials = [replace(t, device="cuda (NVIDIA H100)") if t.config.arm == "scratch" else t for t in trials]
     verdict = make_verdict("linear_probe", trials)
     assert verdict.outcome == "not_decided" and "different kinds of device" in verdict.summary
+
+
+def test_arms_on_cpus_with_different_thread_counts_are_not_compared():
+    """One notion of comparable (bench.device.device_kinds): a budget on 2 threads and on 8 is not the same compute."""
+    trials = results({"linear_probe": [0.9, 0.9], "scratch": [0.6, 0.6]})
+    assert make_verdict("linear_probe", trials).outcome != "not_decided"  # same CPU, same threads: compared
+    trials = [replace(t, device="cpu (x86_64, 8 threads)") if t.config.arm == "scratch" else t for t in trials]
+    verdict = make_verdict("linear_probe", trials)
+    assert verdict.outcome == "not_decided" and "different kinds of device" in verdict.summary
+    assert "cpu (x86_64, 2 threads)" in verdict.summary and "cpu (x86_64, 8 threads)" in verdict.summary
+    assert {e.arm: e.device for e in verdict.arms}["scratch"] == "cpu (x86_64, 8 threads)"
 
 
 def test_power_law_predict_is_monotone():

@@ -5,6 +5,7 @@ Nothing here is timed.
 """
 
 import importlib.util
+import shutil
 import sys
 import time
 from collections import Counter
@@ -12,20 +13,17 @@ from dataclasses import replace
 
 import pytest
 
+from bench.device import device_kinds, same_device_kind
 from bench.errors import BenchInputError, ConfigError
-from bench.runs.executors import (
-    MISSING_RAY,
-    LocalExecutor,
-    RayExecutor,
-    SweepCallback,
-    cluster_resources,
-    device_kinds,
-    make_executor,
-    ray_available,
-    same_device_kind,
-)
+from bench.runs.executors.factory import make_executor
+from bench.runs.executors.local import LocalExecutor
+from bench.runs.executors.progress import SweepCallback
+from bench.runs.executors.ray_driver import RayExecutor, cluster_resources
+from bench.runs.executors.settings import MISSING_RAY, import_ray
 from bench.train.cache import TrialCache
-from bench.train.trial import TrialConfig, TrialResult
+from bench.train.config import TrialConfig
+from bench.train.result import TrialResult
+from tests.bench.imaging import write_class_folder
 
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is not installed")
 QUIET = {"include_dashboard": False, "log_to_driver": False, "logging_level": "warning"}
@@ -93,7 +91,9 @@ def test_missing_ray_says_how_to_install_it(monkeypatch):
     assert "pip install 'finetune-or-scratch[ray]'" in MISSING_RAY and MISSING_RAY.startswith("--executor ray:")
     with pytest.raises(BenchInputError, match="Ray is not installed"):
         RayExecutor().run(curve_configs()[:1])
-    assert cluster_resources() == {} and not ray_available()
+    assert cluster_resources() == {}
+    with pytest.raises(BenchInputError, match="Ray is not installed"):
+        import_ray()
 
 
 def test_an_address_nobody_answers_fails_fast_with_the_flag_named():
@@ -221,7 +221,9 @@ def head_node(request):
 def two_nodes(head_node):
     worker = head_node.add_node(**NODE)
     head_node.wait_for_nodes()
-    return head_node, worker
+    yield head_node, worker
+    if worker in head_node.worker_nodes:  # a test that keeps its worker: the next test adds its own
+        head_node.remove_node(worker)
 
 
 class LoseNode(Recorder):
@@ -287,3 +289,23 @@ def test_a_trial_that_loses_its_node_with_no_retries_left_fails_with_the_reason(
     assert all("node" in r.error or "worker" in r.error for r in failed), [r.error for r in failed]
     assert Counter(r.trial_id for r in seen) == Counter(r.trial_id for r in results)
     print(f"no retries: {[(r.trial_id, r.status, r.error) for r in results]}")
+
+
+@needs_ray
+@pytest.mark.slow
+def test_tasks_train_on_the_data_sent_with_the_run_not_on_its_path(two_nodes, tmp_path):
+    """The driver reads a user's folder once and sends it; the folder is gone before any task starts (as on
+    a cluster where it exists on the driver's machine only), and a trial on each node still trains on it."""
+    folder = write_class_folder(tmp_path / "on-the-driver-only", {"a": 16, "b": 16}, size=12)
+    base = TrialConfig(str(folder), "scratch", budget_seconds=1, batch_size=8, scratch_resolution=12,
+                       image_size=12, device="cpu")  # fmt: skip
+    configs = [replace(base, seed=seed) for seed in (0, 1)]
+    cache = TrialCache()
+    sent = cache.dataset(base.dataset, base.image_size, base.train_limit)  # the driver's copy, put in the store
+    shutil.rmtree(folder)
+    executor = RayExecutor(cpus_per_trial=1, gpus_per_trial=0, max_retries=0)
+    results = executor.run(configs, cache=cache)
+
+    assert [r.status for r in results] == ["completed", "completed"], [r.error for r in results]
+    assert {r.dataset_fingerprint for r in results} == {sent.fingerprint}
+    assert len(executor.progress().nodes) == 2, executor.progress()  # one trial on each node

@@ -18,8 +18,10 @@ from bench.runs.store import RunStore
 from bench.train.arms import ARMS
 from bench.train.budget import REPLAN_EVERY
 from bench.train.cache import TrialCache
+from bench.train.callbacks import Callback
+from bench.train.config import TrialConfig
 from bench.train.suite import SuiteConfig
-from bench.train.trial import Callback, TrialConfig, run_trial
+from bench.train.trial import run_trial
 from tests.bench.wording import refused_as
 
 ROOT = Path(__file__).resolve().parents[2]
