@@ -53,7 +53,16 @@ class Scores:
         first, second = self.ranking[0], self.ranking[1]
         if not second.feasible:
             return 1.0
-        return round(1 / (1 + math.exp(-CONFIDENCE_SLOPE * (first.score - second.score))), 3)
+        return confidence_from_margin(first.score - second.score)
+
+
+def confidence_from_margin(margin: float) -> float:
+    """The stated chance that the first of two strategies, ``margin`` points ahead, measures best.
+
+    >>> confidence_from_margin(0.0)
+    0.5
+    """
+    return round(1 / (1 + math.exp(-CONFIDENCE_SLOPE * margin)), 3)
 
 
 def score_profile(profile: Profile) -> Scores:
