@@ -18,12 +18,25 @@ True
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from advisor.published import PublishedRow
+from advisor.published import PUBLISHED, PublishedRow
 from advisor.scoring import confidence_from_margin, score_profile
+
+# Written by scripts/score_evidence.py: tuning and held-out numbers, baseline and current rules, calibration.
+SCORES = PUBLISHED.with_name("scores.json")
+
+
+def load_scores(path: Path = SCORES) -> dict[str, Any] | None:
+    """The shipped scores (None if the file is missing or unreadable: the app says so instead)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)

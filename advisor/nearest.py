@@ -79,11 +79,17 @@ class PublishedCase:
 
     @property
     def outcome(self) -> str:
-        """The result in words: "full fine-tune won by 6 (top-1 accuracy (%)) over linear probe"."""
+        """The result in words: "Full fine-tune won: 90 vs 84 for linear probe (top-1 accuracy (%))"."""
         ranked = sorted(self.results, key=self.results.__getitem__, reverse=self.higher_is_better)
-        runner_up = next((name for name in ranked if name != self.winner), None)
-        over = f" over {STRATEGY_BY_NAME[runner_up].label.lower()}" if runner_up else ""
-        return f"{STRATEGY_BY_NAME[self.winner].label} won by {self.margin:g} ({self.metric}){over}"
+        others = "; ".join(f"{self.results[name]:g} for {STRATEGY_BY_NAME[name].label.lower()}"
+                           for name in ranked if name != self.winner)  # fmt: skip
+        return f"{STRATEGY_BY_NAME[self.winner].label} won: {self.results[self.winner]:g} vs {others} ({self.metric})"
+
+    def verdict_on(self, strategy: str) -> bool | None:
+        """True if ``strategy`` won here (or tied the winner), False if it lost, None if the study did not compare it."""
+        if strategy not in self.results:
+            return None
+        return self.results[strategy] == self.results[self.winner]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -143,12 +149,12 @@ def nearest_cases(
 
 def disagreement_note(advised: str, cases: Sequence[PublishedCase]) -> str:
     """A plain sentence when the closest published cases compared the advice and it lost there; else ""."""
-    against = [case for case in cases if case.agrees is False]
+    against = [case for case in cases if case.verdict_on(advised) is False]
     if not against:
         return ""
     label = STRATEGY_BY_NAME[advised].label.lower()
     winners = sorted({STRATEGY_BY_NAME[case.winner].label.lower() for case in against})
-    tested = sum(case.agrees is not None for case in cases)
+    tested = sum(case.verdict_on(advised) is not None for case in cases)
     return (
         f"The advice disagrees with {len(against)} of the {tested} closest published cases that tested "
         f"{label}: there {' or '.join(winners)} won ({', '.join(case.id for case in against)}). "

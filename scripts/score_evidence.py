@@ -30,14 +30,13 @@ import numpy as np
 from scipy.stats import binomtest
 from sklearn.calibration import calibration_curve
 
-from advisor.agreement import RowOutcome, score_rows, summarize
+from advisor.agreement import SCORES, RowOutcome, score_rows, summarize
 from advisor.evidence import rules_version
 from advisor.profile import profile_from_mapping
 from advisor.published import HELD_OUT, PUBLISHED, TUNING, PublishedRowError, load_published
 from advisor.scoring import confidence_from_margin, score_profile
 from advisor.shipped import GRID_RESULTS
 
-SCORES = PUBLISHED.with_name("scores.json")
 BINS = 10  # calibration_curve's uniform bins: 0.0-0.1, ..., 0.9-1.0; the advisor states >= 0.5
 
 
@@ -127,13 +126,15 @@ def main() -> int:
     ids_by_split = {split: [o.id for o in items] for split, items in by_split.items()}
     previous = json.loads(args.out.read_text(encoding="utf-8")) if args.out.is_file() else {}
     baseline = previous.get("baseline", {})
+    grid = grid_outcomes()
+    grid_parts = {split: part([c for c in grid if c["split"] == split]) for split in (TUNING, HELD_OUT)}
     if args.baseline:
         baseline = {
             "rules_version": rules_version(),
             "note": args.baseline_note or baseline.get("note", ""),
             "per_row": {**baseline.get("per_row", {}), **{o.id: o.to_dict() for o in outcomes}},
+            "grid": grid_parts,
         }
-    grid = grid_outcomes()
     scores = {
         "rules_version": rules_version(),
         "table": {
@@ -148,6 +149,7 @@ def main() -> int:
             "rules_version": baseline.get("rules_version"),
             "note": baseline.get("note", ""),
             **baseline_parts(baseline, ids_by_split),
+            "grid": baseline.get("grid", {}),
             "per_row": baseline.get("per_row", {}),
         },
         "calibration": {
@@ -155,7 +157,7 @@ def main() -> int:
             for split, items in by_split.items()
         },
         "grid": {
-            "current": {split: part([c for c in grid if c["split"] == split]) for split in (TUNING, HELD_OUT)},
+            "current": grid_parts,
             "calibration": calibration_table([c["confidence"] for c in grid], [c["agreed"] for c in grid]),
             "cells": grid,
         },

@@ -62,6 +62,22 @@ st.subheader("What would change the answer")
 for cf in rec.counterfactuals:
     st.markdown(f"- {plain(cf.text)}")
 
+st.subheader("Nearest published cases")
+st.caption(
+    "The three published comparisons whose setting is closest to yours (labels per class, similarity, "
+    "compute-hours, kind of input; advisor/nearest.py), from the table the rules are scored against."
+)
+for case in rec.nearest_cases:
+    with st.container(border=True):
+        st.markdown(f"**{case.task}** · distance {case.distance:.2f}")
+        st.write(f"{case.outcome}.")
+        st.caption(
+            f"Setting: {case.setting}. Source: [{case.study}]({case.source}), {case.where}"
+            + ("" if case.checked else " (numbers from memory, not checked in the source)")
+        )
+if rec.nearest_note:
+    st.warning(rec.nearest_note)
+
 st.subheader(f"Recipe: {top.label}")
 recipe = rec.recipe.to_dict()
 recipe_notes = recipe.pop("notes", None) or []
