@@ -132,7 +132,7 @@ def main() -> int:
         baseline = {
             "rules_version": rules_version(),
             "note": args.baseline_note or baseline.get("note", ""),
-            "per_row": {**baseline.get("per_row", {}), **{o.id: o.to_dict() for o in outcomes}},
+            "per_row": {o.id: o.to_dict() for o in outcomes},
             "grid": grid_parts,
         }
     scores = {
