@@ -116,9 +116,14 @@ def setting_words(profile: Profile) -> str:
     per_class = profile.labeled_examples / profile.num_classes
     hours = compute_hours(profile)
     return (
-        f"{profile.modality}, {per_class:,.3g} labels per class, {profile.domain_similarity} similarity, "
-        f"{hours:,.3g} GPU-hours"
+        f"{profile.modality}, {_number(per_class)} labels per class, {profile.domain_similarity} similarity, "
+        f"{_number(hours)} GPU-hours"
     )
+
+
+def _number(value: float) -> str:
+    """Three significant figures without exponents: 2.5, 99.5, 6,140."""
+    return f"{value:,.3g}" if value < 1000 else f"{float(f'{value:.3g}'):,.0f}"
 
 
 def nearest_cases(
@@ -158,5 +163,6 @@ def disagreement_note(advised: str, cases: Sequence[PublishedCase]) -> str:
     return (
         f"The advice disagrees with {len(against)} of the {tested} closest published cases that tested "
         f"{label}: there {' or '.join(winners)} won ({', '.join(case.id for case in against)}). "
-        "Weigh them: a published setting that matches yours beats a rule of thumb."
+        f"The closest of them is {min(case.distance for case in against):.2f} away (1.0 is a decade of labels "
+        "per class, high vs low similarity, or a hundredfold compute): the closer a case, the more it should weigh."
     )
