@@ -15,8 +15,8 @@ from advisor.strategies import STRATEGIES, STRATEGY_NAMES
 # Both are fitted (scripts/fit_confidence.py) to the tuning rows of the published table: the
 # advice was the published winner in 72 of the 87 with a margin, and wide margins were no surer
 # than narrow ones. The formula before it, 1 / (1 + exp(-1.27 * margin)) (fitted to 17 grid
-# cells), stated 0.9-1.0 on rows right 62% of the time (Brier 0.357 on the tuning rows under the
-# old rules; 0.177 under the rules re-derived from those rows, against the fit's 0.141).
+# cells), stated 0.9-1.0 on tuning rows right 55% of the time (Brier 0.357 on the tuning rows under the
+# old rules; 0.173 under the rules re-derived from those rows, against the fit's 0.141).
 CONFIDENCE_SLOPE = 1.49
 CONFIDENCE_SCALE = 0.1
 

@@ -134,6 +134,10 @@ def main() -> int:
             "note": args.baseline_note or baseline.get("note", ""),
             "per_row": {o.id: o.to_dict() for o in outcomes},
             "grid": grid_parts,
+            "calibration": {
+                split: calibration_table([o.confidence for o in items], [o.agreed for o in items])
+                for split, items in by_split.items()
+            },
         }
     scores = {
         "rules_version": rules_version(),
@@ -150,6 +154,7 @@ def main() -> int:
             "note": baseline.get("note", ""),
             **baseline_parts(baseline, ids_by_split),
             "grid": baseline.get("grid", {}),
+            "calibration": baseline.get("calibration", {}),
             "per_row": baseline.get("per_row", {}),
         },
         "calibration": {

@@ -37,6 +37,12 @@ if published is not None and scores is not None:
                    "measured grid": scores["grid"]["calibration"]}  # fmt: skip
     st.altair_chart(reliability_chart(calibration), width="content")
     st.table(pd.DataFrame(calibration_rows(calibration)), hide_index=True)
+    before = scores["baseline"].get("calibration")
+    if before:
+        st.caption(
+            f"The same rows under the rules before they were re-derived ({scores['baseline']['rules_version']}):"
+        )
+        st.table(pd.DataFrame(calibration_rows(before)), hide_index=True)
     with st.expander(f"The {len(published)} published rows, and the advice for each"):
         st.dataframe(pd.DataFrame(published_rows(published, scores)), hide_index=True, width="stretch")
 elif scores is None:
