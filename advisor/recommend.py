@@ -8,7 +8,7 @@ from typing import Any
 from advisor.counterfactuals import Counterfactual, find_counterfactuals
 from advisor.nearest import PublishedCase, disagreement_note, nearest_cases
 from advisor.profile import Profile
-from advisor.published import shipped_rows
+from advisor.published import PublishedRowError, shipped_rows
 from advisor.recipes import Recipe, recipe_for
 from advisor.rules import MIN_STRENGTH, RULE_BY_NAME, RULES
 from advisor.scoring import Contribution, RankedStrategy, cite, score_profile
@@ -112,7 +112,11 @@ def recommend(profile: Profile) -> Recommendation:
     # Strongest first, so the top of the list explains the answer.
     top = scores.top
     reasons.sort(key=lambda r: (r.rule != "no_pretrained_model", -abs(r.pushes.get(top, 0.0))))
-    cases = nearest_cases(profile, shipped_rows(), top)
+    try:
+        cases = nearest_cases(profile, shipped_rows(), top)
+        note = disagreement_note(top, cases)
+    except PublishedRowError as error:  # the whole table or none of it: never a part
+        cases, note = (), f"No published cases shown: the table did not load ({error})."
     return Recommendation(
         profile=profile,
         strategy=top,
@@ -123,5 +127,5 @@ def recommend(profile: Profile) -> Recommendation:
         counterfactuals=find_counterfactuals(profile),
         recipe=recipe_for(top, profile),
         nearest_cases=cases,
-        nearest_note=disagreement_note(top, cases),
+        nearest_note=note,
     )

@@ -1,5 +1,6 @@
 """Nearest published cases: the documented distance on hand-made profiles, and the cases beside every answer."""
 
+import importlib
 import json
 import math
 
@@ -116,3 +117,16 @@ def test_the_command_line_shows_the_cases_in_text_and_json():
     data = json.loads(CliRunner().invoke(app, [*args, "--json"]).output)
     assert len(data["nearest_cases"]) == 3
     assert all(c["id"] in text.output for c in data["nearest_cases"])
+
+
+def test_a_table_that_does_not_load_shows_no_cases_and_says_why(monkeypatch):
+    module = importlib.import_module("advisor.recommend")  # the module, not the function advisor exports
+    from advisor.published import PublishedRowError
+
+    def broken():
+        raise PublishedRowError("bad-row", "results.transfer", "unknown strategy")
+
+    monkeypatch.setattr(module, "shipped_rows", broken)
+    rec = module.recommend(profile())
+    assert rec.nearest_cases == ()
+    assert "bad-row" in rec.nearest_note and "results.transfer" in rec.nearest_note
