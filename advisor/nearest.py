@@ -117,7 +117,7 @@ def setting_words(profile: Profile) -> str:
     hours = compute_hours(profile)
     return (
         f"{profile.modality}, {_number(per_class)} labels per class, {profile.domain_similarity} similarity, "
-        f"{_number(hours)} GPU-hours"
+        f"{_number(hours)} GPU-hour{'' if _number(hours) == '1' else 's'}"
     )
 
 
