@@ -2,7 +2,7 @@
 
 >>> from advisor import example_profile, recommend
 >>> str(recommend(example_profile()).strategy)
-'partial_finetune'
+'full_finetune'
 """
 
 from advisor.profile import PROFILE_FIELDS, Profile, ProfileError, example_profile, load_profile, profile_from_mapping

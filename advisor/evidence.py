@@ -10,7 +10,7 @@ from typing import Any
 
 from advisor.profile import profile_from_mapping
 from advisor.rules import MIN_STRENGTH, RULES
-from advisor.scoring import CONFIDENCE_SLOPE, score_profile
+from advisor.scoring import CONFIDENCE_SCALE, CONFIDENCE_SLOPE, score_profile
 from advisor.shipped import GRID_RESULTS
 from advisor.vocabulary import Outcome
 from advisor.vocabulary import outcome_counts as count_outcomes
@@ -62,6 +62,7 @@ def rules_version() -> str:
     """
     table = [(r.name, r.fields, sorted(r.weights.items()), r.sources) for r in RULES]
     table.append(("confidence slope", CONFIDENCE_SLOPE))
+    table.append(("confidence scale", CONFIDENCE_SCALE))
     return hashlib.sha256(json.dumps(table, sort_keys=True).encode()).hexdigest()[:12]
 
 

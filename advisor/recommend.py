@@ -6,7 +6,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from advisor.counterfactuals import Counterfactual, find_counterfactuals
+from advisor.nearest import PublishedCase, disagreement_note, nearest_cases
 from advisor.profile import Profile
+from advisor.published import PublishedRowError, shipped_rows
 from advisor.recipes import Recipe, recipe_for
 from advisor.rules import MIN_STRENGTH, RULE_BY_NAME, RULES
 from advisor.scoring import Contribution, RankedStrategy, cite, score_profile
@@ -36,6 +38,10 @@ class Recommendation:
     reasons: tuple[Reason, ...]
     counterfactuals: tuple[Counterfactual, ...]
     recipe: Recipe
+    # The three published cases closest to the profile (advisor/nearest.py), and a plain sentence
+    # when the advice lost in those that tested it ("" otherwise).
+    nearest_cases: tuple[PublishedCase, ...] = ()
+    nearest_note: str = ""
 
     def factors(self) -> list[dict[str, Any]]:
         """Each factor's signed contribution to each strategy, non-zero ones only."""
@@ -68,6 +74,8 @@ class Recommendation:
                 for cf in self.counterfactuals
             ],
             "recipe": self.recipe.to_dict(),
+            "nearest_cases": [case.to_dict() for case in self.nearest_cases],
+            "nearest_note": self.nearest_note,
             "profile": self.profile.to_dict(),
             "rules_doc": RULES_DOC,
         }
@@ -104,6 +112,11 @@ def recommend(profile: Profile) -> Recommendation:
     # Strongest first, so the top of the list explains the answer.
     top = scores.top
     reasons.sort(key=lambda r: (r.rule != "no_pretrained_model", -abs(r.pushes.get(top, 0.0))))
+    try:
+        cases = nearest_cases(profile, shipped_rows(), top)
+        note = disagreement_note(top, cases)
+    except PublishedRowError as error:  # the whole table or none of it: never a part
+        cases, note = (), f"No published cases shown: the table did not load ({error})."
     return Recommendation(
         profile=profile,
         strategy=top,
@@ -113,4 +126,6 @@ def recommend(profile: Profile) -> Recommendation:
         reasons=tuple(reasons),
         counterfactuals=find_counterfactuals(profile),
         recipe=recipe_for(top, profile),
+        nearest_cases=cases,
+        nearest_note=note,
     )

@@ -33,5 +33,16 @@ def render_text(rec: Recommendation) -> str:
             continue
         lines.append(f"  {key.replace('_', ' '):<15} {value}")
     lines += [f"  note            {note}" for note in recipe.notes]
+    lines += ["", "Nearest published cases (advisor/data/evidence/published.json):"]
+    for case in rec.nearest_cases:
+        checked = "" if case.checked else "; numbers from memory, not checked in the source"
+        lines.append(f"  - {case.task} [{case.id}], distance {case.distance:.2f}")
+        lines.append(f"      setting: {case.setting}")
+        lines.append(f"      outcome: {case.outcome}{checked}")
+        lines.append(f"      source:  {case.study}, {case.where}, {case.source}")
+    if not rec.nearest_cases:
+        lines.append("  - none")
+    if rec.nearest_note:
+        lines += ["", rec.nearest_note]
     lines += ["", "Rules and sources: advisor/data/rules.md"]
     return "\n".join(lines)

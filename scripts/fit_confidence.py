@@ -1,21 +1,31 @@
-"""Fit the advisor's confidence to what the grid measured.
+"""Fit the advisor's confidence: to the published table's tuning part (default) or to what the grid measured.
 
-Confidence is meant to be the chance that the advised strategy measures best. This script
-reads every measured cell (the tuning grid and the held-out sets), recomputes each cell's
-margin between the top two strategies' scores under the current rule table, and fits
+    PYTHONPATH=. python scripts/fit_confidence.py             # tuning rows of advisor/data/evidence/published.json
+    PYTHONPATH=. python scripts/fit_confidence.py --grid      # the measured grid cells, as before issue #19
 
-    P(advised strategy measures best) = 1 / (1 + exp(-slope * margin))
+With the published table, each tuning row's margin is the gap between the advisor's first two
+strategies among those the study compared (advisor.agreement), and the outcome is whether the
+first was the published winner. Held-out rows are never read here.
 
-by L2-regularised logistic regression without an intercept (scikit-learn: Platt scaling of
-the margin). No intercept: a tie between the top two is a coin toss (P = 0.5), and the
-margins measured so far (0.1 to 1.1 points) are too narrow to tell an intercept and a slope
-apart (fitted together, the slope comes out negative). It prints the fit, the log loss and
-Brier score of the current formula and of the fit on the same cells, and the constant to put
-in advisor/scoring.py. A fit is in-sample: only held-out cells measured after the change say
-whether it is calibrated.
+Confidence is meant to be the chance that the advised strategy measures best (is the winner).
+The published fit is
 
-    python scripts/fit_confidence.py --held-out-sets 1,2   # the shipped slope: fitted before set 3 existed
-    python scripts/fit_confidence.py                        # every cell measured so far
+    P(advised strategy is the winner) = 1 / (1 + exp(-slope * (1 - exp(-margin / scale))))
+
+by L2-regularised logistic regression without an intercept (scikit-learn: Platt scaling of a
+saturating transform of the margin). A tie is a coin toss (P = 0.5) and a wide margin levels off
+at 1 / (1 + exp(-slope)): on the tuning rows, agreement does not keep rising with the margin (the
+misses include wide ones: out-of-distribution rows the questionnaire cannot describe), so a
+formula linear in the margin states 95%+ where about 80% is right. ``scale`` (points) is chosen
+from SCALES by 5 x 5-fold cross-validated Brier score on the tuning rows. It prints the fit, the
+log loss and Brier score of the current formula and of the fit on the same rows, and the
+constants to put in advisor/scoring.py. A fit is in-sample: the held-out part says whether it is
+calibrated (scripts/score_evidence.py).
+
+With ``--grid`` it fits the older form, linear in the margin (scale = none), to the measured
+cells (the tuning grid and the held-out sets) as before:
+
+    python scripts/fit_confidence.py --grid --held-out-sets 1,2   # the slope 1.27 shipped before issue #19
 """
 
 from __future__ import annotations
@@ -26,8 +36,11 @@ import json
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, log_loss
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
+from advisor.agreement import score_rows
 from advisor.profile import profile_from_mapping
+from advisor.published import load_published, tuning_rows
 from advisor.scoring import score_profile
 from advisor.shipped import GRID_RESULTS
 
@@ -54,28 +67,65 @@ def measured_cells(held_out_sets: set[int] | None = None) -> list[dict]:
     return cells
 
 
+def published_cells() -> list[dict]:
+    """The tuning rows of the published table as cells: margin, stated confidence, outcome."""
+    rows = tuning_rows(load_published())
+    return [
+        {"name": o.id, "file": "published.json (tuning)", "margin": o.margin, "stated": o.confidence, "best": o.agreed}
+        for o in score_rows(rows)
+        if o.confidence < 1.0  # a ruled-out runner-up: no margin to fit
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--held-out-sets", default="", help="comma-separated held-out sets to include (default: all)")
+    parser.add_argument("--grid", action="store_true", help="fit to the measured grid cells instead")
+    parser.add_argument("--held-out-sets", default="", help="with --grid: held-out sets to include (default: all)")
     args = parser.parse_args()
-    cells = measured_cells({int(n) for n in args.held_out_sets.split(",") if n})
-    margins = np.array([[c["margin"]] for c in cells])
+    sets = {int(n) for n in args.held_out_sets.split(",") if n}
+    cells = measured_cells(sets) if args.grid else published_cells()
+    margin = np.array([c["margin"] for c in cells])
     best = np.array([c["best"] for c in cells], dtype=int)
     stated = np.clip([c["stated"] for c in cells], 1e-3, 1 - 1e-3)
     for c in cells:
         print(f"  {c['name']:<42} margin {c['margin']:5.2f}  stated {c['stated']:.2f}  "
-              f"advised arm best: {'yes' if c['best'] else 'no'}  ({c['file']})")  # fmt: skip
+              f"advised best: {'yes' if c['best'] else 'no'}  ({c['file']})")  # fmt: skip
     print(f"\n{best.sum()} of {len(best)} cells: the advised strategy measured best")
     if best.min() == best.max():
         print("every cell has the same outcome: a logistic fit is not identified; keep the formula")
         return
-    model = LogisticRegression(C=REGULARISATION, fit_intercept=False).fit(margins, best)
-    fitted = model.predict_proba(margins)[:, 1]
+    scale = None if args.grid else choose_scale(margin, best)
+    features = feature(margin, scale)
+    model = LogisticRegression(C=REGULARISATION, fit_intercept=False).fit(features, best)
+    fitted = model.predict_proba(features)[:, 1]
     slope = float(model.coef_[0, 0])
-    print(f"fit: P = 1 / (1 + exp(-{slope:.3f} * margin))")
-    for name, p in (("stated when measured", stated), ("fitted", fitted)):
+    shape = "margin" if scale is None else f"(1 - exp(-margin / {scale:g}))"
+    print(f"fit: P = 1 / (1 + exp(-{slope:.3f} * {shape}))")
+    for name, p in (("stated now", stated), ("fitted", fitted)):
         print(f"  {name:<26} log loss {log_loss(best, p, labels=[0, 1]):.3f}  Brier {brier_score_loss(best, p):.3f}")
-    print(f"\nadvisor/scoring.py: CONFIDENCE_SLOPE = {slope:.2f}")
+    print(f"\nadvisor/scoring.py: CONFIDENCE_SLOPE = {slope:.2f}, CONFIDENCE_SCALE = {scale}")
+
+
+SCALES = (0.1, 0.25, 0.5, 1.0, 2.0)  # points: where the curve bends, from a step to nearly linear
+
+
+def feature(margin: np.ndarray, scale: float | None) -> np.ndarray:
+    return (margin if scale is None else 1.0 - np.exp(-margin / scale))[:, None]
+
+
+def choose_scale(margin: np.ndarray, best: np.ndarray) -> float:
+    """The scale with the lowest Brier score over 5 repeats of 5-fold cross-validation (tuning rows only)."""
+    scores = {}
+    for scale in SCALES:
+        briers = []
+        for seed in range(5):
+            folds = StratifiedKFold(5, shuffle=True, random_state=seed)
+            model = LogisticRegression(C=REGULARISATION, fit_intercept=False)
+            p = cross_val_predict(model, feature(margin, scale), best, cv=folds, method="predict_proba")[:, 1]
+            briers.append(brier_score_loss(best, p))
+        scores[scale] = float(np.mean(briers))
+        print(f"  scale {scale:<5g} cross-validated Brier {scores[scale]:.4f}")
+    return min(scores, key=scores.__getitem__)
 
 
 if __name__ == "__main__":

@@ -217,3 +217,56 @@ def _fit_layers(curve: dict[str, Any], x: alt.X, color: alt.Color) -> list[alt.C
             alt.Chart(rule).mark_rule(color="black", strokeDash=[2, 2]).encode(x="examples:Q", tooltip=["label"])
         )
     return layers
+
+
+def reliability_chart(calibration: dict[str, list[dict[str, Any]]]) -> alt.LayerChart:
+    """Reliability diagram: stated confidence against how often the advice was right, per bin and part.
+
+    ``calibration`` maps a part ("tuning", "held-out", "measured grid") to the rows of
+    ``scripts/score_evidence.py``'s calibration table (mean_confidence, fraction_right, interval, rows).
+    The diagonal is perfect calibration; the bars are 95% Wilson intervals.
+    """
+    rows = [
+        {
+            "part": part,
+            "stated": b["mean_confidence"],
+            "right": b["fraction_right"],
+            "low": b["interval"][0],
+            "high": b["interval"][1],
+            "rows": b["rows"],
+            "bin": b["confidence"],
+        }
+        for part, table in calibration.items()
+        for b in table
+    ]
+    data = pd.DataFrame(rows, columns=["part", "stated", "right", "low", "high", "rows", "bin"])
+    parts = list(calibration)
+    scale = alt.Scale(domain=[0, 1])
+    x = alt.X("stated:Q", scale=scale, title="stated confidence (mean in the bin)")
+    colour = _colour("part", "part", parts, orient="bottom")
+    diagonal = (
+        alt.Chart(pd.DataFrame({"stated": [0.0, 1.0], "right": [0.0, 1.0]}))
+        .mark_line(color="#999999", strokeDash=[4, 4])
+        .encode(x=x, y=alt.Y("right:Q", scale=scale))
+    )
+    points = (
+        alt.Chart(data)
+        .mark_point(filled=True)
+        .encode(
+            x=x,
+            y=alt.Y("right:Q", scale=scale, title="fraction where the advice was the published winner"),
+            color=colour,
+            size=alt.Size("rows:Q", title="rows in the bin", legend=alt.Legend(orient="bottom")),
+            tooltip=[
+                "part",
+                "bin",
+                "rows",
+                alt.Tooltip("stated:Q", format=".2f"),
+                alt.Tooltip("right:Q", format=".2f"),
+            ],
+        )
+    )
+    intervals = alt.Chart(data).mark_rule().encode(x=x, y="low:Q", y2="high:Q", color=colour)
+    return alt.layer(diagonal, intervals, points).properties(
+        title="Reliability: stated confidence against outcomes (95% intervals)", width=420, height=360
+    )

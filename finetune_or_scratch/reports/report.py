@@ -138,6 +138,7 @@ def render_markdown(report: Report) -> str:
         lines += ["", mixed]
     lines += ["", "### What would change the answer", ""]
     lines += [f"- {plain(c['text'])}" for c in rec["counterfactuals"]] or ["- nothing nearby"]
+    lines += _nearest_markdown(rec)
     recipe = dict(rec["recipe"])
     recipe_notes = recipe.pop("notes", None) or []
     lines += ["", f"### Recipe: {arm_label(recipe.pop('strategy', rec['strategy']))}", ""]
@@ -146,6 +147,24 @@ def render_markdown(report: Report) -> str:
         lines += ["", *[f"- {plain(n)}" for n in ([recipe_notes] if isinstance(recipe_notes, str) else recipe_notes)]]
     lines += _measured_markdown(report)
     return "\n".join(lines) + "\n"
+
+
+def _nearest_markdown(rec: dict[str, Any]) -> list[str]:
+    """The published cases closest to the profile, with outcome and source (recommendations stored before
+    the published table existed have none: said so)."""
+    cases = rec.get("nearest_cases")
+    lines = ["", "### Nearest published cases", ""]
+    if not cases:
+        return [*lines, "- none stored with this recommendation"]
+    for case in cases:
+        checked = "" if case.get("checked") else " (numbers from memory, not checked in the source)"
+        lines.append(
+            f"- **{case['task']}** (`{case['id']}`, distance {case['distance']:.2f}; {case['setting']}): "
+            f"{case['outcome']}{checked}. _Source: {case['study']}, {case['where']}, {case['source']}._"
+        )
+    if rec.get("nearest_note"):
+        lines += ["", rec["nearest_note"]]
+    return lines
 
 
 def _cell(value: Any) -> str:

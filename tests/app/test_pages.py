@@ -53,9 +53,12 @@ def test_recommendation_page_renders_ranking_reasons_and_recipe(app):
     app.switch_page("finetune_or_scratch/app/pages/recommendation.py").run()
     assert app.title[0].value.startswith("Recommendation: ")
     headers = texts(app, "subheader")
-    for heading in ("Ranking", "Why", "What would change the answer"):
+    for heading in ("Ranking", "Why", "What would change the answer", "Nearest published cases"):
         assert heading in headers
     assert any(h.startswith("Recipe: ") for h in headers)
+    cases = [m for m in texts(app, "markdown") if "· distance" in m]
+    assert len(cases) == 3, cases  # the three closest published cases, each with outcome and source
+    assert sum(c.startswith("Setting: ") and "Source: [" in c for c in texts(app, "caption")) == 3
     assert len(app.expander) >= 3  # one per reason
     ranking = app.table[0].value
     assert list(ranking.columns) == ["Rank", "Strategy", "Score (points)"]  # no empty note column
@@ -287,3 +290,15 @@ def test_estimate_similarity_fills_the_field(app):
     assert app.selectbox(key="field_domain_similarity").value == "low"
     assert "8 px" in note and app.number_input(key="field_input_resolution").value == 8
     assert not app.exception
+
+
+def test_how_it_decides_shows_published_scores_calibration_and_rule_versions(app):
+    app.switch_page("finetune_or_scratch/app/pages/rules.py").run()
+    assert not app.exception
+    assert "Scored against published outcomes" in texts(app, "header")
+    agreement = app.table[0].value
+    assert list(agreement["part"])[:2] == ["tuning", "held-out"]
+    assert any(column.startswith("agreement, baseline rules (f8c6cb48505f)") for column in agreement.columns)
+    calibration = app.table[1].value
+    assert {"tuning", "held-out", "measured grid"} <= set(calibration["part"])
+    assert any("Measured cells by the rule table they were made under" in c for c in texts(app, "caption"))

@@ -56,7 +56,7 @@ def report():
 def test_markdown_has_every_section():
     text = render(report(), "md")
     for section in ("## Inputs", "## Recommendation", "### Factor contributions", "### Why",
-                    "### What would change the answer", "### Recipe", "## Measured results", "## Verdict",
+                    "### What would change the answer", "### Nearest published cases", "### Recipe", "## Measured results", "## Verdict",
                     "## Reproduce", "1ba348a188843225", "seeds: 0, 1, 2", "torch 2.14.1"):  # fmt: skip
         assert section in text, section
     assert "0.822 ± 0.013" in text  # mean ± std over seeds
@@ -67,13 +67,22 @@ def test_html_is_self_contained_with_embedded_charts():
     page = render(report(), "html")
     assert page.startswith("<!DOCTYPE html>") and page.count("<svg") >= 2
     assert "<table>" in page and "CONFIRMED" in page
-    assert not re.search(r"https?://", page), re.search(r".{40}https?://.{40}", page)
+    # Nothing is fetched: no URL in an attribute or CSS, and none in the text except the published
+    # cases' citations (plain text, not links: the page still opens offline).
+    assert not re.search(r"""(src|href)\s*=\s*["']?https?://|url\(""", page)
+    cited = page.split("<h3>Nearest published cases</h3>")
+    assert len(cited) == 2
+    after = cited[1].split("<h", 1)[1] if "<h" in cited[1] else ""
+    outside = cited[0] + after
+    assert not re.search(r"https?://", outside), re.search(r".{40}https?://.{40}", outside)
     assert "<script" not in page and "<link" not in page
 
 
 def test_json_round_trips():
     data = json.loads(render(report(), "json"))
-    assert data["recommendation"]["strategy"] == "partial_finetune"
+    assert (
+        data["recommendation"]["strategy"] == "full_finetune"
+    )  # 200 per class, 8 GPU-hours: fine-tune (published rows)
     assert data["verdict"]["outcome"] == "confirmed" and len(data["trials"]) == 6
 
 

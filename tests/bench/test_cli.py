@@ -148,7 +148,11 @@ def test_perf_measures_all_three_side_by_side():
 @pytest.mark.slow
 def test_curve_then_verdict(tmp_path):
     out = tmp_path / "curve"
-    profile = example_profiles()["small_similar"]
+    # small_similar on one CPU-hour: the probe is advised (on two GPU-hours the rules now advise
+    # fine-tuning, which this curve does not run; the probe then remains the CPU's cheap choice).
+    profile = tmp_path / "small_similar_cpu.json"
+    answers = json.loads(example_profiles()["small_similar"].read_text())
+    profile.write_text(json.dumps({**answers, "compute": "cpu", "time_budget_hours": 1}))
     result = subprocess.run([sys.executable, "-m", "finetune_or_scratch",
         "curve", "--dataset", "digits", "--sizes", "60,120,240", "--arms", "linear_probe,scratch", "--seeds", "2",
         "--budget-seconds", "1", "--profile", str(profile), "--out", str(out),

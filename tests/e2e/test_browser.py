@@ -177,7 +177,10 @@ def test_questions_to_advice_to_verdict_compare_profile_and_report(page, tmp_pat
                  "digits", "Linear probe"):  # fmt: skip
         assert text in html, text
     assert "[&#x27;" not in html and "['" not in html  # no Python list printed
-    assert not re.search(r"https?://", html), "the report must not reference external URLs"
+    # Nothing fetched: no URL in an attribute or CSS; the only URLs are the published cases' citations, as text.
+    assert not re.search(r"""(src|href)\s*=\s*["']?https?://|url\(""", html), "the report must not load external URLs"
+    before, cited = html.split("<h3>Nearest published cases</h3>")
+    assert not re.search(r"https?://", before + cited.split("<h3>", 1)[1]), "URLs outside the cited sources"
 
 
 def test_cancel_stops_the_run(page):

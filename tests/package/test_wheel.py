@@ -59,6 +59,8 @@ def test_the_wheel_carries_the_data_and_the_app(wheel):
         "bench/data/builtin/emoji/LICENSE",
         "bench/data/builtin/spoken-commands/LICENSE",
         "advisor/data/grid/grid_results.json",
+        "advisor/data/evidence/published.json",
+        "advisor/data/evidence/scores.json",
         "advisor/data/rules.md",
         "advisor/data/profiles/small_similar.json",
         "finetune_or_scratch/app/streamlit_app.py",

@@ -26,8 +26,9 @@ st.markdown(f"**{top.summary}**")
 st.metric(
     "Confidence",
     f"{rec.confidence:.0%}",
-    help="A tie with the second strategy is 50%. The curve from score margin to chance is fitted to the "
-    "benchmark cells measured so far (How it decides).",
+    help="A tie with the second strategy is 50%; it levels off at 82%. The curve from score margin to chance "
+    "is fitted to the tuning part of the published outcomes table, and checked on its held-out part "
+    "(How it decides).",
 )
 st.caption(f"The chance that {top.label.lower()} measures best when the strategies are trained and compared.")
 if st.button("Validate this advice", type="primary", key="validate_top", help="Measure the top strategies on data"):
@@ -61,6 +62,22 @@ for reason in rec.reasons:
 st.subheader("What would change the answer")
 for cf in rec.counterfactuals:
     st.markdown(f"- {plain(cf.text)}")
+
+st.subheader("Nearest published cases")
+st.caption(
+    "The three published comparisons whose setting is closest to yours (labels per class, similarity, "
+    "compute-hours, kind of input; advisor/nearest.py), from the table the rules are scored against."
+)
+for case in rec.nearest_cases:
+    with st.container(border=True):
+        st.markdown(f"**{case.task}** · distance {case.distance:.2f}")
+        st.write(f"{case.outcome}.")
+        st.caption(
+            f"Setting: {case.setting}. Source: [{case.study}]({case.source}), {case.where}"
+            + ("" if case.checked else " (numbers from memory, not checked in the source)")
+        )
+if rec.nearest_note:
+    st.warning(rec.nearest_note)
 
 st.subheader(f"Recipe: {top.label}")
 recipe = rec.recipe.to_dict()
