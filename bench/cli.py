@@ -23,6 +23,7 @@ from bench.errors import BenchInputError
 from bench.evidence.logme import estimate_transferability
 from bench.evidence.summary import render_table, summarise
 from bench.evidence.verdict import make_verdict, render_verdict
+from bench.paths import cache_dir
 from bench.perf import render_perf, run_perf
 from bench.runs.execute import create_run, execute_run
 from bench.runs.export import export_run, load_results
@@ -57,7 +58,7 @@ Address = Annotated[
     str | None, typer.Option(help="With --executor ray: the cluster's address; default a local cluster for the run.")
 ]
 CpusPerTrial = Annotated[int, typer.Option(help="With --executor ray: cores each trial gets (never shared).")]
-Out = Annotated[Path | None, typer.Option(help="Results folder; default runs/<timestamp>.")]
+Out = Annotated[str | None, typer.Option(help="Results folder; default runs/<timestamp>.")]
 Overwrite = Annotated[bool, typer.Option(help="Replace the results already in --out.")]
 ProfileOption = Annotated[Path | None, typer.Option(help="Questionnaire profile: adds a verdict on its advice.")]
 
@@ -183,19 +184,20 @@ def _request(
     return request
 
 
-def _execute(request: RunRequest, loaded: Profile | None, out: Path | None, overwrite: bool = False):
+def _execute(request: RunRequest, loaded: Profile | None, out_text: str | None, overwrite: bool = False):
     """Record the request in the run store and run it through the one run path; the folder is an export."""
-    out = out or _default_out()
     try:
+        out = out_folder(out_text)
         check_out_folder(out, overwrite)
+        cache_dir()  # FOS_CACHE_DIR must be a usable folder before anything is stored
         store = RunStore()
+        store.mark_interrupted()  # this command's earlier runs whose process died (as the app does on start)
+        run_id = create_run(
+            store, request, CLI_SESSION,
+            loaded.to_dict() if loaded else None, recommend(loaded).to_dict() if loaded else None,
+        )  # fmt: skip
     except BenchInputError as error:
         raise fail(str(error)) from None
-    store.mark_interrupted()  # this command's earlier runs whose process died (as the app does on start)
-    run_id = create_run(
-        store, request, CLI_SESSION,
-        loaded.to_dict() if loaded else None, recommend(loaded).to_dict() if loaded else None,
-    )  # fmt: skip
     typer.echo(f"run store: {store.path} (run {run_id})", err=True)
     interrupt_on_sigterm()
     try:
@@ -219,6 +221,17 @@ def _execute(request: RunRequest, loaded: Profile | None, out: Path | None, over
     if outcome.status == "failed":
         typer.echo(f"error: run {run_id} failed: {outcome.error}", err=True)
     return outcome, out
+
+
+def out_folder(text: str | None) -> Path:
+    """``--out`` as given: None means runs/<timestamp>; an empty or blank name is refused (not the current folder)."""
+    if text is None:
+        return _default_out()
+    if not text.strip():
+        raise BenchInputError(
+            f"--out {text!r}: an empty folder name; give a folder for the results, e.g. --out runs/first"
+        )
+    return Path(text)
 
 
 def check_out_folder(out: Path, overwrite: bool) -> None:
