@@ -108,8 +108,13 @@ class RunStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._connect() as db:
-                db.execute("PRAGMA journal_mode=WAL")
-                migrate(db)
+                current = db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+                if not current or db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    # Creating or migrating: one process at a time (switching to WAL does not wait
+                    # for a busy database, so the transaction alone is not enough).
+                    with _setup_lock(self.path):
+                        db.execute("PRAGMA journal_mode=WAL")
+                        migrate(db)
                 check_schema(db, self.path)
         except OSError as error:
             raise StoreError(
@@ -131,10 +136,27 @@ class RunStore:
             db.execute("PRAGMA busy_timeout = 30000")
             db.execute("PRAGMA foreign_keys = ON")
             yield db
+        except sqlite3.OperationalError as error:
+            if "locked" in str(error) or "busy" in str(error):
+                raise StoreError(
+                    f"run store {self.path}: busy for over 30 s ({error}); another process holds it: try again"
+                ) from None
+            raise StoreError(f"run store {self.path}: damaged or not a run store ({error}); {MOVE_IT}") from None
         except sqlite3.Error as error:
             raise StoreError(f"run store {self.path}: damaged or not a run store ({error}); {MOVE_IT}") from None
         finally:
             db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     def _json(self, text: str | None, table: str, column: str, key: str, default: str | None = None) -> Any:
         """A stored JSON column, parsed with bounds; it must hold an object. Errors name the file and row."""
@@ -336,6 +358,22 @@ def migrate(db: sqlite3.Connection) -> int:
         raise
     db.execute("COMMIT")
     return start
+
+
+@contextmanager
+def _setup_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``<store>.lock`` while a store is created or migrated (POSIX flock)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: the BEGIN IMMEDIATE in migrate() is what serialises
+        yield
+        return
+    with open(path.with_name(path.name + ".lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _statements(script: str) -> list[str]:
