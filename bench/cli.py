@@ -24,7 +24,7 @@ from bench.evidence.logme import estimate_transferability
 from bench.evidence.summary import render_table, summarise
 from bench.evidence.verdict import make_verdict, render_verdict
 from bench.paths import cache_dir
-from bench.perf import render_perf, run_perf
+from bench.perf import PERF_CONSTRAINTS, render_perf, run_perf
 from bench.runs.execute import create_run, execute_run
 from bench.runs.export import export_run, load_results
 from bench.runs.request import RunRequest, judged_size, validate_request
@@ -39,6 +39,7 @@ DEFAULT_ARMS = "linear_probe,full_finetune,scratch"
 DEFAULT_EXAMPLES = 1000  # with no --examples: every training example, up to this many (any folder works)
 # The command line's words for config fields: its flags (``budget_seconds=None`` is --until-converged).
 FLAGS = {f.name: "--" + f.name.replace("_", "-") for config in (TrialConfig, RunRequest) for f in fields(config)}
+FLAGS |= {name: "--" + name.replace("_", "-") for name in PERF_CONSTRAINTS}  # perf's own: --steps, --repeats
 CLI_SESSION = "cli"  # command-line runs share the app's run store; History shows them under this session
 
 

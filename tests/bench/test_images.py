@@ -355,7 +355,7 @@ def test_16_bit_classes_that_differ_in_level_stay_apart(tmp_path, monkeypatch, s
 
 def test_an_unknown_intensity_scale_is_named(tmp_path, monkeypatch):
     monkeypatch.setenv("FOS_INTENSITY", "minmax")
-    with pytest.raises(BenchInputError, match="FOS_INTENSITY=\"minmax\": expected one of dataset, format, image"):
+    with pytest.raises(BenchInputError, match='FOS_INTENSITY="minmax": expected one of dataset, format, image'):
         load_dataset(str(_two_level_16_bit_set(tmp_path / "levels", per_class=2)), image_size=16)
 
 
