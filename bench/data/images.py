@@ -381,8 +381,13 @@ def load_images(
     should_stop: Callable[[], bool] | None = None,
     seed: int = SEED,
     intensity: str = "dataset",
+    exact: bool = False,
 ) -> DecodedImages:
     """Decode listed images to size x size, listing the ones that cannot be read.
+
+    The decode budget: no image is decoded larger than the largest one chosen (:func:`decode_side`),
+    so 50,000 files of 16 x 16 pixels cost 16 x 16 x 3 bytes each, not ``size`` squared; staging
+    resizes them to the model's input once, on the device. ``exact`` decodes to ``size`` regardless.
 
     High-bit-depth images are mapped to 0..255 by ``intensity`` (one of :data:`INTENSITY_SCALES`):
     under ``dataset``, each is decoded by its own range, then all are re-mapped in place onto the
@@ -406,6 +411,8 @@ def load_images(
         spare = [ranked[count:] for ranked, count in zip(order, per_class, strict=True)]
         capacity = len(queue)
     used = [0] * len(spare)
+    if not exact:  # a pool that must match another dataset's side asks for exactly ``size``
+        size = decode_side([scan.files[i][0] for i in queue], size)
     # Filled in place, in decoding order: no second copy of the pixels is ever made.
     images = np.empty((capacity, size, size, 3), np.uint8)
     chosen: list[int] = []
@@ -442,6 +449,24 @@ def load_images(
         [scan.files[i][0] for i in picked],
         words,
     )
+
+
+def decode_side(paths: Sequence[Path], size: int) -> int:
+    """The side to decode to: ``size``, or the largest side among ``paths`` when every image is smaller.
+
+    Reads headers only (no pixels), and stops at the first image as large as ``size``; files whose
+    header cannot be read are left to the decoder, which skips them with the reason.
+    """
+    largest = 0
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                largest = max(largest, *image.size)
+        except Exception:  # a hostile file can make PIL raise anything; decoding will say why
+            continue
+        if largest >= size:
+            return size
+    return max(8, largest) if largest else size
 
 
 def _intensity_words(

@@ -121,12 +121,12 @@ def load_results(folder: Path) -> dict[str, Any]:
 def trials_from_records(data: Any, where: str, key: str = "trials") -> list[TrialResult]:
     """``data[key]`` (a list of trials as saved) rebuilt as TrialResults, each checked; errors name ``where``."""
     if not isinstance(data, dict):
-        raise BenchInputError(f"{where}: expected a JSON object with a \"{key}\" list; got {excerpt(data)}")
+        raise BenchInputError(f'{where}: expected a JSON object with a "{key}" list; got {excerpt(data)}')
     if key not in data:
-        raise BenchInputError(f"{where}: no \"{key}\" field; expected the list of trials a run wrote")
+        raise BenchInputError(f'{where}: no "{key}" field; expected the list of trials a run wrote')
     records = data[key]
     if not isinstance(records, list):
-        raise BenchInputError(f"{where}: \"{key}\" must be a list of trials; got {excerpt(records)}")
+        raise BenchInputError(f'{where}: "{key}" must be a list of trials; got {excerpt(records)}')
     trials = []
     for index, record in enumerate(records):
         try:

@@ -367,3 +367,13 @@ def test_a_huge_folder_scan_stops_at_the_bound_and_names_it(tmp_path, monkeypatc
         load_dataset(str(tmp_path / "many"))
     monkeypatch.setenv("FOS_MAX_SCAN_FILES", "1000")
     assert len(load_dataset(str(tmp_path / "many"))) == 60
+
+
+def test_tiny_images_are_decoded_at_their_own_size_not_the_requested_one(tmp_path):
+    # The decode budget: 50,000 16 px files cost 16 x 16 x 3 bytes each, not 128 x 128 x 3.
+    write_class_folder(tmp_path, {"a": 3, "b": 3}, size=12)
+    data = load_dataset(str(tmp_path), image_size=128)
+    assert data.images.shape == (6, 12, 12, 3)
+    assert data.default_resolution == 128  # the model still gets its input size, staged once on the device
+    write_class_folder(tmp_path, {"c": 2}, size=200)  # large images: the requested size again
+    assert load_dataset(str(tmp_path), image_size=128).images.shape[1:3] == (128, 128)
