@@ -137,6 +137,10 @@ class RunStore:
             db.execute("PRAGMA foreign_keys = ON")
             yield db
         except sqlite3.OperationalError as error:
+            if any(words in str(error) for words in ("unable to open", "readonly", "read-only", "disk I/O")):
+                raise StoreError(
+                    f"run store {self.path}: cannot be opened ({error}); set FOS_HOME to a writable folder"
+                ) from None
             if "locked" in str(error) or "busy" in str(error):
                 raise StoreError(
                     f"run store {self.path}: busy for over 30 s ({error}); another process holds it: try again"

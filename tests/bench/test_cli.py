@@ -353,6 +353,12 @@ def _damaged_store(home: Path, damage: str) -> None:
             db.execute("UPDATE runs SET config = CAST(x'fffe7b7d' AS TEXT)")
         elif damage == "bad_json":
             db.execute("UPDATE runs SET progress = '{not json'")
+        else:  # damaged pages: every page after the first is garbage
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if damage == "damaged_pages":
+        data = bytearray((home / "runs.db").read_bytes())
+        data[4096:] = b"\xa5" * (len(data) - 4096)
+        (home / "runs.db").write_bytes(bytes(data))
 
 
 OPTION_ATTACKS = {
@@ -379,6 +385,7 @@ STORE_ATTACKS = {
     "no_tables": "schema v2, but table profiles is missing",
     "not_utf8": "damaged or not a run store (Could not decode to UTF-8 column 'config'",
     "bad_json": "column progress is not valid JSON (line 1, column 2",
+    "damaged_pages": "damaged or not a run store",
 }
 
 
