@@ -287,3 +287,19 @@ def test_estimate_similarity_fills_the_field(app):
     assert app.selectbox(key="field_domain_similarity").value == "low"
     assert "8 px" in note and app.number_input(key="field_input_resolution").value == 8
     assert not app.exception
+
+
+def test_a_damaged_run_store_is_named_on_the_page_not_a_traceback(tmp_path, monkeypatch):
+    # The attack pass: a store with the right version and no tables broke every command; the app too.
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "runs.db") as db:
+        db.execute("PRAGMA user_version = 2")
+    monkeypatch.setenv("FOS_HOME", str(tmp_path))
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("finetune_or_scratch/app/pages/history.py").run()  # History reads the store at once
+    st.cache_resource.clear()
+    assert not at.exception
+    assert any(f"run store {tmp_path / 'runs.db'}" in e and "is missing" in e for e in texts(at, "error"))
