@@ -1,7 +1,7 @@
 """Fine-tune or scratch? Evidence-based advice from a questionnaire profile.
 
 >>> from advisor import example_profile, recommend
->>> recommend(example_profile()).strategy
+>>> str(recommend(example_profile()).strategy)
 'partial_finetune'
 """
 

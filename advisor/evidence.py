@@ -12,6 +12,8 @@ from advisor.profile import profile_from_mapping
 from advisor.rules import MIN_STRENGTH, RULES
 from advisor.scoring import CONFIDENCE_SLOPE, score_profile
 from advisor.shipped import GRID_RESULTS
+from advisor.vocabulary import Outcome
+from advisor.vocabulary import outcome_counts as count_outcomes
 
 
 def load_grid(path: Path = GRID_RESULTS) -> dict[str, Any] | None:
@@ -33,10 +35,22 @@ def cells_by_rule(grid: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 
 def outcome_counts(cells: list[dict[str, Any]]) -> dict[str, int]:
-    counts = {"confirmed": 0, "contradicted": 0, "inconclusive": 0}
-    for cell in cells:
-        counts[cell["outcome"]] = counts.get(cell["outcome"], 0) + 1
-    return counts
+    """Every outcome counted apart (not decided is not inconclusive): the one count every page and script shows."""
+    return {str(outcome): n for outcome, n in count_outcomes([c["outcome"] for c in cells]).items()}
+
+
+def agreement(cells: list[dict[str, Any]]) -> dict[str, Any]:
+    """The outcome counts, how often the advised arm measured best, and the confirmed share of decided cells."""
+    counts = outcome_counts(cells)
+    decided = counts[Outcome.CONFIRMED] + counts[Outcome.CONTRADICTED]
+    return {
+        **counts,
+        "advised arm measured best": sum(
+            c.get("winner_strategy", c.get("measured_winner")) == c["advised"] for c in cells
+        ),
+        "cells": len(cells),
+        "rate": round(counts[Outcome.CONFIRMED] / decided, 3) if decided else None,
+    }
 
 
 def rules_version() -> str:
@@ -66,13 +80,13 @@ def calibration(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for low, high in itertools.pairwise(CONFIDENCE_BINS):
         inside = [c for c in cells if low <= c["confidence"] < high]
         agreed = sum(c.get("winner_strategy", c["measured_winner"]) == c["advised"] for c in inside)
-        decided = [c for c in inside if c["outcome"] in ("confirmed", "contradicted")]
+        decided = [c for c in inside if Outcome(c["outcome"]).decisive]
         rows.append({
             "confidence": f"{low:.2f}-{min(high, 1.0):.2f}",
             "cells": len(inside),
             "mean_confidence": round(sum(c["confidence"] for c in inside) / len(inside), 3) if inside else None,
             "advised_arm_best": round(agreed / len(inside), 3) if inside else None,
             "decided": len(decided),
-            "confirmed": sum(c["outcome"] == "confirmed" for c in decided),
+            "confirmed": sum(c["outcome"] == Outcome.CONFIRMED for c in decided),
         })  # fmt: skip
     return rows

@@ -10,14 +10,14 @@ length, and a key given twice is an error, not a silent choice.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from advisor.constraints import FieldError, excerpt
+from advisor.constraints import Constraint, FieldError, Flag, Interval, Options, check_field
 from advisor.jsonfile import JSONFileError, JSONSpec, load_json_file
+from advisor.vocabulary import Modality
 
 # Numbers beyond this are typos or unit mistakes, not real budgets or dataset sizes.
 ABSURD = 10**10
@@ -86,17 +86,20 @@ class FieldSpec:
     label: str = ""  # what a person reads (a widget label): "Labeled examples", not "labeled_examples"
     unit: str = ""  # shown beside numbers: "images", "hours", "pixels"
 
+    @property
+    def constraint(self) -> Constraint:
+        """The field's row in the one constraint system (advisor.constraints) every config uses."""
+        if self.choices:
+            return Options(self.choices)
+        if self.kind is bool:
+            return Flag()
+        if self.kind is str:
+            return Options(())
+        return Interval(self.kind, self.minimum, None, low_open=not self.minimum_inclusive, ceiling=ABSURD)
+
     def accepted(self) -> str:
         """Plain words for what this field accepts."""
-        if self.choices:
-            return "one of " + ", ".join(self.choices)
-        if self.kind is bool:
-            return "true or false"
-        noun = "an integer" if self.kind is int else "a number"
-        if self.minimum is None:
-            return noun
-        relation = ">=" if self.minimum_inclusive else ">"
-        return f"{noun} {relation} {self.minimum:g} and <= {ABSURD:.0e}"
+        return self.constraint.describe()
 
 
 PROFILE_FIELDS: tuple[FieldSpec, ...] = (
@@ -199,36 +202,10 @@ def validate_field(spec: FieldSpec, value: Any) -> Any:
     500
     """
 
-    def reject(reason: str = "") -> ProfileError:
-        suffix = f" ({reason})" if reason else ""
-        return ProfileError(spec.name, f"expected {spec.accepted()}; got {excerpt(value)}{suffix}")
-
-    if spec.kind is bool:
-        if isinstance(value, bool):
-            return value
-        raise reject()
-    if spec.kind is str:
-        if isinstance(value, str) and value in spec.choices:
-            return value
-        raise reject()
-    # Numbers: bools are ints in Python but never a valid count or budget.
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise reject()
-    if isinstance(value, float) and not math.isfinite(value):
-        raise reject("not a finite number")
-    if spec.kind is int:
-        if isinstance(value, float) and not value.is_integer():
-            raise reject("not a whole number")
-        value = int(value)
-    else:
-        value = float(value)
-    if spec.minimum is not None:
-        too_small = value < spec.minimum if spec.minimum_inclusive else value <= spec.minimum
-        if too_small:
-            raise reject()
-    if value > ABSURD:
-        raise reject("implausibly large")
-    return value
+    try:
+        return check_field(spec.name, value, spec.constraint)
+    except FieldError as error:
+        raise ProfileError(spec.name, error.detail) from None
 
 
 @dataclass(frozen=True)
@@ -262,7 +239,7 @@ class Profile:
     @property
     def image_side(self) -> int:
         """The input side the advice assumes: ``input_resolution`` for images, ImageNet size otherwise."""
-        return self.input_resolution if self.modality == "image" else DEFAULT_RESOLUTION
+        return self.input_resolution if self.modality == Modality.IMAGE else DEFAULT_RESOLUTION
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -12,6 +12,7 @@ from typing import Any
 
 from advisor.profile import Profile
 from advisor.rules import SMALL_INPUT_SIDE
+from advisor.vocabulary import Compute, Modality, Similarity, StrategyName, Trainable
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class Hyperparameters:
     """
 
     optimizer: str  # "adamw", or "lbfgs" for the closed-form linear probe
-    trainable: str  # "head" (frozen backbone), "top" (top blocks + head), "all"
+    trainable: Trainable  # the head (frozen backbone), the top blocks and head, or all
     lr_head: float = 0.0
     lr_body: float = 0.0  # the top body block; lower blocks get lr_body * layer_decay ** depth
     layer_decay: float = 1.0  # discriminative learning rates: each block down trains at this factor
@@ -32,11 +33,11 @@ class Hyperparameters:
     top_fraction: float = 1 / 3  # with trainable "top": the share of body blocks, from the top, that train
 
     def describe_lr_body(self) -> str:
-        if self.trainable == "head":
+        if self.trainable == Trainable.HEAD:
             return "none (frozen)"
-        if self.trainable == "all" and self.lr_body == self.lr_head and self.layer_decay == 1.0:
+        if self.trainable == Trainable.ALL and self.lr_body == self.lr_head and self.layer_decay == 1.0:
             return "same as the head"
-        text = f"{self.lr_body:g} for the {'unfrozen top blocks' if self.trainable == 'top' else 'top block'}"
+        text = f"{self.lr_body:g} for the {'unfrozen top blocks' if self.trainable == Trainable.TOP else 'top block'}"
         if self.layer_decay != 1.0:
             text += f", decayed {self.layer_decay:g}x per block going down (discriminative learning rates)"
         return text
@@ -45,11 +46,17 @@ class Hyperparameters:
 # The presets' numbers. Learning rates are for AdamW at batch 64 on one device, the setting the
 # benchmark measures; scale them linearly with the batch (Goyal et al. 2017).
 HYPERPARAMETERS: dict[str, Hyperparameters] = {
-    "linear_probe": Hyperparameters("lbfgs", "head", label_smoothing=0.0, warmup_fraction=0.0),
-    "partial_finetune": Hyperparameters("adamw", "top", lr_head=5e-3, lr_body=5e-4, weight_decay=0.01),
-    "full_finetune": Hyperparameters("adamw", "all", lr_head=5e-3, lr_body=5e-4, layer_decay=0.7, weight_decay=0.05),
-    "scratch": Hyperparameters("adamw", "all", lr_head=3e-3, lr_body=3e-3, weight_decay=5e-4),
-    "hybrid": Hyperparameters("adamw", "all", lr_head=5e-3, lr_body=5e-4, layer_decay=0.7, weight_decay=0.05),
+    StrategyName.LINEAR_PROBE: Hyperparameters("lbfgs", Trainable.HEAD, label_smoothing=0.0, warmup_fraction=0.0),
+    StrategyName.PARTIAL_FINETUNE: Hyperparameters(
+        "adamw", Trainable.TOP, lr_head=5e-3, lr_body=5e-4, weight_decay=0.01
+    ),
+    StrategyName.FULL_FINETUNE: Hyperparameters(
+        "adamw", Trainable.ALL, lr_head=5e-3, lr_body=5e-4, layer_decay=0.7, weight_decay=0.05
+    ),
+    StrategyName.SCRATCH: Hyperparameters("adamw", Trainable.ALL, lr_head=3e-3, lr_body=3e-3, weight_decay=5e-4),
+    StrategyName.HYBRID: Hyperparameters(
+        "adamw", Trainable.ALL, lr_head=5e-3, lr_body=5e-4, layer_decay=0.7, weight_decay=0.05
+    ),
 }
 
 
@@ -165,12 +172,12 @@ _PRESETS: dict[str, Recipe] = {
 
 def _with_numbers(recipe: Recipe, numbers: Hyperparameters) -> Recipe:
     """Fill the recipe's learning-rate lines from its numbers, so the words and the benchmark never differ."""
-    if numbers.trainable == "head":
+    if numbers.trainable == Trainable.HEAD:
         lr_head = recipe.lr_head or "logistic regression on cached features"
     else:
         lr_head = f"{numbers.lr_head:g}"
     lr_body = numbers.describe_lr_body()
-    if recipe.strategy == "hybrid":
+    if recipe.strategy == StrategyName.HYBRID:
         lr_body, lr_head = (
             f"stage 1: the SSL method's defaults (SimCLR here); stage 2: {lr_body}",
             f"stage 2: {lr_head}",
@@ -193,9 +200,9 @@ def _finetune_epochs(labeled: int) -> int:
 
 
 def _backbone(profile: Profile) -> str:
-    if profile.modality == "text":
+    if profile.modality == Modality.TEXT:
         return "a compact pretrained encoder (DistilBERT class)" if profile.edge_deployment else "a pretrained encoder"
-    if profile.modality == "image":
+    if profile.modality == Modality.IMAGE:
         if profile.edge_deployment:
             return "efficientnet_lite0 or mobilenet_v3_small (compact, mobile-friendly)"
         return "resnet50 or efficientnet_b0 class; efficientnet_lite0 for a quick check"
@@ -203,7 +210,7 @@ def _backbone(profile: Profile) -> str:
 
 
 def _scratch_backbone(profile: Profile) -> str:
-    if profile.modality == "tabular":
+    if profile.modality == Modality.TABULAR:
         return "gradient-boosted trees first; an MLP only if they fall short"
     if profile.image_side <= SMALL_INPUT_SIDE:
         # LeNet-5 (60k parameters) for 28x28 digits; airbench's ~2M-parameter net for CIFAR-10.
@@ -223,24 +230,24 @@ def recipe_for(strategy: str, profile: Profile) -> Recipe:
     preset = _with_numbers(_PRESETS[strategy], HYPERPARAMETERS[strategy])
     epochs = _finetune_epochs(profile.labeled_examples)
     notes: list[str] = []
-    if strategy == "scratch":
+    if strategy == StrategyName.SCRATCH:
         epochs = min(300, epochs * SCRATCH_SCHEDULE_FACTOR)
         backbone = _scratch_backbone(profile)
-    elif strategy == "linear_probe":
+    elif strategy == StrategyName.LINEAR_PROBE:
         epochs = 1
         backbone = _backbone(profile)
     else:
         backbone = _backbone(profile)
     small_images = profile.image_side <= SMALL_INPUT_SIDE
-    if profile.compute == "cpu" and strategy != "linear_probe" and not small_images:
+    if profile.compute == Compute.CPU and strategy != StrategyName.LINEAR_PROBE and not small_images:
         notes.append("On CPU, train at a reduced resolution (e.g. 96-128 px) and check throughput first.")
-    if small_images and strategy != "scratch":
+    if small_images and strategy != StrategyName.SCRATCH:
         notes.append(
             f"Upsample the {profile.input_resolution} px images to at least 64 px for the pretrained backbone "
             "(its stride is 32); a backbone this far from its training size transfers less."
         )
     if profile.interpretability:
         notes.append("Report per-class errors and inspect the head's weights or saliency maps before deploying.")
-    if profile.domain_similarity == "unknown":
+    if profile.domain_similarity == Similarity.UNKNOWN:
         notes.append("Measure similarity first: `python -m bench run` with a linear probe vs scratch tells quickly.")
     return replace(preset, backbone=backbone, epochs=epochs, notes=tuple(notes))

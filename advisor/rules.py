@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from advisor.profile import DEFAULT_RESOLUTION, Profile
+from advisor.vocabulary import Modality
 
 SOURCES: dict[str, str] = {
     "he2019": "He, Girshick & Dollar 2019, 'Rethinking ImageNet Pre-training' (ICCV); detectron2 model zoo",
@@ -446,7 +447,7 @@ RULES: tuple[Rule, ...] = (
         "text_language_models",
         "Text: pretrained language models",
         ("modality",),
-        lambda s: float(s.modality == "text"),
+        lambda s: float(s.modality == Modality.TEXT),
         # ULMFiT and its successors: fine-tuning all layers of a pretrained LM is the standard.
         {"full_finetune": 1.0},
         "For text, fine-tuning a pretrained language model end to end is the established default.",
@@ -456,7 +457,7 @@ RULES: tuple[Rule, ...] = (
         "tabular_data",
         "Tabular data",
         ("modality",),
-        lambda s: float(s.modality == "tabular"),
+        lambda s: float(s.modality == Modality.TABULAR),
         # Tree ensembles and task-specific models trained from scratch still beat deep and
         # pretrained models on medium tabular data.
         {"scratch": 2.0},

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from advisor.vocabulary import StrategyName
+
 
 @dataclass(frozen=True)
 class Strategy:
-    name: str
+    name: StrategyName
     label: str
     summary: str
     needs_pretrained: bool
@@ -15,31 +17,31 @@ class Strategy:
 
 STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
-        "linear_probe",
+        StrategyName.LINEAR_PROBE,
         "Linear probe",
         "Freeze the pretrained backbone; train only a new linear head on its features.",
         needs_pretrained=True,
     ),
     Strategy(
-        "partial_finetune",
+        StrategyName.PARTIAL_FINETUNE,
         "Partial fine-tune",
         "Train the top blocks and a new head; keep the lower, more generic layers frozen.",
         needs_pretrained=True,
     ),
     Strategy(
-        "full_finetune",
+        StrategyName.FULL_FINETUNE,
         "Full fine-tune",
         "Train every layer from the pretrained weights with a low learning rate.",
         needs_pretrained=True,
     ),
     Strategy(
-        "scratch",
+        StrategyName.SCRATCH,
         "Train from scratch",
         "Random initialisation, with an architecture sized to the task and the data.",
         needs_pretrained=False,
     ),
     Strategy(
-        "hybrid",
+        StrategyName.HYBRID,
         "Hybrid (in-domain pretraining, then fine-tune)",
         "Self-supervised or continued pretraining on your unlabeled in-domain data, then fine-tune.",
         needs_pretrained=False,

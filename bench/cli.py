@@ -8,14 +8,14 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from advisor import Profile, load_profile, recommend
+from advisor import Profile, Recommendation, load_profile, recommend
 from advisor.clitools import fail, make_app
 from advisor.constraints import FieldError
 from bench.doctor import render_doctor, run_doctor
@@ -30,8 +30,9 @@ from bench.runs.export import export_run, load_results
 from bench.runs.request import RunRequest, judged_size, validate_request
 from bench.runs.store import RunStore
 from bench.runs.worker import interrupt_on_sigterm
-from bench.train.arms import ARMS, NOT_BENCHMARKED, parse_arms
+from bench.train.arms import ARMS, parse_arms
 from bench.train.trial import Callback, EpochRecord, TrialConfig, TrialResult, TrialState
+from bench.vocabulary import RunStatus, TrialStatus
 
 app = make_app("Fine-tune vs scratch trials on real data, offline, on GPU or CPU.")
 
@@ -117,7 +118,7 @@ def run_command(
         int | None,
         typer.Option(help=f"Training examples (stratified subsample); default all, up to {DEFAULT_EXAMPLES}."),
     ] = None,
-    arms: Annotated[str, typer.Option(help=f"Comma-separated: {', '.join([*ARMS, *NOT_BENCHMARKED])}.")] = DEFAULT_ARMS,
+    arms: Annotated[str, typer.Option(help=f"Comma-separated: {', '.join(ARMS)}.")] = DEFAULT_ARMS,
     seeds: Annotated[int, typer.Option(help="Seeds per arm (0..K-1).")] = 1,
     budget_seconds: Annotated[float, typer.Option(help="Training wall-clock per trial, seconds.")] = 20.0,
     until_converged: Annotated[bool, typer.Option(help="Ignore the budget; train until early stopping.")] = False,
@@ -153,15 +154,15 @@ def run_command(
     else:
         typer.echo(render_table(summarise(outcome.trials)))
         if outcome.verdict:
-            typer.echo("\n" + render_verdict(outcome.verdict))
+            typer.echo("\n" + render_verdict(outcome.verdict, FLAGS))
         typer.echo(f"\nresults: {out}/results.json, {out}/results.csv")
-    if any(r.status == "failed" for r in outcome.trials) or outcome.status == "failed":
+    if any(r.status == TrialStatus.FAILED for r in outcome.trials) or outcome.status == RunStatus.FAILED:
         raise typer.Exit(code=1)
 
 
 def _request(
     kind: str, dataset: str, arms: str, seeds: int, backbone: str, budget_seconds: float | None, device: str,
-    settings: dict, sizes: tuple[int, ...], loaded: Profile | None, execution: dict | None = None,
+    settings: dict, sizes: tuple[int, ...], loaded: Advised | None, execution: dict | None = None,
 ) -> RunRequest:  # fmt: skip
     """Parse the options into a checked request (every trial validated before any work starts)."""
     try:
@@ -174,18 +175,16 @@ def _request(
         )
         request = RunRequest(
             kind, base, arm_names, tuple(range(seeds)), sizes,
-            advised=recommend(loaded).strategy if loaded else None,
-            target_examples=loaded.labeled_examples if loaded else None, **(execution or {}),
+            advised=loaded.recommendation.strategy if loaded else None,
+            target_examples=loaded.profile.labeled_examples if loaded else None, **(execution or {}),
         )  # fmt: skip
         validate_request(request)
     except BenchInputError as error:
         raise fail(worded(error)) from None
-    for arm, reason in request.suite().skipped_arms.items():
-        typer.echo(f"note: {arm} {reason}", err=True)
     return request
 
 
-def _execute(request: RunRequest, loaded: Profile | None, out_text: str | None, overwrite: bool = False):
+def _execute(request: RunRequest, loaded: Advised | None, out_text: str | None, overwrite: bool = False):
     """Record the request in the run store and run it through the one run path; the folder is an export."""
     try:
         out = out_folder(out_text)
@@ -195,10 +194,10 @@ def _execute(request: RunRequest, loaded: Profile | None, out_text: str | None, 
         store.mark_interrupted()  # this command's earlier runs whose process died (as the app does on start)
         run_id = create_run(
             store, request, CLI_SESSION,
-            loaded.to_dict() if loaded else None, recommend(loaded).to_dict() if loaded else None,
+            loaded.profile.to_dict() if loaded else None, loaded.recommendation.to_dict() if loaded else None,
         )  # fmt: skip
     except BenchInputError as error:
-        raise fail(str(error)) from None
+        raise fail(worded(error)) from None
     typer.echo(f"run store: {store.path} (run {run_id})", err=True)
     interrupt_on_sigterm()
     try:
@@ -219,7 +218,7 @@ def _execute(request: RunRequest, loaded: Profile | None, out_text: str | None, 
     for kind in ("skipped", "ignored"):
         for entry in facts.get(kind, []):
             typer.echo(f"data: {kind} {entry}", err=True)
-    if outcome.status == "failed":
+    if outcome.status == RunStatus.FAILED:
         typer.echo(f"error: run {run_id} failed: {outcome.error}", err=True)
     return outcome, out
 
@@ -261,13 +260,23 @@ def _default_out() -> Path:
     return Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
-def _load_profile(profile: Path | None) -> Profile | None:
+@dataclass(frozen=True)
+class Advised:
+    """A profile and its advice, computed once per command: the request's advised strategy and the
+    stored recommendation come from the same call."""
+
+    profile: Profile
+    recommendation: Recommendation
+
+
+def _load_profile(profile: Path | None) -> Advised | None:
     if profile is None:
         return None
     try:
-        return load_profile(profile)
+        loaded = load_profile(profile)
     except ValueError as error:  # ProfileError names the field
         raise fail(f"--profile {profile}: {error}") from None
+    return Advised(loaded, recommend(loaded))
 
 
 def _parse_sizes(text: str) -> tuple[int, ...]:
@@ -318,7 +327,7 @@ def curve_command(
         typer.echo(f"\nTransferability: {outcome.analyses['transferability']['text']}")
     if outcome.verdict:
         typer.echo(f"\n(at {outcome.verdict['examples']} examples, the size closest to the profile's)\n"
-                   + render_verdict(outcome.verdict))  # fmt: skip
+                   + render_verdict(outcome.verdict, FLAGS))  # fmt: skip
     typer.echo(
         f"\nresults: {out}/results.json (charts: finetune-or-scratch report --run {outcome.run_id} --format html)"
     )
@@ -375,10 +384,10 @@ def verdict_command(
     trials = data["trials"]
     sizes = tuple(sorted({t.config.examples for t in trials if t.config.examples}))
     if len(sizes) > 1:
-        size = judged_size(sizes, examples or loaded.labeled_examples)
+        size = judged_size(sizes, examples or loaded.profile.labeled_examples)
         trials = [t for t in trials if t.config.examples == size]
-    verdict = make_verdict(recommend(loaded).strategy, trials)
-    typer.echo(json.dumps(verdict.to_dict(), indent=2) if as_json else render_verdict(verdict.to_dict()))
+    verdict = make_verdict(loaded.recommendation.strategy, trials)
+    typer.echo(json.dumps(verdict.to_dict(), indent=2) if as_json else render_verdict(verdict.to_dict(), FLAGS))
 
 
 @app.command("similarity")

@@ -29,7 +29,7 @@ from pathlib import Path
 from PIL import Image
 
 from advisor import profile_from_mapping, recommend
-from advisor.evidence import calibration, rules_version
+from advisor.evidence import agreement, calibration, rules_version
 from advisor.shipped import GRID_RESULTS
 from bench.data.splits import make_splits, subsample_train
 from bench.data.unlabeled import holdout_pool
@@ -41,6 +41,7 @@ from bench.train.arms import ARMS as ARM_SPECS
 from bench.train.cache import TrialCache
 from bench.train.suite import SuiteConfig, run_suite
 from bench.train.trial import TrialConfig
+from bench.vocabulary import ArmFamily
 
 
 @dataclass(frozen=True)
@@ -169,23 +170,10 @@ def measure(cell: Cell, seeds: int, split: str, version: str, executor, cache: T
                 if r.config.arm == arm
             ]
             for arm in cell.arms
-            if ARM_SPECS[arm].family == "hybrid"
+            if ARM_SPECS[arm].family == ArmFamily.HYBRID
         },
         "logme_gain": round(transfer.gain, 4),
         "minutes": round((time.time() - started) / 60, 1),
-    }
-
-
-def summarise(cells: list[dict]) -> dict:
-    decided = [c for c in cells if c["outcome"] in ("confirmed", "contradicted")]
-    confirmed = sum(c["outcome"] == "confirmed" for c in decided)
-    return {
-        "confirmed": confirmed,
-        "contradicted": len(decided) - confirmed,
-        "inconclusive": len(cells) - len(decided),  # inconclusive or not decided (the app reads this key)
-        "advised arm measured best": sum(c["winner_strategy"] == c["advised"] for c in cells),
-        "cells": len(cells),
-        "rate": round(confirmed / len(decided), 3) if decided else None,
     }
 
 
@@ -235,7 +223,7 @@ def main() -> None:
         "rules_version": version,
         "executor": args.executor,
         "minutes": round((time.time() - started) / 60, 1),
-        "agreement": summarise(cells),
+        "agreement": agreement(cells),
         "calibration": calibration(cells),
         "cells": cells,
     }
@@ -243,7 +231,7 @@ def main() -> None:
         report["sets"] = {
             str(number): {
                 "rules_version": sorted({c["rules_version"] for c in members}),
-                "agreement": summarise(members),
+                "agreement": agreement(members),
                 "calibration": calibration(members),
             }
             for number in sorted({c.get("set", 1) for c in cells})
@@ -253,11 +241,12 @@ def main() -> None:
         report |= {"budget_seconds": args.budget_seconds, "arms": list(arms)}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
-    agreement = report["agreement"]
-    rate = f"{agreement['rate']:.0%}" if agreement["rate"] is not None else "n/a"
-    print(f"\nagreement over {len(cells)} cells: {agreement['confirmed']} confirmed, {agreement['contradicted']} "
-          f"contradicted ({rate} of decided), {agreement['inconclusive']} inconclusive or not decided; "
-          f"advised arm measured best in {agreement['advised arm measured best']}; wrote {out}")  # fmt: skip
+    counts = report["agreement"]
+    rate = f"{counts['rate']:.0%}" if counts["rate"] is not None else "n/a"
+    print(f"\nagreement over {len(cells)} cells: {counts['confirmed']} confirmed, {counts['contradicted']} "
+          f"contradicted ({rate} of decided), {counts['inconclusive']} inconclusive, "
+          f"{counts['not_decided']} not decided; "
+          f"advised arm measured best in {counts['advised arm measured best']}; wrote {out}")  # fmt: skip
     print("calibration (confidence bin: cells, advised arm measured best, decided, confirmed):")
     for row in report["calibration"]:
         print(f"  {row['confidence']}: {row['cells']} cells, advised best {row['advised_arm_best']}, "

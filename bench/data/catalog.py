@@ -16,7 +16,6 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-from sklearn.datasets import load_digits
 
 from bench.data.image_data import ImageData, from_arrays
 from bench.errors import BenchInputError
@@ -48,6 +47,8 @@ class DatasetSpec:
 
 
 def _load_digits() -> ImageData:
+    from sklearn.datasets import load_digits  # scikit-learn loads in seconds: only when digits is asked for
+
     bunch = load_digits()
     # 8x8 images with values 0..16: rescale to 0..255 so every dataset is uint8.
     images = np.round(bunch.images * (255.0 / 16.0)).astype(np.uint8)

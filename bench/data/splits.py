@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bench.errors import BenchInputError
+from bench.errors import ConfigError
 
 # Held-out fractions, capped so that big datasets do not spend minutes on evaluation.
 # 1,000 test images give a standard error of ~1.3 points on accuracy; more buys little.
@@ -117,13 +117,17 @@ def subsample_train(splits: Splits, labels: np.ndarray, examples: int | None, se
         return pool
     num_classes = len(np.unique(labels[pool]))
     if examples > len(pool):
-        raise BenchInputError(
-            f"--examples {examples}: more than the {len(pool):,} training examples available after holding out "
-            f"validation and test; accepted: {num_classes}..{len(pool)}"
+        raise ConfigError(
+            "examples",
+            f"more than the {len(pool):,} training examples available after holding out validation and test; "
+            f"accepted: {num_classes}..{len(pool)}",
+            given=str(examples),
         )
     if examples < num_classes:
-        raise BenchInputError(
-            f"--examples {examples}: fewer than the {num_classes} classes; accepted: {num_classes}..{len(pool)}"
+        raise ConfigError(
+            "examples",
+            f"fewer than the {num_classes} classes; accepted: {num_classes}..{len(pool)}",
+            given=str(examples),
         )
     return np.sort(_stratified_take(pool, labels[pool], examples, np.random.default_rng(seed)))
 

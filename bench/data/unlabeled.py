@@ -29,10 +29,10 @@ from bench.data.archives import extract_once
 from bench.data.image_data import ImageData
 from bench.data.images import IMAGE_SUFFIXES, MAX_SCAN_DEPTH, DecodeCancelled, FolderScan, load_images
 from bench.data.splits import Splits
-from bench.errors import BenchInputError
+from bench.errors import ConfigError
 from bench.paths import cache_dir
 
-OPTION = "--unlabeled"
+FIELD = "unlabeled"  # the config field these messages are about (the CLI says --unlabeled)
 DEFAULT_MAX_IMAGES = 20_000
 MAX_POOL_BYTES = 1 << 30  # decoded pixels held in memory, whatever max_images says (20,000 at 128 px RGB)
 SEED = 0  # the subset of an over-large pool is the same for every arm and seed
@@ -82,7 +82,7 @@ def load_unlabeled(
     if like is not None and like.images.shape[1] != like.images.shape[2]:
         raise ValueError(f"like: {like.name} has non-square images {like.images.shape[1:3]}; pools are square")
     if max_images is not None and max_images < 1:
-        raise BenchInputError(f"{OPTION} limit: max_images={max_images}; accepted: a whole number >= 1, or None")
+        raise ValueError(f"max_images: expected a whole number >= 1, or None; got {max_images}")
     channels = like.images.shape[3] if like is not None else 3
     # Decoding is to RGB whatever the target: bound the 3-channel array load_images allocates.
     memory_cap = MAX_POOL_BYTES // (side * side * 3)
@@ -90,9 +90,11 @@ def load_unlabeled(
     ignored: list[str] = []
     files = _walk_images(root, ignored, should_stop)
     if not files:
-        raise BenchInputError(
-            f"{OPTION} {display}: no images found; accepted: a folder or .zip holding images "
-            f"({', '.join(IMAGE_SUFFIXES)}) directly or in sub-folders{_listing(ignored, 'ignored')}"
+        raise ConfigError(
+            FIELD,
+            f"no images found; accepted: a folder or .zip holding images "
+            f"({', '.join(IMAGE_SUFFIXES)}) directly or in sub-folders{_listing(ignored, 'ignored')}",
+            given=display,
         )
     notes: list[str] = []
     wanted = len(files)
@@ -105,9 +107,11 @@ def load_unlabeled(
     scan = FolderScan(("unlabeled",), [(file, 0) for file in files], root=root)
     decoded = load_images(scan, side, per_class=[wanted], should_stop=should_stop, seed=SEED, exact=True)
     if len(decoded.images) == 0:
-        raise BenchInputError(
-            f"{OPTION} {display}: none of its {len(files):,} image files could be read"
-            f"{_listing(decoded.skipped, 'unreadable')}; accepted: a folder or .zip of readable images"
+        raise ConfigError(
+            FIELD,
+            f"none of its {len(files):,} image files could be read"
+            f"{_listing(decoded.skipped, 'unreadable')}; accepted: a folder or .zip of readable images",
+            given=display,
         )
     images, channel_note = _match_channels(decoded.images, channels, like.name if like else "")
     if channel_note:
@@ -159,9 +163,10 @@ def holdout_pool(
     pool = np.setdiff1d(splits.train, train_indices)  # sorted, unique, train split only
     pool = np.setdiff1d(pool, held_out)  # belt and braces: the split is the caller's
     if pool.size == 0:
-        raise BenchInputError(
-            f"{OPTION}: all {len(splits.train):,} training images of {data.name} are labeled, so none is left "
-            f"to pretrain on; accepted: --examples below {len(splits.train):,}, or {OPTION} PATH"
+        raise ConfigError(
+            FIELD,
+            f"all {len(splits.train):,} training images of {data.name} are labeled, so none is left "
+            f"to pretrain on; accepted: {{examples}} below {len(splits.train):,}, or a pool of your own",
         )
     notes = [f"{pool.size:,} training images of {data.name} beyond the {len(train_indices):,} labeled, labels hidden"]
     if max_images is not None and pool.size > max_images:
@@ -190,20 +195,22 @@ def check_matches(pool: UnlabeledPool, data: ImageData) -> None:
     have, want = pool.images.shape[1:], data.images.shape[1:]
     if have != want:
         describe = lambda shape: f"{shape[0]}x{shape[1]} px with {shape[2]} channel{'s' if shape[2] != 1 else ''}"  # noqa: E731
-        raise BenchInputError(
-            f"{OPTION} {pool.source}: images are {describe(have)}, the labeled dataset {data.name}'s are "
+        raise ConfigError(
+            FIELD,
+            f"images are {describe(have)}, the labeled dataset {data.name}'s are "
             f"{describe(want)}; accepted: a pool read for this dataset (load_unlabeled(..., like=dataset)), "
-            "which resizes and converts the channels"
+            "which resizes and converts the channels",
+            given=pool.source,
         )
 
 
 def _source_folder(path: Path, work_dir: Path | None, should_stop) -> Path:
     if not path.exists():
-        raise BenchInputError(f"{OPTION} {path}: no such file or folder; accepted: a folder or a .zip of images")
+        raise ConfigError(FIELD, "no such file or folder; accepted: a folder or a .zip of images", given=str(path))
     if path.is_dir():
         return path
     if path.suffix.lower() != ".zip":
-        raise BenchInputError(f"{OPTION} {path}: a file, but not a .zip; accepted: a folder or a .zip of images")
+        raise ConfigError(FIELD, "a file, but not a .zip; accepted: a folder or a .zip of images", given=str(path))
     return extract_once(path, work_dir, cache_dir() / "extracted", should_stop=should_stop)
 
 

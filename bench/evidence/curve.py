@@ -20,11 +20,12 @@ from scipy import stats
 from scipy.optimize import OptimizeWarning, curve_fit
 
 from bench.data.splits import make_splits
-from bench.errors import BenchInputError
-from bench.train.arms import ARMS, NOT_BENCHMARKED
+from bench.errors import ConfigError
+from bench.train.arms import ARMS
 from bench.train.cache import TrialCache
 from bench.train.suite import Runner, SuiteConfig, run_trials, validate_suite
 from bench.train.trial import Callback, TrialConfig, TrialResult
+from bench.vocabulary import ArmFamily, CrossoverStatus, TrialStatus
 
 EXTRAPOLATION = 30  # look for a crossover up to 30x the largest measured size
 BOOTSTRAP_SAMPLES = 200
@@ -43,7 +44,6 @@ class CurveConfig:
             for size in self.sizes
             for seed in self.seeds
             for arm in self.arms
-            if arm not in NOT_BENCHMARKED
         ]
 
     def to_dict(self) -> dict[str, Any]:
@@ -88,7 +88,7 @@ class PowerLaw:
 
 @dataclass(frozen=True)
 class Crossover:
-    status: str  # crossover | none_in_range | scratch_ahead | not_computed
+    status: CrossoverStatus
     scratch_arm: str | None
     finetune_arm: str | None
     examples: float | None  # median crossover size
@@ -127,16 +127,17 @@ def validate_sizes(config: CurveConfig, train_pool: int, num_classes: int) -> li
     """Reject impossible sizes; return notes on what cannot be computed with these sizes."""
     sizes = config.sizes
     if list(sizes) != sorted(set(sizes)):
-        raise BenchInputError(f"--sizes {','.join(map(str, sizes))}: expected distinct sizes in increasing order")
+        raise ConfigError("sizes", "expected distinct sizes in increasing order", given=",".join(map(str, sizes)))
     too_big = [n for n in sizes if n > train_pool]
     if too_big:
-        raise BenchInputError(
-            f"--sizes: {', '.join(map(str, too_big))} larger than the {train_pool:,} training examples available; "
-            f"accepted: {num_classes}..{train_pool}"
+        raise ConfigError(
+            "sizes",
+            f"{', '.join(map(str, too_big))} larger than the {train_pool:,} training examples available; "
+            f"accepted: {num_classes}..{train_pool}",
         )
     too_small = [n for n in sizes if n < num_classes]
     if too_small:
-        raise BenchInputError(f"--sizes: {', '.join(map(str, too_small))} fewer than the {num_classes} classes")
+        raise ConfigError("sizes", f"{', '.join(map(str, too_small))} fewer than the {num_classes} classes")
     notes = []
     if len(sizes) < 3:
         notes.append(f"only {len(sizes)} sizes: no power-law fit or crossover (needs 3 or more)")
@@ -162,7 +163,7 @@ def run_curve(
     pool = len(make_splits(data.labels, config.base.split_seed).train)
     notes = validate_sizes(config, pool, data.num_classes)
     trials = (runner or run_trials)(config.trial_configs(), callbacks, on_result, cache)
-    if any(t.status == "cancelled" for t in trials):  # a Ray sweep returns trials in config order
+    if any(t.status == TrialStatus.CANCELLED for t in trials):  # a Ray sweep returns trials in config order
         notes.append("cancelled: the curve is incomplete")
     return analyse_curve(config, trials, cache.hits, notes)
 
@@ -191,7 +192,7 @@ def analyse_curve(config: CurveConfig, trials: list[TrialResult], cache_hits: di
 def _accuracy_table(trials: list[TrialResult]) -> dict[str, dict[int, dict[int, float]]]:
     table: dict[str, dict[int, dict[int, float]]] = {}
     for t in trials:
-        if t.status == "completed" and t.test_accuracy is not None:
+        if t.status == TrialStatus.COMPLETED and t.test_accuracy is not None:
             table.setdefault(t.config.arm, {}).setdefault(t.train_examples, {})[t.config.seed] = t.test_accuracy
     return table
 
@@ -265,10 +266,10 @@ def estimate_crossover(
 ) -> Crossover:
     """Where the best scratch arm's curve meets the best fine-tuning arm's, with a bootstrap interval."""
     fitted = [a for a in fits if a in ARMS and not math.isnan(fits[a].a)]
-    scratch = [a for a in fitted if ARMS[a].family == "scratch"]
+    scratch = [a for a in fitted if ARMS[a].family == ArmFamily.SCRATCH]
     finetune = [a for a in fitted if ARMS[a].uses_pretraining]
     if not scratch or not finetune or len(sizes) < 3:
-        return Crossover("not_computed", None, None, None, None, None, None,
+        return Crossover(CrossoverStatus.NOT_COMPUTED, None, None, None, None, None, None,
                          "crossover not computed: needs a scratch arm and a fine-tuning arm fitted on 3+ sizes")  # fmt: skip
     low, high = sizes[0], sizes[-1] * EXTRAPOLATION
     grid = np.unique(np.round(np.logspace(math.log10(low), math.log10(high), 400)))
@@ -282,7 +283,7 @@ def estimate_crossover(
     interval = (float(np.percentile(crossed, 2.5)), float(np.percentile(crossed, 97.5))) if len(crossed) >= 10 else None
     limits = f"(searched {low:,}..{high:,} labeled examples; beyond {sizes[-1]:,} it is an extrapolation)"
     if point is not None and point <= low:
-        return Crossover("scratch_ahead", scratch_arm, finetune_arm, float(low), interval, probability, (low, high),
+        return Crossover(CrossoverStatus.SCRATCH_AHEAD, scratch_arm, finetune_arm, float(low), interval, probability, (low, high),
                          f"{scratch_arm} is ahead across the whole range, from the smallest size measured "
                          f"({low:,} examples) {limits}")  # fmt: skip
     if point is None:
@@ -293,7 +294,7 @@ def estimate_crossover(
             if ahead[0]
             else ""
         )
-        return Crossover("none_in_range", scratch_arm, finetune_arm, None, None, probability, (low, high),
+        return Crossover(CrossoverStatus.NONE_IN_RANGE, scratch_arm, finetune_arm, None, None, probability, (low, high),
                          f"{scratch_arm} does not overtake the fine-tuning arms within range{share}{early} "
                          f"{limits}")  # fmt: skip
     span = (
@@ -301,7 +302,7 @@ def estimate_crossover(
         if interval
         else ", interval not computed (needs 2+ seeds)"
     )
-    return Crossover("crossover", scratch_arm, finetune_arm, point, interval, probability, (low, high),
+    return Crossover(CrossoverStatus.CROSSOVER, scratch_arm, finetune_arm, point, interval, probability, (low, high),
                      f"{scratch_arm} overtakes {finetune_arm} at about {point:,.0f} labeled examples{span} {limits}")  # fmt: skip
 
 

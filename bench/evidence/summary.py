@@ -6,12 +6,17 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from advisor.vocabulary import Trainable
 from bench.train.arms import ARMS
+from bench.train.health import Finding
 from bench.train.result import TrialResult
+from bench.vocabulary import TrialStatus
 
 
 @dataclass(frozen=True)
 class ArmSummary:
+    """Per-arm statistics over seeds: the one place they are computed (tables, verdicts and reports read them)."""
+
     arm: str
     trials: int  # completed trials
     accuracy_mean: float | None
@@ -25,6 +30,10 @@ class ArmSummary:
     steps_mean: float | None = None
     throughput_spread: float | None = None  # (max - min) / mean images per second across seeds
     test_examples: int = 0  # size of the test split the accuracy is measured on
+    epochs_mean: float | None = None
+    chance_accuracy: float | None = None
+    findings: tuple[Finding, ...] = ()  # why trials of this arm are undertrained, each finding once
+    device: str = ""
 
 
 def _mean(values: list[float]) -> float | None:
@@ -42,38 +51,47 @@ def _spread(values: list[float]) -> float | None:
     return round((max(values) - min(values)) / (sum(values) / len(values)), 3) if len(values) > 1 else None
 
 
+def completed(results: Iterable[TrialResult]) -> list[TrialResult]:
+    """The trials that finished with a test accuracy: the only ones any statistic is computed on."""
+    return [t for t in results if t.status == TrialStatus.COMPLETED and t.test_accuracy is not None]
+
+
+def summarise_arm(arm: str, trials: list[TrialResult]) -> ArmSummary:
+    """One arm's statistics over its trials (failed and cancelled ones are counted, not averaged)."""
+    done = completed(trials)
+    # A probe's "throughput" is a closed-form fit on cached features: its spread says nothing about the budget.
+    timed = arm in ARMS and ARMS[arm].trainable != Trainable.HEAD
+    findings: dict[tuple, Finding] = {}  # each finding once, in the order trials report them
+    for t in done:
+        for finding in t.health.findings if t.health else ():
+            findings.setdefault((finding.code, tuple(sorted(finding.params.items()))), finding)
+    return ArmSummary(
+        arm=arm,
+        trials=len(done),
+        accuracy_mean=_mean([t.test_accuracy for t in done]),
+        accuracy_std=_std([t.test_accuracy for t in done]),
+        macro_f1_mean=_mean([t.test_macro_f1 for t in done if t.test_macro_f1 is not None]),
+        train_seconds_mean=_mean([t.time_train_s for t in done]),
+        images_per_second_mean=_mean([t.images_per_second for t in done]),
+        failed=sum(t.status == TrialStatus.FAILED for t in trials),
+        cancelled=sum(t.status == TrialStatus.CANCELLED for t in trials),
+        undertrained=sum(t.undertrained for t in done),
+        steps_mean=_mean([t.steps for t in done]),
+        throughput_spread=_spread([t.images_per_second for t in done if t.images_per_second and timed]),
+        test_examples=max((t.test_size for t in done), default=0),
+        epochs_mean=_mean([t.epochs_run for t in done]),
+        chance_accuracy=next((t.health.chance_accuracy for t in done if t.health), None),
+        findings=tuple(findings.values()),
+        device=done[0].device if done else "",
+    )
+
+
 def summarise(results: Iterable[TrialResult]) -> list[ArmSummary]:
     """One row per arm, in the order arms first appear, best mean accuracy not assumed."""
     by_arm: dict[str, list[TrialResult]] = {}
     for result in results:
         by_arm.setdefault(result.config.arm, []).append(result)
-    summaries = []
-    for arm, trials in by_arm.items():
-        done = [t for t in trials if t.status == "completed" and t.test_accuracy is not None]
-        summaries.append(
-            ArmSummary(
-                arm=arm,
-                trials=len(done),
-                accuracy_mean=_mean([t.test_accuracy for t in done]),
-                accuracy_std=_std([t.test_accuracy for t in done]),
-                macro_f1_mean=_mean([t.test_macro_f1 for t in done]),
-                train_seconds_mean=_mean([t.time_train_s for t in done]),
-                images_per_second_mean=_mean([t.images_per_second for t in done]),
-                failed=sum(t.status == "failed" for t in trials),
-                cancelled=sum(t.status == "cancelled" for t in trials),
-                undertrained=sum(t.undertrained for t in done),
-                steps_mean=_mean([t.steps for t in done]),
-                throughput_spread=_spread(
-                    [
-                        t.images_per_second
-                        for t in done
-                        if t.images_per_second and t.config.arm in ARMS and ARMS[t.config.arm].trainable != "head"
-                    ]
-                ),
-                test_examples=max((t.test_size for t in done), default=0),
-            )
-        )
-    return summaries
+    return [summarise_arm(arm, trials) for arm, trials in by_arm.items()]
 
 
 def render_table(summaries: list[ArmSummary]) -> str:

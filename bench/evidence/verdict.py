@@ -13,22 +13,28 @@ Outcomes:
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
+from advisor.vocabulary import Outcome, StrategyName, Trainable
 from bench.evidence.stats import PairedComparison, compare, seeds_to_detect
+from bench.evidence.summary import completed, summarise_arm
 from bench.train.arms import ARMS, arms_for_strategy
-from bench.train.health import MIN_EPOCHS, MIN_STEPS
+from bench.train.health import Finding, describe, floor_steps, seconds_to_floor, stored_findings
 from bench.train.result import TrialResult
+from bench.vocabulary import ArmFamily, FindingCode
 
 THROUGHPUT_SPREAD = 0.30  # images/s varying more than this across one arm's seeds is flagged
 
 
 @dataclass(frozen=True)
 class ArmEvidence:
+    """An arm as the verdict weighs it: its statistics (from :func:`~bench.evidence.summary.summarise_arm`)
+    and the verdict's own measures (time to the common target, accuracy per training second)."""
+
     arm: str
     seeds: int
     accuracy_mean: float
@@ -40,16 +46,21 @@ class ArmEvidence:
     epochs_mean: float = 0.0
     chance_accuracy: float | None = None
     undertrained: bool = False
-    health: tuple[str, ...] = ()  # why it is undertrained, in words
+    findings: tuple[Finding, ...] = ()  # why it is undertrained
     throughput_spread: float | None = None  # (max - min) / mean images per second across seeds
     device: str = ""
+
+    @property
+    def health(self) -> tuple[str, ...]:
+        """The findings in the engine's words."""
+        return tuple(describe(f) for f in self.findings)
 
 
 @dataclass(frozen=True)
 class Verdict:
     advised: str
     measured_winner: str
-    outcome: str  # confirmed | contradicted | inconclusive | not_decided
+    outcome: Outcome
     summary: str
     reason: str
     comparison: PairedComparison | None
@@ -61,9 +72,7 @@ class Verdict:
 
     @property
     def decided(self) -> bool:
-        return self.outcome in ("confirmed", "contradicted") or (
-            self.outcome == "inconclusive" and self.comparison is not None
-        )
+        return Outcome(self.outcome).decisive or (self.outcome == Outcome.INCONCLUSIVE and self.comparison is not None)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,9 +80,9 @@ class Verdict:
 
 def _by_arm(results: list[TrialResult]) -> dict[str, dict[int, TrialResult]]:
     table: dict[str, dict[int, TrialResult]] = {}
-    for r in results:
-        if r.status == "completed" and r.test_accuracy is not None:
-            table.setdefault(r.config.arm, {})[r.config.seed] = r
+    done = completed(results)
+    for r in done:
+        table.setdefault(r.config.arm, {})[r.config.seed] = r
     return table
 
 
@@ -83,30 +92,23 @@ def _time_to(target: float, result: TrialResult) -> float | None:
 
 def _evidence(arm: str, trials: dict[int, TrialResult], target: float) -> ArmEvidence:
     runs = list(trials.values())
-    accuracies = [t.test_accuracy for t in runs]
-    seconds = [t.time_train_s for t in runs]
+    stats = summarise_arm(arm, runs)
     times = [_time_to(target, t) for t in runs]
-    # A probe's "throughput" is a closed-form fit on cached features: its spread says nothing about the budget.
-    speeds = [t.images_per_second for t in runs if t.images_per_second and ARMS[arm].trainable != "head"]
-    reasons = tuple(dict.fromkeys(reason for t in runs if t.health for reason in t.health.reasons))
-    mean_accuracy, mean_seconds = float(np.mean(accuracies)), float(np.mean(seconds))
     return ArmEvidence(
         arm=arm,
-        seeds=len(accuracies),
-        accuracy_mean=round(mean_accuracy, 5),
-        accuracy_std=round(float(np.std(accuracies, ddof=1)), 5) if len(accuracies) > 1 else None,
-        train_seconds_mean=round(mean_seconds, 3),
-        time_to_target_s=round(float(np.mean([t for t in times if t is not None])), 3)
-        if all(t is not None for t in times)
-        else None,
-        accuracy_per_train_second=round(mean_accuracy / max(mean_seconds, 1e-9), 5),
-        steps_mean=round(float(np.mean([t.steps for t in runs])), 1),
-        epochs_mean=round(float(np.mean([t.epochs_run for t in runs])), 3),
-        chance_accuracy=next((t.health.chance_accuracy for t in runs if t.health), None),
-        undertrained=any(t.undertrained for t in runs),
-        health=reasons,
-        throughput_spread=round((max(speeds) - min(speeds)) / float(np.mean(speeds)), 3) if len(speeds) > 1 else None,
-        device=_device_kind(runs[0].device),
+        seeds=stats.trials,
+        accuracy_mean=stats.accuracy_mean,
+        accuracy_std=stats.accuracy_std,
+        train_seconds_mean=round(stats.train_seconds_mean, 3),
+        time_to_target_s=round(float(np.mean(times)), 3) if all(t is not None for t in times) else None,
+        accuracy_per_train_second=round(stats.accuracy_mean / max(stats.train_seconds_mean, 1e-9), 5),
+        steps_mean=round(stats.steps_mean, 1),
+        epochs_mean=round(stats.epochs_mean, 3),
+        chance_accuracy=stats.chance_accuracy,
+        undertrained=stats.undertrained > 0,
+        findings=stats.findings,
+        throughput_spread=stats.throughput_spread,
+        device=_device_kind(stats.device),
     )
 
 
@@ -118,21 +120,20 @@ def _device_kind(device: str) -> str:
 def _starved(evidence: ArmEvidence, trials: dict[int, TrialResult]) -> str:
     """'scratch did not train in 5 s (9 steps); give it at least 40 s' (or why it did not learn)."""
     runs = list(trials.values())
-    budget = runs[0].config.budget_seconds
-    steps = int(evidence.steps_mean)
-    first = evidence.health[0] if evidence.health else "did not train"
-    if budget is None or ARMS[evidence.arm].trainable == "head":  # no steps to give more of
+    config = runs[0].config
+    budget, steps = config.budget_seconds, int(evidence.steps_mean)
+    first = describe(evidence.findings[0]) if evidence.findings else "did not train"
+    if budget is None or ARMS[evidence.arm].trainable == Trainable.HEAD:  # no steps to give more of
         return f"{evidence.arm} did not learn: {first}"
     per_second = np.mean([t.steps / t.time_train_s for t in runs if t.time_train_s]) if steps else 0.0
     steps_per_epoch = max(1.0, steps / max(evidence.epochs_mean, 1e-9)) if evidence.epochs_mean else 1.0
-    needed = max(MIN_STEPS, math.ceil(MIN_EPOCHS * steps_per_epoch))
-    if per_second > 0 and steps < needed:
-        pretraining = runs[0].config.pretrain_share  # of the same budget, for a hybrid arm
-        suggestion = 5 * math.ceil(needed / per_second * 1.2 / (1 - pretraining) / 5)
-        share = f" ({pretraining:.0%} of it pretrains)" if pretraining else ""
+    if per_second > 0 and steps < floor_steps(steps_per_epoch):
+        suggestion = seconds_to_floor(per_second, steps_per_epoch, config.train_share)
+        share = f" ({config.pretrain_share:.0%} of it pretrains)" if config.pretrain_share else ""
         return f"{evidence.arm} did not train in {budget:g} s ({steps} steps); give it at least {suggestion:g} s{share}"
-    if first.startswith("pretraining took"):  # trained, but on more wall-clock than the others
-        return f"{evidence.arm} is not compared: {first}"
+    overran = next((f for f in evidence.findings if f.code == FindingCode.PRETRAINING_OVERRAN), None)
+    if overran is not None:  # trained, but on more wall-clock than the others
+        return f"{evidence.arm} is not compared: {describe(overran)}"
     return f"{evidence.arm} did not learn in {budget:g} s ({steps} steps): {first}"
 
 
@@ -141,7 +142,7 @@ def make_verdict(advised: str, results: list[TrialResult]) -> Verdict:
     table = _by_arm(results)
     examples = next((r.config.examples for r in results), None)
     if len(table) < 2:
-        return Verdict(advised, next(iter(table), "none"), "not_decided", "fewer than two arms finished",
+        return Verdict(advised, next(iter(table), "none"), Outcome.NOT_DECIDED, "fewer than two arms finished",
                        "run at least two arms", None, (), examples, None, ("comparison",))  # fmt: skip
     reached = [
         max(h.val_accuracy for h in t.history) for trials in table.values() for t in trials.values() if t.history
@@ -159,15 +160,14 @@ def make_verdict(advised: str, results: list[TrialResult]) -> Verdict:
     best = max(evidence, key=lambda a: evidence[a].accuracy_mean)
 
     def undecided(summary: str, reason: str, missing: str) -> Verdict:
-        return Verdict(advised, best, "not_decided", summary, reason, None, arms, examples, target, (missing,),
+        return Verdict(advised, best, Outcome.NOT_DECIDED, summary, reason, None, arms, examples, target, (missing,),
                        tuple(notes))  # fmt: skip
 
     advised_arms = [a for a in arms_for_strategy(advised) if a in table]
     if not advised_arms:
-        why = (
-            "hybrid is not benchmarked in this run" if advised == "hybrid" else f"the advised arm {advised} was not run"
+        return undecided(
+            f"{advised} is not benchmarked in this run", f"add the arm for {advised}", "comparison with the advised arm"
         )
-        return undecided(why, f"add the arm for {advised}", "comparison with the advised arm")
     if not healthy:
         return undecided("no arm trained above chance and past the floor; " + "; ".join(starved.values()),
                          "check the labels (random labels look like this), or give the arms more time",
@@ -206,15 +206,15 @@ def make_verdict(advised: str, results: list[TrialResult]) -> Verdict:
             if more
             else ""
         )
-        return Verdict(advised, winner, "inconclusive", summary, reason, comparison, arms, examples, target, (),
+        return Verdict(advised, winner, Outcome.INCONCLUSIVE, summary, reason, comparison, arms, examples, target, (),
                        tuple(notes))  # fmt: skip
     if winner == best_advised:
         named = advised if winner == advised else f"{advised} ({winner})"
         summary = f"the advised {named} beat {loser} by {gap} accuracy ({interval})"
-        return Verdict(advised, winner, "confirmed", summary, "the measurement agrees with the advice", comparison,
+        return Verdict(advised, winner, Outcome.CONFIRMED, summary, "the measurement agrees with the advice", comparison,
                        arms, examples, target, (), tuple(notes))  # fmt: skip
     summary = f"{winner} beat the advised {advised} by {gap} accuracy ({interval})"
-    return Verdict(advised, winner, "contradicted", summary, _likely_reason(advised, winner), comparison, arms,
+    return Verdict(advised, winner, Outcome.CONTRADICTED, summary, _likely_reason(advised, winner), comparison, arms,
                    examples, target, (), tuple(notes))  # fmt: skip
 
 
@@ -229,24 +229,27 @@ def _compare(better: dict[int, TrialResult], worse: dict[int, TrialResult], name
 
 def _likely_reason(advised: str, winner: str) -> str:
     winner_family = ARMS[winner].family
-    advised_family = ARMS[arms_for_strategy(advised)[0]].family if arms_for_strategy(advised) else advised
-    if winner_family == "scratch" and advised_family in ("probe", "finetune"):
+    advised_family = ARMS[arms_for_strategy(advised)[0]].family
+    if winner_family == ArmFamily.SCRATCH and advised_family.uses_pretraining:
         return ("training from scratch won: the data is probably less similar to the pretraining data than assumed, "
                 "its images smaller than the profile's input_resolution (small inputs make scratch cheap), "
                 "or the data large enough for scratch at this budget")  # fmt: skip
-    if advised_family == "scratch" and winner_family in ("probe", "finetune"):
+    if advised_family == ArmFamily.SCRATCH and winner_family.uses_pretraining:
         return ("pretrained features won: the data is closer to the pretraining data than assumed, or too small "
                 "(or the budget too short) for scratch")  # fmt: skip
-    if advised == "linear_probe":
+    if advised == StrategyName.LINEAR_PROBE:
         return "adapting the backbone beat frozen features: the data is less similar than assumed, or has enough labels"
-    if winner_family == "probe":
+    if winner_family == ArmFamily.PROBE:
         return "frozen features won: the data is closer than assumed, or too few labels or too little time to fine-tune"
     return f"{winner} beat {advised}: the budget or data size favours a different amount of fine-tuning"
 
 
-def render_verdict(verdict: dict[str, Any]) -> str:
-    """A stored verdict (``Verdict.to_dict()``) in plain text: outcome, the paired numbers, one row per arm."""
-    outcome = verdict["outcome"].replace("_", " ").upper()
+def render_verdict(verdict: dict[str, Any], names: Mapping[str, str] | None = None) -> str:
+    """A stored verdict (``Verdict.to_dict()``) in plain text: outcome, the paired numbers, one row per arm.
+
+    ``names`` words the options a health finding suggests (the CLI passes its flags).
+    """
+    outcome = Outcome(verdict["outcome"]).words
     lines = [f"Verdict: {outcome}: {verdict['summary']}", f"  {verdict['reason']}"]
     c = verdict.get("comparison")
     if c is not None:
@@ -274,7 +277,11 @@ def render_verdict(verdict: dict[str, Any]) -> str:
         accuracy = f"{e['accuracy_mean']:.3f}" + (f" ± {std:.3f}" if std is not None else "")
         reach = f"{e['time_to_target_s']:.1f}s" if e["time_to_target_s"] is not None else "not reached"
         chance = f"{e['chance_accuracy']:.2f}" if e.get("chance_accuracy") is not None else "n/a"
-        health = "UNDERTRAINED: " + "; ".join(e["health"]) if e.get("undertrained") else "ok"
+        health = (
+            "UNDERTRAINED: " + "; ".join(describe(f, names) for f in stored_findings(e))
+            if e.get("undertrained")
+            else "ok"
+        )
         lines.append(
             f"  {e['arm']:<18} {e['seeds']:>5} {accuracy:>16} {chance:>6} {e.get('steps_mean', 0):>6.0f} "
             f"{e['train_seconds_mean']:>8.1f} {reach:>10}  {health}"

@@ -26,13 +26,14 @@ from bench.runs.executors import SweepCallback, make_executor
 from bench.runs.queue import QueueCancelled, device_slot
 from bench.runs.request import RunRequest
 from bench.runs.store import RunStore
-from bench.train.arms import ARMS
+from bench.train.arms import any_pretraining
 from bench.train.cache import TrialCache
 from bench.train.callbacks import Hooks
 from bench.train.planning import plan_arms
 from bench.train.pretrain import check_pool as check_pool_size
 from bench.train.suite import run_suite
 from bench.train.trial import Callback, TrialResult, TrialState, training_examples
+from bench.vocabulary import RunKind, RunStatus, TrialStatus
 
 POLL_SECONDS = 0.5
 
@@ -40,7 +41,7 @@ POLL_SECONDS = 0.5
 @dataclass(frozen=True)
 class RunOutcome:
     run_id: str
-    status: str  # completed | cancelled | failed
+    status: RunStatus  # completed, cancelled or failed
     trials: tuple[TrialResult, ...]
     verdict: dict[str, Any] | None
     analyses: dict[str, Any]
@@ -139,7 +140,7 @@ def execute_run(
         on_result(result)
 
     def queued(holder: str) -> None:
-        store.set_status(run_id, "queued", pid=os.getpid())
+        store.set_status(run_id, RunStatus.QUEUED, pid=os.getpid())
         store.set_progress(run_id, {"done": 0, "total": request.total_trials(), "phase": "queued",
                                     "queued_behind": holder})  # fmt: skip
         for callback in hooks.callbacks:
@@ -148,11 +149,11 @@ def execute_run(
     device = resolve_device(request.base.device)
     try:
         with device_slot(store.path.parent / "locks", str(device), run_id, queued, hooks.should_stop):
-            store.set_status(run_id, "running", pid=os.getpid())
+            store.set_status(run_id, RunStatus.RUNNING, pid=os.getpid())
             check_data(request, cache)
             # A curve is planned at its largest size: the fewest epochs per second.
             planned = replace(request.trial_base, examples=max(request.sizes)) if request.sizes else request.trial_base
-            plans = plan_arms(planned, request.runnable_arms, cache) if planned.budget_seconds else ()
+            plans = plan_arms(planned, request.arms, cache) if planned.budget_seconds else ()
             if plans:
                 store.add_analysis(run_id, "budget_plan", [asdict(plan) for plan in plans])
                 for callback in hooks.callbacks:
@@ -162,18 +163,20 @@ def execute_run(
             analyses = _analyses(request, trials, curve, cache)
             verdict = _verdict(request, trials)
     except QueueCancelled:
-        store.set_status(run_id, "cancelled", error="cancelled while queued; nothing ran")
+        store.set_status(run_id, RunStatus.CANCELLED, error="cancelled while queued; nothing ran")
         return RunOutcome(run_id, "cancelled", (), None, {}, "cancelled while queued")
     except BenchInputError as error:
-        store.set_status(run_id, "failed", error=str(error))
+        store.set_status(run_id, RunStatus.FAILED, error=str(error))
         raise
     except KeyboardInterrupt:
-        store.set_status(run_id, "interrupted", error="interrupted (Ctrl-C or a stop signal); finished trials kept")
+        store.set_status(
+            run_id, RunStatus.INTERRUPTED, error="interrupted (Ctrl-C or a stop signal); finished trials kept"
+        )
         raise
     except Exception as error:  # the run is marked, finished trials stay in the store
         message = f"{error.__class__.__name__}: {error}"
-        store.set_status(run_id, "failed", error=message)
-        return RunOutcome(run_id, "failed", tuple(), None, {}, message)
+        store.set_status(run_id, RunStatus.FAILED, error=message)
+        return RunOutcome(run_id, RunStatus.FAILED, tuple(), None, {}, message)
     status = _finish(store, run_id, trials, analyses, verdict)
     return RunOutcome(run_id, status, tuple(trials), verdict, analyses, store.run(run_id).error)
 
@@ -183,11 +186,11 @@ def check_data(request: RunRequest, cache: TrialCache) -> None:
     base = request.trial_base
     data = cache.dataset(base.dataset, base.image_size, base.train_limit)
     splits = make_splits(data.labels, base.split_seed)
-    if request.kind == "curve":
+    if request.kind == RunKind.CURVE:
         validate_sizes(request.curve(), len(splits.train), data.num_classes)
     else:
         subsample_train(splits, data.labels, training_examples(base, len(splits.train)), 0)
-    if not any(ARMS[a].family == "hybrid" for a in request.runnable_arms):
+    if not any_pretraining(request.arms):
         return
     if base.unlabeled is not None:
         pool_size = len(load_unlabeled(base.unlabeled, base.image_size, like=data))
@@ -199,7 +202,7 @@ def check_data(request: RunRequest, cache: TrialCache) -> None:
 
 
 def _run_trials(request: RunRequest, callbacks, save, cache, runner) -> tuple[list[TrialResult], CurveResult | None]:
-    if request.kind == "curve":
+    if request.kind == RunKind.CURVE:
         curve = run_curve(request.curve(), callbacks, save, cache, runner)
         return list(curve.trials), curve
     return run_suite(request.suite(), callbacks, save, cache, runner), None
@@ -257,7 +260,7 @@ def _finish(
         store.add_analysis(run_id, name, value)
     if verdict is not None:
         store.set_verdict(run_id, verdict)
-    status = "cancelled" if any(r.status == "cancelled" for r in trials) else "completed"
-    failed = [r for r in trials if r.status == "failed"]
+    status = RunStatus.CANCELLED if any(r.status == TrialStatus.CANCELLED for r in trials) else RunStatus.COMPLETED
+    failed = [r for r in trials if r.status == TrialStatus.FAILED]
     store.set_status(run_id, status, error=f"{len(failed)} trial(s) failed: {failed[0].error}" if failed else None)
     return status

@@ -12,11 +12,12 @@ from bench.data.datasets import check_source
 from bench.errors import ConfigError
 from bench.evidence.curve import CurveConfig
 from bench.runs.executors import make_executor
-from bench.train.arms import ARMS, NOT_BENCHMARKED
+from bench.train.arms import ARMS, any_pretraining
 from bench.train.suite import SuiteConfig, validate_suite
 from bench.train.trial import TrialConfig
+from bench.vocabulary import RunKind
 
-KINDS = ("run", "curve")
+KINDS = tuple(RunKind)
 MAX_SEEDS = 20  # a paired test needs 3+; beyond 20 a budgeted run is better spent on more examples
 REQUEST_CONSTRAINTS: dict[str, Constraint] = {
     "kind": Options(KINDS),
@@ -30,7 +31,7 @@ REQUEST_CONSTRAINTS: dict[str, Constraint] = {
 class RunRequest:
     """A run as stored in the run store; both doors (command line and app) build one and execute it the same way."""
 
-    kind: str  # "run" (arms x seeds) or "curve" (arms x seeds x sizes)
+    kind: RunKind  # a run (arms x seeds) or a curve (arms x seeds x sizes)
     base: TrialConfig
     arms: tuple[str, ...]
     seeds: tuple[int, ...]
@@ -66,12 +67,8 @@ class RunRequest:
         """The dataset as a person named it: the label if given, else the built-in name or the folder's name."""
         return self.dataset_label or Path(self.base.dataset).name or self.base.dataset
 
-    @property
-    def runnable_arms(self) -> tuple[str, ...]:
-        return tuple(a for a in self.arms if a not in NOT_BENCHMARKED)
-
     def total_trials(self) -> int:
-        return len(self.runnable_arms) * len(self.seeds) * max(1, len(self.sizes))
+        return len(self.arms) * len(self.seeds) * max(1, len(self.sizes))
 
     @property
     def trial_base(self) -> TrialConfig:
@@ -80,7 +77,7 @@ class RunRequest:
         Hybrid arms without their own pool pretrain on the training images beyond the labeled ones,
         so then the whole dataset is decoded.
         """
-        needs_all = any(ARMS[a].family == "hybrid" for a in self.runnable_arms) and self.base.unlabeled is None
+        needs_all = any_pretraining(self.arms) and self.base.unlabeled is None
         limit = max(self.sizes) if self.sizes else self.base.examples or self.base.examples_cap
         return replace(self.base, train_limit=None if needs_all else limit)
 
@@ -122,11 +119,11 @@ def validate_request(request: RunRequest) -> None:
     repeated = sorted({arm for arm in request.arms if request.arms.count(arm) > 1})
     if repeated:
         raise ConfigError("arms", f"expected each arm once; got {', '.join(repeated)} more than once")
-    if not request.runnable_arms:
+    if not request.arms:
         raise ConfigError(
             "arms", f"expected at least one of {', '.join(ARMS)}; got {', '.join(request.arms) or 'none'}"
         )
-    if request.kind == "curve" and not request.sizes:
+    if request.kind == RunKind.CURVE and not request.sizes:
         raise ConfigError("sizes", "expected comma-separated training sizes for a learning curve, e.g. 100,300,1000")
     if list(request.sizes) != sorted(set(request.sizes)):
         raise ConfigError(
@@ -139,7 +136,7 @@ def validate_request(request: RunRequest) -> None:
         raise ConfigError(
             "unlabeled", f"expected a folder or .zip of unlabeled images; got {unlabeled} (no such file or folder)"
         )
-    if unlabeled is not None and not any(ARMS[a].family == "hybrid" for a in request.runnable_arms):
+    if unlabeled is not None and not any_pretraining(request.arms):
         raise ConfigError(
             "unlabeled",
             f"is used by the hybrid arms only; add hybrid or hybrid_scratch to the arms (got {', '.join(request.arms)})",

@@ -16,6 +16,7 @@ from pathlib import Path
 from bench.errors import BenchInputError
 from bench.runs.execute import execute_run
 from bench.runs.store import RunStore
+from bench.vocabulary import RunStatus
 
 
 def launch(store: RunStore, run_id: str, log_dir: Path | None = None) -> int:
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-    return 0 if outcome.status in ("completed", "cancelled") else 1
+    return 0 if outcome.status in (RunStatus.COMPLETED, RunStatus.CANCELLED) else 1
 
 
 if __name__ == "__main__":

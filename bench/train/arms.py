@@ -9,12 +9,13 @@ verdicts and learning curves group arms by it, never by their names.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from advisor.recipes import HYPERPARAMETERS, Hyperparameters
-from bench.errors import BenchInputError, unknown_name
-
-FAMILIES = ("probe", "finetune", "scratch", "hybrid")
+from advisor.vocabulary import Trainable
+from bench.errors import ConfigError, unknown_name
+from bench.vocabulary import Architecture, ArmFamily
 
 
 @dataclass(frozen=True)
@@ -22,23 +23,23 @@ class ArmSpec:
     name: str
     description: str
     strategy: str  # the advisor strategy this arm measures (its recipe preset)
-    family: str  # probe | finetune | scratch | hybrid
+    family: ArmFamily
     pretrained: bool  # start from the pretrained backbone's weights
-    architecture: str  # "pretrained": the pretrained backbone's; "scratch": the compact scratch model
+    architecture: Architecture  # the pretrained backbone's, or the compact scratch model
 
     @property
     def hyperparameters(self) -> Hyperparameters:
         return HYPERPARAMETERS[self.strategy]
 
     @property
-    def trainable(self) -> str:
+    def trainable(self) -> Trainable:
         """head (cached features + logistic regression), top (top blocks + head) or all."""
         return self.hyperparameters.trainable
 
     @property
     def uses_pretraining(self) -> bool:
         """Does the arm stand for transfer from pretraining (the other side of "scratch")?"""
-        return self.family in ("probe", "finetune")
+        return self.family.uses_pretraining
 
 
 ARMS: dict[str, ArmSpec] = {
@@ -48,63 +49,62 @@ ARMS: dict[str, ArmSpec] = {
             "linear_probe",
             "frozen pretrained backbone; logistic regression on cached features, C chosen on validation",
             strategy="linear_probe",
-            family="probe",
+            family=ArmFamily.PROBE,
             pretrained=True,
-            architecture="pretrained",
+            architecture=Architecture.PRETRAINED,
         ),
         ArmSpec(
             "partial_finetune",
             "pretrained backbone, top third of the blocks and a new head train (body lr 10x lower)",
             strategy="partial_finetune",
-            family="finetune",
+            family=ArmFamily.FINETUNE,
             pretrained=True,
-            architecture="pretrained",
+            architecture=Architecture.PRETRAINED,
         ),
         ArmSpec(
             "full_finetune",
             "pretrained backbone, all layers train with layer-wise decayed learning rates",
             strategy="full_finetune",
-            family="finetune",
+            family=ArmFamily.FINETUNE,
             pretrained=True,
-            architecture="pretrained",
+            architecture=Architecture.PRETRAINED,
         ),
         ArmSpec(
             "scratch",
             "compact CNN sized for small images, random initialisation",
             strategy="scratch",
-            family="scratch",
+            family=ArmFamily.SCRATCH,
             pretrained=False,
-            architecture="scratch",
+            architecture=Architecture.SCRATCH,
         ),
         ArmSpec(
             "scratch_same_arch",
             "the pretrained backbone's architecture with random initialisation",
             strategy="scratch",
-            family="scratch",
+            family=ArmFamily.SCRATCH,
             pretrained=False,
-            architecture="pretrained",
+            architecture=Architecture.PRETRAINED,
         ),
         ArmSpec(
             "hybrid",
             "self-supervised pretraining (SimCLR) of the pretrained backbone on in-domain unlabeled images, "
             "then full fine-tuning on the labels",
             strategy="hybrid",
-            family="hybrid",
+            family=ArmFamily.HYBRID,
             pretrained=True,
-            architecture="pretrained",
+            architecture=Architecture.PRETRAINED,
         ),
         ArmSpec(
             "hybrid_scratch",
             "self-supervised pretraining (SimCLR) of the compact CNN from random initialisation on in-domain "
             "unlabeled images, then fine-tuning on the labels",
             strategy="hybrid",
-            family="hybrid",
+            family=ArmFamily.HYBRID,
             pretrained=False,
-            architecture="scratch",
+            architecture=Architecture.SCRATCH,
         ),
     )
 }
-NOT_BENCHMARKED: dict[str, str] = {}  # strategies the advisor ranks that no arm measures (none since hybrid)
 
 
 def arms_for_strategy(strategy: str) -> tuple[str, ...]:
@@ -113,10 +113,6 @@ def arms_for_strategy(strategy: str) -> tuple[str, ...]:
 
 
 def get_arm(name: str) -> ArmSpec:
-    if name in NOT_BENCHMARKED:
-        raise BenchInputError(
-            f"arm {name!r} is not benchmarked: {NOT_BENCHMARKED[name]}; valid arms are {', '.join(ARMS)}"
-        )
     try:
         return ARMS[name]
     except KeyError:
@@ -124,11 +120,15 @@ def get_arm(name: str) -> ArmSpec:
 
 
 def parse_arms(text: str) -> tuple[str, ...]:
-    """Parse a comma-separated arm list, checking every name (``hybrid`` is skipped with a note by callers)."""
+    """Parse a comma-separated arm list, checking every name."""
     names = tuple(part.strip() for part in text.split(",") if part.strip())
     if not names:
-        raise BenchInputError(f"--arms: empty; valid arms are {', '.join(ARMS)}")
+        raise ConfigError("arms", f"empty; valid arms are {', '.join(ARMS)}")
     for name in names:
-        if name not in NOT_BENCHMARKED:
-            get_arm(name)
+        get_arm(name)
     return names
+
+
+def any_pretraining(arms: Iterable[str]) -> bool:
+    """Does any of these arms pretrain on unlabeled data first (the hybrid family)?"""
+    return any(get_arm(name).family == ArmFamily.HYBRID for name in arms)

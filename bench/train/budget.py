@@ -22,6 +22,7 @@ MAX_EVALS = 6  # validation passes per budgeted trial: on a CPU each costs about
 # A hybrid arm without its own pretraining budget spends this share of budget_seconds pretraining,
 # so it is compared with the other arms at equal total wall-clock.
 PRETRAIN_SHARE = 0.5
+TRAIN_SHARE = 0.85  # part of a budget that trains; the rest pays for evaluation passes
 BUDGET_GUARD = 1.10  # stop training if it runs 10% over the budget (e.g. the machine slowed down)
 
 
@@ -77,7 +78,3 @@ class BudgetPlanner:
         if self.eval_every is not None and (step % self.eval_every == 0 or step >= self.planned):
             due = True
         return due
-
-    @property
-    def done_planning(self) -> bool:
-        return self.budget_seconds is None or self._probe_start is not None

@@ -10,8 +10,9 @@ from bench.device import resolve_device
 from bench.errors import ConfigError
 from bench.models.backbones import BACKBONES, get_backbone
 from bench.train.arms import get_arm
-from bench.train.budget import PRETRAIN_SHARE
+from bench.train.budget import PRETRAIN_SHARE, TRAIN_SHARE
 from bench.train.pretrain import OBJECTIVES
+from bench.vocabulary import ArmFamily
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,14 @@ class TrialConfig:
     pretrain_seconds: float | None = None
     pretrain_objective: str = "simclr"
 
+    def __post_init__(self) -> None:
+        # Values each field accepts are stored as its type (a JSON 64.0 is batch size 64), as profiles do;
+        # values it refuses stay as given, for validate_trial_config to name.
+        for name, constraint in TRIAL_CONSTRAINTS.items():
+            value = getattr(self, name)
+            if constraint.accepts(value):
+                object.__setattr__(self, name, constraint.convert(value))
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -51,8 +60,13 @@ class TrialConfig:
     def pretrain_share(self) -> float:
         """The part of ``budget_seconds`` spent pretraining: PRETRAIN_SHARE for a hybrid arm without
         its own ``pretrain_seconds`` (equal total wall-clock with the other arms), else 0."""
-        shared = get_arm(self.arm).family == "hybrid" and self.pretrain_seconds is None
+        shared = get_arm(self.arm).family == ArmFamily.HYBRID and self.pretrain_seconds is None
         return PRETRAIN_SHARE if shared and self.budget_seconds is not None else 0.0
+
+    @property
+    def train_share(self) -> float:
+        """The part of ``budget_seconds`` that trains on the labels (evaluation and pretraining take the rest)."""
+        return TRAIN_SHARE * (1 - self.pretrain_share)
 
 
 # One declarative table: what each field accepts. The constraint writes the message.
@@ -92,7 +106,7 @@ def validate_trial_config(config: TrialConfig) -> None:
             f"got {config.backbone}, which has none",
         )
     resolve_device(config.device)
-    if arm.family == "hybrid" and config.budget_seconds is None and config.pretrain_seconds is None:
+    if arm.family == ArmFamily.HYBRID and config.budget_seconds is None and config.pretrain_seconds is None:
         raise ConfigError(
             "pretrain_seconds", "expected seconds for pretraining when training until converged; got none"
         )

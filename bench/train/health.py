@@ -19,14 +19,82 @@ characters per trial in the run store.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
+from bench.vocabulary import FindingCode
+
 MIN_STEPS = 30
 MIN_EPOCHS = 1.0
 LEARNED_ALPHA = 0.01
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reason a trial is not healthy: a code the verdict reads, and the numbers behind it.
+
+    Front ends word it with :func:`describe`, naming options their own way (a flag on the
+    command line, a widget label in the app).
+
+    >>> describe(Finding(FindingCode.UNDER_FLOOR, {"steps": 9, "epochs": 0.5, "budget_seconds": 5}))
+    'ran 9 optimizer steps (0.5 epochs) in 5 s; a fair comparison needs at least 30 steps and 1 epoch'
+    """
+
+    code: FindingCode
+    params: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | str) -> Finding:
+        """Rebuild a stored finding; a reason stored as words by an older version keeps its words."""
+        if isinstance(data, str):
+            return cls(FindingCode.RECORDED, {"text": data})
+        return cls(FindingCode(data["code"]), dict(data.get("params", {})))
+
+
+# How the engine's own words name the options a finding suggests; front ends pass their own names.
+OPTION_WORDS = {"pretrain_seconds": "pretraining its own seconds", "budget_seconds": "a larger budget"}
+
+
+def describe(finding: Finding, names: Mapping[str, str] | None = None) -> str:
+    """A finding in words; ``names`` words the options it suggests (``{"pretrain_seconds": "--pretrain-seconds"}``)."""
+    p, code = finding.params, finding.code
+    if code == FindingCode.AT_CHANCE:
+        return (
+            f"test accuracy {p['accuracy']:.3f} is not above the chance level {p['chance']:.3f} "
+            f"(p = {p['p_value']:.2g})"
+        )
+    if code == FindingCode.UNDER_FLOOR:
+        within = f" in {p['budget_seconds']:g} s" if p.get("budget_seconds") is not None else ""
+        return (
+            f"ran {int(p['steps'])} optimizer steps ({p['epochs']:.2g} epochs){within}; a fair comparison needs at "
+            f"least {MIN_STEPS} steps and {MIN_EPOCHS:g} epoch"
+        )
+    if code == FindingCode.PRETRAINING_OVERRAN:
+        steps = int(p["steps"])
+        words = {**OPTION_WORDS, **(names or {})}
+        if names and "pretrain_seconds" in names:
+            fix = f"set {words['pretrain_seconds']}, or raise {words['budget_seconds']}"
+        else:
+            fix = "give pretraining its own seconds, or a larger budget"
+        return (
+            f"pretraining took {p['seconds']:.0f} s for {steps} step{'s' if steps != 1 else ''}, over its "
+            f"{p['share']:g} s share of the {p['budget_seconds']:g} s budget: not an equal-time comparison ({fix})"
+        )
+    return str(p.get("text", code))
+
+
+def stored_findings(data: Mapping[str, Any]) -> tuple[Finding, ...]:
+    """The findings of a stored trial health or verdict arm (older versions stored words under
+    ``reasons`` or ``health``)."""
+    stored = data.get("findings")
+    if stored is None:
+        stored = data.get("reasons", data.get("health")) or ()
+    return tuple(f if isinstance(f, Finding) else Finding.from_dict(f) for f in stored)
 
 
 @dataclass(frozen=True)
@@ -35,7 +103,45 @@ class TrialHealth:
     learned: bool  # above chance by an exact binomial test
     learned_p_value: float
     undertrained: bool  # did not learn, ran under the step/epoch floor, or overran an equal-time budget
-    reasons: tuple[str, ...] = ()  # why, in words
+    findings: tuple[Finding, ...] = ()  # why
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """The findings in the engine's words."""
+        return tuple(describe(f) for f in self.findings)
+
+    def has(self, code: FindingCode) -> bool:
+        return any(f.code == code for f in self.findings)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrialHealth:
+        """Rebuild stored health (an older version stored ``reasons`` as words)."""
+        values = {k: v for k, v in data.items() if k not in ("findings", "reasons")}
+        return cls(**values, findings=stored_findings(data))
+
+
+def floor_steps(steps_per_epoch: float) -> int:
+    """The optimizer steps a fair comparison needs: MIN_STEPS, and MIN_EPOCHS passes over the labels."""
+    return max(MIN_STEPS, math.ceil(MIN_EPOCHS * steps_per_epoch))
+
+
+# A budget suggested to reach the floor is this many times the bare estimate, rounded up to 5 s:
+# a rate measured over a few steps varies, and a budget that lands just short of the floor wastes a run.
+SUGGESTION_MARGIN = 2.0
+
+
+def seconds_to_floor(steps_per_second: float, steps_per_epoch: float, train_share: float) -> float:
+    """The budget that gives an arm the floor's steps and epochs: the one "give it N seconds" the plan,
+    the verdict and the front ends all say.
+
+    ``train_share``: the part of a budget that trains (evaluation passes and a hybrid arm's
+    pretraining take the rest).
+
+    >>> seconds_to_floor(2.0, 16, 0.85)  # 30 steps at 2 steps/s, 85% of the budget training
+    40.0
+    """
+    bare = floor_steps(steps_per_epoch) / (steps_per_second * train_share)
+    return float(5 * math.ceil(SUGGESTION_MARGIN * bare / 5))
 
 
 def chance_accuracy(test_labels: np.ndarray) -> float:
@@ -51,30 +157,28 @@ def assess(
     epochs: float,
     gradient: bool,
     budget_seconds: float | None,
-    unequal_time: str | None = None,
+    unequal_time: Finding | None = None,
 ) -> TrialHealth:
     """Health of a finished trial from its per-example correctness and how much it trained.
 
-    ``unequal_time``: why the trial did not keep to the run's equal wall-clock (a hybrid arm whose
-    pretraining overran its share); such a trial is not compared either.
+    ``unequal_time``: the finding of a trial that did not keep to the run's equal wall-clock (a
+    hybrid arm whose pretraining overran its share); such a trial is not compared either.
     """
     n, k = len(correct), int(np.sum(correct))
     p_value = float(stats.binomtest(k, n, chance, alternative="greater").pvalue) if n else 1.0
     learned = p_value < LEARNED_ALPHA
-    reasons = []
+    findings = []
     if not learned:
-        reasons.append(
-            f"test accuracy {k / max(n, 1):.3f} is not above the chance level {chance:.3f} (p = {p_value:.2g})"
+        findings.append(
+            Finding(FindingCode.AT_CHANCE, {"accuracy": k / max(n, 1), "chance": chance, "p_value": p_value})
         )
     if gradient and (steps < MIN_STEPS or epochs < MIN_EPOCHS):
-        within = f" in {budget_seconds:g} s" if budget_seconds is not None else ""
-        reasons.append(
-            f"ran {steps} optimizer steps ({epochs:.2g} epochs){within}; a fair comparison needs at least "
-            f"{MIN_STEPS} steps and {MIN_EPOCHS:g} epoch"
+        findings.append(
+            Finding(FindingCode.UNDER_FLOOR, {"steps": steps, "epochs": epochs, "budget_seconds": budget_seconds})
         )
     if unequal_time:
-        reasons.append(unequal_time)
-    return TrialHealth(chance, learned, round(p_value, 6), bool(reasons), tuple(reasons))
+        findings.append(unequal_time)
+    return TrialHealth(chance, learned, round(p_value, 6), bool(findings), tuple(findings))
 
 
 def pack_correct(correct: np.ndarray) -> str:

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from advisor.recipes import Hyperparameters
+from advisor.vocabulary import Trainable
 from bench.device import autocast, prefers_channels_last
 from bench.models.backbones import BackboneSpec, head_of
 from bench.train.batches import augment, eval_batch_size, forward_batch, normalise
@@ -39,7 +40,7 @@ def parameter_groups(model: nn.Module, spec: BackboneSpec, hp: Hyperparameters) 
     head_ids = {id(p) for p in head_params}
     blocks = spec.body_blocks(model)
     frozen_blocks: list[nn.Module] = []
-    if hp.trainable == "top":
+    if hp.trainable == Trainable.TOP:
         n_train = max(1, math.ceil(len(blocks) * hp.top_fraction))
         frozen_blocks, blocks = blocks[:-n_train], blocks[-n_train:]
         for parameter in model.parameters():

@@ -9,17 +9,16 @@ budget that would reach it, e.g. "scratch would get about 9 steps in 5 s here; 4
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from advisor.vocabulary import Trainable
 from bench.train.arms import get_arm
+from bench.train.budget import TRAIN_SHARE
 from bench.train.cache import TrialCache
 from bench.train.config import TrialConfig
-from bench.train.health import MIN_EPOCHS, MIN_STEPS
+from bench.train.health import MIN_EPOCHS, MIN_STEPS, floor_steps, seconds_to_floor
 from bench.train.trial import measure_throughput
-
-TRAIN_SHARE = 0.85  # part of a budget that trains; the rest pays for evaluation passes
 
 
 @dataclass(frozen=True)
@@ -43,12 +42,11 @@ def plan_arms(
     cache = cache or TrialCache()
     plans = []
     for name in arms:
-        if get_arm(name).trainable == "head":
+        if get_arm(name).trainable == Trainable.HEAD:
             continue
         config = replace(base, arm=name, seed=0)
         rate, per_epoch = measure_throughput(config, cache, clock)
-        share = TRAIN_SHARE * (1 - config.pretrain_share)  # a hybrid arm's pretraining takes its part
-        plans.append(plan_from_rate(name, rate, per_epoch, base.budget_seconds, share))
+        plans.append(plan_from_rate(name, rate, per_epoch, base.budget_seconds, config.train_share))
     return tuple(plans)
 
 
@@ -62,12 +60,11 @@ def plan_from_rate(
     """
     steps = int(steps_per_second * budget * train_share)
     epochs = steps / max(steps_per_epoch, 1)
-    needed = max(MIN_STEPS, math.ceil(MIN_EPOCHS * steps_per_epoch))
-    enough = steps >= needed
+    enough = steps >= floor_steps(steps_per_epoch)
     if enough:
         return ArmPlan(arm, round(steps_per_second, 2), steps_per_epoch, steps, round(epochs, 2), True, None,
                        f"{arm}: about {steps} steps ({epochs:.1f} epochs) in {budget:g} s")  # fmt: skip
-    seconds = 5 * math.ceil(2 * needed / (steps_per_second * train_share) / 5)
+    seconds = seconds_to_floor(steps_per_second, steps_per_epoch, train_share)
     gives = steps_per_second * seconds * train_share / max(steps_per_epoch, 1)
     return ArmPlan(
         arm, round(steps_per_second, 2), steps_per_epoch, steps, round(epochs, 2), False, float(seconds),

@@ -46,7 +46,7 @@ from lightly.models.utils import deactivate_requires_grad, update_momentum
 from torch import nn
 
 from bench.device import autocast, prefers_channels_last
-from bench.errors import BenchInputError
+from bench.errors import ConfigError
 
 OBJECTIVES = ("simclr", "byol")
 # The fewest images a step can use: fewer negatives (SimCLR) or batch-norm statistics over
@@ -108,12 +108,13 @@ def check_pool(pool_size: int, batch_size: int, objective: str) -> int:
     50
     """
     if objective not in OBJECTIVES:
-        raise BenchInputError(f"--pretrain-objective {objective!r}: unknown; accepted: {', '.join(OBJECTIVES)}")
+        raise ConfigError("pretrain_objective", f"unknown; accepted: {', '.join(OBJECTIVES)}", given=repr(objective))
     if pool_size < 2 * MIN_BATCH:
-        raise BenchInputError(
-            f"--unlabeled: the pool has {pool_size} image{'s' if pool_size != 1 else ''}; {objective} needs at "
+        raise ConfigError(
+            "unlabeled",
+            f"the pool has {pool_size} image{'s' if pool_size != 1 else ''}; {objective} needs at "
             f"least {2 * MIN_BATCH} (two batches of {MIN_BATCH}); accepted: a folder or .zip of at least "
-            f"{2 * MIN_BATCH} readable images, or fewer --examples so that more training images stay unlabeled"
+            f"{2 * MIN_BATCH} readable images, or fewer {{examples}} so that more training images stay unlabeled",
         )
     return max(MIN_BATCH, min(batch_size, pool_size // 2))
 

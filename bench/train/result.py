@@ -10,6 +10,7 @@ import numpy as np
 from advisor.constraints import Constraint, FieldError, Interval, Options, check_field, excerpt
 from bench.train.config import TRIAL_CONSTRAINTS, TrialConfig
 from bench.train.health import TrialHealth, unpack_correct
+from bench.vocabulary import FindingCode, TrialStatus
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class EpochRecord:
 @dataclass(frozen=True)
 class TrialResult:
     config: TrialConfig
-    status: str  # completed | cancelled | failed
+    status: TrialStatus
     test_accuracy: float | None = None
     test_macro_f1: float | None = None
     val_accuracy: float | None = None
@@ -80,16 +81,17 @@ class TrialResult:
         check_trial_record(data)
         values = {k: v for k, v in data.items() if k != "trial_id"}
         values["config"] = TrialConfig(**values["config"])
+        values["status"] = TrialStatus(values["status"])
         values["history"] = tuple(EpochRecord(**h) for h in values.get("history", ()))
         values["pretrain_notes"] = tuple(values.get("pretrain_notes", ()))
         if values.get("health"):
-            values["health"] = TrialHealth(**{**values["health"], "reasons": tuple(values["health"]["reasons"])})
+            values["health"] = TrialHealth.from_dict(values["health"])
         return cls(**values)
 
 
 # What a stored trial's fields accept: a results.json or a run store row is read back through this
 # table, so "abc", NaN or 7.5 as an accuracy is an error naming the field, not a number in a verdict.
-STATUSES = ("completed", "cancelled", "failed")
+STATUSES = tuple(TrialStatus)
 _SHARE = Interval(float, 0, 1, none="not measured")
 _AMOUNT = Interval(float, 0, None)
 _COUNT = Interval(int, 0, None)
@@ -173,13 +175,22 @@ def check_trial_record(data: Any) -> None:
     health = data.get("health")
     if health is not None:
         _expect(health, dict, "health", "a JSON object, or null")
-        _known(health, {f.name for f in fields(TrialHealth)}, "health.")
+        _known(health, {f.name for f in fields(TrialHealth)} | {"reasons"}, "health.")  # reasons: older words
         for name in ("chance_accuracy", "learned_p_value"):
             check_field(f"health.{name}", health.get(name), Interval(float, 0, 1))
         for name in ("learned", "undertrained"):
             _expect(health.get(name), bool, f"health.{name}", "true or false")
-        for index, reason in enumerate(_list_of(health, "reasons", "health.")):
-            _expect(reason, str, f"health.reasons[{index}]", "text")
+        for key in ("findings", "reasons"):
+            for index, finding in enumerate(_list_of(health, key, "health.")):
+                _check_finding(finding, f"health.{key}[{index}]")
+
+
+def _check_finding(finding: Any, where: str) -> None:
+    if isinstance(finding, str):  # an older version stored the words
+        return
+    _expect(finding, dict, where, "a finding (code and params) or text")
+    check_field(f"{where}.code", finding.get("code"), Options(tuple(FindingCode)))
+    _expect(finding.get("params", {}), dict, f"{where}.params", "a JSON object")
 
 
 def _expect(value: Any, kind: type, where: str, accepted: str) -> None:

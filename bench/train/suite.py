@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from bench.train.arms import NOT_BENCHMARKED
 from bench.train.cache import TrialCache
 from bench.train.trial import Callback, TrialConfig, TrialResult, run_trial, validate_trial_config
+from bench.vocabulary import TrialStatus
 
 # Executes a list of trials: (configs, callbacks, on_result, cache) -> results in the configs' order.
 Runner = Callable[
@@ -26,16 +26,7 @@ class SuiteConfig:
 
     def trial_configs(self) -> list[TrialConfig]:
         # Seed-major order: after the first seed every arm has a result to compare.
-        return [
-            replace(self.base, arm=arm, seed=seed)
-            for seed in self.seeds
-            for arm in self.arms
-            if arm not in NOT_BENCHMARKED
-        ]
-
-    @property
-    def skipped_arms(self) -> dict[str, str]:
-        return {arm: NOT_BENCHMARKED[arm] for arm in self.arms if arm in NOT_BENCHMARKED}
+        return [replace(self.base, arm=arm, seed=seed) for seed in self.seeds for arm in self.arms]
 
     def to_dict(self) -> dict[str, Any]:
         return {"base": asdict(self.base), "arms": list(self.arms), "seeds": list(self.seeds)}
@@ -76,6 +67,6 @@ def run_trials(
         result = run_trial(trial, callbacks, cache)
         results.append(result)
         on_result(result)
-        if result.status == "cancelled":
+        if result.status == TrialStatus.CANCELLED:
             break
     return results

@@ -23,6 +23,7 @@ import torch
 from sklearn.metrics import accuracy_score, f1_score
 from torch import nn
 
+from advisor.vocabulary import Trainable
 from bench.data.image_data import ImageData
 from bench.data.images import DecodeCancelled
 from bench.data.splits import Splits, make_splits, subsample_train
@@ -44,11 +45,12 @@ from bench.train.budget import BUDGET_GUARD, PROBE_WARMUP_STEPS
 from bench.train.cache import TrialCache, stage_images
 from bench.train.callbacks import Callback, Hooks, TrialCancelled, TrialState
 from bench.train.config import TRIAL_CONSTRAINTS, TrialConfig, validate_trial_config
-from bench.train.health import assess, chance_accuracy, pack_correct
+from bench.train.health import Finding, assess, chance_accuracy, pack_correct
 from bench.train.loop import GradientTrainer
 from bench.train.pretrain import headless, pretrain
 from bench.train.probe import run_linear_probe
 from bench.train.result import EpochRecord, TrialResult
+from bench.vocabulary import Architecture, ArmFamily, FindingCode, TrialStatus
 
 __all__ = [
     "TRIAL_CONSTRAINTS",
@@ -73,9 +75,9 @@ def run_trial(
     Bad configuration raises BenchInputError before any work starts. ``clock`` (seconds) is read
     to plan and time the budget; the default synchronises the device first. Tests inject one.
 
-    >>> result = run_trial(TrialConfig("digits", "linear_probe", examples=200, budget_seconds=None))  # doctest: +SKIP
-    >>> result.status, result.test_accuracy > 0.8, result.health.learned  # doctest: +SKIP
-    ('completed', True, True)
+    >>> result = run_trial(TrialConfig("digits", "linear_probe", examples=200, budget_seconds=None))
+    >>> result.status == "completed", result.test_accuracy > 0.5, result.health.learned  # chance is 0.1
+    (True, True, True)
     """
     validate_trial_config(config)
     hooks = Hooks(list(callbacks or []))
@@ -91,11 +93,11 @@ def run_trial(
     try:
         result = _run(config, get_arm(config.arm), device, hooks, cache, base, clock)
     except (TrialCancelled, DecodeCancelled):
-        result = replace(base, status="cancelled", error="cancelled by the user")
+        result = replace(base, status=TrialStatus.CANCELLED, error="cancelled by the user")
     except BenchInputError:
         raise
     except Exception as error:  # a crash in one trial must not lose the others
-        result = replace(base, status="failed", error=f"{error.__class__.__name__}: {error}")
+        result = replace(base, status=TrialStatus.FAILED, error=f"{error.__class__.__name__}: {error}")
     peak, kind = peak_memory_mb(device)
     result = replace(
         result,
@@ -130,11 +132,13 @@ def prepare(config: TrialConfig, arm: ArmSpec, device: torch.device, cache: Tria
     """Stage what a trial of ``arm`` needs (cached across trials: data once, images once per resolution)."""
     data = cache.dataset(config.dataset, config.image_size, config.train_limit, should_stop=should_stop)
     resolution = (
-        config.scratch_resolution if arm.architecture == "scratch" else config.resolution or data.default_resolution
+        config.scratch_resolution
+        if arm.architecture == Architecture.SCRATCH
+        else config.resolution or data.default_resolution
     )
     splits = make_splits(data.labels, config.split_seed)
     train_idx = subsample_train(splits, data.labels, training_examples(config, len(splits.train)), config.seed)
-    spec = get_backbone(config.scratch_backbone if arm.architecture == "scratch" else config.backbone)
+    spec = get_backbone(config.scratch_backbone if arm.architecture == Architecture.SCRATCH else config.backbone)
     images = cache.staged(data, resolution, device)
     return Prepared(data, splits, train_idx, spec, images, torch.as_tensor(data.labels, device=device))
 
@@ -179,7 +183,7 @@ def _run(
     hooks.progress(TrialState(config, "data"))
     _seed_everything(config.seed)
     split_idx = (train_idx, splits.val, splits.test)
-    if arm.trainable == "head":
+    if arm.trainable == Trainable.HEAD:
         probe = run_linear_probe(config, spec, data, images, split_idx, device, hooks, cache, clock)
         result = replace(
             base,
@@ -198,7 +202,7 @@ def _run(
     if prefers_channels_last(device):
         model = model.to(memory_format=torch.channels_last)
     training, unequal_time = config, None
-    if arm.family == "hybrid":
+    if arm.family == ArmFamily.HYBRID:
         stage = _pretrain(config, ready, model, device, hooks, clock)
         base = replace(base, time_pretrain_s=round(stage.seconds, 3), pretrain_steps=stage.steps,
                        pretrain_notes=stage.notes)  # fmt: skip
@@ -207,11 +211,11 @@ def _run(
             training = replace(config, budget_seconds=max(1.0, config.budget_seconds - stage.seconds))
             share = config.pretrain_share * config.budget_seconds
             if stage.seconds > BUDGET_GUARD * share:  # one step can outlast the share (a big model on a CPU)
-                unequal_time = (
-                    f"pretraining took {stage.seconds:.0f} s for {stage.steps} step{'s' if stage.steps != 1 else ''}, "
-                    f"over its {share:g} s share of the {config.budget_seconds:g} s budget: not an equal-time "
-                    f"comparison (give pretraining its own --pretrain-seconds, or a larger budget)"
-                )
+                unequal_time = Finding(
+                    FindingCode.PRETRAINING_OVERRAN,
+                    {"seconds": stage.seconds, "steps": stage.steps, "share": share,
+                     "budget_seconds": config.budget_seconds},
+                )  # fmt: skip
     trainer = GradientTrainer(
         training, arm.hyperparameters, spec, model, images, labels, data.allow_flip, device, hooks, clock
     )
@@ -272,7 +276,7 @@ def _finish(
     test_idx: np.ndarray,
     labels: np.ndarray,
     gradient: bool,
-    unequal_time: str | None = None,
+    unequal_time: Finding | None = None,
 ) -> TrialResult:
     """Test metrics, per-example correctness and health: the same for every arm."""
     truth = labels[test_idx]
@@ -289,7 +293,7 @@ def _finish(
     )
     return replace(
         result,
-        status="completed",
+        status=TrialStatus.COMPLETED,
         test_accuracy=round(float(accuracy_score(truth, predicted)), 5),
         test_macro_f1=round(float(f1_score(truth, predicted, average="macro")), 5),
         test_correct=pack_correct(correct),

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import threading
 from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 from bench.data.splits import make_splits, subsample_train
 from bench.errors import BenchInputError, ConfigError
@@ -24,50 +21,13 @@ from bench.runs.request import RunRequest, validate_request
 from bench.runs.store import RunStore
 from bench.runs.worker import launch
 from bench.train.trial import TrialConfig
-from finetune_or_scratch.reports.words import plain
+from bench.vocabulary import RunKind
+from finetune_or_scratch.app.datasets import DatasetChoice, DatasetFacts
+from finetune_or_scratch.reports.words import RUN_FIELDS, plain
 
 FORM_ERROR = ""  # key of a message about the form as a whole (not one widget)
 # The request's fields as the form's widgets (these are the keys of the messages).
 WIDGET_FIELDS = {"dataset", "arms", "arm", "examples", "seeds", "budget_seconds", "sizes", "kind", "unlabeled"}
-_FLAG = re.compile(r"^--[\w-]+(?: [^:]*)?:\s*")  # "--examples 1000: " from the engine's command-line wording
-
-
-@dataclass(frozen=True)
-class DatasetChoice:
-    """A dataset as the engine takes it (``source``: a name or a path) and as a person calls it (``label``)."""
-
-    source: str
-    label: str
-
-
-@dataclass(frozen=True)
-class DatasetFacts:
-    """What the form shows and checks before a run: size, classes, the training pool after held-out splits."""
-
-    images: int
-    classes: int
-    train_pool: int
-    native_resolution: int | None
-    skipped: int
-    labels: np.ndarray
-
-    def default_examples(self, cap: int = 1000) -> int:
-        """The form's default: every training image up to ``cap``, never more than the dataset has."""
-        return max(self.classes, min(cap, self.train_pool))
-
-    def describe(self) -> str:
-        side = f", about {self.native_resolution} px a side" if self.native_resolution else ""
-        skipped = f"; {self.skipped:,} unreadable images skipped" if self.skipped else ""
-        return (
-            f"{self.images:,} images in {self.classes} classes{side}: {self.train_pool:,} for training after "
-            f"holding out validation and test images{skipped}"
-        )
-
-
-def facts_of(labels: np.ndarray, native_resolution: int | None, skipped: int, split_seed: int = 0) -> DatasetFacts:
-    splits = make_splits(labels, split_seed)
-    classes = len(np.unique(labels))
-    return DatasetFacts(len(labels), classes, len(splits.train), native_resolution, skipped, labels)
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:
@@ -121,26 +81,20 @@ def check_form(form: RunForm, facts: DatasetFacts | None) -> tuple[RunRequest | 
     except ConfigError as error:
         field = error.field if error.field in WIDGET_FIELDS else FORM_ERROR
         field = {"arm": "arms", "seed": "seeds"}.get(field, field)
-        detail = error.detail if field else str(error)
+        detail = error.detail_in(RUN_FIELDS) if field else error.worded(RUN_FIELDS)
         return None, {field: plain(detail, {form.dataset.source: form.dataset.label})}
     except BenchInputError as error:
-        return None, {FORM_ERROR: plain(_FLAG.sub("", str(error)), {form.dataset.source: form.dataset.label})}
+        return None, {FORM_ERROR: plain(str(error), {form.dataset.source: form.dataset.label})}
     return request, {}
 
 
 def _check_against(request: RunRequest, facts: DatasetFacts) -> None:
     """Training examples and curve sizes against this dataset's training pool (the worker's own checks)."""
     splits = make_splits(facts.labels, request.base.split_seed)
-    if request.kind == "curve":
-        try:
-            validate_sizes(request.curve(), len(splits.train), facts.classes)
-        except BenchInputError as error:
-            raise ConfigError("sizes", _FLAG.sub("", str(error))) from None
+    if request.kind == RunKind.CURVE:
+        validate_sizes(request.curve(), len(splits.train), facts.classes)  # ConfigError("sizes", ...)
         return
-    try:
-        subsample_train(splits, facts.labels, request.base.examples, seed=0)
-    except BenchInputError as error:
-        raise ConfigError("examples", _FLAG.sub("", str(error))) from None
+    subsample_train(splits, facts.labels, request.base.examples, seed=0)  # ConfigError("examples", ...)
 
 
 def start_run(

@@ -13,7 +13,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from bench.runs.request import RunRequest
 from bench.runs.store import ACTIVE, RunRecord, RunStore
+from bench.vocabulary import RunKind, RunStatus, TrialStatus
 from finetune_or_scratch.app import state
 from finetune_or_scratch.app.navigation import page
 from finetune_or_scratch.reports.charts import accuracy_chart, accuracy_chart_height, curve_chart
@@ -54,40 +56,43 @@ def measured_device(trials: list[dict[str, Any]]) -> str | None:
 
 def finished_trials(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Trials with a result: a trial stopped by a cancel has none and is not a row of the table."""
-    return [t for t in trials if t.get("status") != "cancelled"]
+    return [t for t in trials if t.get("status") != TrialStatus.CANCELLED]
 
 
 def status_line(record: RunRecord, trials: list[dict[str, Any]]) -> str:
     """Where a run stands, in words: queued behind another run, trials done of planned, how it ended."""
     progress = record.progress or {}
     total = progress.get("total") or _planned(record.config)
-    done = sum(t.get("status") == "completed" for t in trials)
-    failed = sum(t.get("status") == "failed" for t in trials)
+    done = sum(t.get("status") == TrialStatus.COMPLETED for t in trials)
+    failed = sum(t.get("status") == TrialStatus.FAILED for t in trials)
     failures = f"; {failed} failed" if failed else ""
-    if record.status == "queued":
+    if record.status == RunStatus.QUEUED:
         behind = progress.get("queued_behind")
         return f"Queued behind run {behind}: it starts when that run ends." if behind else "Queued: starting…"
-    if record.status == "running":
+    if record.status == RunStatus.RUNNING:
         now = ""
         if progress.get("arm"):
             now = f" · now {arm_label(progress['arm'])}, seed {progress.get('seed', 0)} ({progress.get('phase', '')})"
         return f"{done} of {total} trials finished{failures}{now}"
-    if record.status == "completed":
+    if record.status == RunStatus.COMPLETED:
         return f"Finished: {done} of {total} trials{failures}."
-    if record.status == "cancelled":
+    if record.status == RunStatus.CANCELLED:
         return (
             f"Cancelled after {done} of {total} trials; the trial that was running was stopped and is not counted."
             if done
             else "Cancelled before any trial finished: there are no results."
         )
-    if record.status == "interrupted":
+    if record.status == RunStatus.INTERRUPTED:
         return f"Interrupted after {done} of {total} trials (the worker stopped); finished trials are kept."
     return f"Failed after {done} of {total} trials."
 
 
 def _planned(config: Mapping[str, Any]) -> int:
-    arms = [a for a in config.get("arms", []) if a != "hybrid"]
-    return max(1, len(arms) * len(config.get("seeds", [0])) * max(1, len(config.get("sizes", []))))
+    """The run's trial count, as the engine counts it (:meth:`RunRequest.total_trials`)."""
+    try:
+        return max(1, RunRequest.from_dict(dict(config)).total_trials())
+    except (KeyError, TypeError, ValueError):  # a stored config from another version: no count to show
+        return 1
 
 
 def run_card(record: RunRecord, trials: list[dict[str, Any]] | None = None, title: str | None = None) -> None:
@@ -126,7 +131,7 @@ def run_progress(store: RunStore, run_id: str) -> None:
         if current.status in ACTIVE:
             st.progress(_fraction(current, trials), text=line)
         else:
-            {"completed": st.success, "failed": st.error}.get(current.status, st.warning)(line)
+            {RunStatus.COMPLETED: st.success, RunStatus.FAILED: st.error}.get(current.status, st.warning)(line)
         shown = finished_trials(trials)
         if shown:
             st.dataframe(trials_table(shown), hide_index=True, width="stretch")
@@ -135,12 +140,12 @@ def run_progress(store: RunStore, run_id: str) -> None:
                 store.request_cancel(run_id)
                 st.toast("Cancelling: the current trial stops within 2 seconds.")
             return
-        if current.error and current.status != "cancelled":
+        if current.error and current.status != RunStatus.CANCELLED:
             st.error(
                 plain(current.error, {current.config.get("base", {}).get("dataset", ""): dataset_name(current.config)})
             )
-        completed = any(t.get("status") == "completed" for t in trials)
-        if current.status == "completed" and completed:
+        completed = any(t.get("status") == TrialStatus.COMPLETED for t in trials)
+        if current.status == RunStatus.COMPLETED and completed:
             next_step("verdict.py", "See the verdict", "⚖️", run_id)
         elif completed:
             next_step("verdict.py", f"See the partial results of this {status_text(current.status)} run", "⚖️", run_id)
@@ -153,7 +158,7 @@ def run_progress(store: RunStore, run_id: str) -> None:
 def _fraction(record: RunRecord, trials: list[dict[str, Any]]) -> float:
     progress = record.progress or {}
     total = max(1, progress.get("total") or _planned(record.config))
-    done = sum(t.get("status") in ("completed", "failed") for t in trials)
+    done = sum(t.get("status") in (TrialStatus.COMPLETED, TrialStatus.FAILED) for t in trials)
     within = (progress.get("step") or 0) / max(1, progress.get("planned_steps") or 1)
     return min(1.0, (done + min(within, 1.0)) / total)
 
@@ -184,7 +189,7 @@ def summary_rows(record: RunRecord) -> list[dict[str, Any]]:
 
 
 def summary_title(record: RunRecord) -> str:
-    if record.kind == "curve":
+    if record.kind == RunKind.CURVE:
         return "Accuracy per arm, averaged over every training size and seed"
     return "Accuracy per arm (mean ± standard deviation over seeds)"
 
@@ -209,7 +214,7 @@ def summary_view(record: RunRecord) -> None:
     )
     st.table(table, hide_index=True)
     # An explicit height: Streamlit's "content" height collapses charts with a band (nominal) y axis.
-    title = "Test accuracy (mean ± std over sizes and seeds)" if record.kind == "curve" else None
+    title = "Test accuracy (mean ± std over sizes and seeds)" if record.kind == RunKind.CURVE else None
     chart = accuracy_chart(summary, title) if title else accuracy_chart(summary)
     st.altair_chart(chart, width="stretch", height=accuracy_chart_height(1, len(summary)))
 
@@ -229,7 +234,7 @@ def curve_view(record: RunRecord) -> None:
 
 def verdict_view(verdict: dict | None, record: RunRecord | None = None) -> None:
     """The verdict from whatever keys it has; a cancelled or partial run says what the verdict covers."""
-    if record is not None and record.status in ("cancelled", "interrupted", "failed"):
+    if record is not None and RunStatus(record.status).stopped_early:
         st.warning(
             f"This run was {status_text(record.status)}: what follows covers only the trials that finished, "
             "not the comparison that was planned."
@@ -294,7 +299,7 @@ def _value_text(value: Any) -> str:
 
 def run_label(record: RunRecord) -> str:
     """A run as one line in a picker: id, dataset by its name, mode, status, when."""
-    mode = "curve" if record.kind == "curve" else "run"
+    mode = RunKind(record.kind)
     return (
         f"{record.id} · {dataset_name(record.config)} · {mode} · {status_text(record.status)} · "
         f"{record.created.replace('T', ' ')[:16]}"

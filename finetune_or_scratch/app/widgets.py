@@ -14,7 +14,7 @@ from bench.data.catalog import DATASETS
 from bench.data.datasets import check_source, load_dataset
 from bench.errors import BenchInputError
 from bench.runs.store import default_db_path
-from finetune_or_scratch.app.runs import DatasetChoice, DatasetFacts, facts_of
+from finetune_or_scratch.app.datasets import DatasetChoice, DatasetFacts, facts_of
 from finetune_or_scratch.reports.words import plain
 
 # Upload limit in MB (the server's own limit is .streamlit/config.toml's maxUploadSize).

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import vl_convert
 
+from bench.vocabulary import CrossoverStatus
 from finetune_or_scratch.reports.words import arm_label
 
 # A categorical palette whose neighbours stay apart (Vega's category10 plus navy and near-black):
@@ -191,7 +192,7 @@ def _fit_layers(curve: dict[str, Any], x: alt.X, color: alt.Color) -> list[alt.C
     """The dashed power-law fits and the crossover rule of one stored curve."""
     sizes = sorted({p["examples"] for p in curve.get("points", [])})
     crossover = curve.get("crossover") or {}
-    crossed = crossover.get("status") == "crossover" and crossover.get("examples")
+    crossed = crossover.get("status") == CrossoverStatus.CROSSOVER and crossover.get("examples")
     fitted = []
     if sizes:
         top = sizes[-1] * (max(3, crossover["examples"] / sizes[-1] * 1.5) if crossed else 3)

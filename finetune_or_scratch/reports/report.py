@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bench.vocabulary import RunKind
 from finetune_or_scratch.reports.charts import accuracy_chart, curve_chart, factor_chart, to_svg
 from finetune_or_scratch.reports.words import (
     answer_text,
@@ -172,7 +173,7 @@ def _measured_markdown(report: Report) -> list[str]:
     lines += _data_markdown(report.dataset)
     if not report.trials:
         return [*lines, "No validation run yet." if not run else "No trial finished."]
-    curve_run = config.get("kind") == "curve" or bool(report.curve)
+    curve_run = config.get("kind") == RunKind.CURVE or bool(report.curve)
     lines += [
         "Accuracy per arm, averaged over every training size and seed (the learning curve below has each size):"
         if curve_run

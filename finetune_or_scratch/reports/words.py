@@ -19,6 +19,7 @@ from typing import Any
 from advisor.profile import FIELD_SPECS
 from advisor.rules import SIMILARITY_VALUE
 from advisor.strategies import STRATEGY_BY_NAME
+from bench.vocabulary import RunKind
 
 # Arms that are not advisor strategies get their own label; the rest use the strategy's.
 _ARM_ONLY = {"scratch_same_arch": "Scratch, same architecture"}
@@ -183,7 +184,7 @@ def run_settings(config: Mapping[str, Any], device: str | None = None) -> dict[s
     examples = base.get("examples")
     settings = {
         "Dataset": dataset_name(config),
-        "Mode": "Learning curve" if config.get("kind") == "curve" else "Quick run",
+        "Mode": "Learning curve" if config.get("kind") == RunKind.CURVE else "Quick run",
         "Arms": arms_text(config.get("arms")),
         "Seeds": f"{len(seeds)}" if seeds else "",
         "Seconds of training per trial": seconds_text(base["budget_seconds"]) if "budget_seconds" in base else "n/a",

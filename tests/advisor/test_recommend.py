@@ -390,7 +390,8 @@ def test_grid_cells_attach_to_the_rules_that_fired():
     by_rule = cells_by_rule(grid)
     assert len(by_rule["pretraining_default"]) == len(grid["cells"])  # applies everywhere
     total = outcome_counts(grid["cells"])
-    assert total == {k: grid["agreement"][k] for k in ("confirmed", "contradicted", "inconclusive")}
+    assert total == {k: grid["agreement"][k] for k in ("confirmed", "contradicted", "inconclusive", "not_decided")}
+    assert sum(total.values()) == len(grid["cells"])  # every cell counted once, not decided apart from inconclusive
 
 
 def test_a_tie_between_the_top_two_is_a_coin_toss():

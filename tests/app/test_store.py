@@ -130,6 +130,7 @@ def test_worker_process_stops_when_cancelled(tmp_path):
     deadline = time.time() + 120
     while store.run(run_id).progress.get("phase") != "train" and time.time() < deadline:
         time.sleep(0.2)
+    assert store.run(run_id).progress.get("phase") == "train", "the worker never started training"
     asked = time.time()
     store.request_cancel(run_id)
     while store.run(run_id).status == "running" and time.time() - asked < 30:

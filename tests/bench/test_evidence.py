@@ -8,8 +8,9 @@ import pytest
 from bench.errors import BenchInputError
 from bench.evidence.curve import CurveConfig, PowerLaw, estimate_crossover, fit_power_law, validate_sizes
 from bench.evidence.verdict import make_verdict, render_verdict
-from bench.train.health import assess, pack_correct
+from bench.train.health import Finding, assess, pack_correct
 from bench.train.trial import EpochRecord, TrialConfig, TrialResult
+from bench.vocabulary import FindingCode
 
 
 def law(a, b, c):
@@ -186,14 +187,17 @@ def test_a_starved_rival_is_never_the_one_confirmed_against():
 def test_a_starved_hybrid_arm_is_told_to_count_its_pretraining_in_the_budget():
     # Both trained 9 steps in 5 s of training proper; the hybrid arm's budget also paid for pretraining.
     verdict = make_verdict("scratch", results({"scratch": [0.1, 0.1], "hybrid": [0.1, 0.1]}, steps=9))
-    assert "scratch did not train in 5 s (9 steps); give it at least 20 s" in verdict.summary
-    assert "hybrid did not train in 5 s (9 steps); give it at least 40 s (50% of it pretrains)" in verdict.summary
+    # One computation of "give it N seconds" (bench.train.health.seconds_to_floor), the plan's: twice the bare
+    # estimate of 30 steps at the measured rate with 85% of the budget training, half of that for the hybrid arm.
+    assert "scratch did not train in 5 s (9 steps); give it at least 40 s" in verdict.summary
+    assert "hybrid did not train in 5 s (9 steps); give it at least 80 s (50% of it pretrains)" in verdict.summary
 
 
 def test_a_hybrid_arm_whose_pretraining_overran_its_share_is_not_compared():
+    finding = Finding(FindingCode.PRETRAINING_OVERRAN, {"seconds": 40, "steps": 1, "share": 10, "budget_seconds": 20})
     overran = "pretraining took 40 s for 1 step, over its 10 s share of the 20 s budget: not an equal-time comparison"
     hybrid = [
-        replace(t, health=replace(t.health, undertrained=True, reasons=(overran,)))
+        replace(t, health=replace(t.health, undertrained=True, findings=(*t.health.findings, finding)))
         for t in results({"hybrid": [0.95, 0.96]})
     ]
     verdict = make_verdict("linear_probe", [*results({"linear_probe": [0.8, 0.81]}), *hybrid])

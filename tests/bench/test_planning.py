@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from bench.runs.queue import QueueCancelled, device_slot
-from bench.train.health import MIN_STEPS, assess, chance_accuracy, pack_correct, unpack_correct
+from bench.train.health import MIN_STEPS, Finding, assess, chance_accuracy, pack_correct, unpack_correct
 from bench.train.planning import plan_from_rate
+from bench.vocabulary import FindingCode
 
 
 def test_a_starved_arm_is_named_with_the_budget_that_would_train_it():
@@ -74,8 +75,7 @@ def test_a_queued_run_can_be_cancelled(tmp_path):
 
 
 def test_a_hybrid_arm_is_planned_on_the_part_of_its_budget_left_after_pretraining():
-    from bench.train.budget import PRETRAIN_SHARE
-    from bench.train.planning import TRAIN_SHARE
+    from bench.train.budget import PRETRAIN_SHARE, TRAIN_SHARE
 
     scratch = plan_from_rate("scratch", steps_per_second=2.0, steps_per_epoch=16, budget=5.0)
     hybrid = plan_from_rate("hybrid", 2.0, 16, 5.0, train_share=TRAIN_SHARE * (1 - PRETRAIN_SHARE))
@@ -86,9 +86,11 @@ def test_a_hybrid_arm_is_planned_on_the_part_of_its_budget_left_after_pretrainin
 def test_an_arm_that_overran_an_equal_time_budget_is_not_healthy_whatever_it_learned():
     correct = np.ones(100, dtype=bool)
     fair = assess(correct, 0.1, steps=200, epochs=5, gradient=True, budget_seconds=20)
-    overran = assess(correct, 0.1, 200, 5, True, 20, unequal_time="pretraining took 40 s for 1 step, over its share")
+    finding = Finding(FindingCode.PRETRAINING_OVERRAN, {"seconds": 40, "steps": 1, "share": 10, "budget_seconds": 20})
+    overran = assess(correct, 0.1, 200, 5, True, 20, unequal_time=finding)
     assert not fair.undertrained and overran.undertrained
-    assert overran.reasons == ("pretraining took 40 s for 1 step, over its share",)
+    assert overran.findings == (finding,) and overran.has(FindingCode.PRETRAINING_OVERRAN)
+    assert overran.reasons[0].startswith("pretraining took 40 s for 1 step, over its 10 s share of the 20 s budget")
 
 
 def test_until_converged_never_stops_an_arm_below_the_health_floor():

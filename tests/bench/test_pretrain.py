@@ -12,6 +12,7 @@ from bench.data.catalog import DATASETS
 from bench.errors import BenchInputError
 from bench.models.backbones import BACKBONES, create_model, get_backbone
 from bench.train.pretrain import MIN_BATCH, PRESETS, check_pool, headless, pretrain, two_views
+from tests.bench.wording import refused_as
 
 CPU = torch.device("cpu")
 
@@ -79,7 +80,7 @@ def test_encoder_keeps_its_training_mode_and_is_trained_in_place():
 
 @pytest.mark.parametrize("size", [0, 1, 2 * MIN_BATCH - 1])
 def test_too_small_a_pool_is_refused_naming_the_option(size):
-    with pytest.raises(BenchInputError, match=rf"--unlabeled: the pool has {size} images?; simclr needs at least 32"):
+    with refused_as(rf"--unlabeled: the pool has {size} images?; simclr needs at least 32"):
         pretrain(encoder(), noise_pool(size), normalise, 1.0, CPU, 0)
 
 

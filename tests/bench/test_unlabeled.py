@@ -10,6 +10,7 @@ from bench.data.catalog import DATASETS
 from bench.data.splits import make_splits, subsample_train
 from bench.data.unlabeled import check_matches, holdout_pool, load_unlabeled
 from bench.errors import BenchInputError
+from tests.bench.wording import refused_as
 
 
 def write_images(folder, count, size=20, mode="RGB", seed=0):
@@ -93,7 +94,7 @@ def test_zip_pool_is_extracted_safely(tmp_path, emoji):
 def test_empty_missing_or_unreadable_pools_are_refused_naming_the_option(tmp_path, emoji, setup, message):
     root = tmp_path / "pool"
     setup(root)
-    with pytest.raises(BenchInputError, match=message):
+    with refused_as(message):
         load_unlabeled(root, 64, like=emoji)
 
 
@@ -104,7 +105,7 @@ def test_no_path_means_no_pool():
 def test_pool_of_another_size_or_channel_count_is_refused_naming_the_option(tmp_path, digits, emoji):
     pool = load_unlabeled(write_images(tmp_path / "pool", 3), 64, like=emoji)
     check_matches(pool, emoji)
-    with pytest.raises(BenchInputError, match=r"--unlabeled .*64x64 px with 3 channels.*digits.*8x8 px with 1 channel"):
+    with refused_as(r"--unlabeled .*64x64 px with 3 channels.*digits.*8x8 px with 1 channel"):
         check_matches(pool, digits)
 
 
@@ -125,7 +126,7 @@ def test_holdout_pool_refuses_held_out_indices_and_an_exhausted_split(digits):
     splits = make_splits(digits.labels, seed=0)
     with pytest.raises(ValueError, match="validation or test"):
         holdout_pool(digits, np.concatenate([splits.train[:10], splits.test[:1]]), splits)
-    with pytest.raises(BenchInputError, match=r"--unlabeled: all .* training images of digits are labeled.*--examples"):
+    with refused_as(r"--unlabeled: all .* training images of digits are labeled.*--examples"):
         holdout_pool(digits, splits.train, splits)
 
 

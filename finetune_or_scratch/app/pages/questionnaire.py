@@ -9,7 +9,6 @@ import streamlit as st
 from advisor import recommend
 from advisor.profile import PROFILE_FIELDS, FieldSpec, check_answers
 from bench.errors import BenchInputError
-from bench.evidence.logme import estimate_transferability
 from finetune_or_scratch.app import state
 from finetune_or_scratch.app.navigation import page
 from finetune_or_scratch.app.widgets import dataset_picker
@@ -45,6 +44,8 @@ with st.expander("Estimate domain similarity and input size from my data (LogME,
     if st.button("Estimate from my data", disabled=source is None):
         try:
             with st.spinner("Scoring pretrained vs random-init features..."):
+                from bench.evidence.logme import estimate_transferability  # the model stack: loaded when asked
+
                 result = estimate_transferability(source.source, examples=1000)
         except BenchInputError as error:
             st.error(plain(str(error), {source.source: source.label}), icon="⚠️")

@@ -17,11 +17,11 @@ grid = load_grid()
 if grid is None:
     st.info("No grid results shipped (advisor/data/grid/grid_results.json); run scripts/check_rules.py.")
     st.stop()
-agreement = grid["agreement"]
+counts = outcome_counts(grid["cells"])
 st.write(
     f"{len(grid['cells'])} cells (built-in datasets x training sizes; {', '.join(arm_label(a) for a in grid['arms'])}; {grid['seeds']} seeds; "
-    f"{grid['budget_seconds']:g} s per trial on {grid['device']}): **{agreement['confirmed']} confirmed, "
-    f"{agreement['contradicted']} contradicted, {agreement['inconclusive']} inconclusive**."
+    f"{grid['budget_seconds']:g} s per trial on {grid['device']}): **{counts['confirmed']} confirmed, "
+    f"{counts['contradicted']} contradicted, {counts['inconclusive']} inconclusive, {counts['not_decided']} not decided**."
 )
 st.dataframe(
     pd.DataFrame(

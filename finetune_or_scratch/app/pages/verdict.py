@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from bench.vocabulary import RunStatus
 from finetune_or_scratch.app import state
 from finetune_or_scratch.app.views import curve_view, next_step, run_card, summary_title, summary_view, verdict_view
 
@@ -17,7 +18,7 @@ if record is None:
     st.stop()
 
 run_card(record, store.trials(record.id))
-if record.status in ("queued", "running"):
+if RunStatus(record.status).active:
     st.info("This run is still going: the verdict appears when it ends.")
     next_step("validation.py", "Follow the run's progress", "🏃", record.id)
     st.stop()

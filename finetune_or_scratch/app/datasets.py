@@ -1,0 +1,51 @@
+"""A dataset as the run form holds it: the choice a person made and the facts shown before a run.
+
+Light on purpose (numpy and the split rule only): the questionnaire's "estimate from my data"
+shows these on first paint, before any model or training module is imported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bench.data.splits import make_splits
+
+
+@dataclass(frozen=True)
+class DatasetChoice:
+    """A dataset as the engine takes it (``source``: a name or a path) and as a person calls it (``label``)."""
+
+    source: str
+    label: str
+
+
+@dataclass(frozen=True)
+class DatasetFacts:
+    """What the form shows and checks before a run: size, classes, the training pool after held-out splits."""
+
+    images: int
+    classes: int
+    train_pool: int
+    native_resolution: int | None
+    skipped: int
+    labels: np.ndarray
+
+    def default_examples(self, cap: int = 1000) -> int:
+        """The form's default: every training image up to ``cap``, never more than the dataset has."""
+        return max(self.classes, min(cap, self.train_pool))
+
+    def describe(self) -> str:
+        side = f", about {self.native_resolution} px a side" if self.native_resolution else ""
+        skipped = f"; {self.skipped:,} unreadable images skipped" if self.skipped else ""
+        return (
+            f"{self.images:,} images in {self.classes} classes{side}: {self.train_pool:,} for training after "
+            f"holding out validation and test images{skipped}"
+        )
+
+
+def facts_of(labels: np.ndarray, native_resolution: int | None, skipped: int, split_seed: int = 0) -> DatasetFacts:
+    splits = make_splits(labels, split_seed)
+    classes = len(np.unique(labels))
+    return DatasetFacts(len(labels), classes, len(splits.train), native_resolution, skipped, labels)
