@@ -118,13 +118,20 @@ class Interval:
     def describe(self) -> str:
         noun = self.unit or ("an integer" if self.kind is int else "a number")
         if self.low is not None and self.high is not None and not self.low_open:
-            text = f"{noun} in {self.low:g}..{self.high:g}"
+            text = f"{noun} in {_number(self.low)}..{_number(self.high)}"
         else:
             top = self.high if self.high is not None else self.ceiling
-            parts = [f"> {self.low:g}" if self.low_open else f">= {self.low:g}"] if self.low is not None else []
-            parts += [f"<= {top:g}"] if top is not None else []
+            low = _number(self.low) if self.low is not None else ""
+            parts = [f"> {low}" if self.low_open else f">= {low}"] if self.low is not None else []
+            parts += [f"<= {_number(top)}"] if top is not None else []
             text = f"{noun} {' and '.join(parts)}".strip()
         return f"{text}, or {self.none}" if self.none else text
+
+
+def _number(value: float) -> str:
+    """A bound as a person reads it: whole numbers of up to ten digits in full (2147483647, not 2.14748e+09);
+    sanity caps such as 1e+10 stay short (front ends spell them out, see ``finetune_or_scratch.reports.words.plain``)."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e10 else f"{value:g}"
 
 
 @dataclass(frozen=True)

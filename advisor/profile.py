@@ -10,16 +10,13 @@ length, and a key given twice is an error, not a silent choice.
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import stat
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from advisor.constraints import Constraint, FieldError, Flag, Interval, Options, check_field, excerpt
+from advisor.constraints import Constraint, FieldError, Flag, Interval, Options, check_field
+from advisor.jsonfile import JSONFileError, JSONSpec, load_json_file
 from advisor.vocabulary import Modality
 
 # Numbers beyond this are typos or unit mistakes, not real budgets or dataset sizes.
@@ -27,7 +24,13 @@ ABSURD = 10**10
 # Limits on a profile file: a profile is a dozen flat fields, well under a kilobyte.
 MAX_PROFILE_BYTES = 1 << 20
 MAX_JSON_DEPTH = 20
-MAX_NUMBER_DIGITS = 40  # 1e10 has 11; more digits than this is not a count or a budget
+PROFILE_FILE = JSONSpec(
+    "profile file",
+    MAX_PROFILE_BYTES,
+    MAX_JSON_DEPTH,
+    "a profile is under 1 KiB",
+    "a profile is a flat JSON object of fields",
+)
 
 MODALITIES = ("image", "text", "tabular", "audio", "other")
 SIMILARITIES = ("high", "medium", "low", "unknown")
@@ -331,88 +334,16 @@ def read_profile_json(path: str | Path) -> dict[str, Any]:
 
     Only regular files up to :data:`MAX_PROFILE_BYTES` are read (a FIFO or ``/dev/zero`` is
     refused without blocking); duplicate keys, nesting deeper than :data:`MAX_JSON_DEPTH`
-    and numbers longer than :data:`MAX_NUMBER_DIGITS` digits are errors.
+    and numbers longer than :data:`advisor.jsonfile.MAX_NUMBER_DIGITS` digits are errors
+    (:mod:`advisor.jsonfile`, which every JSON file the program reads goes through).
     """
-    path = Path(path)
-    raw = _read_bounded(path)
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ProfileError(None, f"cannot read profile file {path}: not UTF-8 text (byte {error.start})") from None
-    depth = _nesting_depth(text)
-    if depth > MAX_JSON_DEPTH:
-        raise ProfileError(
-            None, f"profile file {path} nests {depth} levels deep; a profile is a flat JSON object of fields"
-        )
-    try:
-        data = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_int=_bounded_int)
-    except json.JSONDecodeError as error:
-        raise ProfileError(
-            None, f"profile file {path} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
-        ) from None
-    except (_JSONProblem, ValueError, RecursionError) as error:
-        raise ProfileError(None, f"profile file {path}: {error}") from None
+        data = load_json_file(path, PROFILE_FILE)
+    except JSONFileError as error:
+        raise ProfileError(None, str(error)) from None
     if not isinstance(data, dict):
         raise ProfileError(None, f"profile file {path} must hold a JSON object of fields; got {type(data).__name__}")
     return data
-
-
-class _JSONProblem(ValueError):
-    pass
-
-
-def _read_bounded(path: Path) -> bytes:
-    try:
-        # O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting forever.
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except (OSError, ValueError) as error:
-        raise ProfileError(None, f"cannot read profile file {path}: {_os_reason(error)}") from None
-    try:
-        info = os.fstat(descriptor)
-        if not stat.S_ISREG(info.st_mode):
-            kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a device, pipe or socket)"
-            raise ProfileError(None, f"cannot read profile file {path}: {kind}; expected a JSON file")
-        chunks, size = [], 0
-        while size <= MAX_PROFILE_BYTES and (chunk := os.read(descriptor, 1 << 16)):
-            chunks.append(chunk)
-            size += len(chunk)
-    except OSError as error:
-        raise ProfileError(None, f"cannot read profile file {path}: {_os_reason(error)}") from None
-    finally:
-        os.close(descriptor)
-    raw = b"".join(chunks)
-    if len(raw) > MAX_PROFILE_BYTES:
-        raise ProfileError(
-            None, f"profile file {path} is larger than {MAX_PROFILE_BYTES // 1024:,} KiB; a profile is under 1 KiB"
-        )
-    return raw
-
-
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-
-
-def _nesting_depth(text: str) -> int:
-    """The deepest [ or { nesting outside strings, without recursion (json.loads recurses)."""
-    depth = deepest = 0
-    for char in re.findall(r"[\[\]{}]", _STRING.sub("", text)):
-        depth = depth + 1 if char in "[{" else max(0, depth - 1)
-        deepest = max(deepest, depth)
-    return deepest
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _JSONProblem(f"field {excerpt(key)} is given twice; give each field once")
-        result[key] = value
-    return result
-
-
-def _bounded_int(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
-        raise _JSONProblem(f"a number of {len(text):,} digits ({text[:12]}…); at most {MAX_NUMBER_DIGITS} accepted")
-    return int(text)
 
 
 def _bounded(name: str) -> str:
@@ -423,7 +354,3 @@ def _bounded(name: str) -> str:
 def example_profile() -> Profile:
     """The sample answers the app and the docs start from."""
     return profile_from_mapping({spec.name: spec.example for spec in PROFILE_FIELDS})
-
-
-def _os_reason(error: Exception) -> str:
-    return getattr(error, "strerror", None) or str(error)

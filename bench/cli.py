@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -20,6 +20,7 @@ from advisor import Profile, Recommendation, load_profile, recommend
 from advisor.clitools import fail, make_app
 from advisor.constraints import FieldError
 from bench.errors import BenchInputError
+from bench.paths import cache_dir
 from bench.runs.request import RunRequest, judged_size, validate_request
 from bench.runs.store import RunStore
 from bench.train.arms import ARMS, parse_arms
@@ -35,7 +36,19 @@ app = make_app("Fine-tune vs scratch trials on real data, offline, on GPU or CPU
 DEFAULT_ARMS = "linear_probe,full_finetune,scratch"
 DEFAULT_EXAMPLES = 1000  # with no --examples: every training example, up to this many (any folder works)
 # The command line's words for config fields: its flags (``budget_seconds=None`` is --until-converged).
-FLAGS = {f.name: "--" + f.name.replace("_", "-") for config in (TrialConfig, RunRequest) for f in fields(config)}
+
+
+class _Flags(dict):
+    """Every field's flag is its name with dashes (Typer's rule): ``budget_seconds`` is --budget-seconds."""
+
+    def __missing__(self, name: str) -> str:
+        return "--" + name.replace("_", "-")
+
+    def get(self, name, default=None):
+        return self[name]
+
+
+FLAGS = _Flags()
 CLI_SESSION = "cli"  # command-line runs share the app's run store; History shows them under this session
 
 
@@ -55,7 +68,7 @@ Address = Annotated[
     str | None, typer.Option(help="With --executor ray: the cluster's address; default a local cluster for the run.")
 ]
 CpusPerTrial = Annotated[int, typer.Option(help="With --executor ray: cores each trial gets (never shared).")]
-Out = Annotated[Path | None, typer.Option(help="Results folder; default runs/<timestamp>.")]
+Out = Annotated[str | None, typer.Option(help="Results folder; default runs/<timestamp>.")]
 Overwrite = Annotated[bool, typer.Option(help="Replace the results already in --out.")]
 ProfileOption = Annotated[Path | None, typer.Option(help="Questionnaire profile: adds a verdict on its advice.")]
 
@@ -182,23 +195,24 @@ def _request(
     return request
 
 
-def _execute(request: RunRequest, loaded: Advised | None, out: Path | None, overwrite: bool = False):
+def _execute(request: RunRequest, loaded: Advised | None, out_text: str | None, overwrite: bool = False):
     """Record the request in the run store and run it through the one run path; the folder is an export."""
     from bench.runs.execute import create_run, execute_run  # deferred: imports torch
     from bench.runs.export import export_run  # deferred: imports scipy
     from bench.runs.worker import interrupt_on_sigterm  # deferred: imports torch
 
-    out = out or _default_out()
     try:
+        out = out_folder(out_text)
         check_out_folder(out, overwrite)
+        cache_dir()  # FOS_CACHE_DIR must be a usable folder before anything is stored
         store = RunStore()
+        store.mark_interrupted()  # this command's earlier runs whose process died (as the app does on start)
+        run_id = create_run(
+            store, request, CLI_SESSION,
+            loaded.profile.to_dict() if loaded else None, loaded.recommendation.to_dict() if loaded else None,
+        )  # fmt: skip
     except BenchInputError as error:
         raise fail(worded(error)) from None
-    store.mark_interrupted()  # this command's earlier runs whose process died (as the app does on start)
-    run_id = create_run(
-        store, request, CLI_SESSION,
-        loaded.profile.to_dict() if loaded else None, loaded.recommendation.to_dict() if loaded else None,
-    )  # fmt: skip
     typer.echo(f"run store: {store.path} (run {run_id})", err=True)
     interrupt_on_sigterm()
     try:
@@ -222,6 +236,17 @@ def _execute(request: RunRequest, loaded: Advised | None, out: Path | None, over
     if outcome.status == RunStatus.FAILED:
         typer.echo(f"error: run {run_id} failed: {outcome.error}", err=True)
     return outcome, out
+
+
+def out_folder(text: str | None) -> Path:
+    """``--out`` as given: None means runs/<timestamp>; an empty or blank name is refused (not the current folder)."""
+    if text is None:
+        return _default_out()
+    if not text.strip():
+        raise BenchInputError(
+            f"--out {text!r}: an empty folder name; give a folder for the results, e.g. --out runs/first"
+        )
+    return Path(text)
 
 
 def check_out_folder(out: Path, overwrite: bool) -> None:

@@ -27,9 +27,10 @@ from PIL import Image
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision import transforms
 
+from advisor.constraints import Constraint, FieldError, Interval, check_fields
 from bench.data.splits import make_splits, subsample_train
 from bench.device import autocast, describe, now, prefers_channels_last, resolve_device
-from bench.errors import BenchInputError
+from bench.errors import BenchInputError, ConfigError
 from bench.models.backbones import create_model, get_backbone
 from bench.train.batches import normalise
 from bench.train.cache import TrialCache
@@ -37,6 +38,13 @@ from bench.train.config import TrialConfig
 from bench.train.trial import run_trial
 
 # Dense bf16 tensor-core peaks (FLOP/s) from the vendors' datasheets, for the achieved fraction.
+# What perf's own settings accept (the trial settings are checked by TrialConfig's table).
+PERF_CONSTRAINTS: dict[str, Constraint] = {
+    "examples": Interval(int, 2, None),
+    "steps": Interval(int, 1, 100_000),  # 0 timed steps is no measurement: a division by zero
+    "repeats": Interval(int, 1, 100),  # 0 rounds gives nan means (and 1 no spread)
+    "budget_seconds": Interval(float, 1, 86_400, unit="seconds"),
+}
 GPU_PEAK_BF16 = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12, "A10": 125e12}
 
 
@@ -214,6 +222,11 @@ def run_perf(
     """
     if arm not in ("full_finetune", "scratch"):
         raise BenchInputError(f"--arm {arm!r}: perf measures full_finetune or scratch")
+    settings = {"examples": examples, "steps": steps, "repeats": repeats, "budget_seconds": budget_seconds}
+    try:
+        check_fields(settings, PERF_CONSTRAINTS)
+    except FieldError as error:
+        raise ConfigError(error.field, error.detail) from None
     device = resolve_device(device_name)
     cache = TrialCache()
     data = cache.dataset(dataset, 128)

@@ -18,8 +18,9 @@ import typer
 
 from advisor import cli as advisor_cli
 from advisor.clitools import fail, make_app
+from advisor.profile import profile_from_mapping
 from bench import cli as bench_cli
-from bench.runs.store import RunStore, StoreError
+from bench.runs.store import MOVE_IT, RunStore, StoreError
 
 app = make_app("Fine-tune or scratch? Advice from a questionnaire, checked by real training runs.")
 
@@ -68,7 +69,7 @@ def report_command(
     db: Annotated[Path | None, typer.Option(help="Run store; default $FOS_HOME/runs.db or ~/.local/share/...")] = None,
 ) -> None:
     """Write the report of a stored run: the same report the app downloads."""
-    from finetune_or_scratch.reports.report import FORMATS, build_report, render  # deferred: imports altair
+    from finetune_or_scratch.reports.report import FORMATS  # deferred: imports altair
 
     if fmt not in FORMATS:
         raise fail(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
@@ -78,25 +79,17 @@ def report_command(
         raise fail(f"--out {out}: is a folder; expected a file name such as report.{fmt}")
     try:
         store = RunStore(db)
+        record = store.run(run)
+        if record is None:
+            known = ", ".join(r.id for r in store.runs(limit=5)) or "none yet"
+            raise fail(f"--run {run}: not in {store.path} (latest runs: {known})")
+        answers = store.profile(record.profile_id) if record.profile_id else None
+        recommendation = store.recommendation(record.profile_id) if record.profile_id else None
+        if answers is None or recommendation is None:
+            raise fail(f"--run {run}: has no stored profile; pass --profile to run or curve, or start it from the app")
+        text = _stored_report(store, record, answers, recommendation, fmt)
     except StoreError as error:
         raise fail(str(error)) from None
-    record = store.run(run)
-    if record is None:
-        known = ", ".join(r.id for r in store.runs(limit=5)) or "none yet"
-        raise fail(f"--run {run}: not in {store.path} (latest runs: {known})")
-    answers = store.profile(record.profile_id) if record.profile_id else None
-    recommendation = store.recommendation(record.profile_id) if record.profile_id else None
-    if answers is None or recommendation is None:
-        raise fail(f"--run {run}: has no stored profile; pass --profile to run or curve, or start it from the app")
-    report = build_report(
-        answers,
-        recommendation,
-        run=record.describe(),
-        trials=store.trials(record.id),
-        verdict=store.verdict(record.id),
-        analyses=record.analyses,
-    )
-    text = render(report, fmt)
     if out is None:
         typer.echo(text)
         return
@@ -104,8 +97,40 @@ def report_command(
         out.write_text(text, encoding="utf-8")
     except OSError as error:
         raise fail(f"--out {out}: cannot write ({error.strerror})") from None
-    store.save_report(record.id, fmt, text)
+    try:
+        store.save_report(record.id, fmt, text)
+    except StoreError as error:
+        raise fail(str(error)) from None
     typer.echo(f"wrote {out}")
+
+
+def _stored_report(store: RunStore, record, answers: dict, recommendation: dict, fmt: str) -> str:
+    """The report of a stored run; every stored part is checked, and a damaged one names its row."""
+    try:
+        profile_from_mapping(answers)
+    except ValueError as error:
+        raise StoreError(
+            f"run store {store.path}, table profiles, row {record.profile_id}: {error}; {MOVE_IT}"
+        ) from None
+    from bench.runs.export import stored_trials  # deferred: imports scipy
+    from finetune_or_scratch.reports.report import build_report, render  # deferred: imports altair
+
+    trials = [trial.to_dict() for trial in stored_trials(store, record.id)]
+    try:
+        report = build_report(
+            answers,
+            recommendation,
+            run=record.describe(),
+            trials=trials,
+            verdict=store.verdict(record.id),
+            analyses=record.analyses,
+        )
+        return render(report, fmt)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:  # a stored body of the wrong shape
+        raise StoreError(
+            f"run store {store.path}, run {record.id}: its stored recommendation, verdict or analyses are not what "
+            f"this program wrote ({type(error).__name__}: {error}); {MOVE_IT}"
+        ) from None
 
 
 @app.command("app")

@@ -69,11 +69,13 @@ class ZipLimits:
     max_total_bytes: int = 2 * 1024**3  # counted while copying, whatever the headers say
     max_ratio: float = 200.0  # uncompressed / compressed, per member above 1 MiB and for the archive
     max_depth: int = 32  # folders in a member's path
-    ratio_floor_bytes: int = 64 << 20  # the whole-archive ratio is only judged above this many bytes
+    # The whole-archive ratio holds from the first byte written: at most max(ratio_floor_bytes,
+    # max_ratio x the archive's size on disk) are written, whatever the headers declare.
+    ratio_floor_bytes: int = 1 << 20
 
     @classmethod
     def from_env(cls) -> ZipLimits:
-        """Defaults, overridden by ``FOS_MAX_ZIP_MEMBERS``, ``FOS_MAX_ZIP_GB`` and ``FOS_MAX_ZIP_DEPTH``.
+        """Defaults, overridden by ``FOS_MAX_ZIP_MEMBERS``, ``FOS_MAX_ZIP_GB``, ``FOS_MAX_ZIP_DEPTH`` and ``FOS_MAX_ZIP_RATIO``.
 
         >>> ZipLimits.from_env().max_members > 0
         True
@@ -83,6 +85,7 @@ class ZipLimits:
             ("FOS_MAX_ZIP_MEMBERS", "max_members", int, "a whole number >= 1"),
             ("FOS_MAX_ZIP_GB", "max_total_bytes", lambda text: int(float(text) * 1024**3), "a number of GiB > 0"),
             ("FOS_MAX_ZIP_DEPTH", "max_depth", int, "a whole number >= 1"),
+            ("FOS_MAX_ZIP_RATIO", "max_ratio", float, "a number >= 1"),
         ):
             text = os.environ.get(variable)
             if not text:
@@ -91,7 +94,7 @@ class ZipLimits:
                 value = parse(text)
             except (ValueError, OverflowError):
                 value = 0
-            if value < 1:
+            if not value >= 1 or value == float("inf"):
                 raise BenchInputError(f"{variable}={excerpt(text)}: expected {accepted}")
             values[field] = value
         return cls(**values)
@@ -172,7 +175,9 @@ def safe_extract(
             members = bundle.infolist()
         except READ_ERRORS as error:  # pragma: no cover - infolist is computed on open
             raise BenchInputError(f"{archive}: not a readable zip archive ({_reason(error)})") from None
-        plan = _plan(archive, members, limits)
+        on_disk = _archive_bytes(archive)
+        plan = _plan(archive, members, limits, on_disk)
+        allowed = max(limits.ratio_floor_bytes, int(limits.max_ratio * on_disk))
         destination.mkdir(parents=True, exist_ok=True)
         root = destination.resolve()
         written = 0
@@ -187,7 +192,7 @@ def safe_extract(
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with bundle.open(member) as source, open(target, "xb") as sink:
-                    written = _copy_bounded(source, sink, member, archive, written, limits, should_stop)
+                    written = _copy_bounded(source, sink, member, archive, written, limits, allowed, should_stop)
             except BenchInputError:
                 raise
             except READ_ERRORS as error:
@@ -197,7 +202,16 @@ def safe_extract(
     return destination
 
 
-def _plan(archive: Path, members: list[zipfile.ZipInfo], limits: ZipLimits) -> list[tuple[zipfile.ZipInfo, tuple]]:
+def _archive_bytes(archive: Path) -> int:
+    try:
+        return max(1, archive.stat().st_size)
+    except OSError as error:
+        raise BenchInputError(f"{archive}: cannot read the archive: {error.strerror or error}") from None
+
+
+def _plan(
+    archive: Path, members: list[zipfile.ZipInfo], limits: ZipLimits, on_disk: int
+) -> list[tuple[zipfile.ZipInfo, tuple]]:
     """Check every member before anything is written; returns (member, path parts) to extract."""
     if len(members) > limits.max_members:
         raise BenchInputError(f"{archive}: {len(members):,} members; at most {limits.max_members:,} accepted")
@@ -207,11 +221,10 @@ def _plan(archive: Path, members: list[zipfile.ZipInfo], limits: ZipLimits) -> l
             f"{archive}: {_size(declared)} uncompressed; at most {_size(limits.max_total_bytes)} "
             "accepted (FOS_MAX_ZIP_GB); split the dataset or raise the limit"
         )
-    size = max(1, sum(member.compress_size for member in members))
-    if declared > limits.ratio_floor_bytes and declared / size > limits.max_ratio:
+    if declared > limits.ratio_floor_bytes and declared / on_disk > limits.max_ratio:
         raise BenchInputError(
-            f"{archive}: expands {declared / size:.0f}x to {_size(declared)} (limit {limits.max_ratio:.0f}x); "
-            "this looks like a zip bomb"
+            f"{archive}: expands {declared / on_disk:.0f}x, from {_size(on_disk)} to {_size(declared)} "
+            f"(limit {limits.max_ratio:.0f}x, FOS_MAX_ZIP_RATIO); this looks like a zip bomb"
         )
     files: dict[tuple, zipfile.ZipInfo] = {}
     folders: dict[tuple, zipfile.ZipInfo] = {}
@@ -241,6 +254,8 @@ def _plan(archive: Path, members: list[zipfile.ZipInfo], limits: ZipLimits) -> l
 
 def _check_member(archive: Path, member: zipfile.ZipInfo, limits: ZipLimits) -> tuple[str, ...]:
     name = member.filename
+    if not name:  # ZipInfo.is_dir() would fail on it (it reads the last character)
+        raise BenchInputError(f"{archive}: a member has an empty name; expected a path like class/image.png")
     path = PurePosixPath(name.replace("\\", "/"))
     if path.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
         raise BenchInputError(
@@ -288,14 +303,22 @@ def _check_member(archive: Path, member: zipfile.ZipInfo, limits: ZipLimits) -> 
     return parts
 
 
-def _copy_bounded(source, sink, member, archive: Path, written: int, limits: ZipLimits, should_stop) -> int:
-    # The header's size can lie: never write more than it promised, nor more than the total allows.
+def _copy_bounded(
+    source, sink, member, archive: Path, written: int, limits: ZipLimits, allowed: int, should_stop
+) -> int:
+    # The header's size can lie: never write more than it promised, nor more than the total and the
+    # archive's ratio allow (``allowed``, counted from the first byte).
     this_member = 0
     while chunk := source.read(CHUNK):
         this_member += len(chunk)
         written += len(chunk)
         if this_member > member.file_size:
             raise BenchInputError(f"{archive}: member {_name(member)} is larger than its header says")
+        if written > allowed:
+            raise BenchInputError(
+                f"{archive}: expands more than {limits.max_ratio:.0f}x its {_size(_archive_bytes(archive))} while "
+                f"extracting (at member {_name(member)}); this looks like a zip bomb (limit: FOS_MAX_ZIP_RATIO)"
+            )
         if written > limits.max_total_bytes:
             raise BenchInputError(
                 f"{archive}: more than {_size(limits.max_total_bytes)} uncompressed; "

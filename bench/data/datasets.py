@@ -18,7 +18,7 @@ from advisor.constraints import excerpt
 from bench.data.archives import extract_once
 from bench.data.catalog import DATASETS
 from bench.data.image_data import ImageData
-from bench.data.images import load_images, scan_folder
+from bench.data.images import intensity_scale, load_images, scan_folder
 from bench.data.splits import files_needed
 from bench.errors import BenchInputError, unknown_name
 from bench.paths import cache_dir
@@ -86,7 +86,7 @@ def _load_folder(
     per_class = files_needed(sizes, train_limit) if train_limit is not None else None
     if per_class is not None and np.array_equal(per_class, sizes):
         per_class = None  # every file is needed anyway
-    decoded = load_images(scan, image_size, per_class, should_stop)
+    decoded = load_images(scan, image_size, per_class, should_stop, intensity=intensity_scale())
     data = ImageData(
         name=Path(display).name,
         images=decoded.images,
@@ -100,6 +100,7 @@ def _load_folder(
         skipped=tuple(decoded.skipped),
         files_total=len(scan.files),
         files_used=len(decoded.labels),
+        intensity=decoded.intensity,
     )
     check_dataset(data)
     return data

@@ -29,6 +29,7 @@ class ImageData:
     # (fewer when a train_limit asked for a stratified subset). None for built-ins.
     files_total: int | None = None
     files_used: int | None = None
+    intensity: str = ""  # how high-bit-depth images were scaled to 0..255 ("" when there were none)
 
     @property
     def num_classes(self) -> int:

@@ -10,13 +10,17 @@ Pixels are made faithful before they are resized to the model's input:
 
 * **EXIF orientation** is applied, so a phone photo stored sideways loads upright.
 * **High bit depth** grayscale (16-bit ``I;16``, 32-bit integer ``I`` and float ``F``
-  images: X-rays, microscopy, depth maps) is scaled linearly from the image's own
-  minimum..maximum to 0..255. A 12-bit scan whose values span 0..4095 then uses the whole
-  8-bit range instead of saturating, and a float image in 0..1 is not crushed to black.
-  We chose per-image range over a fixed 0..65535 because few sensors fill 16 bits and a
-  fixed scale would leave most scans nearly black; the cost is that absolute intensities
-  are not comparable between images (contrast is). Non-finite float values count as the
-  minimum; a constant image (no range) comes out black.
+  images: X-rays, microscopy, depth maps) is scaled linearly to 0..255 by one range for
+  the whole dataset, so absolute intensity stays comparable between images (medical and
+  scientific images carry meaning in it: two classes at 10,000 and 50,000 stay apart).
+  :data:`INTENSITY_SCALES` are the choices, set by ``FOS_INTENSITY`` and stated in the
+  dataset analysis: ``dataset`` (the default: the decoded images' joint minimum..maximum,
+  so a 12-bit scan in 0..4095 still uses the whole 8-bit range instead of being nearly
+  black under a fixed 0..65535), ``format`` (the storage's range: 0..65535 for 16 bits,
+  the TIFF's bits per sample; float images, which have none, fall back to the dataset's)
+  and ``image`` (each image's own minimum..maximum: contrast only, the old behaviour,
+  only when asked for). One image decoded alone is a dataset of one. Non-finite float
+  values count as the minimum; a dataset with no range comes out black.
 * **Colour**: images with an embedded ICC profile (CMYK print scans, Adobe RGB photos)
   are converted to sRGB through the profile (littleCMS via ``PIL.ImageCms``); without a
   profile, or if the profile is unusable, CMYK is converted with PIL's plain formula.
@@ -45,7 +49,11 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".ti
 # mode) to fit; other formats above it are refused: their full bitmap would be allocated.
 MAX_PIXELS = 40_000_000
 MAX_SCAN_DEPTH = 32  # folders below a class folder; deeper ones are listed as ignored
+# Files and folders a dataset scan looks at before it stops: ``--dataset /`` is refused in seconds,
+# not after walking the whole file system. 4x a zip's member limit; FOS_MAX_SCAN_FILES raises it.
+MAX_SCAN_ENTRIES = 200_000
 HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+INTENSITY_SCALES = ("dataset", "format", "image")  # how high-bit-depth images map to 0..255 (module docstring)
 ORIENTATION_TAG = 0x0112
 SEED = 0  # the file subset a train_limit asks for is the same for every arm and seed
 EXTRACTED_MARKER = ".complete"  # written by bench.data.archives into a finished extraction; not the user's
@@ -69,16 +77,22 @@ class FolderScan:
         return str(path.relative_to(self.root)) if self.root else path.name
 
 
-def decode_image(path: Path, size: int) -> np.ndarray:
+def decode_image(path: Path, size: int, intensity: str = "dataset") -> np.ndarray:
     """Decode one image to RGB uint8 (size x size), compositing transparency on white.
 
-    Raises OSError/ValueError for corrupt files, or for images too large to decode safely.
+    A high-bit-depth image alone is scaled by its own range (``dataset``: a dataset of one) or
+    its format's (``format``). Raises OSError/ValueError for corrupt files, or for images too
+    large to decode safely.
     """
-    return decode_image_and_side(path, size)[0]
+    return decode_image_and_side(path, size, intensity)[0]
 
 
-def decode_image_and_side(path: Path, size: int) -> tuple[np.ndarray, int]:
-    """:func:`decode_image`, plus the image's shorter side in pixels as stored (its native size)."""
+def decode_image_and_side(
+    path: Path, size: int, intensity: str = "dataset"
+) -> tuple[np.ndarray, int, tuple[float, float, bool] | None]:
+    """:func:`decode_image`, plus the image's shorter side in pixels as stored (its native size), and for
+    a high-bit-depth image the (low, high, own) range it was scaled by (None for 8-bit images); ``own``
+    is True when that was its own minimum..maximum, which :func:`load_images` re-maps under ``dataset``."""
     if path.stat().st_size == 0:
         raise ValueError("zero-byte file")
     with warnings.catch_warnings():
@@ -100,13 +114,14 @@ def decode_image_and_side(path: Path, size: int) -> tuple[np.ndarray, int]:
             image.load()
             if image.getexif().get(ORIENTATION_TAG, 1) in range(2, 9):
                 image = ImageOps.exif_transpose(image)
+            if image.mode in HIGH_DEPTH_MODES:
+                small, span = _scaled_to_8_bits(image, size, intensity)
+                return np.asarray(small.convert("RGB"), dtype=np.uint8), min(width, height), span
             small = _to_small_rgb(image, size)
-    return np.asarray(small, dtype=np.uint8), min(width, height)
+    return np.asarray(small, dtype=np.uint8), min(width, height), None
 
 
 def _to_small_rgb(image: Image.Image, size: int) -> Image.Image:
-    if image.mode in HIGH_DEPTH_MODES:
-        return _scaled_to_8_bits(image, size).convert("RGB")
     icc = image.info.get("icc_profile")
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
@@ -125,8 +140,31 @@ def _to_small_rgb(image: Image.Image, size: int) -> Image.Image:
     return image.convert("RGB")
 
 
-def _scaled_to_8_bits(image: Image.Image, size: int) -> Image.Image:
-    """Linear min..max -> 0..255 of a high-bit-depth grayscale image (see the module docstring)."""
+def format_range(image: Image.Image) -> tuple[float, float] | None:
+    """The range a high-bit-depth image's storage can hold (None for float images, which have none)."""
+    if image.mode.startswith("I;16"):
+        return 0.0, 65535.0
+    if image.mode == "I":
+        tags = getattr(image, "tag_v2", {})
+        bits = tags.get(258, (32,))
+        bits = int(bits[0] if isinstance(bits, tuple) else bits)
+        signed = tags.get(339, (1,))
+        if int(signed[0] if isinstance(signed, tuple) else signed) == 2:  # SampleFormat 2: signed integers
+            return -(2.0 ** (bits - 1)), 2.0 ** (bits - 1) - 1
+        if image.format == "PNG":  # PNG has no 32-bit samples: an I image from a PNG held 16 bits
+            return 0.0, 65535.0
+        return 0.0, 2.0**bits - 1
+    return None
+
+
+def _scaled_to_8_bits(
+    image: Image.Image, size: int, intensity: str = "dataset"
+) -> tuple[Image.Image, tuple[float, float, bool]]:
+    """Linear low..high -> 0..255 of a high-bit-depth grayscale image, and (low, high, whether it was its own).
+
+    The range is the format's under ``format`` (when it has one), else the image's own finite
+    minimum..maximum, which :func:`load_images` replaces by the dataset's under ``dataset``.
+    """
     values = np.asarray(image)
     if values.dtype.kind == "f":
         finite = np.isfinite(values)
@@ -136,10 +174,31 @@ def _scaled_to_8_bits(image: Image.Image, size: int) -> Image.Image:
         values = np.where(finite, values, low)
     else:
         low, high = float(values.min()), float(values.max())
+    fixed = format_range(image) if intensity == "format" else None
+    if fixed is not None:
+        low, high = fixed
     plane = Image.fromarray(values.astype(np.float32))
     small = np.asarray(plane.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0), dtype=np.float64)
     scaled = (small - low) * (255.0 / (high - low)) if high > low else np.zeros_like(small)
-    return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8))
+    quantised = Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8))
+    return quantised, (low, high, fixed is None)
+
+
+def rescale_to_range(pixels: np.ndarray, own: tuple[float, float], common: tuple[float, float]) -> None:
+    """Re-map, in place, uint8 pixels scaled by their image's own range onto a common (dataset) range.
+
+    Rounding twice costs at most one level of 255: the image's own range lies inside the
+    common one, so its 256 levels land on no more than 256 target levels.
+    """
+    (low, high), (lowest, highest) = own, common
+    if highest <= lowest:
+        pixels[...] = 0
+        return
+    if high > low:
+        source = low + pixels.astype(np.float64) * ((high - low) / 255.0)
+    else:  # a constant image: every pixel is its one value
+        source = np.full(pixels.shape, low, dtype=np.float64)
+    pixels[...] = np.clip(np.rint((source - lowest) * (255.0 / (highest - lowest))), 0, 255).astype(np.uint8)
 
 
 @functools.cache
@@ -178,10 +237,50 @@ def scan_folder(
             f"({', '.join(IMAGE_SUFFIXES)})"
         )
     scan = FolderScan(tuple(p.name for p in class_dirs), [], top_files, root=top)
+    budget = _ScanBudget(name, scan_limit())
     for index, class_dir in enumerate(class_dirs):
-        found = _walk_class(class_dir, top, max_depth, scan.ignored, should_stop)
+        found = _walk_class(class_dir, top, max_depth, scan.ignored, should_stop, budget)
         scan.files.extend((path, index) for path in found)
     return scan
+
+
+def intensity_scale() -> str:
+    """How high-bit-depth images map to 0..255: ``$FOS_INTENSITY`` (one of :data:`INTENSITY_SCALES`), else dataset."""
+    text = os.environ.get("FOS_INTENSITY") or "dataset"
+    if text not in INTENSITY_SCALES:
+        raise BenchInputError(f"FOS_INTENSITY={excerpt(text)}: expected one of {', '.join(INTENSITY_SCALES)}")
+    return text
+
+
+def scan_limit() -> int:
+    """:data:`MAX_SCAN_ENTRIES`, or ``$FOS_MAX_SCAN_FILES`` (a whole number >= 1)."""
+    text = os.environ.get("FOS_MAX_SCAN_FILES")
+    if not text:
+        return MAX_SCAN_ENTRIES
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise BenchInputError(f"FOS_MAX_SCAN_FILES={excerpt(text)}: expected a whole number >= 1")
+    return value
+
+
+@dataclass
+class _ScanBudget:
+    """Counts the entries a scan has listed; past the limit the scan stops with a message naming it."""
+
+    name: str
+    limit: int
+    seen: int = 0
+
+    def take(self, count: int) -> None:
+        self.seen += count
+        if self.seen > self.limit:
+            raise BenchInputError(
+                f"{self.name}: more than {self.limit:,} files and folders under it, scan stopped "
+                "(FOS_MAX_SCAN_FILES raises the limit); point it at the folder that holds one sub-folder per class"
+            )
 
 
 def _entries(folder: Path) -> list[os.DirEntry]:
@@ -212,7 +311,12 @@ def _class_dirs(folder: Path, base: Path, name: str) -> tuple[list[Path], list[s
 
 
 def _walk_class(
-    class_dir: Path, top: Path, max_depth: int, ignored: list[str], should_stop: Callable[[], bool] | None
+    class_dir: Path,
+    top: Path,
+    max_depth: int,
+    ignored: list[str],
+    should_stop: Callable[[], bool] | None,
+    budget: _ScanBudget,
 ) -> list[Path]:
     """Image files under one class folder, sorted; iterative, never following links, to ``max_depth``."""
     found: list[str] = []
@@ -225,6 +329,7 @@ def _walk_class(
         except OSError as error:
             ignored.append(f"{folder.relative_to(top)}/ (cannot read: {error.strerror or error})")
             continue
+        budget.take(len(entries))
         for entry in entries:
             if (
                 entry.is_file(follow_symlinks=False)
@@ -266,6 +371,7 @@ class DecodedImages:
     skipped: list[str]  # unreadable images, with the reason
     native_side: int | None  # median shorter side of the images as stored, in pixels
     files: list[Path] = field(default_factory=list)  # the files decoded, one per image
+    intensity: str = ""  # how high-bit-depth images were mapped to 0..255, in words ("" when there were none)
 
 
 def load_images(
@@ -274,8 +380,18 @@ def load_images(
     per_class: Sequence[int] | None = None,
     should_stop: Callable[[], bool] | None = None,
     seed: int = SEED,
+    intensity: str = "dataset",
+    exact: bool = False,
 ) -> DecodedImages:
     """Decode listed images to size x size, listing the ones that cannot be read.
+
+    The decode budget: no image is decoded larger than the largest one chosen (:func:`decode_side`),
+    so 50,000 files of 16 x 16 pixels cost 16 x 16 x 3 bytes each, not ``size`` squared; staging
+    resizes them to the model's input once, on the device. ``exact`` decodes to ``size`` regardless.
+
+    High-bit-depth images are mapped to 0..255 by ``intensity`` (one of :data:`INTENSITY_SCALES`):
+    under ``dataset``, each is decoded by its own range, then all are re-mapped in place onto the
+    decoded images' joint range, so one linear map serves the whole dataset.
 
     ``per_class`` asks for that many images of each class (all when None): each class's
     files are taken in a seeded random order and an unreadable one is replaced by the next
@@ -295,17 +411,21 @@ def load_images(
         spare = [ranked[count:] for ranked, count in zip(order, per_class, strict=True)]
         capacity = len(queue)
     used = [0] * len(spare)
+    if not exact:  # a pool that must match another dataset's side asks for exactly ``size``
+        size = decode_side([scan.files[i][0] for i in queue], size)
     # Filled in place, in decoding order: no second copy of the pixels is ever made.
     images = np.empty((capacity, size, size, 3), np.uint8)
     chosen: list[int] = []
     sides: list[int] = []
     skipped = list(scan.skipped)
+    spans: list[tuple[int, tuple[float, float]]] = []  # (position, own range) of high-bit-depth images
+    deep_formats = 0
     while queue:
         index = queue.popleft()
         check_stop(should_stop)
         path = scan.files[index][0]
         try:
-            images[len(chosen)], side = decode_image_and_side(path, size)
+            images[len(chosen)], side, span = decode_image_and_side(path, size, intensity)
         except Exception as error:  # a hostile file can make PIL raise anything: keep the reason
             skipped.append(f"{scan.relative(path)}: {_reason(error, path)}"[:300])
             label = labels[index]
@@ -313,8 +433,13 @@ def load_images(
                 queue.append(int(spare[label][used[label]]))
                 used[label] += 1
             continue
+        if span is not None and span[2]:
+            spans.append((len(chosen), span[:2]))
+        elif span is not None:
+            deep_formats += 1
         chosen.append(index)
         sides.append(side)
+    words = _intensity_words(images, spans, deep_formats, intensity)
     picked = np.asarray(chosen, dtype=np.int64)
     return DecodedImages(
         images[: len(chosen)],
@@ -322,6 +447,46 @@ def load_images(
         skipped,
         int(np.median(sides)) if sides else None,
         [scan.files[i][0] for i in picked],
+        words,
+    )
+
+
+def decode_side(paths: Sequence[Path], size: int) -> int:
+    """The side to decode to: ``size``, or the largest side among ``paths`` when every image is smaller.
+
+    Reads headers only (no pixels), and stops at the first image as large as ``size``; files whose
+    header cannot be read are left to the decoder, which skips them with the reason.
+    """
+    largest = 0
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                largest = max(largest, *image.size)
+        except Exception:  # a hostile file can make PIL raise anything; decoding will say why
+            continue
+        if largest >= size:
+            return size
+    return max(8, largest) if largest else size
+
+
+def _intensity_words(
+    images: np.ndarray, spans: list[tuple[int, tuple[float, float]]], deep_formats: int, intensity: str
+) -> str:
+    """Apply the dataset's range (under ``dataset``) and say how high-bit-depth images were scaled."""
+    if not spans and not deep_formats:
+        return ""
+    if intensity == "image":
+        return f"{len(spans):,} high-bit-depth images scaled each by its own minimum..maximum (FOS_INTENSITY=image)"
+    if not spans:
+        return f"{deep_formats:,} high-bit-depth images scaled by their format's range (FOS_INTENSITY=format)"
+    common = (min(span[0] for _, span in spans), max(span[1] for _, span in spans))
+    for position, span in spans:
+        rescale_to_range(images[position], span, common)
+    fallback = " (float images, which have no format range)" if intensity == "format" else ""
+    counted = f" and {deep_formats:,} by their format's range" if deep_formats else ""
+    return (
+        f"{len(spans):,} high-bit-depth images scaled by the dataset's range {common[0]:g}..{common[1]:g}"
+        f"{fallback}{counted}, the same linear map for every image"
     )
 
 

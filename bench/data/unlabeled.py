@@ -105,7 +105,7 @@ def load_unlabeled(
             f"{len(files):,} images found, more than {limit:,} ({why} at {side} px); a seeded random {limit:,} are used"
         )
     scan = FolderScan(("unlabeled",), [(file, 0) for file in files], root=root)
-    decoded = load_images(scan, side, per_class=[wanted], should_stop=should_stop, seed=SEED)
+    decoded = load_images(scan, side, per_class=[wanted], should_stop=should_stop, seed=SEED, exact=True)
     if len(decoded.images) == 0:
         raise ConfigError(
             FIELD,

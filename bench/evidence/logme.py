@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from advisor.constraints import FieldError, Interval, check_field
 from bench.data.splits import make_splits, subsample_train
 from bench.device import resolve_device
-from bench.errors import BenchInputError
+from bench.errors import BenchInputError, ConfigError
 from bench.models.backbones import get_backbone
 from bench.train.cache import TrialCache
 
@@ -28,6 +29,8 @@ PRECISION_RANGE = (1e-12, 1e12)
 # Below this many training images the evidence is dominated by the prior; we refuse
 # rather than suggest a similarity from noise.
 MIN_EXAMPLES = 20
+MAX_EXAMPLES = 1_000_000  # LogME on more than this is no better an estimate, only slower
+EXAMPLES = Interval(int, MIN_EXAMPLES, MAX_EXAMPLES, none="the whole training split")
 
 
 def _clamp(value: float) -> float:
@@ -164,10 +167,18 @@ def estimate_transferability(
     cache=None,
     seed: int = 0,
 ) -> Transferability:
-    """LogME of the backbone's pretrained and random-init features on (a sample of) the training split."""
+    """LogME of the backbone's pretrained and random-init features on (a sample of) the training split.
+
+    ``examples`` (None: the whole training split) must be a whole number from MIN_EXAMPLES up to
+    MAX_EXAMPLES; it is checked before any data is read.
+    """
+    try:
+        check_field("examples", examples, EXAMPLES)
+    except FieldError as error:
+        raise ConfigError(error.field, error.detail) from None
     cache = cache or TrialCache()
     device = resolve_device(device_name)
-    data = cache.dataset(dataset, 128, train_limit=examples if examples and examples > 0 else None)
+    data = cache.dataset(dataset, 128, train_limit=examples)
     spec = get_backbone(backbone)
     splits = make_splits(data.labels)
     if len(splits.train) < MIN_EXAMPLES:

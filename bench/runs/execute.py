@@ -241,6 +241,7 @@ def dataset_facts(request: RunRequest, cache: TrialCache) -> dict[str, Any]:
         "files_used": data.files_used,
         "skipped": list(data.skipped),
         "ignored": list(data.ignored),
+        "intensity": data.intensity,
         "fingerprint": data.fingerprint,
     }
 

@@ -14,9 +14,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from advisor.constraints import FieldError, excerpt
+from advisor.jsonfile import JSONFileError, JSONSpec, load_json_file
 from bench.errors import BenchInputError
 from bench.evidence.summary import summarise
-from bench.runs.store import RunStore
+from bench.runs.store import MOVE_IT, RunStore, StoreError
 from bench.train.result import TrialResult
 
 CSV_COLUMNS = (
@@ -58,7 +60,7 @@ def export_run(store: RunStore, run_id: str, folder: Path) -> Path:
         raise BenchInputError(f"run {run_id}: not in the run store {store.path}")
     folder = Path(folder)
     (folder / "trials").mkdir(parents=True, exist_ok=True)
-    trials = [trial_from_dict(t) for t in store.trials(run_id)]
+    trials = stored_trials(store, run_id)
     for trial in trials:
         _write_atomic(folder / "trials" / f"{trial.trial_id}.json", json.dumps(trial.to_dict(), indent=2))
     analyses = {k: v for k, v in record.analyses.items() if k != "summary"}
@@ -82,19 +84,58 @@ def export_run(store: RunStore, run_id: str, folder: Path) -> Path:
     return folder / "results.json"
 
 
-def load_results(folder: Path) -> dict[str, Any]:
-    """Read a results folder written by ``bench run`` or ``bench curve``; trials come back as TrialResults."""
-    path = Path(folder) / "results.json"
+def stored_trials(store: RunStore, run_id: str) -> list[TrialResult]:
+    """The run's stored trials as TrialResults, each checked like a results file's; errors name the store row."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        data["trials"] = [trial_from_dict(t) for t in data["trials"]]
-    except FileNotFoundError:
-        raise BenchInputError(
-            f"--results {folder}: no results.json there; pass the --out folder of bench run"
-        ) from None
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise BenchInputError(f"--results {folder}: results.json is unreadable ({error})") from None
+        return trials_from_records({"trials": store.trials(run_id)}, f"run store {store.path}, run {run_id}")
+    except StoreError:
+        raise
+    except BenchInputError as error:
+        raise StoreError(f"{error}; {MOVE_IT}") from None
+
+
+# results.json holds every trial's history and packed predictions: large, but never gigabytes.
+RESULTS_FILE = JSONSpec("results file", max_bytes=256 << 20, max_depth=32)
+
+
+def load_results(folder: Path) -> dict[str, Any]:
+    """Read a results folder written by ``bench run`` or ``bench curve``; trials come back as TrialResults.
+
+    The file is read bounded and non-blocking (:mod:`advisor.jsonfile`) and every trial is checked
+    (:func:`~bench.train.result.check_trial_record`); a problem raises :class:`BenchInputError`
+    naming ``--results``, the file and the field.
+    """
+    path = Path(folder) / "results.json"
+    if not Path(folder).is_dir():
+        raise BenchInputError(f"--results {folder}: not a folder; pass the --out folder of bench run")
+    if not path.exists() and not path.is_symlink():
+        raise BenchInputError(f"--results {folder}: no results.json there; pass the --out folder of bench run")
+    try:
+        data = load_json_file(path, RESULTS_FILE)
+    except JSONFileError as error:
+        raise BenchInputError(f"--results {folder}: {error}") from None
+    data["trials"] = trials_from_records(data, f"--results {folder}: {path}")
     return data
+
+
+def trials_from_records(data: Any, where: str, key: str = "trials") -> list[TrialResult]:
+    """``data[key]`` (a list of trials as saved) rebuilt as TrialResults, each checked; errors name ``where``."""
+    if not isinstance(data, dict):
+        raise BenchInputError(f'{where}: expected a JSON object with a "{key}" list; got {excerpt(data)}')
+    if key not in data:
+        raise BenchInputError(f'{where}: no "{key}" field; expected the list of trials a run wrote')
+    records = data[key]
+    if not isinstance(records, list):
+        raise BenchInputError(f'{where}: "{key}" must be a list of trials; got {excerpt(records)}')
+    trials = []
+    for index, record in enumerate(records):
+        try:
+            trials.append(trial_from_dict(record))
+        except FieldError as error:
+            raise BenchInputError(f"{where}: {key}[{index}].{error.field}: {error.detail}") from None
+        except (TypeError, ValueError) as error:  # a config that TrialConfig refuses
+            raise BenchInputError(f"{where}: {key}[{index}]: {error}") from None
+    return trials
 
 
 def _write_atomic(path: Path, text: str) -> None:

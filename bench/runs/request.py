@@ -28,6 +28,8 @@ MAX_SEEDS = 20  # a paired test needs 3+; beyond 20 a budgeted run is better spe
 REQUEST_CONSTRAINTS: dict[str, Constraint] = {
     "kind": Options(KINDS),
     "seeds": Interval(int, 1, MAX_SEEDS),  # how many seeds (0..K-1)
+    # Checked for every executor: a value the local one would ignore is still a mistake to say so about.
+    "cpus_per_trial": Interval(int, 1, 1024),
 }
 
 
@@ -118,7 +120,10 @@ def validate_request(request: RunRequest) -> None:
     Raises :class:`ConfigError` naming the field (``seeds``, ``arms``, ``sizes``, or a trial field).
     """
     try:
-        check_fields({"kind": request.kind, "seeds": len(request.seeds)}, REQUEST_CONSTRAINTS)
+        check_fields(
+            {"kind": request.kind, "seeds": len(request.seeds), "cpus_per_trial": request.cpus_per_trial},
+            REQUEST_CONSTRAINTS,
+        )
     except FieldError as error:
         raise ConfigError(error.field, error.detail) from None
     repeated = sorted({arm for arm in request.arms if request.arms.count(arm) > 1})

@@ -7,6 +7,7 @@ schema is versioned; ``MIGRATIONS[i]`` takes version i to i + 1.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -18,7 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from advisor.jsonfile import JSONFileError, JSONSpec, parse_json
 from bench.errors import BenchInputError
+from bench.vocabulary import RunStatus
 
 MIGRATIONS: tuple[str, ...] = (
     # v1: the first schema.
@@ -51,7 +54,10 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-ACTIVE = ("queued", "running")
+ACTIVE = tuple(status for status in RunStatus if status.active)
+# Every JSON column is read back through one bounded parser: a damaged row is an error naming it.
+STORED_JSON = JSONSpec("run store", max_bytes=256 << 20, max_depth=32)
+MOVE_IT = "move the file away (or set FOS_HOME to another folder) and the next run starts a new store"
 
 
 def default_db_path() -> Path:
@@ -78,7 +84,7 @@ class RunRecord:
     kind: str  # run | curve
     config: dict[str, Any]
     profile_id: str | None
-    status: str  # queued | running | completed | cancelled | failed | interrupted
+    status: str  # a RunStatus value (compared with its members)
     pid: int | None
     progress: dict[str, Any]
     cancel_requested: bool
@@ -103,22 +109,46 @@ class RunStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._connect() as db:
-                db.execute("PRAGMA journal_mode=WAL")
-                migrate(db)
-        except (OSError, sqlite3.Error) as error:
-            reason = getattr(error, "strerror", None) or str(error)
+                current = db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+                if not current or db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    # Creating or migrating: one process at a time (switching to WAL does not wait
+                    # for a busy database, so the transaction alone is not enough).
+                    with _setup_lock(self.path):
+                        db.execute("PRAGMA journal_mode=WAL")
+                        migrate(db)
+                check_schema(db, self.path)
+        except OSError as error:
             raise StoreError(
-                f"run store {self.path}: cannot be opened ({reason}); set FOS_HOME to a writable folder"
+                f"run store {self.path}: cannot be opened ({error.strerror or error}); set FOS_HOME to a writable folder"
             ) from None
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA busy_timeout = 30000")
-        db.execute("PRAGMA foreign_keys = ON")
+        # Every SQLite failure (a damaged page, a missing table, text that is not UTF-8, a file that
+        # is not a database) becomes one StoreError naming the store file: never a traceback.
         try:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except sqlite3.Error as error:
+            raise StoreError(
+                f"run store {self.path}: cannot be opened ({error}); set FOS_HOME to a writable folder"
+            ) from None
+        db.row_factory = sqlite3.Row
+        try:
+            db.execute("PRAGMA busy_timeout = 30000")
+            db.execute("PRAGMA foreign_keys = ON")
             yield db
+        except sqlite3.OperationalError as error:
+            if any(words in str(error) for words in ("unable to open", "readonly", "read-only", "disk I/O")):
+                raise StoreError(
+                    f"run store {self.path}: cannot be opened ({error}); set FOS_HOME to a writable folder"
+                ) from None
+            if "locked" in str(error) or "busy" in str(error):
+                raise StoreError(
+                    f"run store {self.path}: busy for over 30 s ({error}); another process holds it: try again"
+                ) from None
+            raise StoreError(f"run store {self.path}: damaged or not a run store ({error}); {MOVE_IT}") from None
+        except sqlite3.Error as error:
+            raise StoreError(f"run store {self.path}: damaged or not a run store ({error}); {MOVE_IT}") from None
         finally:
             db.close()
 
@@ -132,6 +162,21 @@ class RunStore:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+
+    def _json(self, text: str | None, table: str, column: str, key: str, default: str | None = None) -> Any:
+        """A stored JSON column, parsed with bounds; it must hold an object. Errors name the file and row."""
+        where = f"{self.path}, table {table}, row {key}, column {column}"
+        if text is None and default is not None:
+            text = default
+        try:
+            if not isinstance(text, str):
+                raise JSONFileError(f"run store {where}: expected JSON text; got {type(text).__name__}")
+            value = parse_json(text, STORED_JSON, where)
+        except JSONFileError as error:
+            raise StoreError(f"{error}; {MOVE_IT}") from None
+        if not isinstance(value, dict):
+            raise StoreError(f"run store {where}: expected a JSON object; got {type(value).__name__}; {MOVE_IT}")
+        return value
 
     # ---- profiles and recommendations -----------------------------------------------------------
 
@@ -149,19 +194,26 @@ class RunStore:
     def profile(self, profile_id: str) -> dict[str, Any] | None:
         with self._connect() as db:
             row = db.execute("SELECT answers FROM profiles WHERE id = ?", (profile_id,)).fetchone()
-        return json.loads(row["answers"]) if row else None
+        return self._json(row["answers"], "profiles", "answers", profile_id) if row else None
 
     def recommendation(self, profile_id: str) -> dict[str, Any] | None:
         with self._connect() as db:
             row = db.execute(
-                "SELECT body FROM recommendations WHERE profile_id = ? ORDER BY created DESC LIMIT 1", (profile_id,)
+                "SELECT id, body FROM recommendations WHERE profile_id = ? ORDER BY created DESC LIMIT 1", (profile_id,)
             ).fetchone()
-        return json.loads(row["body"]) if row else None
+        return self._json(row["body"], "recommendations", "body", row["id"]) if row else None
 
     def profiles(self, limit: int = 50) -> list[dict[str, Any]]:
         with self._connect() as db:
             rows = db.execute("SELECT * FROM profiles ORDER BY created DESC LIMIT ?", (limit,)).fetchall()
-        return [{"id": r["id"], "created": r["created"], "answers": json.loads(r["answers"])} for r in rows]
+        return [
+            {
+                "id": r["id"],
+                "created": r["created"],
+                "answers": self._json(r["answers"], "profiles", "answers", r["id"]),
+            }
+            for r in rows
+        ]
 
     # ---- runs -----------------------------------------------------------------------------------
 
@@ -178,7 +230,7 @@ class RunStore:
     def run(self, run_id: str) -> RunRecord | None:
         with self._connect() as db:
             row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-        return _run_from_row(row) if row else None
+        return self._run_from_row(row) if row else None
 
     def runs(self, session: str | None = None, limit: int = 100) -> list[RunRecord]:
         query, args = "SELECT * FROM runs", []
@@ -186,7 +238,7 @@ class RunStore:
             query, args = query + " WHERE session = ?", [session]
         with self._connect() as db:
             rows = db.execute(query + " ORDER BY created DESC LIMIT ?", (*args, limit)).fetchall()
-        return [_run_from_row(r) for r in rows]
+        return [self._run_from_row(r) for r in rows]
 
     def set_status(self, run_id: str, status: str, error: str | None = None, pid: int | None = None) -> None:
         finished = _now() if status not in ACTIVE else None
@@ -213,7 +265,9 @@ class RunStore:
     def add_analysis(self, run_id: str, name: str, value: Any) -> None:
         with self._write() as db:
             row = db.execute("SELECT analyses FROM runs WHERE id = ?", (run_id,)).fetchone()
-            analyses = {**json.loads(row["analyses"]), name: value}
+            if row is None:
+                raise StoreError(f"run {run_id}: not in the run store {self.path}")
+            analyses = {**self._json(row["analyses"], "runs", "analyses", run_id, "{}"), name: value}
             db.execute("UPDATE runs SET analyses = ? WHERE id = ?", (json.dumps(analyses), run_id))
 
     def mark_interrupted(self, is_alive=None) -> list[str]:
@@ -235,8 +289,10 @@ class RunStore:
 
     def trials(self, run_id: str) -> list[dict[str, Any]]:
         with self._connect() as db:
-            rows = db.execute("SELECT body FROM trials WHERE run_id = ? ORDER BY created, rowid", (run_id,)).fetchall()
-        return [json.loads(r["body"]) for r in rows]
+            rows = db.execute(
+                "SELECT trial_id, body FROM trials WHERE run_id = ? ORDER BY created, rowid", (run_id,)
+            ).fetchall()
+        return [self._json(r["body"], "trials", "body", f"{run_id}/{r['trial_id']}") for r in rows]
 
     def delete_run(self, run_id: str) -> None:
         """Remove a finished run with its trials, verdict and reports; an active run must be cancelled first."""
@@ -257,7 +313,7 @@ class RunStore:
     def verdict(self, run_id: str) -> dict[str, Any] | None:
         with self._connect() as db:
             row = db.execute("SELECT body FROM verdicts WHERE run_id = ?", (run_id,)).fetchone()
-        return json.loads(row["body"]) if row else None
+        return self._json(row["body"], "verdicts", "body", run_id) if row else None
 
     def save_report(self, run_id: str | None, fmt: str, content: str) -> str:
         report_id = new_id()
@@ -265,36 +321,98 @@ class RunStore:
             db.execute("INSERT INTO reports VALUES (?, ?, ?, ?, ?)", (report_id, run_id, _now(), fmt, content))
         return report_id
 
+    def _run_from_row(self, row: sqlite3.Row) -> RunRecord:
+        return RunRecord(
+            id=row["id"],
+            created=row["created"],
+            kind=row["kind"],
+            config=self._json(row["config"], "runs", "config", row["id"]),
+            profile_id=row["profile_id"],
+            status=row["status"],
+            pid=row["pid"],
+            progress=self._json(row["progress"] or "{}", "runs", "progress", row["id"]),
+            cancel_requested=bool(row["cancel_requested"]),
+            error=row["error"],
+            finished=row["finished"],
+            session=row["session"],
+            analyses=self._json(row["analyses"] or "{}", "runs", "analyses", row["id"]),
+        )
+
 
 def migrate(db: sqlite3.Connection) -> int:
-    """Bring the database to SCHEMA_VERSION; returns the version it started at."""
-    start = db.execute("PRAGMA user_version").fetchone()[0]
-    if start > SCHEMA_VERSION:
-        raise StoreError(
-            f"run store schema v{start} is newer than this program's v{SCHEMA_VERSION}: upgrade finetune-or-scratch, "
-            "or set FOS_HOME to another folder"
-        )
-    for version in range(start, SCHEMA_VERSION):
-        db.executescript(f"BEGIN; {MIGRATIONS[version]} PRAGMA user_version = {version + 1}; COMMIT;")
+    """Bring the database to SCHEMA_VERSION; returns the version it started at.
+
+    Serialised: the version is read and every migration applied inside one ``BEGIN IMMEDIATE``
+    transaction, so of any number of processes opening a new store at once, the first creates
+    the tables and the others wait for it, then find the schema current.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        start = db.execute("PRAGMA user_version").fetchone()[0]
+        if start > SCHEMA_VERSION:
+            raise StoreError(
+                f"run store schema v{start} is newer than this program's v{SCHEMA_VERSION}: upgrade "
+                "finetune-or-scratch, or set FOS_HOME to another folder"
+            )
+        for version in range(start, SCHEMA_VERSION):
+            for statement in _statements(MIGRATIONS[version]):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {version + 1}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
     return start
 
 
-def _run_from_row(row: sqlite3.Row) -> RunRecord:
-    return RunRecord(
-        id=row["id"],
-        created=row["created"],
-        kind=row["kind"],
-        config=json.loads(row["config"]),
-        profile_id=row["profile_id"],
-        status=row["status"],
-        pid=row["pid"],
-        progress=json.loads(row["progress"] or "{}"),
-        cancel_requested=bool(row["cancel_requested"]),
-        error=row["error"],
-        finished=row["finished"],
-        session=row["session"],
-        analyses=json.loads(row["analyses"] or "{}"),
-    )
+@contextmanager
+def _setup_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``<store>.lock`` while a store is created or migrated (POSIX flock)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: the BEGIN IMMEDIATE in migrate() is what serialises
+        yield
+        return
+    with open(path.with_name(path.name + ".lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _statements(script: str) -> list[str]:
+    # executescript would commit the open transaction first; the migrations hold no ';' in literals.
+    return [part.strip() for part in script.split(";") if part.strip()]
+
+
+@functools.cache
+def expected_schema() -> dict[str, frozenset[str]]:
+    """The tables and columns the migrations create, read from a scratch in-memory database."""
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        migrate(db)
+        return _schema(db)
+    finally:
+        db.close()
+
+
+def _schema(db: sqlite3.Connection) -> dict[str, frozenset[str]]:
+    tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {table: frozenset(row[1] for row in db.execute(f'PRAGMA table_info("{table}")')) for table in tables}
+
+
+def check_schema(db: sqlite3.Connection, path: Path) -> None:
+    """Refuse a store whose version is current but whose tables or columns are missing (a damaged file)."""
+    found = _schema(db)
+    for table, columns in expected_schema().items():
+        if table not in found:
+            raise StoreError(f"run store {path}: schema v{SCHEMA_VERSION}, but table {table} is missing; {MOVE_IT}")
+        missing = sorted(columns - found[table])
+        if missing:
+            raise StoreError(
+                f"run store {path}: table {table} lacks column {', '.join(missing)}; the file is damaged; {MOVE_IT}"
+            )
 
 
 def _pid_alive(pid: int) -> bool:

@@ -182,19 +182,30 @@ class TrialCache:
         return model.eval()
 
 
-def stage_images(images: np.ndarray, resolution: int, device: torch.device, chunk: int = 1024) -> torch.Tensor:
-    """uint8 N x H x W x C (C = 1 or 3) -> uint8 N x 3 x R x R on ``device``, resized in chunks."""
+STAGING_CHUNK_BYTES = 64 << 20  # float32 working memory per staging chunk, whatever the dataset's size
+
+
+def stage_images(images: np.ndarray, resolution: int, device: torch.device, chunk: int | None = None) -> torch.Tensor:
+    """uint8 N x H x W x C (C = 1 or 3) -> uint8 N x 3 x R x R on ``device``, resized in chunks.
+
+    A chunk's float copies are bounded by :data:`STAGING_CHUNK_BYTES` (1,024 images at 128 px were
+    600 MB of temporaries); images already at ``resolution`` are copied as bytes, with no float at all.
+    """
     out = torch.empty((len(images), 3, resolution, resolution), dtype=torch.uint8, device=device)
+    side = max(images.shape[1], images.shape[2], resolution) if images.ndim == 4 else resolution
+    chunk = chunk or max(1, STAGING_CHUNK_BYTES // (3 * side * side * 4 * 3))  # ~3 float copies alive at once
+    same_size = images.shape[1] == resolution and images.shape[2] == resolution
     for start in range(0, len(images), chunk):
-        part = torch.as_tensor(images[start : start + chunk], device=device).permute(0, 3, 1, 2).float()
+        part = torch.as_tensor(images[start : start + chunk], device=device).permute(0, 3, 1, 2)
+        if same_size:
+            out[start : start + chunk] = part.expand(-1, 3, -1, -1) if part.shape[1] == 1 else part
+            continue
+        part = part.float()
         if part.shape[1] == 1:
             part = part.expand(-1, 3, -1, -1)
-        if part.shape[-1] != resolution or part.shape[-2] != resolution:
-            downsampling = part.shape[-1] > resolution
-            part = F.interpolate(part, size=(resolution, resolution), mode="bilinear", antialias=downsampling)
-        out[start : start + chunk] = (
-            part.round().clamp(0, 255).to(torch.uint8)
-        )  # not in place: part may be an expanded view
+        downsampling = part.shape[-1] > resolution
+        part = F.interpolate(part, size=(resolution, resolution), mode="bilinear", antialias=downsampling)
+        out[start : start + chunk] = part.round().clamp(0, 255).to(torch.uint8)  # not in place: may be a view
     return out
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from bench.runs.store import StoreError
 from finetune_or_scratch.app import state
 
 PAGES = Path(__file__).resolve().parent / "pages"
@@ -34,4 +35,8 @@ def run() -> None:
         st.Page(PAGES / file, title=title, icon=icon, default=index == 0)
         for index, (file, title, icon) in enumerate(PAGE_LIST)
     ]
-    st.navigation(pages).run()
+    try:
+        st.navigation(pages).run()
+    except StoreError as error:  # a damaged or unwritable run store: its file and what to do, not a traceback
+        st.error(str(error))
+        st.stop()

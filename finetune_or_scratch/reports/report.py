@@ -44,6 +44,8 @@ class Report:
     curve: dict[str, Any] | None = None
     charts: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> Vega-Lite spec
     environment: dict[str, Any] = field(default_factory=dict)
+    # The run's data: files held and used, every file skipped or ignored with why, how intensities were scaled.
+    dataset: dict[str, Any] = field(default_factory=dict)
 
 
 def build_report(
@@ -80,6 +82,7 @@ def build_report(
         curve=analyses.get("curve"),
         charts=charts,
         environment=environment,
+        dataset=dict(analyses.get("dataset") or {}),
     )
 
 
@@ -186,6 +189,7 @@ def _measured_markdown(report: Report) -> list[str]:
         settings["Status"] = status_text(str(run.get("status", "")))
         settings["Duration"] = duration_text(run.get("created"), run.get("finished")) or "n/a"
         lines += [*_table(["setting", "value"], [[k, v] for k, v in settings.items()]), ""]
+    lines += _data_markdown(report.dataset)
     if not report.trials:
         return [*lines, "No validation run yet." if not run else "No trial finished."]
     curve_run = config.get("kind") == RunKind.CURVE or bool(report.curve)
@@ -240,6 +244,38 @@ def _measured_markdown(report: Report) -> list[str]:
         ]
         lines += ["", "```json", json.dumps(config, indent=2), "```"]
     return lines
+
+
+SHOWN_FILES = 100  # per list in Markdown and HTML; the JSON report has every one
+
+
+def _data_markdown(dataset: dict[str, Any]) -> list[str]:
+    """The data section: how many files were used, and every skipped or ignored file with why."""
+    if not dataset:
+        return []
+    lines = ["### Data", ""]
+    total, used = dataset.get("files_total"), dataset.get("files_used")
+    name = dataset.get("name", "")
+    if total:
+        lines.append(f"{name}: {used:,} of {total:,} image files decoded, {dataset.get('images', used):,} used.")
+    else:
+        lines.append(f"{name}: {dataset.get('images', 0):,} images.")
+    if dataset.get("intensity"):
+        lines += ["", f"Intensities: {dataset['intensity']}."]
+    for kind, words in (("skipped", "unreadable, skipped"), ("ignored", "not images, ignored")):
+        entries = [str(e) for e in dataset.get(kind) or []]
+        if not entries:
+            continue
+        lines += ["", f"{len(entries):,} files {words}:", ""]
+        lines += [f"- `{_code(e)}`" for e in entries[:SHOWN_FILES]]
+        if len(entries) > SHOWN_FILES:
+            lines.append(f"- … and {len(entries) - SHOWN_FILES:,} more (every one is in the JSON report)")
+    return [*lines, ""]
+
+
+def _code(text: str) -> str:
+    # Inside a code span: no backtick may end it early, and a newline would end the list item.
+    return text.replace("`", "'").replace("\n", " ").replace("\r", " ")[:300]
 
 
 def _verdict_markdown(verdict: dict[str, Any] | None) -> list[str]:

@@ -302,3 +302,19 @@ def test_how_it_decides_shows_published_scores_calibration_and_rule_versions(app
     calibration = app.table[1].value
     assert {"tuning", "held-out", "measured grid"} <= set(calibration["part"])
     assert any("Measured cells by the rule table they were made under" in c for c in texts(app, "caption"))
+
+
+def test_a_damaged_run_store_is_named_on_the_page_not_a_traceback(tmp_path, monkeypatch):
+    # The attack pass: a store with the right version and no tables broke every command; the app too.
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "runs.db") as db:
+        db.execute("PRAGMA user_version = 2")
+    monkeypatch.setenv("FOS_HOME", str(tmp_path))
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("finetune_or_scratch/app/pages/history.py").run()  # History reads the store at once
+    st.cache_resource.clear()
+    assert not at.exception
+    assert any(f"run store {tmp_path / 'runs.db'}" in e and "is missing" in e for e in texts(at, "error"))

@@ -2,6 +2,7 @@
 
 import json
 import re
+import sqlite3
 
 import pytest
 from typer.testing import CliRunner
@@ -138,3 +139,75 @@ def test_report_reads_plainly():
     assert "- Upsample the 28 px images" in text  # the recipe's notes as a list, not Python
     assert "60% similar and 40% different" in text  # medium similarity: why both kinds of rule fire
     assert "accuracy_per_arm" not in chart_specs(report)  # a cancelled arm is not an empty chart
+
+
+DATA = {"name": "shapes", "images": 40, "files_total": 42, "files_used": 40, "fingerprint": "f",
+        "skipped": ["red/broken.png: not an image any decoder recognises (corrupt or unknown format)"],
+        "ignored": ["notes.txt", "red/link.png (symlink; links are not followed)"],
+        "intensity": "3 high-bit-depth images scaled by the dataset's range 10..50"}  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "json"])
+def test_every_report_format_lists_the_skipped_and_ignored_files(fmt):
+    # The attack pass: the command line named every skipped file, no report did.
+    base = report()
+    text = render(build_report(base.profile, base.recommendation, base.run, base.trials, base.verdict,
+                               {"summary": base.summary, "dataset": DATA}, created=base.created), fmt)  # fmt: skip
+    for entry in (*DATA["skipped"], *DATA["ignored"], "scaled by the dataset's range 10..50"):
+        assert entry in (text if fmt != "html" else text.replace("&#x27;", "'")), (fmt, entry)
+    if fmt == "json":
+        assert json.loads(text)["dataset"]["skipped"] == DATA["skipped"]
+
+
+def _stored_run(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    profile = example_profile()
+    profile_id = store.save_profile(profile.to_dict(), recommend(profile).to_dict())
+    run_id = store.create_run("run", {"kind": "run", "base": {"dataset": "fashion-mnist"}, "arms": [], "seeds": [0]},
+                              session="s", profile_id=profile_id)  # fmt: skip
+    for t in trials():
+        store.add_trial(run_id, t.to_dict())
+    store.add_analysis(run_id, "summary", [s.__dict__ for s in summarise(trials())])
+    store.set_status(run_id, "completed")
+    return store, run_id
+
+
+def _damage_pages(path):
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(path.read_bytes())
+    data[4096:] = b"\xa5" * (len(data) - 4096)  # every page after the first: garbage
+    path.write_bytes(bytes(data))
+
+
+DAMAGE = {
+    "no_tables": (lambda db, run: db.executescript("DROP TABLE trials; DROP TABLE verdicts; DROP TABLE reports;"),
+                  "but table trials is missing"),
+    "not_utf8": (lambda db, run: db.execute("UPDATE runs SET config = CAST(x'fffe7b7d' AS TEXT)"),
+                 "damaged or not a run store (Could not decode to UTF-8 column 'config'"),
+    "bad_json": (lambda db, run: db.execute("UPDATE runs SET analyses = '{not json'"),
+                 "column analyses is not valid JSON (line 1, column 2"),
+    "accuracy_7_5": (lambda db, run: db.execute("UPDATE trials SET body = json_set(body, '$.test_accuracy', 7.5)"),
+                     "test_accuracy: expected a number in 0..1, or not measured; got 7.5"),
+    "trials_object": (lambda db, run: db.execute("UPDATE trials SET body = '[]'"), "expected a JSON object; got list"),
+    "bad_profile": (lambda db, run: db.execute("UPDATE profiles SET answers = '{\"modality\": 3}'"),
+                    "table profiles, row"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", [*DAMAGE, "damaged_pages"])
+def test_a_damaged_store_is_named_and_exits_2(tmp_path, case):
+    # The attack pass: "no such table: runs", "Could not decode to UTF-8 column 'config'" and a
+    # JSONDecodeError came out of `report` as tracebacks.
+    store, run_id = _stored_run(tmp_path)
+    if case == "damaged_pages":
+        _damage_pages(store.path)
+        message = "damaged or not a run store"
+    else:
+        damage, message = DAMAGE[case]
+        with sqlite3.connect(store.path, isolation_level=None) as db:
+            damage(db, run_id)
+    result = CliRunner().invoke(app, ["report", "--run", run_id, "--db", str(store.path)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), (result.stderr, result.exception)
+    assert f"run store {store.path}" in result.stderr and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr

@@ -87,13 +87,25 @@ def crafted(tmp_path) -> dict[str, tuple[bytes, str]]:
         bundle.writestr("a/x.png", b"one")
         bundle.writestr("a/x.png", b"two")
     cases["duplicate_member"] = (twice.getvalue(), 'member "a/x.png" appears twice')
+    nameless = io.BytesIO()
+    with zipfile.ZipFile(nameless, "w") as bundle:  # zipfile itself cannot write one: is_dir() reads name[-1]
+        member = _Nameless("x")
+        member.filename = ""
+        bundle.writestr(member, b"data")
+        bundle.writestr("a/x.png", b"x")
+    cases["empty_name"] = (nameless.getvalue(), "a member has an empty name; expected a path like class/image.png")
     cases["truncated"] = (good_zip()[:-30], "not a readable zip archive")
     cases["not_a_zip"] = (b"PK not really", "not a readable zip archive")
     return cases
 
 
 CASES = ("bad_crc", "encrypted", "invalid_utf8_name", "compression_9", "member_dot", "file_folder_clash")
-CASES += ("long_name", "deep_path", "duplicate_member", "truncated", "not_a_zip")
+CASES += ("long_name", "deep_path", "duplicate_member", "truncated", "not_a_zip", "empty_name")
+
+
+class _Nameless(zipfile.ZipInfo):
+    def is_dir(self) -> bool:
+        return False
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -148,8 +160,10 @@ def test_many_small_members_of_zeros_are_bounded_as_a_whole(tmp_path):
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         for i in range(40):
             bundle.writestr(f"a/{i}.png", b"\0" * (64 << 10))
-    with pytest.raises(BenchInputError, match=r"expands \d+x to 2.5 MiB \(limit 200x\); this looks like a zip bomb"):
-        safe_extract(archive, tmp_path / "out", ZipLimits(ratio_floor_bytes=1 << 20))
+    # The archive's ratio is judged from the first byte (floor 1 MiB), not above 64 MiB: nothing is written.
+    with pytest.raises(BenchInputError, match=r"expands \d+x, from [\d,]+ bytes to 2.5 MiB \(limit 200x"):
+        safe_extract(archive, tmp_path / "out")
+    assert not any((tmp_path / "out").rglob("*.png"))
     with pytest.raises(BenchInputError, match=r"2\.5 MiB uncompressed; at most 1\.0 MiB accepted"):
         safe_extract(archive, tmp_path / "out2", ZipLimits(max_total_bytes=1 << 20))
 
@@ -161,10 +175,25 @@ def test_total_is_counted_while_copying_even_if_headers_lie(tmp_path, monkeypatc
         bundle.writestr("a/2.png", b"x" * 600)
     # Headers that under-report the total: the copy itself must stop at the limit.
     monkeypatch.setattr(
-        archives, "_plan", lambda archive, members, limits: [(m, tuple(m.filename.split("/"))) for m in members]
+        archives, "_plan", lambda archive, members, limits, size: [(m, tuple(m.filename.split("/"))) for m in members]
     )
     with pytest.raises(BenchInputError, match="more than 1,000 bytes uncompressed"):
         safe_extract(archive, tmp_path / "out", ZipLimits(max_total_bytes=1000))
+
+
+def test_ratio_is_counted_while_copying_even_if_headers_lie(tmp_path, monkeypatch):
+    archive = tmp_path / "zeros.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        for i in range(4):
+            bundle.writestr(f"a/{i}.png", b"\0" * (64 << 10))
+    monkeypatch.setattr(
+        archives, "_plan", lambda archive, members, limits, size: [(m, tuple(m.filename.split("/"))) for m in members]
+    )
+    limits = ZipLimits(ratio_floor_bytes=100 << 10)  # allowed: max(100 KiB, 200x the archive's size)
+    with pytest.raises(BenchInputError, match=r"expands more than 200x its [\d,]+ bytes while extracting"):
+        safe_extract(archive, tmp_path / "out", limits)
+    written = sum(f.stat().st_size for f in (tmp_path / "out").rglob("*.png"))
+    assert written <= max(100 << 10, 200 * archive.stat().st_size)
 
 
 def test_zip_limits_on_count_and_total_size(tmp_path):

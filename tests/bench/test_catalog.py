@@ -66,3 +66,15 @@ def test_grayscale_datasets_stage_at_their_native_side():
     staged = stage_images(images, 8, torch.device("cpu"))
     assert staged.shape == (2, 3, 8, 8)
     assert torch.equal(staged[:, 0], torch.as_tensor(images[..., 0])) and torch.equal(staged[:, 0], staged[:, 2])
+
+
+def test_staging_in_bounded_chunks_gives_the_same_pixels():
+    """The staging budget bounds float temporaries per chunk; the chunking never changes a pixel."""
+    import torch
+
+    from bench.train.cache import stage_images
+
+    images = np.random.default_rng(0).integers(0, 256, (7, 10, 10, 3), dtype=np.uint8)
+    whole = stage_images(images, 16, torch.device("cpu"), chunk=7)
+    assert torch.equal(stage_images(images, 16, torch.device("cpu"), chunk=2), whole)
+    assert torch.equal(stage_images(images, 16, torch.device("cpu")), whole)

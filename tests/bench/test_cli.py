@@ -274,3 +274,181 @@ def test_a_run_queues_behind_the_run_that_holds_the_device(tmp_path):
     assert trial["status"] == "completed"
     # started_at is to the second: never on the device at the same time
     assert datetime.fromisoformat(trial["started_at"]) >= released[0].replace(microsecond=0)
+
+
+# ---- the second attack pass: every traceback, hang and accepted-but-wrong input, one row each ----
+
+PROFILE = ROOT / "advisor" / "data" / "profiles" / "small_similar.json"
+
+
+def _trial(**changes) -> dict:
+    from bench.train.trial import TrialConfig, TrialResult
+
+    return {**TrialResult(TrialConfig("digits", "scratch"), "completed", test_accuracy=0.5).to_dict(), **changes}
+
+
+def _results(folder: Path, text: str | None = None, link: str | None = None, fifo: bool = False) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "results.json"
+    if link:
+        path.symlink_to(link)
+    elif fifo:
+        os.mkfifo(path)
+    else:
+        path.write_text(text)
+    return folder
+
+
+def _nameless_zip(path: Path) -> Path:
+    import zipfile
+
+    class Nameless(zipfile.ZipInfo):
+        def is_dir(self) -> bool:
+            return False
+
+    with zipfile.ZipFile(path, "w") as bundle:
+        member = Nameless("x")
+        member.filename = ""
+        bundle.writestr(member, b"data")
+    return path
+
+
+RESULTS_ATTACKS = {
+    "trials_object": (lambda d: _results(d, '{"trials": {}}'), '"trials" must be a list of trials; got {}'),
+    "deep_nesting": (lambda d: _results(d, '{"trials": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+                     "nests 100001 levels deep"),
+    "dev_zero": (lambda d: _results(d, link="/dev/zero"), "not a regular file (a device, pipe or socket)"),
+    "fifo": (lambda d: _results(d, fifo=True), "not a regular file (a device, pipe or socket)"),
+    "accuracy_text": (lambda d: _results(d, json.dumps({"trials": [_trial(test_accuracy="abc")]})),
+                      'trials[0].test_accuracy: expected a number in 0..1, or not measured; got "abc"'),
+    "accuracy_nan": (lambda d: _results(d, json.dumps({"trials": [_trial(test_accuracy=float("nan"))]})),
+                     "trials[0].test_accuracy: expected a number in 0..1, or not measured; got nan"),
+    "accuracy_7_5": (lambda d: _results(d, json.dumps({"trials": [_trial(test_accuracy=7.5)]})),
+                     "trials[0].test_accuracy: expected a number in 0..1, or not measured; got 7.5"),
+    "bad_config": (lambda d: _results(d, json.dumps({"trials": [_trial(config={"dataset": "x", "arm": "a",
+                                                                               "seed": -1})]})),
+                   "trials[0].config.seed: expected an integer in 0..2147483647; got -1"),
+    "not_json": (lambda d: _results(d, "{nope"), "is not valid JSON (line 1, column 2"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", RESULTS_ATTACKS)
+def test_a_hostile_results_file_is_named_and_exits_2(tmp_path, case):
+    build, message = RESULTS_ATTACKS[case]
+    folder = build(tmp_path / case)
+    stderr = refused("verdict", "--profile", PROFILE, "--results", folder)
+    assert f"--results {folder}" in stderr and message in stderr, stderr
+
+
+def test_a_fifo_results_file_returns_at_once(tmp_path):
+    # The attack pass: `verdict --results` on a folder whose results.json is a FIFO blocked forever.
+    folder = _results(tmp_path / "fifo", fifo=True)
+    done = []
+    worker = threading.Thread(target=lambda: done.append(refused("verdict", "--profile", PROFILE,
+                                                                 "--results", folder)), daemon=True)  # fmt: skip
+    worker.start()
+    worker.join(timeout=20)
+    assert not worker.is_alive(), "verdict blocked on a FIFO"
+    assert "not a regular file" in done[0]
+
+
+def _damaged_store(home: Path, damage: str) -> None:
+    import sqlite3
+
+    home.mkdir(parents=True)
+    if damage == "no_tables":
+        with sqlite3.connect(home / "runs.db", isolation_level=None) as db:
+            db.execute("PRAGMA user_version = 2")
+        return
+    from bench.runs.store import RunStore
+
+    store = RunStore(home / "runs.db")
+    store.create_run("run", {"kind": "run"}, session="cli")
+    with sqlite3.connect(home / "runs.db", isolation_level=None) as db:
+        if damage == "not_utf8":
+            db.execute("UPDATE runs SET config = CAST(x'fffe7b7d' AS TEXT)")
+        elif damage == "bad_json":
+            db.execute("UPDATE runs SET progress = '{not json'")
+        else:  # damaged pages: every page after the first is garbage
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if damage == "damaged_pages":
+        data = bytearray((home / "runs.db").read_bytes())
+        data[4096:] = b"\xa5" * (len(data) - 4096)
+        (home / "runs.db").write_bytes(bytes(data))
+
+
+OPTION_ATTACKS = {
+    "cpus_per_trial_0": (["run", "--cpus-per-trial", "0"], "--cpus-per-trial: expected an integer in 1..1024; got 0"),
+    "cpus_per_trial_-4": (["run", "--cpus-per-trial", "-4"], "--cpus-per-trial: expected an integer in 1..1024; got -4"),
+    "out_empty": (["run", "--out", ""], "--out '': an empty folder name"),
+    "perf_steps_0": (["perf", "--steps", "0"], "--steps: expected an integer in 1..100000; got 0"),
+    "perf_repeats_0": (["perf", "--repeats", "0"], "--repeats: expected an integer in 1..100; got 0"),
+    "similarity_examples_0": (["similarity", "--examples", "0"], "--examples: expected an integer in 20..1000000, or the whole training split; got 0"),
+    "similarity_examples_huge": (["similarity", "--examples", str(10**30)],
+                                 "got 1000000000000000000000000000000"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", OPTION_ATTACKS)
+def test_an_option_out_of_range_is_named_and_exits_2(tmp_path, monkeypatch, case):
+    monkeypatch.chdir(tmp_path)  # --out '' would write here
+    args, message = OPTION_ATTACKS[case]
+    assert message in refused(*args, *(["--out", tmp_path / "o"] if args[0] == "run" and "--out" not in args else []))
+    assert not (tmp_path / "results.json").exists()
+
+
+STORE_ATTACKS = {
+    "no_tables": "schema v2, but table profiles is missing",
+    "not_utf8": "damaged or not a run store (Could not decode to UTF-8 column 'config'",
+    "bad_json": "column progress is not valid JSON (line 1, column 2",
+    "damaged_pages": "damaged or not a run store",
+}
+
+
+@pytest.mark.parametrize("case", STORE_ATTACKS)
+def test_run_on_a_damaged_store_names_it_and_exits_2(tmp_path, monkeypatch, case):
+    # The attack pass: `run` went through mark_interrupted into "no such table: runs" or a JSONDecodeError.
+    home = tmp_path / "home"
+    _damaged_store(home, case)
+    monkeypatch.setenv("FOS_HOME", str(home))
+    stderr = refused("run", "--dataset", "digits", "--arms", "scratch", "--out", tmp_path / "o")
+    assert f"run store {home / 'runs.db'}" in stderr and STORE_ATTACKS[case] in stderr, stderr
+
+
+def test_a_cache_folder_that_is_a_file_is_named(tmp_path, monkeypatch):
+    (tmp_path / "cache").write_text("not a folder")
+    monkeypatch.setenv("FOS_CACHE_DIR", str(tmp_path / "cache"))
+    stderr = refused("run", "--dataset", "digits", "--arms", "scratch", "--out", tmp_path / "o")
+    assert f"FOS_CACHE_DIR: {tmp_path / 'cache'} cannot be used as the cache folder (a file of that name" in stderr
+
+
+@pytest.mark.parametrize("command", ["similarity", "run"])
+def test_a_zip_member_with_an_empty_name_is_named(tmp_path, command):
+    archive = _nameless_zip(tmp_path / "nameless.zip")
+    extra = ["--arms", "scratch", "--out", tmp_path / "o"] if command == "run" else []
+    stderr = refused(command, "--dataset", archive, *extra)
+    assert f"{archive}: a member has an empty name" in stderr
+
+
+def test_doctor_is_offline_and_opens_no_connection(tmp_path, monkeypatch):
+    # The attack pass: `doctor --json` tried to download two torchvision weights and created a torch
+    # hub folder outside FOS_CACHE_DIR. Sockets are blocked: any connection attempt fails the test.
+    import socket
+
+    attempts = []
+
+    def refuse(self, address, *args):
+        attempts.append(address)
+        raise OSError("network blocked by the test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", lambda address, *a, **k: refuse(None, address))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    result = CliRunner().invoke(bench_app, ["doctor", "--json"])
+    assert attempts == []
+    assert not (tmp_path / "torch").exists()  # no torch hub folder created
+    report = json.loads(result.stdout)
+    assert report["ok"] is True, report
+    optional = [c for c in report["checks"] if c["name"].startswith("optional: weights")]
+    assert optional and all("doctor is offline" in c["detail"] for c in optional), optional

@@ -310,3 +310,70 @@ def test_a_huge_sparse_file_is_skipped_without_being_read_whole(tmp_path):
     data = load_dataset(str(dataset), image_size=8)
     assert len(data) == 6 and data.files_total == 7
     assert data.skipped == ("a/huge.png: not an image any decoder recognises (corrupt or unknown format)",)
+
+
+def _two_level_16_bit_set(root, per_class=20, seed=0):
+    """Two classes that differ only in absolute level: 10,000-11,000 against 50,000-51,000 (16-bit PNGs)."""
+    rng = np.random.default_rng(seed)
+    for name, low in (("dim", 10_000), ("bright", 50_000)):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            values = rng.integers(low, low + 1001, (16, 16)).astype(np.uint16)
+            Image.fromarray(values).save(root / name / f"{i}.png")
+    return root
+
+
+def _nearest_class_mean(data) -> float:
+    """Accuracy of nearest-class-mean on the decoded pixels: means from even images, tested on odd ones."""
+    pixels = data.images.reshape(len(data), -1).astype(float)
+    train, test = np.arange(len(data)) % 2 == 0, np.arange(len(data)) % 2 == 1
+    means = np.stack([pixels[train & (data.labels == c)].mean(0) for c in range(data.num_classes)])
+    guesses = np.argmin(((pixels[test][:, None] - means[None]) ** 2).sum(-1), axis=1)
+    return float((guesses == data.labels[test]).mean())
+
+
+@pytest.mark.parametrize(
+    ("scale", "apart", "words"),
+    [
+        (None, True, "scaled by the dataset's range 10000..51000, the same linear map for every image"),
+        ("format", True, "scaled by their format's range"),
+        ("image", False, "each by its own minimum..maximum (FOS_INTENSITY=image)"),
+    ],
+)
+def test_16_bit_classes_that_differ_in_level_stay_apart(tmp_path, monkeypatch, scale, apart, words):
+    # The attack pass: per-image min-max gave both classes mean 127; nearest-class-mean scored 0.40.
+    if scale:
+        monkeypatch.setenv("FOS_INTENSITY", scale)
+    data = load_dataset(str(_two_level_16_bit_set(tmp_path / "levels")), image_size=16)
+    score = _nearest_class_mean(data)
+    assert (score >= 0.95) if apart else (score < 0.8), score
+    assert words in data.intensity
+    if scale is None:  # one map for all: the dim class sits near 0, the bright one near 252 (of 255)
+        dim, bright = (data.images[data.labels == data.class_names.index(n)].mean() for n in ("dim", "bright"))
+        assert dim < 10 and bright > 240  # (50,500 - 10,000) / 41,000 x 255 = 252
+
+
+def test_an_unknown_intensity_scale_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("FOS_INTENSITY", "minmax")
+    with pytest.raises(BenchInputError, match='FOS_INTENSITY="minmax": expected one of dataset, format, image'):
+        load_dataset(str(_two_level_16_bit_set(tmp_path / "levels", per_class=2)), image_size=16)
+
+
+def test_a_huge_folder_scan_stops_at_the_bound_and_names_it(tmp_path, monkeypatch):
+    # The attack pass: --dataset / walked the whole file system for 28 s before refusing.
+    write_class_folder(tmp_path / "many", {"a": 30, "b": 30}, size=4)
+    monkeypatch.setenv("FOS_MAX_SCAN_FILES", "40")
+    with pytest.raises(BenchInputError, match=r"more than 40 files and folders under it, scan stopped \(FOS_MAX_SCAN"):
+        load_dataset(str(tmp_path / "many"))
+    monkeypatch.setenv("FOS_MAX_SCAN_FILES", "1000")
+    assert len(load_dataset(str(tmp_path / "many"))) == 60
+
+
+def test_tiny_images_are_decoded_at_their_own_size_not_the_requested_one(tmp_path):
+    # The decode budget: 50,000 16 px files cost 16 x 16 x 3 bytes each, not 128 x 128 x 3.
+    write_class_folder(tmp_path, {"a": 3, "b": 3}, size=12)
+    data = load_dataset(str(tmp_path), image_size=128)
+    assert data.images.shape == (6, 12, 12, 3)
+    assert data.default_resolution == 128  # the model still gets its input size, staged once on the device
+    write_class_folder(tmp_path, {"c": 2}, size=200)  # large images: the requested size again
+    assert load_dataset(str(tmp_path), image_size=128).images.shape[1:3] == (128, 128)
