@@ -44,9 +44,7 @@ with st.expander("Estimate domain similarity and input size from my data (LogME,
     if st.button("Estimate from my data", disabled=source is None):
         try:
             with st.spinner("Scoring pretrained vs random-init features..."):
-                from bench.evidence.logme import (
-                    estimate_transferability,  # deferred: the model stack, loaded when asked
-                )
+                from bench.evidence.logme import estimate_transferability  # deferred: torch
 
                 result = estimate_transferability(source.source, examples=1000)
         except BenchInputError as error:
