@@ -8,11 +8,12 @@ from torch import nn
 
 from bench.device import autocast, prefers_channels_last
 from bench.models.backbones import BackboneSpec
+from bench.vocabulary import DeviceName
 
 
 def eval_batch_size(device: torch.device) -> int:
     # CPUs run inference ~2x faster at 64 than at 256 (cache-resident activations); GPUs want more.
-    return 256 if device.type == "cuda" else 64
+    return 256 if device.type == DeviceName.CUDA else 64
 
 
 def normalise(batch: torch.Tensor, spec: BackboneSpec) -> torch.Tensor:

@@ -65,7 +65,7 @@ def run_trial(
     to plan and time the budget; the default synchronises the device first. Tests inject one.
 
     >>> result = run_trial(TrialConfig("digits", "linear_probe", examples=200, budget_seconds=None))
-    >>> result.status == "completed", result.test_accuracy > 0.5, result.health.learned  # chance is 0.1
+    >>> result.status == TrialStatus.COMPLETED, result.test_accuracy > 0.5, result.health.learned  # chance: 0.1
     (True, True, True)
     """
     validate_trial_config(config)
