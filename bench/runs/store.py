@@ -217,14 +217,20 @@ class RunStore:
 
     # ---- runs -----------------------------------------------------------------------------------
 
-    def create_run(self, kind: str, config: dict[str, Any], session: str, profile_id: str | None = None) -> str:
+    def create_run(
+        self, kind: str, config: dict[str, Any], session: str, profile_id: str | None = None, owner: int | None = None
+    ) -> str:
+        """Store a queued run with its owner, in one transaction: the process that created it (``owner``,
+        default this one) until its worker registers its own pid. A sweep for dead workers in another
+        process or tab never sees a run without an owner, so a run starting up is never judged dead."""
         run_id = new_id()
         with self._write() as db:
             db.execute(
-                "INSERT INTO runs (id, created, kind, config, profile_id, status, progress, session) "
-                "VALUES (?, ?, ?, ?, ?, 'queued', '{}', ?)",
-                (run_id, _now(), kind, json.dumps(config), profile_id, session),
-            )
+                "INSERT INTO runs (id, created, kind, config, profile_id, status, progress, session, pid) "
+                "VALUES (?, ?, ?, ?, ?, ?, '{}', ?, ?)",
+                (run_id, _now(), kind, json.dumps(config), profile_id, RunStatus.QUEUED, session,
+                 os.getpid() if owner is None else owner),
+            )  # fmt: skip
         return run_id
 
     def run(self, run_id: str) -> RunRecord | None:
@@ -273,10 +279,21 @@ class RunStore:
     def mark_interrupted(self, is_alive=None) -> list[str]:
         """Mark active runs whose worker process is gone as interrupted; their finished trials stay."""
         is_alive = is_alive or _pid_alive
-        stale = [r.id for r in self.runs() if r.status in ACTIVE and (r.pid is None or not is_alive(r.pid))]
-        for run_id in stale:
-            self.set_status(run_id, "interrupted", error="the worker stopped (crash or restart); finished trials kept")
-        return stale
+        suspects = [r for r in self.runs() if r.status in ACTIVE and (r.pid is None or not is_alive(r.pid))]
+        marked = []
+        for record in suspects:
+            # Only if nothing changed since it was judged: a worker that registered (a new pid) or a run that
+            # ended in between is not overwritten, so a finished run never carries this message.
+            with self._write() as db:
+                changed = db.execute(
+                    "UPDATE runs SET status = ?, error = ?, finished = ? "
+                    "WHERE id = ? AND status IN (?, ?) AND pid IS ?",
+                    (RunStatus.INTERRUPTED, "the worker stopped (crash or restart); finished trials kept", _now(),
+                     record.id, *ACTIVE, record.pid),
+                ).rowcount  # fmt: skip
+            if changed:
+                marked.append(record.id)
+        return marked
 
     # ---- trials, verdicts, reports --------------------------------------------------------------
 

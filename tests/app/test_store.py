@@ -64,6 +64,38 @@ def test_a_run_whose_worker_died_is_marked_interrupted_and_keeps_its_trials(tmp_
     assert [t["trial_id"] for t in store.trials(run_id)] == ["done-1"]
 
 
+def test_a_run_starting_up_is_never_judged_dead_by_another_handle(tmp_path):
+    # The app's race: a run stored before its worker's pid, while another tab sweeps for dead workers.
+    creator, other_tab = RunStore(tmp_path / "runs.db"), RunStore(tmp_path / "runs.db")
+    run_id = creator.create_run("run", {}, session="s")  # its owner, this process, is stored with it
+    assert other_tab.mark_interrupted() == []
+    assert other_tab.run(run_id).status == "queued" and other_tab.run(run_id).error is None
+
+
+def test_a_run_whose_creator_died_before_its_worker_started_is_marked(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    run_id = store.create_run("run", {}, session="s", owner=process.pid)
+    assert store.mark_interrupted() == [run_id]
+
+
+def test_a_sweep_never_overwrites_a_worker_that_registered_meanwhile(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    run_id = store.create_run("run", {}, session="s", owner=dead.pid)
+
+    def judged_dead_while_the_worker_registers(pid: int) -> bool:
+        store.set_status(run_id, "running", pid=subprocess.os.getpid())  # the worker, between look and write
+        return False
+
+    assert store.mark_interrupted(is_alive=judged_dead_while_the_worker_registers) == []
+    store.set_status(run_id, "completed")
+    record = store.run(run_id)
+    assert record.status == "completed" and record.error is None  # no crash message on a finished run
+
+
 def test_a_live_worker_is_not_marked(tmp_path):
     store = RunStore(tmp_path / "runs.db")
     run_id = store.create_run("run", {}, session="s")
