@@ -6,10 +6,13 @@ shows these on first paint, before any model or training module is imported.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from advisor.vocabulary import Modality
 from bench.data.splits import make_splits
 
 
@@ -43,6 +46,26 @@ class DatasetFacts:
             f"{self.images:,} images in {self.classes} classes{side}: {self.train_pool:,} for training after "
             f"holding out validation and test images{skipped}"
         )
+
+    def measured_answers(self) -> dict[str, Any]:
+        """The questionnaire answers this data settles: its kind, classes, labeled examples and image side."""
+        answers: dict[str, Any] = {
+            "modality": Modality.IMAGE.value,  # a plain string: widgets compare options by type
+            "num_classes": self.classes,
+            "labeled_examples": self.images,
+        }
+        if self.native_resolution:
+            answers["input_resolution"] = self.native_resolution
+        return answers
+
+
+def differences(answers: Mapping[str, Any], measured: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """``{field: (answered, measured)}`` for every measured answer the questionnaire says otherwise.
+
+    >>> differences({"num_classes": 10, "labeled_examples": 30}, {"num_classes": 3, "labeled_examples": 30})
+    {'num_classes': (10, 3)}
+    """
+    return {field: (answers.get(field), value) for field, value in measured.items() if answers.get(field) != value}
 
 
 def facts_of(labels: np.ndarray, native_resolution: int | None, skipped: int, split_seed: int = 0) -> DatasetFacts:

@@ -289,6 +289,23 @@ def test_estimate_similarity_fills_the_field(app):
     assert "LogME" in note and "suggests similarity to the pretraining data = low" in note
     assert app.selectbox(key="field_domain_similarity").value == "low"
     assert "8 px" in note and app.number_input(key="field_input_resolution").value == 8
+    # Every answer the data settles is filled and marked: digits has 1,797 images in 10 classes.
+    assert app.number_input(key="field_num_classes").value == 10
+    assert app.number_input(key="field_labeled_examples").value == 1797
+    marks = [c for c in texts(app, "caption") if c.startswith("↳ filled from digits")]
+    assert len(marks) >= 4, marks  # classes, labeled examples, image side, similarity (modality is unchanged)
+    assert not app.exception
+
+
+def test_the_run_form_checks_the_advice_for_the_data_chosen_and_says_what_differs(app, tmp_path):
+    folder = image_folder(tmp_path / "leaves")  # 30 images in 3 classes; the sample profile says 1,000 in 10
+    validation_page(app)
+    app.radio(key="run_kind").set_value("Folder on the server").run()
+    app.text_input(key="run_path").set_value(str(folder)).run()
+    warning = next(w for w in texts(app, "warning") if "The advice checked is for" in w)
+    assert "Classes: **3** (questionnaire: 10)" in warning and "Labeled examples: **30** (questionnaire: 1000)" in warning
+    next(b for b in app.button if b.label == "Update the questionnaire and the advice with these").click().run()
+    assert not any("The advice checked is for" in w for w in texts(app, "warning"))  # nothing differs now
     assert not app.exception
 
 

@@ -228,7 +228,7 @@ def twenty_image_zip(path: Path) -> Path:
 
 
 def test_estimate_from_a_20_image_zip_shows_a_result_or_a_plain_message(page, tmp_path):
-    page.get_by_text("Estimate domain similarity and input size").click()
+    page.get_by_text("Estimate from my data: classes, size").click()
     page.get_by_text("Upload a .zip").first.click()
     page.locator("input[type=file]").set_input_files(str(twenty_image_zip(tmp_path / "shapes.zip")))
     page.get_by_text("20 images in 2 classes").wait_for(timeout=120_000)
@@ -242,3 +242,6 @@ def test_estimate_from_a_20_image_zip_shows_a_result_or_a_plain_message(page, tm
     assert "Traceback" not in text and "uploads/" not in text, text
     if "LogME" in text:  # a result fills the form the browser already shows (AppTest cannot see this)
         wait_for_input(page, "Image side (pixels)", "16")
+        wait_for_input(page, "Classes", "2")
+        wait_for_input(page, "Labeled examples", "20")
+        page.get_by_text("↳ filled from shapes.zip").first.wait_for()

@@ -39,8 +39,10 @@ def widget(spec: FieldSpec, current: Any) -> Any:
     return float(st.number_input(label, step=0.5, format="%g", help=help_text, key=key))
 
 
-with st.expander("Estimate domain similarity and input size from my data (LogME, a few seconds)"):
-    source, _ = dataset_picker("similarity", describe=True)
+FILLED = "filled_from_data"  # {field: the dataset it was filled from}
+
+with st.expander("Estimate from my data: classes, size, image side and similarity (LogME, a few seconds)"):
+    source, facts = dataset_picker("similarity", describe=True)
     if st.button("Estimate from my data", disabled=source is None):
         try:
             with st.spinner("Scoring pretrained vs random-init features..."):
@@ -56,8 +58,11 @@ with st.expander("Estimate domain similarity and input size from my data (LogME,
                 icon="⚠️",
             )
         else:
-            filled = result.suggested_answers()
+            # Every answer the data settles, measured (classes, labeled examples, image side) or estimated
+            # (similarity); each is marked at its widget below.
+            filled = {**facts.measured_answers(), **result.suggested_answers()}
             state.save_answers({**state.answers(), **filled})
+            st.session_state[FILLED] = {name: source.label for name in filled}
             for name, value in filled.items():  # the form below is not drawn yet: its widgets take these
                 st.session_state[f"field_{name}"] = value
             st.session_state["similarity_note"] = plain(result.explain(), {source.source: source.label})
@@ -67,11 +72,14 @@ with st.expander("Estimate domain similarity and input size from my data (LogME,
 with st.form("questionnaire"):
     answers = state.answers()
     errors: dict[str, str] = st.session_state.get(state.ERRORS, {})
+    filled_from: dict[str, str] = st.session_state.get(FILLED, {})
     left, right = st.columns(2)
     values: dict[str, Any] = {}
     for index, spec in enumerate(PROFILE_FIELDS):
         with left if index % 2 == 0 else right:
             values[spec.name] = widget(spec, answers[spec.name])
+            if spec.name in filled_from and values[spec.name] == answers[spec.name]:
+                st.caption(f"↳ filled from {filled_from[spec.name]}")
             if spec.name in errors:
                 st.error(f"{spec.label or spec.name}: {plain(errors[spec.name])}", icon="⚠️")
     submitted = st.form_submit_button("Get recommendation", type="primary")

@@ -9,11 +9,12 @@ from __future__ import annotations
 import streamlit as st
 
 from advisor import recommend
-from advisor.profile import check_answers
+from advisor.profile import FIELD_SPECS, check_answers
 from bench.device import describe, resolve_device
 from bench.runs.store import ACTIVE
 from bench.train.arms import ARMS
 from finetune_or_scratch.app import state
+from finetune_or_scratch.app.datasets import differences
 from finetune_or_scratch.app.runs import FORM_ERROR, RunForm, check_form, start_run
 from finetune_or_scratch.app.views import run_progress
 from finetune_or_scratch.app.widgets import dataset_picker
@@ -41,18 +42,6 @@ section = (
 section.caption(f"Device: **{describe(resolve_device('auto'))}**. Training runs in a separate process: "
            "reruns, page changes or a closed tab do not stop it.")  # fmt: skip
 
-profile, _ = check_answers(state.answers())
-recommendation = recommend(profile) if profile else None
-advised = recommendation.strategy if recommendation else None
-ranked = (
-    [r.strategy for r in recommendation.ranking] if recommendation else ["linear_probe", "full_finetune", "scratch"]
-)
-preselected = [s for s in ranked if s in ARMS][:3]
-if "scratch" not in preselected:
-    preselected = [*preselected[:2], "scratch"]
-if advised:
-    section.markdown(f"Checks the advice **{arm_label(advised)}** against the other arms you choose.")
-
 errors: dict[str, str] = st.session_state.get(ERRORS, {})
 
 
@@ -65,6 +54,37 @@ with section:
     # Outside the form: choosing a source shows its own widgets (an uploader, a path box) and its size at once.
     choice, facts = dataset_picker("run")
     error_at("dataset")
+
+# The advice checked is the advice for the data used: what the data settles (classes, labeled examples,
+# image side) replaces the questionnaire's answers, and every difference is shown before the run starts.
+answers = state.answers()
+measured = facts.measured_answers() if facts else {}
+changed = differences(answers, measured)
+checked = {**answers, **measured}
+profile, _ = check_answers(checked)
+recommendation = recommend(profile) if profile else None
+if changed and profile is not None:
+    with section:
+        said = "; ".join(
+            f"{FIELD_SPECS[field].label}: **{value}** (questionnaire: {answered})"
+            for field, (answered, value) in changed.items()
+        )
+        st.warning(f"The advice checked is for **{choice.label}**, not the questionnaire's answers: {said}.", icon="📏")
+        if st.button("Update the questionnaire and the advice with these", key="use_measured"):
+            state.save_answers(checked)
+            for field, value in measured.items():  # the questionnaire's widgets take these on its next draw
+                st.session_state[f"field_{field}"] = value
+            st.rerun()
+advised = recommendation.strategy if recommendation else None
+ranked = (
+    [r.strategy for r in recommendation.ranking] if recommendation else ["linear_probe", "full_finetune", "scratch"]
+)
+preselected = [s for s in ranked if s in ARMS][:3]
+if "scratch" not in preselected:
+    preselected = [*preselected[:2], "scratch"]
+if advised:
+    section.markdown(f"Checks the advice **{arm_label(advised)}** against the other arms you choose.")
+
 default_examples = facts.default_examples() if facts else 1000
 with section, st.form("run"):
     arms = st.multiselect(LABELS["arms"], list(ARMS), default=preselected, format_func=arm_label,
