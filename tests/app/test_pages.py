@@ -303,7 +303,9 @@ def test_the_run_form_checks_the_advice_for_the_data_chosen_and_says_what_differ
     app.radio(key="run_kind").set_value("Folder on the server").run()
     app.text_input(key="run_path").set_value(str(folder)).run()
     warning = next(w for w in texts(app, "warning") if "The advice checked is for" in w)
-    assert "Classes: **3** (questionnaire: 10)" in warning and "Labeled examples: **30** (questionnaire: 1000)" in warning
+    assert (
+        "Classes: **3** (questionnaire: 10)" in warning and "Labeled examples: **30** (questionnaire: 1000)" in warning
+    )
     next(b for b in app.button if b.label == "Update the questionnaire and the advice with these").click().run()
     assert not any("The advice checked is for" in w for w in texts(app, "warning"))  # nothing differs now
     assert not app.exception
