@@ -25,7 +25,14 @@ _COARSE_COUNT_LADDER = sorted({float(f"{10 ** (d + k / 2):.2g}") for d in _DECAD
 _HOURS_LADDER = (0.25, 0.5, 1, 2, 4, 8, 12, 24, 48, 72, 168, 336, 720, 2160)
 # Similarity as an ordered scale for distances (unknown sits between medium and low).
 _SIMILARITY_ORDER = ("low", "unknown", "medium", "high")
-_FLIPPABLE = ("pretrained_available", "edge_deployment", "custom_architecture", "interpretability")
+_COMPUTE_WORDS = {"cpu": "CPU", "single_gpu": "single-GPU", "multi_gpu": "multi-GPU", "cluster": "cluster"}
+# The yes/no answers a counterfactual may flip, each in words for (yes, no).
+_FLIPPABLE: dict[str, tuple[str, str]] = {
+    "pretrained_available": ("a pretrained model for your data", "no pretrained model"),
+    "edge_deployment": ("deployment on an edge device", "no edge deployment"),
+    "custom_architecture": ("a custom architecture required", "no custom architecture"),
+    "interpretability": ("interpretability required", "no interpretability requirement"),
+}
 _PAIR_FIELDS = ("labeled_examples", "time_budget_hours", "compute", "domain_similarity", "unlabeled_examples")
 
 
@@ -82,11 +89,12 @@ def _describe(changes: tuple[Change, ...], strategy: str, current_top: str) -> s
         elif change.field == "time_budget_hours":
             parts.append(f"a {new:g}-hour time budget")
         elif change.field == "compute":
-            parts.append(f"{new.replace('_', '-')} compute")
+            parts.append(f"{_COMPUTE_WORDS[new]} compute")
         elif change.field == "domain_similarity":
             parts.append(f"{new} domain similarity")
         else:
-            parts.append(f"{change.field.replace('_', ' ')} = {'yes' if new else 'no'}")
+            yes, no = _FLIPPABLE[change.field]
+            parts.append(yes if new else no)
     label = STRATEGY_BY_NAME[strategy].label.lower()
     now = STRATEGY_BY_NAME[current_top].label.lower()
     return f"With {' and '.join(parts)}, {label} would rank first (instead of {now})."

@@ -23,7 +23,7 @@ from finetune_or_scratch.reports.words import (
     field_label,
     mixed_domain_note,
     plain,
-    recipe_label,
+    recipe_rows,
     run_settings,
     status_text,
 )
@@ -143,9 +143,9 @@ def render_markdown(report: Report) -> str:
     lines += [f"- {plain(c['text'])}" for c in rec["counterfactuals"]] or ["- nothing nearby"]
     lines += _nearest_markdown(rec)
     recipe = dict(rec["recipe"])
-    recipe_notes = recipe.pop("notes", None) or []
-    lines += ["", f"### Recipe: {arm_label(recipe.pop('strategy', rec['strategy']))}", ""]
-    lines += _table(["setting", "value"], [[recipe_label(k), _cell(v)] for k, v in recipe.items()])
+    recipe_notes = recipe.get("notes") or []
+    lines += ["", f"### Recipe: {arm_label(recipe.get('strategy', rec['strategy']))}", ""]
+    lines += _table(["setting", "value"], [[name, _cell(value)] for name, value in recipe_rows(recipe)])
     if recipe_notes:
         lines += ["", *[f"- {plain(n)}" for n in ([recipe_notes] if isinstance(recipe_notes, str) else recipe_notes)]]
     lines += _measured_markdown(report)
@@ -237,7 +237,8 @@ def _measured_markdown(report: Report) -> list[str]:
         f"- device: {env.get('device', 'not measured')}",
     ]
     lines.append("- versions: " + ", ".join(f"{k} {v}" for k, v in env.get("versions", {}).items()))
-    lines.append("- seeds: " + ", ".join(str(s) for s in env.get("seeds", [])))
+    seeds = env.get("seeds", [])
+    lines.append(f"- seeds: {len(seeds)} (seed{'s' if len(seeds) != 1 else ''} {', '.join(str(s) for s in seeds)})")
     if run:
         lines += [
             f"- run {run.get('id')}: {status_text(str(run.get('status')))}, {run.get('created')} to {run.get('finished')}"

@@ -19,6 +19,7 @@ from typing import Any
 from advisor.profile import FIELD_SPECS
 from advisor.rules import SIMILARITY_VALUE
 from advisor.strategies import STRATEGY_BY_NAME
+from advisor.vocabulary import Trainable
 from bench.vocabulary import RunKind
 
 # Arms that are not advisor strategies get their own label; the rest use the strategy's.
@@ -47,6 +48,7 @@ RUN_FIELDS = {
     "split_seed": "Split seed",
 }
 RECIPE_FIELDS = {
+    "hyperparameters": "The numbers the benchmark trains with",
     "backbone": "Backbone",
     "freeze": "Frozen layers",
     "lr_body": "Learning rate (body)",
@@ -95,6 +97,41 @@ def recipe_label(name: str) -> str:
     return RECIPE_FIELDS.get(name) or field_label(name)
 
 
+def recipe_numbers(numbers: Mapping[str, Any]) -> str:
+    """A recipe's numbers as a person reads them: only those that apply to what it trains.
+
+    >>> recipe_numbers({"optimizer": "lbfgs", "trainable": "head", "lr_head": 0.0, "top_fraction": 1 / 3})
+    'logistic regression (L-BFGS) on frozen features'
+    >>> recipe_numbers({"optimizer": "adamw", "trainable": "top", "lr_head": 0.005, "lr_body": 0.0005,
+    ...                 "layer_decay": 1.0, "weight_decay": 0.01, "label_smoothing": 0.1,
+    ...                 "warmup_fraction": 0.05, "top_fraction": 1 / 3})
+    'AdamW; head 0.005, body 0.0005; top 33% of the blocks train; weight decay 0.01; label smoothing 0.1; warm-up 5%'
+    """
+    if numbers.get("trainable") == Trainable.HEAD:
+        return "logistic regression (L-BFGS) on frozen features"
+    parts = [str(numbers.get("optimizer", "")).replace("adamw", "AdamW")]
+    rates = f"head {numbers['lr_head']:g}, body {numbers['lr_body']:g}"
+    if numbers.get("layer_decay", 1.0) != 1.0:
+        rates += f" (x{numbers['layer_decay']:g} per block down)"
+    parts.append(rates)
+    if numbers.get("trainable") == Trainable.TOP:
+        parts.append(f"top {numbers['top_fraction']:.0%} of the blocks train")
+    parts += [f"weight decay {numbers['weight_decay']:g}", f"label smoothing {numbers['label_smoothing']:g}"]
+    if numbers.get("warmup_fraction"):
+        parts.append(f"warm-up {numbers['warmup_fraction']:.0%}")
+    return "; ".join(parts)
+
+
+def recipe_rows(recipe: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """A stored recipe as (setting, value) rows for a table: worded names, its numbers as text, no notes."""
+    rows = []
+    for name, value in recipe.items():
+        if name in ("notes", "strategy"):
+            continue
+        rows.append((recipe_label(name), recipe_numbers(value) if name == "hyperparameters" else value))
+    return rows
+
+
 def answer_text(name: str, value: Any) -> str:
     """A profile answer with its unit: ``2,000 examples``, ``8 hours``, ``yes``."""
     spec = FIELD_SPECS.get(name)
@@ -104,7 +141,8 @@ def answer_text(name: str, value: Any) -> str:
         number = f"{value:,}" if isinstance(value, int) or float(value).is_integer() else f"{value:,.2f}"
         if isinstance(value, float) and float(value).is_integer():
             number = f"{int(value):,}"
-        return f"{number} {spec.unit}".strip() if spec and spec.unit else number
+        unit = spec.unit.removesuffix("s") if spec and spec.unit and value == 1 else (spec.unit if spec else "")
+        return f"{number} {unit}".strip() if unit else number
     if isinstance(value, str):
         return value.replace("_", " ")
     return str(value)

@@ -11,7 +11,7 @@ from advisor.strategies import STRATEGY_BY_NAME
 from finetune_or_scratch.app import state
 from finetune_or_scratch.app.navigation import page
 from finetune_or_scratch.reports.charts import factor_chart, factor_chart_height
-from finetune_or_scratch.reports.words import arm_label, mixed_domain_note, plain, recipe_label
+from finetune_or_scratch.reports.words import arm_label, mixed_domain_note, plain, recipe_rows
 
 profile, errors = check_answers(state.answers())
 if profile is None:
@@ -81,22 +81,9 @@ if rec.nearest_note:
 
 st.subheader(f"Recipe: {top.label}")
 recipe = rec.recipe.to_dict()
-recipe_notes = recipe.pop("notes", None) or []
-recipe.pop("strategy", None)
-
-
-def cell(value) -> str:
-    if isinstance(value, dict):
-        return "; ".join(f"{recipe_label(k)}: {cell(v)}" for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return "; ".join(cell(v) for v in value)
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-st.table(
-    pd.DataFrame({"Setting": [recipe_label(k) for k in recipe], "Value": [cell(v) for v in recipe.values()]}),
-    hide_index=True,
-)
+recipe_notes = recipe.get("notes") or []
+rows = recipe_rows(recipe)
+st.table(pd.DataFrame({"Setting": [k for k, _ in rows], "Value": [str(v) for _, v in rows]}), hide_index=True)
 for note in [recipe_notes] if isinstance(recipe_notes, str) else recipe_notes:
     st.info(plain(note))
 
