@@ -58,7 +58,7 @@ def test_markdown_has_every_section():
     text = render(report(), "md")
     for section in ("## Inputs", "## Recommendation", "### Factor contributions", "### Why",
                     "### What would change the answer", "### Nearest published cases", "### Recipe", "## Measured results", "## Verdict",
-                    "## Reproduce", "1ba348a188843225", "seeds: 0, 1, 2", "torch 2.14.1"):  # fmt: skip
+                    "## Reproduce", "1ba348a188843225", "seeds: 3 (seeds 0, 1, 2)", "torch 2.14.1"):  # fmt: skip
         assert section in text, section
     assert "0.822 ± 0.013" in text  # mean ± std over seeds
     assert "**CONFIRMED**" in text
