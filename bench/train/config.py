@@ -6,9 +6,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from advisor.constraints import Constraint, FieldError, Interval, Options, check_fields
+from bench.data.text_catalog import is_text_dataset
 from bench.device import resolve_device
 from bench.errors import ConfigError
 from bench.models.backbones import BACKBONES, get_backbone
+from bench.models.text_backbones import TEXT_BACKBONES
 from bench.train.arms import get_arm
 from bench.train.budget import PRETRAIN_SHARE, TRAIN_SHARE
 from bench.train.pretrain import OBJECTIVES
@@ -44,6 +46,14 @@ class TrialConfig:
     train_limit: int | None = None
     pretrain_seconds: float | None = None
     pretrain_objective: str = "simclr"
+    # Text datasets (a built-in text name, a .csv/.tsv/.jsonl, a folder or .zip of .txt files): the
+    # columns (None: detected by name), the pretrained encoder, the from-scratch model, and how many
+    # tokens of each text are read (the encoder's own maximum caps it).
+    text_column: str | None = None
+    label_column: str | None = None
+    text_backbone: str = "all-minilm-l6-v2"
+    text_scratch_backbone: str = "ngram_bag"
+    max_tokens: int = 128
 
     def __post_init__(self) -> None:
         # Values each field accepts are stored as its type (a JSON 64.0 is batch size 64), as profiles do;
@@ -86,6 +96,9 @@ TRIAL_CONSTRAINTS: dict[str, Constraint] = {
     "train_limit": Interval(int, 2, None, none="all"),
     "pretrain_seconds": Interval(float, 1, 86_400, unit="seconds", none="a share of the training budget"),
     "pretrain_objective": Options(OBJECTIVES),
+    "text_backbone": Options(tuple(name for name, spec in TEXT_BACKBONES.items() if spec.has_pretrained)),
+    "text_scratch_backbone": Options(tuple(TEXT_BACKBONES)),
+    "max_tokens": Interval(int, 8, 512, unit="tokens"),
 }
 
 
@@ -96,6 +109,9 @@ def validate_trial_config(config: TrialConfig) -> None:
     except FieldError as error:
         raise ConfigError(error.field, error.detail) from None
     arm = get_arm(config.arm)
+    if is_text_dataset(config.dataset):
+        validate_text_arm(config)
+        return
     backbone = get_backbone(config.backbone)
     get_backbone(config.scratch_backbone)
     if arm.pretrained and not backbone.has_pretrained:
@@ -110,3 +126,15 @@ def validate_trial_config(config: TrialConfig) -> None:
         raise ConfigError(
             "pretrain_seconds", "expected seconds for pretraining when training until converged; got none"
         )
+
+
+# Arms measured on text; the hybrid arms (in-domain pretraining on unlabeled text) are not yet.
+TEXT_ARMS = ("linear_probe", "partial_finetune", "full_finetune", "scratch", "scratch_same_arch")
+
+
+def validate_text_arm(config: TrialConfig) -> None:
+    """A text dataset's trial: an arm measured on text, and a device that exists."""
+    if config.arm not in TEXT_ARMS:
+        arms = ", ".join(TEXT_ARMS)
+        raise ConfigError("arms", f"expected arms measured on text ({arms}); got {config.arm} on {config.dataset}")
+    resolve_device(config.device)

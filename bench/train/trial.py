@@ -27,6 +27,7 @@ from advisor.vocabulary import Trainable
 from bench.data.image_data import ImageData
 from bench.data.images import DecodeCancelled
 from bench.data.splits import Splits, make_splits, subsample_train
+from bench.data.text_catalog import is_text_dataset
 from bench.data.unlabeled import holdout_pool, load_unlabeled
 from bench.device import (
     describe,
@@ -174,6 +175,10 @@ def _run(
     config: TrialConfig, arm: ArmSpec, device: torch.device, hooks: Hooks, cache: TrialCache, base: TrialResult,
     clock: Callable[[], float],
 ) -> TrialResult:  # fmt: skip
+    if is_text_dataset(config.dataset):
+        from bench.train.text_trial import run_text  # transformers: text trials only
+
+        return run_text(config, arm, device, hooks, cache, base, clock, _finish, _seed_everything)
     t0 = clock()
     ready = prepare(config, arm, device, cache, should_stop=hooks.should_stop)
     data, splits, train_idx, spec, images, labels = (
