@@ -61,6 +61,18 @@ CpusPerTrial = Annotated[int, typer.Option(help="With --executor ray: cores each
 Out = Annotated[Path | None, typer.Option(help="Results folder; default runs/<timestamp>.")]
 Overwrite = Annotated[bool, typer.Option(help="Replace the results already in --out.")]
 ProfileOption = Annotated[Path | None, typer.Option(help="Questionnaire profile: adds a verdict on its advice.")]
+TextColumn = Annotated[
+    str | None, typer.Option(help="Text data (.csv/.tsv/.jsonl): the text column or key; default detected by name.")
+]
+LabelColumn = Annotated[
+    str | None, typer.Option(help="Text data (.csv/.tsv/.jsonl): the label column or key; default detected by name.")
+]
+TextBackbone = Annotated[str, typer.Option(help="Text data: the pretrained sentence encoder (all-minilm-l6-v2).")]
+MaxTokens = Annotated[int, typer.Option(help="Text data: tokens read of each text (the encoder's maximum caps it).")]
+DATASET_HELP = (
+    "digits, fashion-mnist, fashion-mnist-full, emoji, spoken-commands, a folder / .zip of images; "
+    "text: fortunes, code-snippets, a .csv / .tsv / .jsonl, a folder / .zip of .txt class folders"
+)
 
 
 class ProgressPrinter(Callback):
@@ -109,9 +121,7 @@ def _bar(fraction: float, width: int = 20) -> str:
 
 @app.command("run")
 def run_command(
-    dataset: Annotated[str, typer.Option(help="digits, fashion-mnist, fashion-mnist-full, or a folder / .zip")] = (
-        "fashion-mnist"
-    ),
+    dataset: Annotated[str, typer.Option(help=DATASET_HELP)] = "fashion-mnist",
     examples: Annotated[
         int | None,
         typer.Option(help=f"Training examples (stratified subsample); default all, up to {DEFAULT_EXAMPLES}."),
@@ -134,6 +144,10 @@ def run_command(
     out: Out = None,
     overwrite: Overwrite = False,
     profile: ProfileOption = None,
+    text_column: TextColumn = None,
+    label_column: LabelColumn = None,
+    text_backbone: TextBackbone = "all-minilm-l6-v2",
+    max_tokens: MaxTokens = 128,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
 ) -> None:
     """Train every arm on the same data and budget; print and save mean and spread over seeds."""
@@ -141,6 +155,8 @@ def run_command(
         "examples": examples, "examples_cap": DEFAULT_EXAMPLES if examples is None else None,
         "max_epochs": max_epochs, "batch_size": batch_size, "resolution": resolution, "unlabeled": unlabeled,
         "pretrain_seconds": pretrain_seconds, "pretrain_objective": pretrain_objective,
+        "text_column": text_column, "label_column": label_column, "text_backbone": text_backbone,
+        "max_tokens": max_tokens,
     }  # fmt: skip
     loaded = _load_profile(profile)  # read once: the request's advice and the stored profile come from it
     request = _request("run", dataset, arms, seeds, backbone, None if until_converged else budget_seconds, device,
@@ -151,11 +167,23 @@ def run_command(
         typer.echo((out / "results.json").read_text())
     else:
         typer.echo(render_table(summarise(outcome.trials)))
+        baseline = baseline_line(outcome.trials)
+        if baseline:
+            typer.echo(baseline)
         if outcome.verdict:
             typer.echo("\n" + render_verdict(outcome.verdict))
         typer.echo(f"\nresults: {out}/results.json, {out}/results.csv")
     if any(r.status == TrialStatus.FAILED for r in outcome.trials) or outcome.status == RunStatus.FAILED:
         raise typer.Exit(code=1)
+
+
+def baseline_line(trials: list[TrialResult]) -> str:
+    """The classical baseline reported beside a text scratch arm (mean test accuracy over its trials), or ''."""
+    scores = [t.baseline_accuracy for t in trials if t.baseline_accuracy is not None]
+    if not scores:
+        return ""
+    described = next(t.baseline for t in trials if t.baseline)
+    return f"baseline beside scratch: {described}: test acc {sum(scores) / len(scores):.3f} (n={len(scores)})"
 
 
 def _request(
@@ -267,9 +295,7 @@ def _parse_sizes(text: str) -> tuple[int, ...]:
 
 @app.command("curve")
 def curve_command(
-    dataset: Annotated[str, typer.Option(help="digits, fashion-mnist, fashion-mnist-full, or a folder / .zip")] = (
-        "fashion-mnist"
-    ),
+    dataset: Annotated[str, typer.Option(help=DATASET_HELP)] = "fashion-mnist",
     sizes: Annotated[str, typer.Option(help="Training sizes, increasing.")] = "100,300,1000,3000",
     arms: Annotated[str, typer.Option(help="Comma-separated arms.")] = DEFAULT_ARMS,
     seeds: Annotated[int, typer.Option(help="Seeds per arm and size.")] = 3,
@@ -286,13 +312,19 @@ def curve_command(
     out: Out = None,
     overwrite: Overwrite = False,
     profile: ProfileOption = None,
+    text_column: TextColumn = None,
+    label_column: LabelColumn = None,
+    text_backbone: TextBackbone = "all-minilm-l6-v2",
+    max_tokens: MaxTokens = 128,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
 ) -> Path:
     """Every arm at every size: learning curves, power-law fits, the crossover, LogME and a verdict."""
     loaded = _load_profile(profile)  # read once: the request's advice and the stored profile come from it
     request = _request("curve", dataset, arms, seeds, backbone, None if until_converged else budget_seconds, device,
                        {"unlabeled": unlabeled, "pretrain_seconds": pretrain_seconds,
-                        "pretrain_objective": pretrain_objective}, _parse_sizes(sizes), loaded,
+                        "pretrain_objective": pretrain_objective, "text_column": text_column,
+                        "label_column": label_column, "text_backbone": text_backbone, "max_tokens": max_tokens},
+                       _parse_sizes(sizes), loaded,
                        {"executor": executor, "address": address, "cpus_per_trial": cpus_per_trial})  # fmt: skip
     outcome, out = _execute(request, loaded, out, overwrite)
     if as_json:

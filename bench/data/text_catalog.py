@@ -21,7 +21,8 @@ from pathlib import Path
 
 from bench.data.catalog import BUILTIN
 from bench.data.text_data import TextData, from_texts
-from bench.data.text_files import is_text_path, load_text_source
+from bench.data.text_files import ACCEPTED, is_text_path, load_text_source
+from bench.errors import BenchInputError
 
 
 @dataclass(frozen=True)
@@ -82,3 +83,15 @@ def load_text_dataset(name_or_path: str, text_column: str | None = None, label_c
     if name_or_path in TEXT_DATASETS:
         return TEXT_DATASETS[name_or_path].load()
     return load_text_source(name_or_path, text_column, label_column)
+
+
+def check_text_source(name_or_path: str) -> None:
+    """Cheap checks before anything is stored: a built-in text name, or a path that exists."""
+    if name_or_path in TEXT_DATASETS:
+        return
+    path = Path(name_or_path)
+    if not path.exists():
+        raise BenchInputError(
+            f"dataset {name_or_path}: no such file or folder; expected a built-in text dataset "
+            f"({', '.join(TEXT_DATASETS)}) or {ACCEPTED}"
+        )

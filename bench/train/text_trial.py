@@ -199,22 +199,16 @@ def run_text(
 
     train_idx = subsample_train(splits, data.labels, training_examples(config, len(splits.train)), config.seed)
     spec = text_spec(config, arm)
-    hp = text_hyperparameters(arm)
-    labels = torch.as_tensor(data.labels, device=device)
-    if hp.trainable != Trainable.HEAD:
-        tokens = tokens_for(cache, data, spec, config, device)
-    base = replace(base, train_examples=len(train_idx), dataset_fingerprint=data.fingerprint, time_data_s=clock() - t0)
-    hooks.progress(TrialState(config, "data"))
-    seed_everything(config.seed)
-    if hp.trainable == Trainable.HEAD:
+    if text_hyperparameters(arm).trainable == Trainable.HEAD:
+        base = replace(base, train_examples=len(train_idx), dataset_fingerprint=data.fingerprint,
+                       time_data_s=clock() - t0)  # fmt: skip
+        hooks.progress(TrialState(config, "data"))
+        seed_everything(config.seed)
         return _probe(config, spec, data, (train_idx, splits.val, splits.test), device, hooks, cache, base, clock,
                       finish)  # fmt: skip
-    if arm.architecture == Architecture.SCRATCH:
-        model = spec.build_scratch(data.num_classes)  # type: ignore[misc]
-    else:
-        model = encoder_classifier(encoder(cache, spec), spec, data.num_classes, pretrained=arm.pretrained)
-    model = model.to(device)
-    trainer = TextTrainer(config, hp, model, tokens, labels, device, hooks, clock)
+    data, splits, train_idx, trainer = _model_and_trainer(config, arm, device, cache, clock, hooks, seed_everything)
+    base = replace(base, train_examples=len(train_idx), dataset_fingerprint=data.fingerprint, time_data_s=clock() - t0)
+    hooks.progress(TrialState(config, "data"))
     outcome = trainer.run(train_idx, splits.val, splits.test)
     result = replace(
         base,
@@ -231,6 +225,42 @@ def run_text(
     if arm.architecture == Architecture.SCRATCH:
         result = replace(result, **tfidf_baseline(data, train_idx, splits.val, splits.test))
     return finish(result, outcome.predictions, splits.test, data.labels, gradient=True)
+
+
+def _model_and_trainer(config, arm, device, cache, clock, hooks, seed_everything=torch.manual_seed):
+    """What a gradient text trial trains: the data, its splits and training subsample, and the trainer."""
+    from bench.train.trial import training_examples  # trial imports this module lazily
+
+    data = text_dataset(cache, config)
+    splits = make_splits(data.labels, config.split_seed)
+    train_idx = subsample_train(splits, data.labels, training_examples(config, len(splits.train)), config.seed)
+    spec = text_spec(config, arm)
+    tokens = tokens_for(cache, data, spec, config, device)
+    seed_everything(config.seed)
+    if arm.architecture == Architecture.SCRATCH:
+        model = spec.build_scratch(data.num_classes)  # type: ignore[misc]
+    else:
+        model = encoder_classifier(encoder(cache, spec), spec, data.num_classes, pretrained=arm.pretrained)
+    labels = torch.as_tensor(data.labels, device=device)
+    trainer = TextTrainer(config, text_hyperparameters(arm), model.to(device), tokens, labels, device, hooks, clock)
+    return data, splits, train_idx, trainer
+
+
+def measure_text_throughput(config, arm, device, cache, clock, steps: int) -> tuple[float, int]:
+    """(optimizer steps per second, steps per epoch) of a gradient text arm, from a few timed steps after warm-up."""
+    from bench.train.budget import PROBE_WARMUP_STEPS
+
+    _, _, train_idx, trainer = _model_and_trainer(config, arm, device, cache, clock, Hooks([]))
+    order = trainer._epoch_order(torch.as_tensor(train_idx, device=device))
+    batches = list(order.split(config.batch_size))
+    total = PROBE_WARMUP_STEPS + steps
+    trainer._set_train_mode()
+    for step in range(PROBE_WARMUP_STEPS):
+        trainer._step(batches[step % len(batches)], step, total)
+    start = clock()
+    for step in range(PROBE_WARMUP_STEPS, total):
+        trainer._step(batches[step % len(batches)], step, total)
+    return steps / max(clock() - start, 1e-9), len(batches)
 
 
 def _probe(config, spec, data, split_idx, device, hooks, cache, base, clock, finish) -> TrialResult:

@@ -154,6 +154,10 @@ def measure_throughput(
     arm, device = get_arm(config.arm), resolve_device(config.device)
     cache = cache or TrialCache()
     clock = clock or partial(now, device)
+    if is_text_dataset(config.dataset):
+        from bench.train.text_trial import measure_text_throughput  # transformers: text trials only
+
+        return measure_text_throughput(config, arm, device, cache, clock, steps)
     ready = prepare(config, arm, device, cache)
     model = _build(ready.spec, arm, ready.data.num_classes, cache).to(device)
     if prefers_channels_last(device):
