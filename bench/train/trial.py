@@ -51,6 +51,7 @@ from bench.train.loop import GradientTrainer
 from bench.train.pretrain import headless, pretrain
 from bench.train.probe import run_linear_probe
 from bench.train.result import EpochRecord, TrialResult
+from bench.train.text_trial import measure_text_throughput, run_text
 from bench.vocabulary import Architecture, ArmFamily, FindingCode, TrialStatus
 
 __all__ = [
@@ -155,9 +156,7 @@ def measure_throughput(
     cache = cache or TrialCache()
     clock = clock or partial(now, device)
     if is_text_dataset(config.dataset):
-        from bench.train.text_trial import measure_text_throughput  # transformers: text trials only
-
-        return measure_text_throughput(config, arm, device, cache, clock, steps)
+        return measure_text_throughput(config, arm, device, cache, clock, steps, training_examples)
     ready = prepare(config, arm, device, cache)
     model = _build(ready.spec, arm, ready.data.num_classes, cache).to(device)
     if prefers_channels_last(device):
@@ -180,9 +179,7 @@ def _run(
     clock: Callable[[], float],
 ) -> TrialResult:  # fmt: skip
     if is_text_dataset(config.dataset):
-        from bench.train.text_trial import run_text  # transformers: text trials only
-
-        return run_text(config, arm, device, hooks, cache, base, clock, _finish, _seed_everything)
+        return run_text(config, arm, device, hooks, cache, base, clock, _finish, _seed_everything, training_examples)
     t0 = clock()
     ready = prepare(config, arm, device, cache, should_stop=hooks.should_stop)
     data, splits, train_idx, spec, images, labels = (
