@@ -18,10 +18,12 @@ import typer
 from advisor import Profile, load_profile, recommend
 from advisor.clitools import fail, make_app
 from advisor.constraints import FieldError
+from bench.data.text_catalog import is_text_dataset
 from bench.doctor import render_doctor, run_doctor
 from bench.errors import BenchInputError
 from bench.evidence.logme import estimate_transferability
 from bench.evidence.summary import render_table, summarise
+from bench.evidence.text_transfer import estimate_text_transferability
 from bench.evidence.verdict import make_verdict, render_verdict
 from bench.perf import render_perf, run_perf
 from bench.runs.execute import create_run, execute_run
@@ -400,15 +402,22 @@ def verdict_command(
 
 @app.command("similarity")
 def similarity_command(
-    dataset: Annotated[str, typer.Option(help="Dataset name, folder or .zip.")] = "fashion-mnist",
+    dataset: Annotated[str, typer.Option(help=DATASET_HELP)] = "fashion-mnist",
     backbone: Annotated[str, typer.Option(help="Pretrained backbone.")] = "efficientnet_lite0",
     examples: Annotated[int, typer.Option(help="Training examples to score.")] = 1000,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+    text_column: TextColumn = None,
+    label_column: LabelColumn = None,
+    text_backbone: TextBackbone = "all-minilm-l6-v2",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """LogME transferability of the backbone on your data, and the domain_similarity it suggests."""
     try:
-        result = estimate_transferability(dataset, backbone, examples=examples, device_name=device)
+        if is_text_dataset(dataset):
+            result = estimate_text_transferability(dataset, text_backbone, examples=examples,
+                                                   text_column=text_column, label_column=label_column)  # fmt: skip
+        else:
+            result = estimate_transferability(dataset, backbone, examples=examples, device_name=device)
     except BenchInputError as error:
         raise fail(worded(error)) from None
     payload = {**asdict(result), "gain": result.gain, "text": result.explain()}

@@ -22,6 +22,7 @@ from bench.errors import BenchInputError
 from bench.evidence.curve import CurveResult, run_curve, validate_sizes
 from bench.evidence.logme import estimate_transferability
 from bench.evidence.summary import summarise
+from bench.evidence.text_transfer import estimate_text_transferability
 from bench.evidence.verdict import make_verdict
 from bench.runs.executors import SweepCallback, make_executor
 from bench.runs.queue import QueueCancelled, device_slot
@@ -223,13 +224,16 @@ def _analyses(request: RunRequest, trials: list[TrialResult], curve: CurveResult
         return analyses
     analyses["curve"] = curve.analysis()
     base = request.base
-    if is_text_dataset(base.dataset):
-        analyses["transferability"] = {"text": "not estimated: LogME on text embeddings is not wired in yet"}
-        return analyses
     try:
-        transfer = estimate_transferability(
-            base.dataset, base.backbone, examples=max(request.sizes), device_name=base.device, cache=cache
-        )
+        if is_text_dataset(base.dataset):
+            transfer = estimate_text_transferability(
+                base.dataset, base.text_backbone, examples=max(request.sizes), cache=cache, max_tokens=base.max_tokens,
+                text_column=base.text_column, label_column=base.label_column,
+            )  # fmt: skip
+        else:
+            transfer = estimate_transferability(
+                base.dataset, base.backbone, examples=max(request.sizes), device_name=base.device, cache=cache
+            )
     except BenchInputError as error:
         analyses["transferability"] = {"text": f"not estimated: {error}"}
     else:
