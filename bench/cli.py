@@ -450,6 +450,11 @@ def perf_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Runner vs naive pipeline vs raw forward+backward, side by side in one run; prints the ratios."""
+    if is_text_dataset(dataset):
+        raise fail(
+            f"--dataset {dataset}: perf measures image pipelines; for text, a run reports each arm's sentences/s "
+            "(the img/s column) and the probe's encode rate"
+        )
     try:
         report = run_perf(
             dataset, examples, backbone, resolution, batch_size, device, budget_seconds, steps, arm, repeats
