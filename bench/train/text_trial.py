@@ -154,6 +154,10 @@ class TextTrainer(GradientTrainer):
     def __init__(self, config, hp, model, tokens: Tokens, labels, device, hooks, clock):
         super().__init__(config, hp, _BlockView("head"), model, None, labels, False, device, hooks, clock)
         self.tokens = tokens
+        # The recipe's AdamW as one fused kernel: text models are mostly embedding tables (MiniLM's 30,522 x 384
+        # word embeddings, the n-gram bag's 32,768 x 64), and the per-tensor update was 4-5x slower on a CPU.
+        groups = [{key: group[key] for key in ("params", "lr", "name")} for group in self.optimizer.param_groups]
+        self.optimizer = torch.optim.AdamW(groups, weight_decay=hp.weight_decay, fused=True)
 
     def _step(self, batch_idx: torch.Tensor, step: int, total: int) -> torch.Tensor:
         ids, mask = self.tokens.batch(batch_idx)
