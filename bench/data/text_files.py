@@ -210,13 +210,13 @@ def detect_columns(
         label = label or next(n for n in header if n != text)
     if text is None:
         raise BenchInputError(
-            f"{display}: no text column found among {columns}; name it with --text-column "
-            f"(detected by name: {', '.join(TEXT_NAMES[:6])} ...)"
+            f"{display}: no text column found among {columns}; name it with --text-column on the command line, "
+            f"or call the column text (detected by name: {', '.join(TEXT_NAMES[:6])} ...)"
         )
     if label is None:
         raise BenchInputError(
-            f"{display}: no label column found among {columns}; name it with --label-column "
-            f"(detected by name: {', '.join(LABEL_NAMES[:6])} ...)"
+            f"{display}: no label column found among {columns}; name it with --label-column on the command line, "
+            f"or call the column label (detected by name: {', '.join(LABEL_NAMES[:6])} ...)"
         )
     if text == label:
         raise BenchInputError(f"{display}: the text and label columns are both {excerpt(text)}; expected two columns")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bench.evidence.text_transfer import estimate_text_transferability
 from bench.train.cache import TrialCache
 from bench.train.config import TrialConfig
 from bench.train.trial import run_trial
@@ -50,3 +51,10 @@ def test_probe_embeddings_are_cached_for_the_next_trial(cache):
     again = run_trial(small("linear_probe", seed=1), cache=cache)
     assert again.feature_cache_hit and again.status == TrialStatus.COMPLETED
     assert first.test_size == again.test_size
+
+
+def test_text_transferability_scores_the_encoder_above_its_random_init(cache):
+    result = estimate_text_transferability("code-snippets", examples=60, cache=cache, max_tokens=32)
+    assert result.examples == 60
+    assert result.logme_pretrained > result.logme_random_init
+    assert result.suggested_similarity in ("high", "medium", "low")

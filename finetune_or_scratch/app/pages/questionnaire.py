@@ -8,8 +8,10 @@ import streamlit as st
 
 from advisor import recommend
 from advisor.profile import PROFILE_FIELDS, FieldSpec, check_answers
+from bench.data.text_catalog import is_text_dataset
 from bench.errors import BenchInputError
 from bench.evidence.logme import estimate_transferability
+from bench.evidence.text_transfer import estimate_text_transferability
 from finetune_or_scratch.app import state
 from finetune_or_scratch.app.navigation import page
 from finetune_or_scratch.app.widgets import dataset_picker
@@ -45,7 +47,10 @@ with st.expander("Estimate domain similarity and input size from my data (LogME,
     if st.button("Estimate from my data", disabled=source is None):
         try:
             with st.spinner("Scoring pretrained vs random-init features..."):
-                result = estimate_transferability(source.source, examples=1000)
+                if is_text_dataset(source.source):
+                    result = estimate_text_transferability(source.source, examples=1000)
+                else:
+                    result = estimate_transferability(source.source, examples=1000)
         except BenchInputError as error:
             st.error(plain(str(error), {source.source: source.label}), icon="⚠️")
         except (ValueError, ArithmeticError) as error:  # the estimate's maths on data it cannot handle
