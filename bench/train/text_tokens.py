@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 import zlib
 from dataclasses import dataclass
@@ -63,7 +62,10 @@ def hashed_ngrams(texts: tuple[str, ...], buckets: int, max_length: int) -> Toke
     sequences = []
     for text in texts:
         words = _WORDS.findall(text.lower())
-        grams = words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
+        # Interleaved (each word after the bigram it ends), so a cut at max_length keeps both kinds from the start.
+        grams = [
+            gram for i, word in enumerate(words) for gram in ((word,) if i == 0 else (f"{words[i - 1]} {word}", word))
+        ]
         sequences.append([1 + zlib.crc32(gram.encode()) % (buckets - 1) for gram in grams[:max_length]] or [0])
     return pad(sequences, max_length)
 
