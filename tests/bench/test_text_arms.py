@@ -48,9 +48,11 @@ def test_each_text_arm_learns_well_above_chance(cache, arm, settings, floor):
 
 def test_probe_embeddings_are_cached_for_the_next_trial(cache):
     first = run_trial(small("linear_probe"), cache=cache)
-    again = run_trial(small("linear_probe", seed=1), cache=cache)
+    served = cache.hits["images_from_cache"]
+    again = run_trial(small("linear_probe"), cache=cache)
     assert again.feature_cache_hit and again.status == TrialStatus.COMPLETED
-    assert first.test_size == again.test_size
+    assert cache.hits["images_from_cache"] > served  # encoded once, read from the store the second time
+    assert first.test_accuracy == again.test_accuracy
 
 
 def test_text_transferability_scores_the_encoder_above_its_random_init(cache):
