@@ -46,7 +46,7 @@ def test_packaged_minilm_loads_offline_and_matches_the_librarys_encode(monkeypat
     encoder = spec.load_encoder()
     # The registry's metadata is the loaded model's own.
     assert encoder.max_seq_length == spec.max_seq_length == 256
-    assert encoder[1].get_pooling_mode_str() == spec.pooling == "mean"
+    assert encoder[1].pooling_mode == spec.pooling == "mean"
     assert encoder.encode(["x"]).shape[1] == spec.embedding_size == 384
     expected = encoder.encode(SENTENCES, convert_to_tensor=True)
     model = encoder_classifier(encoder, spec, num_classes=2).eval()
