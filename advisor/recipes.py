@@ -59,6 +59,36 @@ HYPERPARAMETERS: dict[str, Hyperparameters] = {
     ),
 }
 
+# Text (modality "text"): a pretrained transformer encoder fine-tunes at ~1e-4 at the top layer
+# (BERT-style recipes use 2e-5..1e-4; a 6-layer MiniLM tolerates the upper end, which a short CPU
+# budget needs), a few times lower going down; the head of a new classifier learns faster. The
+# from-scratch text model is a bag of hashed n-gram embeddings (fastText), which wants a high rate.
+TEXT_HYPERPARAMETERS: dict[str, Hyperparameters] = {
+    StrategyName.LINEAR_PROBE: HYPERPARAMETERS[StrategyName.LINEAR_PROBE],
+    StrategyName.PARTIAL_FINETUNE: Hyperparameters(
+        "adamw", Trainable.TOP, lr_head=2e-3, lr_body=1e-4, weight_decay=0.01, label_smoothing=0.0
+    ),
+    StrategyName.FULL_FINETUNE: Hyperparameters(
+        "adamw", Trainable.ALL, lr_head=2e-3, lr_body=1e-4, layer_decay=0.8, weight_decay=0.01, label_smoothing=0.0
+    ),
+    StrategyName.SCRATCH: Hyperparameters(
+        "adamw", Trainable.ALL, lr_head=1e-2, lr_body=1e-2, weight_decay=0.0, label_smoothing=0.0
+    ),
+    StrategyName.HYBRID: Hyperparameters(
+        "adamw", Trainable.ALL, lr_head=2e-3, lr_body=1e-4, layer_decay=0.8, weight_decay=0.01, label_smoothing=0.0
+    ),
+}
+
+
+def hyperparameters_for(strategy: str, modality: Modality = Modality.IMAGE) -> Hyperparameters:
+    """The numbers of a strategy's recipe for a modality (text has its own; every other uses the image ones).
+
+    >>> hyperparameters_for("full_finetune", Modality.TEXT).lr_body
+    0.0001
+    """
+    table = TEXT_HYPERPARAMETERS if modality == Modality.TEXT else HYPERPARAMETERS
+    return table[strategy]
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -227,7 +257,7 @@ def recipe_for(strategy: str, profile: Profile) -> Recipe:
     >>> recipe_for("scratch", example_profile()).epochs > recipe_for("full_finetune", example_profile()).epochs
     True
     """
-    preset = _with_numbers(_PRESETS[strategy], HYPERPARAMETERS[strategy])
+    preset = _with_numbers(_PRESETS[strategy], hyperparameters_for(strategy, profile.modality))
     epochs = _finetune_epochs(profile.labeled_examples)
     notes: list[str] = []
     if strategy == StrategyName.SCRATCH:

@@ -19,6 +19,7 @@ import typer
 from advisor import Profile, Recommendation, load_profile, recommend
 from advisor.clitools import fail, make_app
 from advisor.constraints import FieldError
+from bench.data.text_catalog import is_text_dataset
 from bench.errors import BenchInputError
 from bench.paths import cache_dir
 from bench.runs.request import RunRequest, judged_size, validate_request
@@ -71,6 +72,18 @@ CpusPerTrial = Annotated[int, typer.Option(help="With --executor ray: cores each
 Out = Annotated[str | None, typer.Option(help="Results folder; default runs/<timestamp>.")]
 Overwrite = Annotated[bool, typer.Option(help="Replace the results already in --out.")]
 ProfileOption = Annotated[Path | None, typer.Option(help="Questionnaire profile: adds a verdict on its advice.")]
+TextColumn = Annotated[
+    str | None, typer.Option(help="Text data (.csv/.tsv/.jsonl): the text column or key; default detected by name.")
+]
+LabelColumn = Annotated[
+    str | None, typer.Option(help="Text data (.csv/.tsv/.jsonl): the label column or key; default detected by name.")
+]
+TextBackbone = Annotated[str, typer.Option(help="Text data: the pretrained sentence encoder (all-minilm-l6-v2).")]
+MaxTokens = Annotated[int, typer.Option(help="Text data: tokens read of each text (the encoder's maximum caps it).")]
+DATASET_HELP = (
+    "digits, fashion-mnist, fashion-mnist-full, emoji, spoken-commands, a folder / .zip of images; "
+    "text: fortunes, code-snippets, a .csv / .tsv / .jsonl, a folder / .zip of .txt class folders"
+)
 
 
 class ProgressPrinter(Callback):
@@ -119,9 +132,7 @@ def _bar(fraction: float, width: int = 20) -> str:
 
 @app.command("run")
 def run_command(
-    dataset: Annotated[str, typer.Option(help="digits, fashion-mnist, fashion-mnist-full, or a folder / .zip")] = (
-        "fashion-mnist"
-    ),
+    dataset: Annotated[str, typer.Option(help=DATASET_HELP)] = "fashion-mnist",
     examples: Annotated[
         int | None,
         typer.Option(help=f"Training examples (stratified subsample); default all, up to {DEFAULT_EXAMPLES}."),
@@ -144,6 +155,10 @@ def run_command(
     out: Out = None,
     overwrite: Overwrite = False,
     profile: ProfileOption = None,
+    text_column: TextColumn = None,
+    label_column: LabelColumn = None,
+    text_backbone: TextBackbone = "all-minilm-l6-v2",
+    max_tokens: MaxTokens = 128,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
 ) -> None:
     """Train every arm on the same data and budget; print and save mean and spread over seeds."""
@@ -154,6 +169,8 @@ def run_command(
         "examples": examples, "examples_cap": DEFAULT_EXAMPLES if examples is None else None,
         "max_epochs": max_epochs, "batch_size": batch_size, "resolution": resolution, "unlabeled": unlabeled,
         "pretrain_seconds": pretrain_seconds, "pretrain_objective": pretrain_objective,
+        "text_column": text_column, "label_column": label_column, "text_backbone": text_backbone,
+        "max_tokens": max_tokens,
     }  # fmt: skip
     loaded = _load_profile(profile)  # read once: the request's advice and the stored profile come from it
     request = _request("run", dataset, arms, seeds, backbone, None if until_converged else budget_seconds, device,
@@ -164,11 +181,23 @@ def run_command(
         typer.echo((out / "results.json").read_text())
     else:
         typer.echo(render_table(summarise(outcome.trials)))
+        baseline = baseline_line(outcome.trials)
+        if baseline:
+            typer.echo(baseline)
         if outcome.verdict:
             typer.echo("\n" + render_verdict(outcome.verdict, FLAGS))
         typer.echo(f"\nresults: {out}/results.json, {out}/results.csv")
     if any(r.status == TrialStatus.FAILED for r in outcome.trials) or outcome.status == RunStatus.FAILED:
         raise typer.Exit(code=1)
+
+
+def baseline_line(trials: list[TrialResult]) -> str:
+    """The classical baseline reported beside a text scratch arm (mean test accuracy over its trials), or ''."""
+    scores = [t.baseline_accuracy for t in trials if t.baseline_accuracy is not None]
+    if not scores:
+        return ""
+    described = next(t.baseline for t in trials if t.baseline)
+    return f"baseline beside scratch: {described}: test acc {sum(scores) / len(scores):.3f} (n={len(scores)})"
 
 
 def _request(
@@ -306,9 +335,7 @@ def _parse_sizes(text: str) -> tuple[int, ...]:
 
 @app.command("curve")
 def curve_command(
-    dataset: Annotated[str, typer.Option(help="digits, fashion-mnist, fashion-mnist-full, or a folder / .zip")] = (
-        "fashion-mnist"
-    ),
+    dataset: Annotated[str, typer.Option(help=DATASET_HELP)] = "fashion-mnist",
     sizes: Annotated[str, typer.Option(help="Training sizes, increasing.")] = "100,300,1000,3000",
     arms: Annotated[str, typer.Option(help="Comma-separated arms.")] = DEFAULT_ARMS,
     seeds: Annotated[int, typer.Option(help="Seeds per arm and size.")] = 3,
@@ -325,6 +352,10 @@ def curve_command(
     out: Out = None,
     overwrite: Overwrite = False,
     profile: ProfileOption = None,
+    text_column: TextColumn = None,
+    label_column: LabelColumn = None,
+    text_backbone: TextBackbone = "all-minilm-l6-v2",
+    max_tokens: MaxTokens = 128,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
 ) -> Path:
     """Every arm at every size: learning curves, power-law fits, the crossover, LogME and a verdict."""
@@ -333,7 +364,9 @@ def curve_command(
     loaded = _load_profile(profile)  # read once: the request's advice and the stored profile come from it
     request = _request("curve", dataset, arms, seeds, backbone, None if until_converged else budget_seconds, device,
                        {"unlabeled": unlabeled, "pretrain_seconds": pretrain_seconds,
-                        "pretrain_objective": pretrain_objective}, _parse_sizes(sizes), loaded,
+                        "pretrain_objective": pretrain_objective, "text_column": text_column,
+                        "label_column": label_column, "text_backbone": text_backbone, "max_tokens": max_tokens},
+                       _parse_sizes(sizes), loaded,
                        {"executor": executor, "address": address, "cpus_per_trial": cpus_per_trial})  # fmt: skip
     outcome, out = _execute(request, loaded, out, overwrite)
     if as_json:
@@ -412,17 +445,25 @@ def verdict_command(
 
 @app.command("similarity")
 def similarity_command(
-    dataset: Annotated[str, typer.Option(help="Dataset name, folder or .zip.")] = "fashion-mnist",
+    dataset: Annotated[str, typer.Option(help=DATASET_HELP)] = "fashion-mnist",
     backbone: Annotated[str, typer.Option(help="Pretrained backbone.")] = "efficientnet_lite0",
     examples: Annotated[int, typer.Option(help="Training examples to score.")] = 1000,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+    text_column: TextColumn = None,
+    label_column: LabelColumn = None,
+    text_backbone: TextBackbone = "all-minilm-l6-v2",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """LogME transferability of the backbone on your data, and the domain_similarity it suggests."""
     from bench.evidence.logme import estimate_transferability  # deferred: imports torch
+    from bench.evidence.text_transfer import estimate_text_transferability  # deferred: imports torch
 
     try:
-        result = estimate_transferability(dataset, backbone, examples=examples, device_name=device)
+        if is_text_dataset(dataset):
+            result = estimate_text_transferability(dataset, text_backbone, examples=examples,
+                                                   text_column=text_column, label_column=label_column)  # fmt: skip
+        else:
+            result = estimate_transferability(dataset, backbone, examples=examples, device_name=device)
     except BenchInputError as error:
         raise fail(worded(error)) from None
     payload = {**asdict(result), "gain": result.gain, "text": result.explain()}
@@ -459,6 +500,11 @@ def perf_command(
     """Runner vs naive pipeline vs raw forward+backward, side by side in one run; prints the ratios."""
     from bench.perf import render_perf, run_perf  # deferred: imports torch
 
+    if is_text_dataset(dataset):
+        raise fail(
+            f"--dataset {dataset}: perf measures image pipelines; for text, a run reports each arm's sentences/s "
+            "(the img/s column) and the probe's encode rate"
+        )
     try:
         report = run_perf(
             dataset, examples, backbone, resolution, batch_size, device, budget_seconds, steps, arm, repeats

@@ -161,7 +161,10 @@ def run_curve(
 ) -> CurveResult:
     cache = cache or TrialCache()
     validate_suite(SuiteConfig(config.base, config.arms, config.seeds))
-    data = cache.dataset(config.base.dataset, config.base.image_size, config.base.train_limit)
+    text_columns = (config.base.text_column, config.base.label_column)
+    data = cache.dataset(
+        config.base.dataset, config.base.image_size, config.base.train_limit, text_columns=text_columns
+    )
     pool = len(make_splits(data.labels, config.base.split_seed).train)
     notes = validate_sizes(config, pool, data.num_classes)
     trials = (runner or run_trials)(config.trial_configs(), callbacks, on_result, cache)

@@ -15,12 +15,14 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from bench.data.splits import make_splits, subsample_train
+from bench.data.text_catalog import is_text_dataset
 from bench.data.unlabeled import holdout_pool, load_unlabeled
 from bench.device import resolve_device
 from bench.errors import BenchInputError
 from bench.evidence.curve import CurveResult, run_curve, validate_sizes
 from bench.evidence.logme import estimate_transferability
 from bench.evidence.summary import summarise
+from bench.evidence.text_transfer import estimate_text_transferability
 from bench.evidence.verdict import make_verdict
 from bench.runs.executors.factory import make_executor
 from bench.runs.executors.progress import SweepCallback
@@ -30,6 +32,7 @@ from bench.runs.store import RunStore
 from bench.train.arms import any_pretraining
 from bench.train.cache import TrialCache
 from bench.train.callbacks import Callback, Hooks, TrialState
+from bench.train.config import TrialConfig
 from bench.train.planning import plan_arms
 from bench.train.pretrain import check_pool as check_pool_size
 from bench.train.result import TrialResult
@@ -183,10 +186,15 @@ def execute_run(
     return RunOutcome(run_id, status, tuple(trials), verdict, analyses, store.run(run_id).error)
 
 
+def text_columns(base: TrialConfig) -> tuple[str | None, str | None]:
+    """A text dataset's (text, label) columns as the run names them (None: detected)."""
+    return base.text_column, base.label_column
+
+
 def check_data(request: RunRequest, cache: TrialCache) -> None:
     """Before any arm trains: the training sizes fit the dataset, and a hybrid run's unlabeled pool is usable."""
     base = request.trial_base
-    data = cache.dataset(base.dataset, base.image_size, base.train_limit)
+    data = cache.dataset(base.dataset, base.image_size, base.train_limit, text_columns=text_columns(base))
     splits = make_splits(data.labels, base.split_seed)
     if request.kind == RunKind.CURVE:
         validate_sizes(request.curve(), len(splits.train), data.num_classes)
@@ -219,9 +227,15 @@ def _analyses(request: RunRequest, trials: list[TrialResult], curve: CurveResult
     analyses["curve"] = curve.analysis()
     base = request.base
     try:
-        transfer = estimate_transferability(
-            base.dataset, base.backbone, examples=max(request.sizes), device_name=base.device, cache=cache
-        )
+        if is_text_dataset(base.dataset):
+            transfer = estimate_text_transferability(
+                base.dataset, base.text_backbone, examples=max(request.sizes), cache=cache, max_tokens=base.max_tokens,
+                text_column=base.text_column, label_column=base.label_column,
+            )  # fmt: skip
+        else:
+            transfer = estimate_transferability(
+                base.dataset, base.backbone, examples=max(request.sizes), device_name=base.device, cache=cache
+            )
     except BenchInputError as error:
         analyses["transferability"] = {"text": f"not estimated: {error}"}
     else:
@@ -232,7 +246,7 @@ def _analyses(request: RunRequest, trials: list[TrialResult], curve: CurveResult
 def dataset_facts(request: RunRequest, cache: TrialCache) -> dict[str, Any]:
     """What the run's data was: its name, how many files it held and used, and every file skipped, with why."""
     base = request.trial_base
-    data = cache.dataset(base.dataset, base.image_size, base.train_limit)
+    data = cache.dataset(base.dataset, base.image_size, base.train_limit, text_columns=text_columns(base))
     return {
         "name": request.dataset_name,
         "images": len(data),

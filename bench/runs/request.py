@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from advisor.constraints import Constraint, FieldError, Interval, Options, check_fields
 from bench.data.catalog import DATASETS
 from bench.data.datasets import check_source
+from bench.data.text_catalog import check_text_source, is_text_dataset
 from bench.errors import ConfigError
 from bench.runs.executors.factory import make_executor
 from bench.train.arms import ARMS, any_pretraining
@@ -139,7 +140,9 @@ def validate_request(request: RunRequest) -> None:
         raise ConfigError(
             "sizes", f"expected distinct sizes in increasing order; got {','.join(map(str, request.sizes))}"
         )
-    if request.base.dataset not in DATASETS:
+    if is_text_dataset(request.base.dataset):
+        check_text_source(request.base.dataset)
+    elif request.base.dataset not in DATASETS:
         check_source(request.base.dataset)  # a missing folder is refused before anything is stored
     unlabeled = request.base.unlabeled
     if unlabeled is not None and not Path(unlabeled).exists():

@@ -21,6 +21,8 @@ from torch import nn
 
 from bench.data.datasets import load_dataset
 from bench.data.image_data import ImageData
+from bench.data.text_catalog import is_text_dataset, load_text_dataset
+from bench.data.text_data import TextData
 from bench.device import prefers_channels_last
 from bench.errors import BenchInputError
 from bench.models.backbones import BackboneSpec, create_model, replace_head
@@ -50,6 +52,8 @@ class TrialCache:
         self._staged: dict[tuple[str, int, str], torch.Tensor] = {}
         self._models: dict[str, nn.Module] = {}
         self._features: dict[tuple[str, str, int], _FeatureStore] = {}
+        # What other kinds of data keep between trials (text: the encoder, token ids, embeddings).
+        self.extra: dict[str, dict] = {}
         self.hits: dict[str, int] = {
             "dataset": 0,
             "staged": 0,
@@ -65,7 +69,8 @@ class TrialCache:
         image_size: int,
         train_limit: int | None = None,
         should_stop: Callable[[], bool] | None = None,
-    ) -> ImageData:
+        text_columns: tuple[str | None, str | None] = (None, None),
+    ) -> ImageData | TextData:
         """The dataset, loaded once per (name, image size, train limit) and shared by every trial.
 
         ``train_limit`` is the most training examples any trial of the run uses (None: all);
@@ -73,16 +78,27 @@ class TrialCache:
         limit. A dataset that failed to load fails again at once with the same message, so an
         archive is not re-read for every trial. ``should_stop`` can cancel a load in progress
         (:class:`~bench.data.images.DecodeCancelled`).
+
+        Text data (a built-in text name, a .csv/.tsv/.jsonl, a folder or .zip of .txt files) is
+        loaded whole as :class:`~bench.data.text_data.TextData`; ``text_columns`` names its
+        (text, label) columns (None: detected).
         """
-        key = (name, image_size, train_limit)
-        whole = (name, image_size, None)
+        if is_text_dataset(name):
+            key = (name, 0, None, *text_columns)
+            whole = key
+        else:
+            key = (name, image_size, train_limit)
+            whole = (name, image_size, None)
         if key in self._dataset_errors:
             raise self._dataset_errors[key]
         if key in self._datasets or whole in self._datasets:
             self.hits["dataset"] += 1
             return self._datasets.get(key) or self._datasets[whole]
         try:
-            data = load_dataset(name, image_size=image_size, train_limit=train_limit, should_stop=should_stop)
+            if is_text_dataset(name):
+                data = load_text_dataset(name, *text_columns)
+            else:
+                data = load_dataset(name, image_size=image_size, train_limit=train_limit, should_stop=should_stop)
         except BenchInputError as error:
             self._dataset_errors[key] = error
             raise

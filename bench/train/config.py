@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from advisor.constraints import Constraint, FieldError, Interval, Options, check_fields
+from bench.data.text_catalog import is_text_dataset
 from bench.device import resolve_device
 from bench.errors import ConfigError
 from bench.train.arms import get_arm
@@ -48,6 +49,14 @@ class TrialConfig:
     train_limit: int | None = None
     pretrain_seconds: float | None = None
     pretrain_objective: str = "simclr"
+    # Text datasets (a built-in text name, a .csv/.tsv/.jsonl, a folder or .zip of .txt files): the
+    # columns (None: detected by name), the pretrained encoder, the from-scratch model, and how many
+    # tokens of each text are read (the encoder's own maximum caps it).
+    text_column: str | None = None
+    label_column: str | None = None
+    text_backbone: str = "all-minilm-l6-v2"
+    text_scratch_backbone: str = "ngram_bag"
+    max_tokens: int = 128
 
     def __post_init__(self) -> None:
         # Values each field accepts are stored as its type (a JSON 64.0 is batch size 64), as profiles do;
@@ -90,6 +99,7 @@ TRIAL_CONSTRAINTS: dict[str, Constraint] = {
     "train_limit": Interval(int, 2, None, none="all"),
     "pretrain_seconds": Interval(float, 1, 86_400, unit="seconds", none="a share of the training budget"),
     "pretrain_objective": Options(OBJECTIVES),
+    "max_tokens": Interval(int, 8, 512, unit="tokens"),
 }
 
 
@@ -102,6 +112,9 @@ def validate_trial_config(config: TrialConfig) -> None:
     except FieldError as error:
         raise ConfigError(error.field, error.detail) from None
     arm = get_arm(config.arm)
+    if is_text_dataset(config.dataset):
+        validate_text_arm(config)
+        return
     backbone = get_backbone(config.backbone)
     get_backbone(config.scratch_backbone)
     if arm.pretrained and not backbone.has_pretrained:
@@ -116,3 +129,25 @@ def validate_trial_config(config: TrialConfig) -> None:
         raise ConfigError(
             "pretrain_seconds", "expected seconds for pretraining when training until converged; got none"
         )
+
+
+# Arms measured on text; the hybrid arms (in-domain pretraining on unlabeled text) are not yet.
+TEXT_ARMS = ("linear_probe", "partial_finetune", "full_finetune", "scratch", "scratch_same_arch")
+
+
+def validate_text_arm(config: TrialConfig) -> None:
+    """A text dataset's trial: an arm measured on text, registered text models, and a device that exists."""
+    from bench.models.text_backbones import TEXT_BACKBONES  # deferred: the registry imports torch
+
+    if config.arm not in TEXT_ARMS:
+        arms = ", ".join(TEXT_ARMS)
+        raise ConfigError("arms", f"expected arms measured on text ({arms}); got {config.arm} on {config.dataset}")
+    text_constraints = {
+        "text_backbone": Options(tuple(name for name, spec in TEXT_BACKBONES.items() if spec.has_pretrained)),
+        "text_scratch_backbone": Options(tuple(TEXT_BACKBONES)),
+    }
+    try:
+        check_fields(config, text_constraints)
+    except FieldError as error:
+        raise ConfigError(error.field, error.detail) from None
+    resolve_device(config.device)

@@ -52,6 +52,9 @@ class TrialResult:
     time_pretrain_s: float = 0.0  # hybrid arms: self-supervised pretraining, separate from training
     pretrain_steps: int = 0
     pretrain_notes: tuple[str, ...] = ()  # the pool and how it was fitted to the labeled data
+    # Text scratch arms: a classical baseline fitted on the same training texts, reported beside the arm.
+    baseline_accuracy: float | None = None
+    baseline: str = ""  # what the baseline was (TF-IDF + logistic regression, its C)
 
     @property
     def trial_id(self) -> str:

@@ -27,6 +27,7 @@ from advisor.vocabulary import Trainable
 from bench.data.image_data import ImageData
 from bench.data.images import DecodeCancelled
 from bench.data.splits import Splits, make_splits, subsample_train
+from bench.data.text_catalog import is_text_dataset
 from bench.data.unlabeled import holdout_pool, load_unlabeled
 from bench.device import (
     describe,
@@ -50,6 +51,7 @@ from bench.train.loop import GradientTrainer
 from bench.train.pretrain import headless, pretrain
 from bench.train.probe import run_linear_probe
 from bench.train.result import TrialResult
+from bench.train.text_trial import measure_text_throughput, run_text
 from bench.vocabulary import Architecture, ArmFamily, FindingCode, TrialStatus
 
 
@@ -142,6 +144,8 @@ def measure_throughput(
     arm, device = get_arm(config.arm), resolve_device(config.device)
     cache = cache or TrialCache()
     clock = clock or partial(now, device)
+    if is_text_dataset(config.dataset):
+        return measure_text_throughput(config, arm, device, cache, clock, steps, training_examples)
     ready = prepare(config, arm, device, cache)
     model = _build(ready.spec, arm, ready.data.num_classes, cache).to(device)
     if prefers_channels_last(device):
@@ -163,6 +167,8 @@ def _run(
     config: TrialConfig, arm: ArmSpec, device: torch.device, hooks: Hooks, cache: TrialCache, base: TrialResult,
     clock: Callable[[], float],
 ) -> TrialResult:  # fmt: skip
+    if is_text_dataset(config.dataset):
+        return run_text(config, arm, device, hooks, cache, base, clock, _finish, _seed_everything, training_examples)
     t0 = clock()
     ready = prepare(config, arm, device, cache, should_stop=hooks.should_stop)
     data, splits, train_idx, spec, images, labels = (

@@ -12,6 +12,7 @@ import streamlit as st
 
 from bench.data.catalog import DATASETS
 from bench.data.datasets import check_source, load_dataset
+from bench.data.text_catalog import TEXT_DATASETS, check_text_source, is_text_dataset, load_text_dataset
 from bench.errors import BenchInputError
 from bench.runs.store import default_db_path
 from finetune_or_scratch.app.datasets import DatasetChoice, DatasetFacts, facts_of
@@ -24,7 +25,10 @@ KINDS = ("Built-in", "Upload a .zip", "Folder on the server")
 
 @st.cache_data(show_spinner="Reading the dataset…", max_entries=16)
 def dataset_facts(source: str, modified: float) -> DatasetFacts:
-    """Images, classes and training pool of a dataset (cached per path and modification time)."""
+    """Images (or texts), classes and training pool of a dataset (cached per path and modification time)."""
+    if is_text_dataset(source):
+        data = load_text_dataset(source)
+        return facts_of(data.labels, None, len(data.skipped))
     data = load_dataset(source)
     return facts_of(data.labels, data.native_resolution, len(data.skipped))
 
@@ -32,7 +36,8 @@ def dataset_facts(source: str, modified: float) -> DatasetFacts:
 def facts_for(choice: DatasetChoice) -> DatasetFacts:
     """Cached facts; raises BenchInputError with the message worded for the widget (the file's own name)."""
     path = Path(choice.source)
-    modified = path.stat().st_mtime if choice.source not in DATASETS and path.exists() else 0.0
+    builtin = choice.source in DATASETS or choice.source in TEXT_DATASETS
+    modified = path.stat().st_mtime if not builtin and path.exists() else 0.0
     try:
         return dataset_facts(choice.source, modified)
     except BenchInputError as error:
@@ -61,21 +66,29 @@ def dataset_picker(key: str, describe: bool = True) -> tuple[DatasetChoice | Non
 
 def _choose(key: str, kind: str) -> DatasetChoice | None:
     if kind == "Built-in":
-        names = [name for name, spec in DATASETS.items() if spec.available()]
+        names = [name for name, spec in DATASETS.items() if spec.available()] + list(TEXT_DATASETS)
         name = st.selectbox("Built-in dataset", names, index=names.index("fashion-mnist"), key=f"{key}_builtin")
         return DatasetChoice(name, name)
     if kind == "Folder on the server":
-        path = st.text_input("Folder path (one sub-folder per class, or a .zip of one)", key=f"{key}_path").strip()
+        path = st.text_input(
+            "Folder path (one sub-folder per class, or a .zip of one; text: also a .csv, .tsv or .jsonl)",
+            key=f"{key}_path",
+        ).strip()
         if not path:
             return None
         try:
-            check_source(path)
+            if is_text_dataset(path):
+                check_text_source(path)
+            else:
+                check_source(path)
         except BenchInputError as error:
             st.error(str(error), icon="⚠️")
             return None
         return DatasetChoice(path, Path(path).name or path)
     upload = st.file_uploader(
-        f"Zip of a folder with one sub-folder per class (at most {MAX_UPLOAD_MB} MB)", type=["zip"], key=f"{key}_zip"
+        f"Zip of a folder with one sub-folder per class, or a text table (.csv, .tsv, .jsonl; at most {MAX_UPLOAD_MB} MB)",
+        type=["zip", "csv", "tsv", "jsonl"],
+        key=f"{key}_zip",
     )
     if upload is None:
         return None
@@ -83,6 +96,9 @@ def _choose(key: str, kind: str) -> DatasetChoice | None:
         st.error(f"{upload.name}: {upload.size / 1e6:.0f} MB is over the {MAX_UPLOAD_MB} MB upload limit", icon="⚠️")
         return None
     data = upload.getvalue()
+    suffix = Path(upload.name).suffix.lower()
+    if suffix in (".csv", ".tsv", ".jsonl"):
+        return DatasetChoice(save_upload(data, suffix), upload.name)
     if not upload.name.lower().endswith(".zip") or not zipfile.is_zipfile(io.BytesIO(data)):
         st.error(
             f"{upload.name}: not a .zip archive. Upload a .zip of a folder with one sub-folder of images per class.",
@@ -92,11 +108,11 @@ def _choose(key: str, kind: str) -> DatasetChoice | None:
     return DatasetChoice(save_upload(data), upload.name)
 
 
-def save_upload(data: bytes) -> str:
+def save_upload(data: bytes, suffix: str = ".zip") -> str:
     """Keep an upload under the run store's folder, named by its content (the same file is stored once)."""
     folder = default_db_path().parent / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{hashlib.sha256(data).hexdigest()[:16]}.zip"
+    target = folder / f"{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
     if not target.exists():
         target.write_bytes(data)
     return str(target)

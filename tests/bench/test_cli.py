@@ -282,7 +282,8 @@ PROFILE = ROOT / "advisor" / "data" / "profiles" / "small_similar.json"
 
 
 def _trial(**changes) -> dict:
-    from bench.train.trial import TrialConfig, TrialResult
+    from bench.train.config import TrialConfig
+    from bench.train.result import TrialResult
 
     return {**TrialResult(TrialConfig("digits", "scratch"), "completed", test_accuracy=0.5).to_dict(), **changes}
 

@@ -8,6 +8,7 @@ import streamlit as st
 
 from advisor import recommend
 from advisor.profile import PROFILE_FIELDS, FieldSpec, check_answers
+from bench.data.text_catalog import is_text_dataset
 from bench.errors import BenchInputError
 from finetune_or_scratch.app import state
 from finetune_or_scratch.app.navigation import page
@@ -47,8 +48,12 @@ with st.expander("Estimate from my data: classes, size, image side and similarit
         try:
             with st.spinner("Scoring pretrained vs random-init features..."):
                 from bench.evidence.logme import estimate_transferability  # deferred: torch
+                from bench.evidence.text_transfer import estimate_text_transferability  # deferred: torch
 
-                result = estimate_transferability(source.source, examples=1000)
+                if is_text_dataset(source.source):
+                    result = estimate_text_transferability(source.source, examples=1000)
+                else:
+                    result = estimate_transferability(source.source, examples=1000)
         except BenchInputError as error:
             st.error(plain(str(error), {source.source: source.label}), icon="⚠️")
         except (ValueError, ArithmeticError) as error:  # the estimate's maths on data it cannot handle

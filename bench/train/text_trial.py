@@ -1,0 +1,327 @@
+"""The text arms of ``run_trial``: the same arms, splits, budget, health and result as the image arms.
+
+:func:`bench.train.trial.run_trial` sends a trial here when its dataset is text. What differs
+from images is only what a batch is and which model is built:
+
+* ``linear_probe``: the encoder's own sentence embeddings (``SentenceTransformer.encode``,
+  cached on disk per dataset, encoder and length), then the image arms' probe
+  (:func:`bench.train.probe.fit_probe`: logistic regression, C chosen on validation);
+* ``partial_finetune`` / ``full_finetune``: the encoder's transformer, mean pooling and a new
+  head, trained by the image arms' loop (:class:`bench.train.loop.GradientTrainer`: the
+  recipe's parameter groups, warm-up and cosine schedule, budget planner, early stopping)
+  on token batches padded to their own length and ordered by length in seeded buckets;
+  the recipe numbers are the text presets (:data:`advisor.recipes.TEXT_HYPERPARAMETERS`);
+* ``scratch``: the registry's compact text model (hashed n-gram bag) from random init, with
+  a TF-IDF + logistic-regression baseline (scikit-learn) fitted on the same training texts and
+  reported beside it (``baseline_accuracy``);
+* ``scratch_same_arch``: the encoder's architecture from random initialisation.
+
+Texts are tokenized once per (dataset, tokenizer, length) and kept in the trial cache.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from advisor.recipes import Hyperparameters, hyperparameters_for
+from advisor.vocabulary import Modality, Trainable
+from bench.data.splits import make_splits, subsample_train
+from bench.data.text_data import TextData
+from bench.device import autocast
+from bench.models.text_backbones import TextBackboneSpec, encoder_classifier, get_text_backbone
+from bench.paths import cache_dir
+from bench.train.arms import ArmSpec
+from bench.train.budget import PROBE_WARMUP_STEPS
+from bench.train.cache import TrialCache, _FeatureStore, _read_store
+from bench.train.callbacks import Hooks, TrialState
+from bench.train.config import TrialConfig
+from bench.train.loop import GradientTrainer, lr_factor
+from bench.train.probe import LOGISTIC_C_GRID, fit_probe
+from bench.train.result import EpochRecord, TrialResult
+from bench.train.text_tokens import Tokens, bucketed_order, encoder_tokens, hashed_ngrams
+from bench.vocabulary import Architecture
+
+ENCODE_BATCH = 64
+TFIDF_C_GRID = (0.1, 1.0, 10.0, 100.0)
+
+
+@dataclass(frozen=True)
+class _BlockView:
+    """What :func:`bench.train.loop.parameter_groups` asks of a spec: the head's path and the body blocks."""
+
+    classifier: str
+
+    def body_blocks(self, model: nn.Module) -> list[nn.Module]:
+        return model.body_blocks()
+
+
+def text_hyperparameters(arm: ArmSpec) -> Hyperparameters:
+    return hyperparameters_for(arm.strategy, Modality.TEXT)
+
+
+def text_spec(config: TrialConfig, arm: ArmSpec) -> TextBackboneSpec:
+    scratch_model = arm.architecture == Architecture.SCRATCH
+    return get_text_backbone(config.text_scratch_backbone if scratch_model else config.text_backbone)
+
+
+# ---- what trials share: the dataset, the encoder, tokens, embeddings -------------------------
+
+
+def _shared(cache: TrialCache) -> dict:
+    return cache.extra.setdefault("text", {})
+
+
+def text_dataset(cache: TrialCache, config: TrialConfig) -> TextData:
+    return cache.dataset(config.dataset, config.image_size, text_columns=(config.text_column, config.label_column))
+
+
+def encoder(cache: TrialCache, spec: TextBackboneSpec):
+    shared = _shared(cache)
+    key = ("encoder", spec.name)
+    if key not in shared:
+        shared[key] = spec.load_encoder()  # type: ignore[misc]
+    else:
+        cache.hits["model"] += 1
+    return shared[key]
+
+
+def tokens_for(cache: TrialCache, data: TextData, spec: TextBackboneSpec, config: TrialConfig, device) -> Tokens:
+    """The dataset's token ids for this model, computed once per (dataset, model, length, device)."""
+    length = min(config.max_tokens, spec.max_seq_length)
+    key = ("tokens", data.fingerprint, spec.name, length, str(device))
+    shared = _shared(cache)
+    if key in shared:
+        cache.hits["staged"] += 1
+        return shared[key]
+    if spec.has_pretrained:
+        tokens = encoder_tokens(encoder(cache, spec).tokenizer, data.texts, length)
+    else:
+        model = spec.build_scratch(2)  # type: ignore[misc]
+        tokens = hashed_ngrams(data.texts, model.buckets, length)
+    shared[key] = tokens.to(device)
+    return shared[key]
+
+
+def embeddings(
+    cache: TrialCache, data: TextData, spec: TextBackboneSpec, config: TrialConfig, needed: np.ndarray
+) -> tuple[np.ndarray, bool]:
+    """Sentence embeddings by the encoder's own ``encode`` (N x D; rows outside ``needed`` may be unset), and
+    whether all were cached. Each text is encoded at most once per encoder and length; the store is on disk.
+    """
+    length = min(config.max_tokens, spec.max_seq_length)
+    path = (cache.root or cache_dir()) / "features" / f"{data.fingerprint}-{spec.name}-t{length}.npz"
+    shared = _shared(cache)
+    store = shared.get(("embeddings", path.name)) or _read_store(path)
+    missing = needed if store is None else needed[~store.done[needed]]
+    cache.hits["images_encoded"] += len(missing)
+    cache.hits["images_from_cache"] += len(needed) - len(missing)
+    if store is not None and len(missing) == 0:
+        cache.hits["features"] += 1
+        shared[("embeddings", path.name)] = store
+        return store.values, True
+    model = encoder(cache, spec)
+    previous, model.max_seq_length = model.max_seq_length, length
+    try:
+        encoded = model.encode([data.texts[i] for i in missing], batch_size=ENCODE_BATCH, convert_to_numpy=True,
+                               show_progress_bar=False)  # fmt: skip
+    finally:
+        model.max_seq_length = previous
+    if store is None:
+        store = _FeatureStore(np.zeros((len(data), encoded.shape[1]), np.float32), np.zeros(len(data), bool))
+    store.values[missing] = encoded
+    store.done[missing] = True
+    shared[("embeddings", path.name)] = store
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+    np.savez(partial, values=store.values, done=store.done)
+    os.replace(partial, path)  # atomic: a killed run never leaves half a file
+    return store.values, False
+
+
+# ---- the trainer: the image arms' loop on token batches ----------------------------------------
+
+
+class TextTrainer(GradientTrainer):
+    """:class:`GradientTrainer` with token batches (padded per batch, bucketed by length) in place of images."""
+
+    def __init__(self, config, hp, model, tokens: Tokens, labels, device, hooks, clock):
+        super().__init__(config, hp, _BlockView("head"), model, None, labels, False, device, hooks, clock)
+        self.tokens = tokens
+        # The recipe's AdamW as one fused kernel: text models are mostly embedding tables (MiniLM's 30,522 x 384
+        # word embeddings, the n-gram bag's 32,768 x 64), and the per-tensor update was 4-5x slower on a CPU.
+        groups = [{key: group[key] for key in ("params", "lr", "name")} for group in self.optimizer.param_groups]
+        self.optimizer = torch.optim.AdamW(groups, weight_decay=hp.weight_decay, fused=True)
+
+    def _step(self, batch_idx: torch.Tensor, step: int, total: int) -> torch.Tensor:
+        ids, mask = self.tokens.batch(batch_idx)
+        y = self.labels[batch_idx]
+        factor = lr_factor(step, total, self.hp.warmup_fraction)
+        for group, base_lr in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
+            group["lr"] = base_lr * factor
+        with autocast(self.device):
+            loss = F.cross_entropy(self.model(ids, mask), y, label_smoothing=self.label_smoothing)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.detach()
+
+    def _epoch_order(self, train: torch.Tensor) -> torch.Tensor:
+        return bucketed_order(train, self.tokens.lengths, self.config.batch_size, self.generator)
+
+    @torch.inference_mode()
+    def _predict(self, indices: np.ndarray) -> torch.Tensor:
+        self.model.eval()
+        index = torch.as_tensor(indices, device=self.device)
+        order = torch.argsort(self.tokens.lengths[index], stable=True)  # similar lengths together: less padding
+        predicted = torch.empty(len(index), dtype=torch.int64, device=self.device)
+        for chunk in order.split(ENCODE_BATCH):
+            ids, mask = self.tokens.batch(index[chunk])
+            with autocast(self.device):
+                predicted[chunk] = self.model(ids, mask).float().argmax(1)
+            self.hooks.progress(TrialState(self.config, "eval"))
+        return predicted
+
+
+# ---- the trial ---------------------------------------------------------------------------------
+
+
+def run_text(
+    config: TrialConfig, arm: ArmSpec, device: torch.device, hooks: Hooks, cache: TrialCache, base: TrialResult,
+    clock: Callable[[], float], finish: Callable[..., TrialResult], seed_everything: Callable[[int], None],
+    examples_for: Callable[[TrialConfig, int], int | None],
+) -> TrialResult:  # fmt: skip
+    """One text trial. ``finish`` (test metrics and health), ``seed_everything`` and ``examples_for`` (how many
+    training examples) are the image path's own, passed in so that both paths compute them once."""
+    t0 = clock()
+    data = text_dataset(cache, config)
+    splits = make_splits(data.labels, config.split_seed)
+    train_idx = subsample_train(splits, data.labels, examples_for(config, len(splits.train)), config.seed)
+    spec = text_spec(config, arm)
+    if text_hyperparameters(arm).trainable == Trainable.HEAD:
+        base = replace(base, train_examples=len(train_idx), dataset_fingerprint=data.fingerprint,
+                       time_data_s=clock() - t0)  # fmt: skip
+        hooks.progress(TrialState(config, "data"))
+        seed_everything(config.seed)
+        return _probe(config, spec, data, (train_idx, splits.val, splits.test), device, hooks, cache, base, clock,
+                      finish)  # fmt: skip
+    data, splits, train_idx, trainer = _model_and_trainer(
+        config, arm, device, cache, clock, hooks, examples_for, seed_everything
+    )
+    base = replace(base, train_examples=len(train_idx), dataset_fingerprint=data.fingerprint, time_data_s=clock() - t0)
+    hooks.progress(TrialState(config, "data"))
+    outcome = trainer.run(train_idx, splits.val, splits.test)
+    result = replace(
+        base,
+        val_accuracy=outcome.val_accuracy,
+        epochs_run=outcome.epochs,
+        steps=outcome.steps,
+        time_train_s=round(outcome.train_seconds, 3),
+        time_eval_s=round(outcome.eval_seconds, 3),
+        images_per_second=round(outcome.steps * config.batch_size / outcome.train_seconds, 1)
+        if outcome.train_seconds
+        else 0.0,
+        history=outcome.history,
+    )
+    if arm.architecture == Architecture.SCRATCH:
+        result = replace(result, **tfidf_baseline(data, train_idx, splits.val, splits.test))
+    return finish(result, outcome.predictions, splits.test, data.labels, gradient=True)
+
+
+def _model_and_trainer(config, arm, device, cache, clock, hooks, examples_for, seed_everything=torch.manual_seed):
+    """What a gradient text trial trains: the data, its splits and training subsample, and the trainer."""
+    data = text_dataset(cache, config)
+    splits = make_splits(data.labels, config.split_seed)
+    train_idx = subsample_train(splits, data.labels, examples_for(config, len(splits.train)), config.seed)
+    spec = text_spec(config, arm)
+    tokens = tokens_for(cache, data, spec, config, device)
+    seed_everything(config.seed)
+    if arm.architecture == Architecture.SCRATCH:
+        model = spec.build_scratch(data.num_classes)  # type: ignore[misc]
+    else:
+        model = encoder_classifier(encoder(cache, spec), spec, data.num_classes, pretrained=arm.pretrained)
+    labels = torch.as_tensor(data.labels, device=device)
+    trainer = TextTrainer(config, text_hyperparameters(arm), model.to(device), tokens, labels, device, hooks, clock)
+    return data, splits, train_idx, trainer
+
+
+def measure_text_throughput(config, arm, device, cache, clock, steps: int, examples_for) -> tuple[float, int]:
+    """(optimizer steps per second, steps per epoch) of a gradient text arm, from a few timed steps after warm-up."""
+    _, _, train_idx, trainer = _model_and_trainer(config, arm, device, cache, clock, Hooks([]), examples_for)
+    order = trainer._epoch_order(torch.as_tensor(train_idx, device=device))
+    batches = list(order.split(config.batch_size))
+    total = PROBE_WARMUP_STEPS + steps
+    trainer._set_train_mode()
+    for step in range(PROBE_WARMUP_STEPS):
+        trainer._step(batches[step % len(batches)], step, total)
+    start = clock()
+    for step in range(PROBE_WARMUP_STEPS, total):
+        trainer._step(batches[step % len(batches)], step, total)
+    return steps / max(clock() - start, 1e-9), len(batches)
+
+
+def _probe(config, spec, data, split_idx, device, hooks, cache, base, clock, finish) -> TrialResult:
+    train_idx, val_idx, test_idx = split_idx
+    t_features = clock()
+    hooks.progress(TrialState(config, "features"))
+    features, hit = embeddings(cache, data, spec, config, np.concatenate([train_idx, val_idx, test_idx]))
+    feature_seconds = clock() - t_features
+    as_tensor = lambda idx: torch.as_tensor(features[idx], device=device)  # noqa: E731
+    target = lambda idx: torch.as_tensor(data.labels[idx], device=device)  # noqa: E731
+    history: list[EpochRecord] = []
+    t_fit = clock()
+
+    def record(c: float, val_accuracy: float) -> None:
+        history.append(EpochRecord(1.0, len(history) + 1, None, val_accuracy, round(clock() - t_fit, 3)))
+        hooks.progress(
+            TrialState(config, "train", len(history), len(LOGISTIC_C_GRID), 1.0, last_val_accuracy=val_accuracy)
+        )
+
+    fit = fit_probe(as_tensor(train_idx), target(train_idx), as_tensor(val_idx), target(val_idx), data.num_classes,
+                    LOGISTIC_C_GRID, on_fit=record)  # fmt: skip
+    fit_seconds = clock() - t_fit
+    result = replace(
+        base,
+        val_accuracy=fit.val_accuracy,
+        epochs_run=1.0,
+        steps=len(LOGISTIC_C_GRID),
+        # Encoding is the probe's training cost when it ran; a cache hit is free.
+        time_train_s=round(fit_seconds + (0.0 if hit else feature_seconds), 3),
+        time_data_s=round(base.time_data_s + (feature_seconds if hit else 0.0), 3),
+        images_per_second=round(len(train_idx) / max(fit_seconds + (0.0 if hit else feature_seconds), 1e-9), 1),
+        feature_cache_hit=hit,
+        history=tuple(history),
+    )
+    return finish(result, fit.predict(as_tensor(test_idx)), test_idx, data.labels, gradient=False)
+
+
+def tfidf_baseline(data: TextData, train_idx: np.ndarray, val_idx: np.ndarray, test_idx: np.ndarray) -> dict:
+    """The classical baseline beside the scratch arm: TF-IDF word 1-2-grams + logistic regression (C on validation).
+
+    Returns the result fields it fills: ``baseline_accuracy`` (test) and ``baseline`` (what it was).
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    texts = np.array(data.texts, dtype=object)
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, token_pattern=r"(?u)\b\w+\b|[^\w\s]")
+    x_train = vectorizer.fit_transform(texts[train_idx])
+    x_val, x_test = vectorizer.transform(texts[val_idx]), vectorizer.transform(texts[test_idx])
+    best = None
+    for c in TFIDF_C_GRID:
+        model = LogisticRegression(C=c, max_iter=1000).fit(x_train, data.labels[train_idx])
+        score = float((model.predict(x_val) == data.labels[val_idx]).mean())
+        if best is None or score > best[0]:
+            best = (score, c, model)
+    _, c, model = best
+    accuracy = float((model.predict(x_test) == data.labels[test_idx]).mean())
+    return {
+        "baseline_accuracy": round(accuracy, 5),
+        "baseline": f"TF-IDF word 1-2-grams + logistic regression (scikit-learn, C={c:g} on validation)",
+    }
