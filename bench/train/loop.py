@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -26,7 +26,7 @@ from bench.train.budget import BudgetPlanner
 from bench.train.callbacks import Hooks, TrialState
 from bench.train.config import TrialConfig
 from bench.train.health import MIN_STEPS
-from bench.train.result import EpochRecord
+from bench.train.result import EpochRecord, TrialResult
 
 
 def parameter_groups(model: nn.Module, spec: BackboneSpec, hp: Hyperparameters) -> tuple[list[nn.Module], list[dict]]:
@@ -115,6 +115,19 @@ class LoopOutcome:
     train_seconds: float
     eval_seconds: float
     history: tuple[EpochRecord, ...]
+
+    def into(self, base: TrialResult, batch_size: int) -> TrialResult:
+        """``base`` with what this training measured (the one place a gradient trial's numbers are filled)."""
+        return replace(
+            base,
+            val_accuracy=self.val_accuracy,
+            epochs_run=self.epochs,
+            steps=self.steps,
+            time_train_s=round(self.train_seconds, 3),
+            time_eval_s=round(self.eval_seconds, 3),
+            images_per_second=round(self.steps * batch_size / self.train_seconds, 1) if self.train_seconds else 0.0,
+            history=self.history,
+        )
 
 
 class GradientTrainer:

@@ -10,7 +10,7 @@ on the GPU when there is one, which is what makes a probe far cheaper than an ep
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -21,7 +21,7 @@ from bench.models.backbones import BackboneSpec
 from bench.train.cache import TrialCache
 from bench.train.callbacks import Hooks, TrialState
 from bench.train.config import TrialConfig
-from bench.train.result import EpochRecord
+from bench.train.result import EpochRecord, TrialResult
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,21 @@ class ProbeOutcome:
     cache_hit: bool
     history: tuple[EpochRecord, ...]
 
+    def into(self, base: TrialResult, train_examples: int) -> TrialResult:
+        """``base`` with what the probe measured (image and text probes alike)."""
+        return replace(
+            base,
+            val_accuracy=self.val_accuracy,
+            epochs_run=1.0,
+            steps=self.fits,
+            # Feature extraction is the probe's training cost when it ran; a cache hit is free.
+            time_train_s=round(self.fit_seconds + (0.0 if self.cache_hit else self.feature_seconds), 3),
+            time_data_s=round(base.time_data_s + (self.feature_seconds if self.cache_hit else 0.0), 3),
+            images_per_second=round(train_examples / max(self.fit_seconds, 1e-9), 1),  # the fit's own speed
+            feature_cache_hit=self.cache_hit,
+            history=self.history,
+        )
+
 
 def run_linear_probe(
     config: TrialConfig,
@@ -108,9 +123,26 @@ def run_linear_probe(
     features, hit = cache.features(
         spec, data, images, device, needed, progress=lambda: hooks.progress(TrialState(config, "features"))
     )
-    feature_seconds = clock() - t_features
+    return fit_on_features(config, features, data.labels, data.num_classes, split_idx, device, hooks, clock,
+                           clock() - t_features, hit)  # fmt: skip
+
+
+def fit_on_features(
+    config: TrialConfig,
+    features: np.ndarray,
+    labels: np.ndarray,
+    num_classes: int,
+    split_idx: tuple[np.ndarray, np.ndarray, np.ndarray],
+    device: torch.device,
+    hooks: Hooks,
+    clock: Callable[[], float],
+    feature_seconds: float,
+    hit: bool,
+) -> ProbeOutcome:
+    """Logistic regression on frozen features (any backbone's: image or text), C chosen on validation."""
+    train_idx, val_idx, test_idx = split_idx
     as_tensor = lambda idx: torch.as_tensor(features[idx], device=device)  # noqa: E731
-    target = lambda idx: torch.as_tensor(data.labels[idx], device=device)  # noqa: E731
+    target = lambda idx: torch.as_tensor(labels[idx], device=device)  # noqa: E731
     history: list[EpochRecord] = []
     t_fit = clock()
 
@@ -121,7 +153,7 @@ def run_linear_probe(
         )
 
     fit = fit_probe(
-        as_tensor(train_idx), target(train_idx), as_tensor(val_idx), target(val_idx), data.num_classes,
+        as_tensor(train_idx), target(train_idx), as_tensor(val_idx), target(val_idx), num_classes,
         LOGISTIC_C_GRID, on_fit=record,
     )  # fmt: skip
     fit_seconds = clock() - t_fit

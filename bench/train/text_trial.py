@@ -43,8 +43,8 @@ from bench.train.cache import TrialCache, _FeatureStore, _read_store
 from bench.train.callbacks import Hooks, TrialState
 from bench.train.config import TrialConfig
 from bench.train.loop import GradientTrainer, lr_factor
-from bench.train.probe import LOGISTIC_C_GRID, fit_probe
-from bench.train.result import EpochRecord, TrialResult
+from bench.train.probe import fit_on_features
+from bench.train.result import TrialResult
 from bench.train.text_tokens import Tokens, bucketed_order, encoder_tokens, hashed_ngrams
 from bench.vocabulary import Architecture
 
@@ -217,18 +217,7 @@ def run_text(
     base = replace(base, train_examples=len(train_idx), dataset_fingerprint=data.fingerprint, time_data_s=clock() - t0)
     hooks.progress(TrialState(config, "data"))
     outcome = trainer.run(train_idx, splits.val, splits.test)
-    result = replace(
-        base,
-        val_accuracy=outcome.val_accuracy,
-        epochs_run=outcome.epochs,
-        steps=outcome.steps,
-        time_train_s=round(outcome.train_seconds, 3),
-        time_eval_s=round(outcome.eval_seconds, 3),
-        images_per_second=round(outcome.steps * config.batch_size / outcome.train_seconds, 1)
-        if outcome.train_seconds
-        else 0.0,
-        history=outcome.history,
-    )
+    result = outcome.into(base, config.batch_size)
     if arm.architecture == Architecture.SCRATCH:
         result = replace(result, **tfidf_baseline(data, train_idx, splits.val, splits.test))
     return finish(result, outcome.predictions, splits.test, data.labels, gradient=True)
@@ -272,33 +261,9 @@ def _probe(config, spec, data, split_idx, device, hooks, cache, base, clock, fin
     hooks.progress(TrialState(config, "features"))
     features, hit = embeddings(cache, data, spec, config, np.concatenate([train_idx, val_idx, test_idx]))
     feature_seconds = clock() - t_features
-    as_tensor = lambda idx: torch.as_tensor(features[idx], device=device)  # noqa: E731
-    target = lambda idx: torch.as_tensor(data.labels[idx], device=device)  # noqa: E731
-    history: list[EpochRecord] = []
-    t_fit = clock()
-
-    def record(c: float, val_accuracy: float) -> None:
-        history.append(EpochRecord(1.0, len(history) + 1, None, val_accuracy, round(clock() - t_fit, 3)))
-        hooks.progress(
-            TrialState(config, "train", len(history), len(LOGISTIC_C_GRID), 1.0, last_val_accuracy=val_accuracy)
-        )
-
-    fit = fit_probe(as_tensor(train_idx), target(train_idx), as_tensor(val_idx), target(val_idx), data.num_classes,
-                    LOGISTIC_C_GRID, on_fit=record)  # fmt: skip
-    fit_seconds = clock() - t_fit
-    result = replace(
-        base,
-        val_accuracy=fit.val_accuracy,
-        epochs_run=1.0,
-        steps=len(LOGISTIC_C_GRID),
-        # Encoding is the probe's training cost when it ran; a cache hit is free.
-        time_train_s=round(fit_seconds + (0.0 if hit else feature_seconds), 3),
-        time_data_s=round(base.time_data_s + (feature_seconds if hit else 0.0), 3),
-        images_per_second=round(len(train_idx) / max(fit_seconds + (0.0 if hit else feature_seconds), 1e-9), 1),
-        feature_cache_hit=hit,
-        history=tuple(history),
-    )
-    return finish(result, fit.predict(as_tensor(test_idx)), test_idx, data.labels, gradient=False)
+    probe = fit_on_features(config, features, data.labels, data.num_classes, split_idx, device, hooks, clock,
+                            feature_seconds, hit)  # fmt: skip
+    return finish(probe.into(base, len(train_idx)), probe.predictions, test_idx, data.labels, gradient=False)
 
 
 def tfidf_baseline(data: TextData, train_idx: np.ndarray, val_idx: np.ndarray, test_idx: np.ndarray) -> dict:

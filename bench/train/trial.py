@@ -180,18 +180,7 @@ def _run(
     split_idx = (train_idx, splits.val, splits.test)
     if arm.trainable == Trainable.HEAD:
         probe = run_linear_probe(config, spec, data, images, split_idx, device, hooks, cache, clock)
-        result = replace(
-            base,
-            val_accuracy=probe.val_accuracy,
-            epochs_run=1.0,
-            steps=probe.fits,
-            # Feature extraction is the probe's training cost when it ran; a cache hit is free.
-            time_train_s=round(probe.fit_seconds + (0.0 if probe.cache_hit else probe.feature_seconds), 3),
-            time_data_s=round(base.time_data_s + (probe.feature_seconds if probe.cache_hit else 0.0), 3),
-            images_per_second=round(len(train_idx) / max(probe.fit_seconds, 1e-9), 1),
-            feature_cache_hit=probe.cache_hit,
-            history=probe.history,
-        )
+        result = probe.into(base, len(train_idx))
         return _finish(result, probe.predictions, splits.test, data.labels, gradient=False)
     model = _build(spec, arm, data.num_classes, cache).to(device)
     if prefers_channels_last(device):
@@ -215,18 +204,7 @@ def _run(
         training, arm.hyperparameters, spec, model, images, labels, data.allow_flip, device, hooks, clock
     )
     outcome = trainer.run(*split_idx)
-    result = replace(
-        base,
-        val_accuracy=outcome.val_accuracy,
-        epochs_run=outcome.epochs,
-        steps=outcome.steps,
-        time_train_s=round(outcome.train_seconds, 3),
-        time_eval_s=round(outcome.eval_seconds, 3),
-        images_per_second=round(outcome.steps * config.batch_size / outcome.train_seconds, 1)
-        if outcome.train_seconds
-        else 0.0,
-        history=outcome.history,
-    )
+    result = outcome.into(base, config.batch_size)
     return _finish(result, outcome.predictions, splits.test, data.labels, gradient=True, unequal_time=unequal_time)
 
 
