@@ -101,6 +101,16 @@ class FieldSpec:
         """Plain words for what this field accepts."""
         return self.constraint.describe()
 
+    def hint(self) -> str:
+        """What a person may enter, in words for a tooltip ("a whole number, 2 or more"); choices and switches
+        show their own options, so they need none."""
+        if self.choices or (self.kind is not int and self.kind is not float):
+            return ""
+        noun = "a whole number" if self.kind is int else "a number"
+        if self.minimum is None:
+            return noun
+        return f"{noun}, {self.minimum:g} or more" if self.minimum_inclusive else f"{noun} above {self.minimum:g}"
+
 
 PROFILE_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("modality", str, "Kind of input the model sees.", "image", choices=MODALITIES, label="Kind of input"),

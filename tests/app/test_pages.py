@@ -233,6 +233,9 @@ def test_history_filters_compares_deletes_and_loads_a_profile(app, tmp_path):
     picker = next(s for s in app.selectbox if s.label == "Pick a run")
     picker.set_value(next(o for o in picker.options if first in o)).run()
     next(b for b in app.button if b.label == "Delete this run").click().run()
+    assert RunStore(tmp_path / "runs.db").run(first) is not None  # one click only asks
+    assert any(f"Delete run {first}" in w for w in texts(app, "warning"))
+    next(b for b in app.button if b.label == "Yes, delete it").click().run()
     assert RunStore(tmp_path / "runs.db").run(first) is None
     # Load a saved profile back into the questionnaire.
     profile_picker = next(s for s in app.selectbox if s.label == "Pick a profile")

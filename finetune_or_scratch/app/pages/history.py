@@ -73,13 +73,26 @@ else:
             state.open_run(record.id)
             st.switch_page(page("verdict.py"), query_params={"run": record.id})
         active = record.status in ACTIVE
-        if delete_col.button("Delete this run", disabled=active, width="stretch",
-                             help="Cancel it first" if active else "Removes the run, its trials and verdict"):  # fmt: skip
-            store.delete_run(record.id)
-            if state.current_run_id() == record.id:
-                state.open_run(None)
-            st.toast(f"Run {record.id} deleted.")
+        confirming = st.session_state.get("confirm_delete") == record.id
+        if not confirming and delete_col.button(
+            "Delete this run", disabled=active, width="stretch",
+            help="Cancel it first" if active else "Removes the run, its trials and verdict (asks first)",
+        ):  # fmt: skip
+            st.session_state["confirm_delete"] = record.id
             st.rerun()
+        if confirming:
+            st.warning(f"Delete run {record.id} with its trials, verdict and reports? This cannot be undone.")
+            yes, no = st.columns(2)
+            if yes.button("Yes, delete it", type="primary", width="stretch"):
+                store.delete_run(record.id)
+                if state.current_run_id() == record.id:
+                    state.open_run(None)
+                st.session_state.pop("confirm_delete", None)
+                st.toast(f"Run {record.id} deleted.")
+                st.rerun()
+            if no.button("Keep it", width="stretch"):
+                st.session_state.pop("confirm_delete", None)
+                st.rerun()
 
     st.subheader("Compare two runs")
     ids = [r.id for r in shown]

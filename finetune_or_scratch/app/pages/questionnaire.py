@@ -24,7 +24,8 @@ def widget(spec: FieldSpec, current: Any) -> Any:
     label = spec.label or spec.name.replace("_", " ").capitalize()
     if spec.unit and spec.unit.rstrip("s") not in label.lower():
         label = f"{label} ({spec.unit})"  # "Time budget (hours)"; not "Classes (classes)"
-    help_text = plain(f"{spec.help} Accepts {spec.accepted()}. Example: {spec.example}.")
+    hint = spec.hint()
+    help_text = plain(f"{spec.help}{f' Enter {hint}.' if hint else ''} Example: {spec.example}.")
     key = f"field_{spec.name}"
     # The widget's value lives in session state under its key, seeded from the saved answers:
     # the one way a value filled in by code (the estimate below) reaches a browser that
