@@ -13,6 +13,7 @@ from bench.errors import ConfigError
 from bench.evidence.curve import CurveConfig
 from bench.runs.executors import make_executor
 from bench.train.arms import ARMS, any_pretraining
+from bench.train.check import Question
 from bench.train.suite import SuiteConfig, validate_suite
 from bench.train.trial import TrialConfig
 from bench.vocabulary import RunKind
@@ -22,6 +23,7 @@ MAX_SEEDS = 20  # a paired test needs 3+; beyond 20 a budgeted run is better spe
 REQUEST_CONSTRAINTS: dict[str, Constraint] = {
     "kind": Options(KINDS),
     "seeds": Interval(int, 1, MAX_SEEDS),  # how many seeds (0..K-1)
+    "check_minutes": Interval(float, 0.5, 24 * 60, unit="minutes", none="the options' budget"),
 }
 
 
@@ -40,6 +42,16 @@ class RunRequest:
     executor: str = "local"  # "local": trials one after the other here; "ray": one Ray task per trial
     address: str | None = None  # a Ray cluster's address; None with "ray" starts a local cluster for the run
     cpus_per_trial: int = 1  # Ray: the cores each budgeted trial gets (never shared)
+    # The person's question (the profile's budget, compute and labels); with check_minutes the check is
+    # planned from it (bench.train.check), without it the options' budget runs and the verdict says so.
+    question: Question | None = None
+    check_minutes: float | None = None  # the bound on the whole check, model loading included
+    arm_budgets: tuple[tuple[str, float | None], ...] = ()  # set by the plan: each arm's budget (None: converge)
+
+    @property
+    def planned(self) -> bool:
+        """Is the check planned from the person's question (rather than run at the options' budget)?"""
+        return self.question is not None and self.check_minutes is not None and self.kind == RunKind.RUN
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "base": asdict(self.base)}
@@ -58,6 +70,9 @@ class RunRequest:
             executor=data.get("executor", "local"),
             address=data.get("address"),
             cpus_per_trial=data.get("cpus_per_trial", 1),
+            question=Question.from_dict(data["question"]) if data.get("question") else None,
+            check_minutes=data.get("check_minutes"),
+            arm_budgets=tuple((arm, budget) for arm, budget in data.get("arm_budgets", ())),
         )
 
     @property
@@ -80,7 +95,7 @@ class RunRequest:
         return replace(self.base, train_limit=None if needs_all else limit)
 
     def suite(self) -> SuiteConfig:
-        return SuiteConfig(self.trial_base, self.arms, self.seeds)
+        return SuiteConfig(self.trial_base, self.arms, self.seeds, self.arm_budgets)
 
     def curve(self) -> CurveConfig:
         return CurveConfig(self.trial_base, self.arms, self.sizes, self.seeds)
@@ -108,9 +123,15 @@ def validate_request(request: RunRequest) -> None:
     Raises :class:`ConfigError` naming the field (``seeds``, ``arms``, ``sizes``, or a trial field).
     """
     try:
-        check_fields({"kind": request.kind, "seeds": len(request.seeds)}, REQUEST_CONSTRAINTS)
+        check_fields({"kind": request.kind, "seeds": len(request.seeds), "check_minutes": request.check_minutes},
+                     REQUEST_CONSTRAINTS)  # fmt: skip
     except FieldError as error:
         raise ConfigError(error.field, error.detail) from None
+    if request.check_minutes is not None and request.question is None:
+        raise ConfigError("check_minutes", "plans the check from a profile's time budget, compute and labeled "
+                          "examples; expected a profile, got none")  # fmt: skip
+    if request.check_minutes is not None and request.kind == RunKind.CURVE:
+        raise ConfigError("check_minutes", "plans a run, not a learning curve; expected it with a run")
     repeated = sorted({arm for arm in request.arms if request.arms.count(arm) > 1})
     if repeated:
         raise ConfigError("arms", f"expected each arm once; got {', '.join(repeated)} more than once")

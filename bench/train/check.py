@@ -30,6 +30,7 @@ from typing import Any
 
 from advisor.rules import GPU_HOURS_PER_HOUR
 from bench.errors import ConfigError
+from bench.evidence.question import duration_words
 from bench.train.budget import PRETRAIN_SHARE, TRAIN_SHARE
 from bench.train.health import floor_steps
 from bench.vocabulary import ArmFamily, ArmRegime, CheckRegime
@@ -248,7 +249,7 @@ def plan_check(
     if scaled:
         notes.append(
             f"the profile says {question.compute}; this check runs on {device_compute}: your "
-            f"{_duration(question.budget_hours * 3600)} there is taken as {_duration(budget_here)} here (a fixed "
+            f"{duration_words(question.budget_hours * 3600)} there is taken as {duration_words(budget_here)} here (a fixed "
             f"factor of {factor:g} from the advisor's rules, not measured); times on {question.compute} are scaled"
         )
     if available_examples is not None and available_examples < labels:
@@ -275,19 +276,19 @@ def plan_check(
 def _question_schedule(rate: ArmRate, n: int, labels: int, scaled_budget: float, question: Question) -> ArmSchedule:
     """An arm at the person's budget: until converged when that fits, else what the budget buys."""
     converge = rate.converge_seconds(n)
-    budget_words = f"your {_duration(question.budget_hours * 3600)}"
+    budget_words = f"your {duration_words(question.budget_hours * 3600)}"
     if converge is not None and (converge <= scaled_budget or not rate.gradient):
         text = (
-            f"{rate.arm}: {rate.images_per_second:,.0f} img/s here; converging takes about {_duration(converge)} on "
+            f"{rate.arm}: {rate.images_per_second:,.0f} img/s here; converging takes about {duration_words(converge)} on "
             f"{n:,} examples, within {budget_words} (scaled to them): trained until converged"
         )
         return ArmSchedule(rate.arm, ArmRegime.CONVERGED, None, round(converge, 1), round(rate.images_per_second, 1),
                            round(converge, 1), None, text)  # fmt: skip
     epochs = scaled_budget * rate.images_per_second * rate.train_share / n
-    reach = f"converging would take about {_duration(converge)}; " if converge is not None else ""
+    reach = f"converging would take about {duration_words(converge)}; " if converge is not None else ""
     text = (
         f"{rate.arm}: {rate.images_per_second:,.0f} img/s here; {reach}{budget_words} buys {epochs:.1f} epochs of "
-        f"{labels:,} labels, {_duration(scaled_budget)} on the {n:,} checked: budget-limited"
+        f"{labels:,} labels, {duration_words(scaled_budget)} on the {n:,} checked: budget-limited"
     )
     budget = max(1.0, round(scaled_budget, 1))
     return ArmSchedule(rate.arm, ArmRegime.BUDGET_LIMITED, budget, round(budget + rate.fixed_seconds, 1),
@@ -310,8 +311,8 @@ def _demo(
         if each >= need:
             break
         gradient.pop()
-        left_out.append((slowest.arm, f"needs about {_duration(need)} to pass the health floor; the bound leaves "
-                                      f"{_duration(max(each, 0))} per arm"))  # fmt: skip
+        left_out.append((slowest.arm, f"needs about {duration_words(need)} to pass the health floor; the bound leaves "
+                                      f"{duration_words(max(each, 0))} per arm"))  # fmt: skip
     if len(probes) + len(gradient) < 2:
         cheapest = sorted(rates, key=lambda r: r.floor_seconds(n) or 0.0)[:2]
         minimum = spent + seeds * sum(
@@ -320,7 +321,7 @@ def _demo(
         ) / CHECK_MARGIN  # fmt: skip
         raise ConfigError(
             "check_minutes",
-            f"expected a bound that trains at least two arms past the health floor; got {bound / 60:g} minutes, of "
+            f"expected a bound that trains at least two arms past the health floor; got {duration_words(bound)}, of "
             f"which loading and measuring took {spent:.0f} s ({'; '.join(f'{a}: {why}' for a, why in left_out)}). "
             f"At least {math.ceil(minimum / 60)} minutes would compare two arms; "
             f"{math.ceil(question_seconds / 60)} would measure your question",
@@ -333,7 +334,7 @@ def _demo(
         converge = rate.converge_seconds(n) or 0.0
         schedules.append(ArmSchedule(rate.arm, ArmRegime.CONVERGED, None, round(converge, 1),
                                      round(rate.images_per_second, 1), round(converge, 1), None,
-                                     f"{rate.arm}: closed form, about {_duration(converge)}: converged"))  # fmt: skip
+                                     f"{rate.arm}: closed form, about {duration_words(converge)}: converged"))  # fmt: skip
     for rate in gradient:
         epochs = each * rate.images_per_second * rate.train_share / n
         converge = rate.converge_seconds(n)
@@ -357,8 +358,8 @@ def _check_budget_buys_something(question: Question, costs: Sequence[FullScaleCo
         raise ConfigError(
             "time_budget_hours",
             f"expected a budget that pays for at least the cheapest arm on {question.labeled_examples:,} labels; got "
-            f"{question.budget_hours:g} hours ({_duration(budget_here)} on this machine), while {cheapest.arm} alone "
-            f"takes about {_duration(cheapest.converge_seconds_here)} here ({cheapest.images_per_second:,.0f} img/s): "
+            f"{question.budget_hours:g} hours ({duration_words(budget_here)} on this machine), while {cheapest.arm} alone "
+            f"takes about {duration_words(cheapest.converge_seconds_here)} here ({cheapest.images_per_second:,.0f} img/s): "
             f"raise time_budget_hours to at least {cheapest.converge_seconds_here / 3600 / (budget_here / question.budget_hours / 3600):.2g}",
         )
 
@@ -366,9 +367,9 @@ def _check_budget_buys_something(question: Question, costs: Sequence[FullScaleCo
 def _with_lines(plan: CheckPlan) -> CheckPlan:
     q = plan.question
     lines = [
-        f"Your question: with {_duration(q.budget_hours * 3600)} on {q.compute}, which strategy wins on "
+        f"Your question: with {duration_words(q.budget_hours * 3600)} on {q.compute}, which strategy wins on "
         f"{q.labeled_examples:,} labeled examples? This check trains on {plan.examples:,} of them, on "
-        f"{plan.device_compute}, within {_duration(plan.bound_seconds)} ({plan.spent_seconds:.0f} s went to loading "
+        f"{plan.device_compute}, within {duration_words(plan.bound_seconds)} ({plan.spent_seconds:.0f} s went to loading "
         "and measuring throughput)."
     ]
     lines += [f"  {s.text}" for s in plan.arms]
@@ -376,53 +377,16 @@ def _with_lines(plan: CheckPlan) -> CheckPlan:
     needed = math.ceil(plan.question_seconds / 60)
     if plan.answers_question:
         lines.append(
-            f"This check measures your question: about {_duration(plan.question_seconds)} in all, within the bound."
+            f"This check measures your question: about {duration_words(plan.question_seconds)} in all, within the bound."
         )
     else:
         lines.append(
-            f"This check cannot measure your question within {_duration(plan.bound_seconds)}: that takes about "
-            f"{_duration(plan.question_seconds)} (--check-minutes {needed}). It measures instead every arm at "
+            f"This check cannot measure your question within {duration_words(plan.bound_seconds)}: that takes about "
+            f"{duration_words(plan.question_seconds)} (--check-minutes {needed}). It measures instead every arm at "
             f"{plan.per_arm_seconds:g} s (a demo, not your budget)."
         )
     lines += [f"  note: {note}" for note in plan.notes]
     return CheckPlan(**{**plan.__dict__, "lines": tuple(lines)})
-
-
-def render_costs(costs: Sequence[FullScaleCost] | Sequence[Mapping[str, Any]]) -> str:
-    """The cost-at-full-scale table in plain text (stored dicts or :class:`FullScaleCost`)."""
-    rows = [asdict(c) if isinstance(c, FullScaleCost) else dict(c) for c in costs]
-    if not rows:
-        return ""
-    first = rows[0]
-    here, theirs = first["device_compute"], first["profile_compute"]
-    lines = [
-        f"Cost at full scale ({first['labeled_examples']:,} labels, from the throughput measured here on {here}):",
-        f"  {'arm':<18} {'img/s here':>10} {'to converge here':>17} {'epochs in budget':>17}"
-        + (f" {'on ' + theirs + ' (scaled)':>24}" if first["scaled"] else ""),
-    ]
-    for row in rows:
-        converge = _duration(row["converge_seconds_here"]) if row["converge_seconds_here"] is not None else "n/a"
-        epochs = f"{row['epochs_in_budget']:.1f}" if row["epochs_in_budget"] is not None else "n/a"
-        line = f"  {row['arm']:<18} {row['images_per_second']:>10,.0f} {converge:>17} {epochs:>17}"
-        if first["scaled"]:
-            line += f" {_duration(row['converge_seconds_theirs']) if row['converge_seconds_theirs'] else 'n/a':>24}"
-        lines.append(line)
-    lines.append(
-        "  measured throughput, projected time (epoch cap x labels / img/s); "
-        + (f"times on {theirs} are scaled by a fixed factor, not measured" if first["scaled"] else "not a full run")
-    )
-    return "\n".join(lines)
-
-
-def _duration(seconds: float | None) -> str:
-    """'45 s', '12 min', '1.5 h'."""
-    if seconds is None:
-        return "n/a"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def _round(value: float | None, digits: int = 1) -> float | None:

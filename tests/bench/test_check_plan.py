@@ -3,7 +3,8 @@
 import pytest
 
 from bench.errors import ConfigError
-from bench.train.check import ArmRate, Question, full_scale_costs, plan_check, render_costs
+from bench.evidence.question import render_costs
+from bench.train.check import ArmRate, Question, full_scale_costs, plan_check
 from bench.vocabulary import ArmFamily, ArmRegime, CheckRegime
 
 # Rates measured in the default run on the 2-core CPU (issue 18): probe 1,266, scratch 247, full fine-tune 68 img/s.
@@ -19,7 +20,9 @@ def total(plan):
 
 
 def test_fashion_mnist_at_3000_labels_and_one_cpu_hour_is_planned_until_converged():
-    plan = plan_check(Question(1.0, "cpu", 3000), RATES, 3000, bound_seconds=3600, spent_seconds=30, device_compute="cpu")
+    plan = plan_check(
+        Question(1.0, "cpu", 3000), RATES, 3000, bound_seconds=3600, spent_seconds=30, device_compute="cpu"
+    )
     assert plan.regime == CheckRegime.YOUR_BUDGET and plan.answers_question
     assert {s.arm: s.regime for s in plan.arms} == dict.fromkeys(("linear_probe", "full_finetune", "scratch"),
                                                                  ArmRegime.CONVERGED)  # fmt: skip
