@@ -23,7 +23,7 @@ MAX_SEEDS = 20  # a paired test needs 3+; beyond 20 a budgeted run is better spe
 REQUEST_CONSTRAINTS: dict[str, Constraint] = {
     "kind": Options(KINDS),
     "seeds": Interval(int, 1, MAX_SEEDS),  # how many seeds (0..K-1)
-    "check_minutes": Interval(float, 0.5, 24 * 60, unit="minutes", none="the options' budget"),
+    "check_minutes": Interval(float, 0.5, 24 * 60, unit="minutes", none="no bound (the options set the budget)"),
 }
 
 

@@ -257,6 +257,11 @@ def plan_check(
             f"the dataset has {available_examples:,} training images, fewer than the profile's {labels:,} labeled "
             f"examples: the check trains on {n:,} and gives each arm the budget scaled to them"
         )
+    if n > labels:
+        notes.append(
+            f"the check trains on {n:,} examples, more than the profile's {labels:,}: each arm's budget is scaled up "
+            "to the same epochs, but the result speaks for more data than you have"
+        )
     question_arms = [_question_schedule(rate, n, labels, scaled_budget, question) for rate in rates]
     question_seconds = spent_seconds + seeds * sum(s.projected_seconds for s in question_arms)
     if question_seconds <= bound_seconds:
@@ -286,6 +291,8 @@ def _question_schedule(rate: ArmRate, n: int, labels: int, scaled_budget: float,
                            round(converge, 1), None, text)  # fmt: skip
     epochs = scaled_budget * rate.images_per_second * rate.train_share / n
     reach = f"converging would take about {duration_words(converge)}; " if converge is not None else ""
+    if rate.pretrain_images_per_second:  # a hybrid arm: half of its budget pretrains
+        reach = f"pretraining {rate.pretrain_images_per_second:,.0f} img/s on half of its budget; "
     text = (
         f"{rate.arm}: {rate.images_per_second:,.0f} img/s here; {reach}{budget_words} buys {epochs:.1f} epochs of "
         f"{labels:,} labels, {duration_words(scaled_budget)} on the {n:,} checked: budget-limited"
