@@ -413,8 +413,10 @@ def verdict_command(
     if len(sizes) > 1:
         size = judged_size(sizes, examples or loaded.labeled_examples)
         trials = [t for t in trials if t.config.examples == size]
-    verdict = make_verdict(recommend(loaded).strategy, trials)
-    typer.echo(json.dumps(verdict.to_dict(), indent=2) if as_json else render_verdict(verdict.to_dict()))
+    stored = data.get("verdict") if isinstance(data.get("verdict"), dict) else {}
+    # The question the run measured travels with it: a demo stays a demo when judged again.
+    verdict = make_verdict(recommend(loaded).strategy, trials, stored.get("question"))
+    typer.echo(json.dumps(verdict.to_dict(), indent=2) if as_json else render_verdict(verdict.to_dict(), FLAGS))
 
 
 @app.command("similarity")

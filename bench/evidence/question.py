@@ -83,11 +83,17 @@ def render_costs(costs: Sequence[Any]) -> str:
 
 
 def duration_words(seconds: float | None) -> str:
-    """'45 s', '12 min', '1.5 h'."""
+    """'45 s', '12 min', '1 hour', '1.5 hours'.
+
+    >>> duration_words(45), duration_words(720), duration_words(3600), duration_words(5400), duration_words(9000)
+    ('45 s', '12 min', '1 hour', '90 min', '2.5 hours')
+    """
     if seconds is None:
         return "n/a"
     if seconds < 120:
         return f"{seconds:.0f} s"
-    if seconds < 7200 and not (seconds >= 3600 and seconds % 3600 == 0):
+    whole_hours = seconds >= 3600 and seconds % 3600 == 0
+    if seconds < 7200 and not whole_hours:
         return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+    hours = seconds / 3600
+    return f"{hours:g} hour{'' if hours == 1 else 's'}" if whole_hours else f"{hours:.1f} hours"

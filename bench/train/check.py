@@ -297,6 +297,9 @@ def _question_schedule(rate: ArmRate, n: int, labels: int, scaled_budget: float,
         f"{rate.arm}: {rate.images_per_second:,.0f} img/s here; {reach}{budget_words} buys {epochs:.1f} epochs of "
         f"{labels:,} labels, {duration_words(scaled_budget)} on the {n:,} checked: budget-limited"
     )
+    floor = rate.floor_seconds(n)
+    if floor is not None and scaled_budget < floor:
+        text += " (under the health floor: at your budget this strategy cannot train enough to be compared)"
     budget = max(1.0, round(scaled_budget, 1))
     return ArmSchedule(rate.arm, ArmRegime.BUDGET_LIMITED, budget, round(budget + rate.fixed_seconds, 1),
                        round(rate.images_per_second, 1), _round(converge), round(epochs, 2), text)  # fmt: skip

@@ -265,10 +265,11 @@ def test_a_run_queues_behind_the_run_that_holds_the_device(tmp_path):
 
 def test_run_with_no_profile_checks_the_sample_profile_and_ends_in_a_verdict_that_states_its_question(tmp_path):
     """`finetune-or-scratch run` as a new user types it, kept short: two arms on 200 images."""
-    args = ["run", "--examples", "200", "--arms", "linear_probe,scratch", "--check-minutes", "10"]
+    # Bounded generously and capped at 5 epochs, so that a busy machine still fits; about 30 s when idle.
+    args = ["run", "--examples", "200", "--arms", "linear_probe,scratch", "--max-epochs", "5", "--check-minutes", "30"]
     result = CliRunner().invoke(main_app, [*args, "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
-    assert "the sample profile" in result.stderr and "plan: Your question: with 1 h on cpu" in result.stderr
+    assert "the sample profile" in result.stderr and "plan: Your question: with 1 hour on cpu" in result.stderr
     verdict = result.stdout[result.stdout.index("\nAt ") + 1 :]
     assert verdict.startswith(("At your budget (1 hour on this CPU) on 200 examples of your 1,000", "At "))
     assert "\nVerdict" in verdict and "Cost at full scale (1,000 labels" in verdict
