@@ -148,7 +148,6 @@ def execute_run(
             callback.on_queued(holder)
 
     device = resolve_device(request.base.device)
-    started = time.monotonic()
     try:
         with device_slot(store.path.parent / "locks", str(device), run_id, queued, hooks.should_stop):
             store.set_status(run_id, RunStatus.RUNNING, pid=os.getpid())
@@ -156,7 +155,10 @@ def execute_run(
             check_data(request, cache)
             # A curve is planned at its largest size: the fewest epochs per second.
             planned = replace(request.trial_base, examples=max(request.sizes)) if request.sizes else request.trial_base
-            check = plan_request(request, cache, time.monotonic() - started) if request.planned else None
+            check = None
+            if request.planned:  # the throughput probe of every arm, then the plan, before any arm trains
+                store.set_progress(run_id, {"done": 0, "total": request.total_trials(), "phase": "planning"})
+                check = plan_request(request, cache, time.monotonic() - started)
             if check is not None:
                 store.add_analysis(run_id, "check_plan", check.to_dict())
                 for callback in hooks.callbacks:

@@ -42,6 +42,7 @@ CHECK_MARGIN = 0.8
 # A demo arm gets at least this many times the bare budget that reaches the health floor:
 # a rate measured over a few steps varies, and an arm that lands just short of the floor is wasted.
 FLOOR_MARGIN = 1.3
+MIN_FIT_EXAMPLES = 50  # fewer labels than this says little about the person's data: not offered
 # What this machine is, in the profile's compute words (advisor.profile COMPUTES).
 DEVICE_COMPUTE = {"cpu": "cpu", "cuda": "single_gpu", "mps": "single_gpu"}
 
@@ -154,6 +155,8 @@ class CheckPlan:
     costs: tuple[FullScaleCost, ...] = ()
     notes: tuple[str, ...] = ()
     lines: tuple[str, ...] = ()  # the plan in the engine's words
+    # DEMO: about how many examples the person's question fits within the bound (times scale with examples)
+    examples_that_fit: int | None = None
 
     def budgets(self) -> dict[str, float | None]:
         """Each planned arm's trial budget (None: until converged)."""
@@ -271,9 +274,14 @@ def plan_check(
         arms, left_out, per_arm = _demo(rates, n, bound_seconds, spent_seconds, seeds, question_seconds)
     if any(arm in dict(left_out) for arm in advised_arms):
         notes.append("the advised arm cannot pass the health floor within the bound: the verdict cannot be decided")
+    fit = None
+    if regime == CheckRegime.DEMO and question_seconds > spent_seconds:
+        fit = int(n * (bound_seconds - spent_seconds) * CHECK_MARGIN / (question_seconds - spent_seconds))
+        fit = fit if MIN_FIT_EXAMPLES <= fit < n else None
     plan = CheckPlan(
         regime, question, device_compute, scaled, round(budget_here, 1), n, seeds, bound_seconds,
         round(spent_seconds, 1), round(question_seconds, 1), per_arm, arms, left_out, costs, tuple(notes),
+        examples_that_fit=fit,
     )  # fmt: skip
     return _with_lines(plan)
 
@@ -392,9 +400,11 @@ def _with_lines(plan: CheckPlan) -> CheckPlan:
     else:
         lines.append(
             f"This check cannot measure your question within {duration_words(plan.bound_seconds)}: that takes about "
-            f"{duration_words(plan.question_seconds)} (--check-minutes {needed}). It measures instead every arm at "
-            f"{plan.per_arm_seconds:g} s (a demo, not your budget)."
-        )
+            f"{duration_words(plan.question_seconds)} (a check of {needed} minutes would)"
+            + (f", or about {plan.examples_that_fit:,} examples would within this bound"
+               if plan.examples_that_fit else "")
+            + f". It measures instead every arm at {plan.per_arm_seconds:g} s (a demo, not your budget)."
+        )  # fmt: skip
     lines += [f"  note: {note}" for note in plan.notes]
     return CheckPlan(**{**plan.__dict__, "lines": tuple(lines)})
 

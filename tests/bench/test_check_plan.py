@@ -55,7 +55,8 @@ def test_a_bound_shorter_than_the_question_gives_a_demo_within_the_bound_and_nam
     for rate in RATES[1:]:
         assert plan.per_arm_seconds >= rate.floor_seconds(1000)  # every compared arm passes the health floor
     assert plan.question_seconds > plan.bound_seconds
-    assert f"--check-minutes {-(-int(plan.question_seconds) // 60)}" in plan.lines[-1]
+    assert f"a check of {-(-int(plan.question_seconds) // 60)} minutes would" in plan.lines[-1]
+    assert 50 <= plan.examples_that_fit < 1000 and f"about {plan.examples_that_fit:,} examples would" in plan.lines[-1]
     assert "a demo, not your budget" in plan.lines[-1]
 
 
