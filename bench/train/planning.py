@@ -5,6 +5,10 @@ the trial builds it) estimates how many optimizer steps and epochs the budget bu
 below the floor (bench.train.health: MIN_STEPS steps and MIN_EPOCHS epochs) is named with the
 budget that would reach it, e.g. "scratch would get about 9 steps in 5 s here; 40 s gives it
 2 epochs". The person can still go ahead: the plan informs, the health check judges.
+
+:func:`measure_rates` measures every compared arm for a check planned from the profile's
+question (bench.train.check): training images per second for the gradient arms, images encoded
+per second for the linear probe, and a hybrid arm's self-supervised pretraining.
 """
 
 from __future__ import annotations
