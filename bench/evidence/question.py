@@ -49,8 +49,8 @@ def question_words(question: Mapping[str, Any], names: Mapping[str, str] | None 
     if regime == CheckRegime.DEMO:
         fix = f"{words['check_minutes']} {question['question_minutes']} would measure it"
         left = question.get("left_out") or []
-        out = f"; left out, cannot pass the health floor within the bound: {', '.join(left)}" if left else ""
-        return f"At {per_arm} (a demo, not your budget of {budget}; {fix}){on}{out}:"
+        out = f"; {', '.join(left)} left out: cannot pass the health floor within the bound" if left else ""
+        return f"At {per_arm} (a demo, not your budget of {budget}; {fix}{out}){on}:"
     return f"At {per_arm} (set by the options, not your budget of {budget}){on}:"
 
 
