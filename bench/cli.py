@@ -19,13 +19,16 @@ import typer
 from advisor import Profile, Recommendation, load_profile, recommend
 from advisor.clitools import fail, make_app
 from advisor.constraints import FieldError
+from advisor.shipped import example_profiles
 from bench.data.text_catalog import is_text_dataset
 from bench.errors import BenchInputError
+from bench.evidence.question import render_costs
 from bench.paths import cache_dir
 from bench.runs.request import RunRequest, judged_size, validate_request
 from bench.runs.store import RunStore
 from bench.train.arms import ARMS, parse_arms
 from bench.train.callbacks import Callback, TrialState
+from bench.train.check import DEFAULT_CHECK_MINUTES, Question
 from bench.train.config import TrialConfig
 from bench.vocabulary import RunStatus, TrialStatus
 
@@ -35,6 +38,9 @@ if TYPE_CHECKING:
 app = make_app("Fine-tune vs scratch trials on real data, offline, on GPU or CPU.")
 
 DEFAULT_ARMS = "linear_probe,full_finetune,scratch"
+DEFAULT_DATASET = "fashion-mnist"
+DEFAULT_BUDGET_SECONDS = 20.0  # per arm, without a profile to plan from
+SAMPLE_PROFILE = example_profiles()["fashion_mnist_quick"]  # `run` with no options checks its advice
 DEFAULT_EXAMPLES = 1000  # with no --examples: every training example, up to this many (any folder works)
 # The command line's words for config fields: its flags (``budget_seconds=None`` is --until-converged).
 
@@ -103,6 +109,11 @@ class ProgressPrinter(Callback):
             typer.echo(f"         going ahead; --budget-seconds {longest:g} would train every arm past the floor",
                        err=True)  # fmt: skip
 
+    def on_check_plan(self, plan) -> None:
+        for line in plan.lines:
+            typer.echo(("plan: " if not line.startswith("  ") else "      ") + line.strip(), err=True)
+        self.total = len(plan.arms) * plan.seeds
+
     def on_trial_start(self, state: TrialState) -> None:
         c = state.config
         typer.echo(f"[{self.done + 1}/{self.total}] {c.arm} seed {c.seed}: preparing", err=True)
@@ -139,8 +150,21 @@ def run_command(
     ] = None,
     arms: Annotated[str, typer.Option(help=f"Comma-separated: {', '.join(ARMS)}.")] = DEFAULT_ARMS,
     seeds: Annotated[int, typer.Option(help="Seeds per arm (0..K-1).")] = 1,
-    budget_seconds: Annotated[float, typer.Option(help="Training wall-clock per trial, seconds.")] = 20.0,
+    budget_seconds: Annotated[
+        float | None,
+        typer.Option(
+            help=f"Training wall-clock per trial, seconds; default: planned from the profile's budget "
+            f"(without a profile, {DEFAULT_BUDGET_SECONDS:g} s)."
+        ),
+    ] = None,
     until_converged: Annotated[bool, typer.Option(help="Ignore the budget; train until early stopping.")] = False,
+    check_minutes: Annotated[
+        float | None,
+        typer.Option(
+            help=f"Spend at most this long on the whole check (model loading included); the plan says "
+            f"what it measures within it. Default {DEFAULT_CHECK_MINUTES:g} with a profile."
+        ),
+    ] = None,
     max_epochs: Annotated[int, typer.Option(help="Epoch cap with --until-converged.")] = 30,
     backbone: Annotated[str, typer.Option(help="Pretrained backbone for fine-tune arms.")] = "efficientnet_lite0",
     resolution: Annotated[int | None, typer.Option(help="Input side for the pretrained model (pixels).")] = None,
@@ -161,22 +185,41 @@ def run_command(
     max_tokens: MaxTokens = 128,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
 ) -> None:
-    """Train every arm on the same data and budget; print and save mean and spread over seeds."""
+    """Train the arms on your data and answer the profile's question: with this budget here, which strategy wins?
+
+    With a profile (the sample profile for the built-in fashion-mnist when none is given) and no
+    --budget-seconds or --until-converged, the check is planned from the profile's time budget,
+    compute and labeled examples, within --check-minutes.
+    """
+    if profile is None and dataset == DEFAULT_DATASET:
+        profile = SAMPLE_PROFILE
+        typer.echo(f"profile: the sample profile {profile} (pass --profile for yours)", err=True)
     from bench.evidence.summary import render_table, summarise  # deferred: imports scipy
     from bench.evidence.verdict import render_verdict  # deferred: imports scipy
 
+    loaded = _load_profile(profile)  # read once: the request's advice and the stored profile come from it
+    planned = loaded is not None and budget_seconds is None and not until_converged
+    if check_minutes is not None and not planned:
+        raise fail(
+            f"--check-minutes {check_minutes:g}: plans the check from a profile's budget; it does not combine "
+            "with --budget-seconds or --until-converged (and needs --profile for a dataset of your own)"
+        )
+    if budget_seconds is None:
+        budget_seconds = DEFAULT_BUDGET_SECONDS  # a planned check replaces it per arm
+    cap = (loaded.profile.labeled_examples if planned else DEFAULT_EXAMPLES) if examples is None else None
     settings = {
-        "examples": examples, "examples_cap": DEFAULT_EXAMPLES if examples is None else None,
+        "examples": examples, "examples_cap": cap,
         "max_epochs": max_epochs, "batch_size": batch_size, "resolution": resolution, "unlabeled": unlabeled,
         "pretrain_seconds": pretrain_seconds, "pretrain_objective": pretrain_objective,
         "text_column": text_column, "label_column": label_column, "text_backbone": text_backbone,
         "max_tokens": max_tokens,
     }  # fmt: skip
-    loaded = _load_profile(profile)  # read once: the request's advice and the stored profile come from it
     request = _request("run", dataset, arms, seeds, backbone, None if until_converged else budget_seconds, device,
                        settings, (), loaded, {"executor": executor, "address": address,
-                                               "cpus_per_trial": cpus_per_trial})  # fmt: skip
-    outcome, out = _execute(request, loaded, out, overwrite)
+                                               "cpus_per_trial": cpus_per_trial,
+                                               "check_minutes": (check_minutes or DEFAULT_CHECK_MINUTES) if planned
+                                               else None})  # fmt: skip
+    outcome, out = _execute(request, loaded, out, overwrite, profile)
     if as_json:
         typer.echo((out / "results.json").read_text())
     else:
@@ -186,6 +229,9 @@ def run_command(
             typer.echo(baseline)
         if outcome.verdict:
             typer.echo("\n" + render_verdict(outcome.verdict, FLAGS))
+        costs = outcome.analyses.get("check_plan", {}).get("costs")
+        if costs:
+            typer.echo("\n" + render_costs(costs))
         typer.echo(f"\nresults: {out}/results.json, {out}/results.csv")
     if any(r.status == TrialStatus.FAILED for r in outcome.trials) or outcome.status == RunStatus.FAILED:
         raise typer.Exit(code=1)
@@ -216,7 +262,8 @@ def _request(
         request = RunRequest(
             kind, base, arm_names, tuple(range(seeds)), sizes,
             advised=loaded.recommendation.strategy if loaded else None,
-            target_examples=loaded.profile.labeled_examples if loaded else None, **(execution or {}),
+            target_examples=loaded.profile.labeled_examples if loaded else None,
+            question=Question.from_profile(loaded.profile) if loaded else None, **(execution or {}),
         )  # fmt: skip
         validate_request(request)
     except BenchInputError as error:
@@ -224,7 +271,10 @@ def _request(
     return request
 
 
-def _execute(request: RunRequest, loaded: Advised | None, out_text: str | None, overwrite: bool = False):
+def _execute(
+    request: RunRequest, loaded: Advised | None, out_text: str | None, overwrite: bool = False,
+    profile_path: Path | None = None,
+):  # fmt: skip
     """Record the request in the run store and run it through the one run path; the folder is an export."""
     from bench.runs.execute import create_run, execute_run  # deferred: imports torch
     from bench.runs.export import export_run  # deferred: imports scipy
@@ -249,7 +299,8 @@ def _execute(request: RunRequest, loaded: Advised | None, out_text: str | None, 
             store, run_id, [ProgressPrinter(request.total_trials())], on_result=lambda _: export_run(store, run_id, out)
         )
     except BenchInputError as error:
-        raise fail(worded(error)) from None
+        names = {**FLAGS, "time_budget_hours": f"--profile {profile_path}: time_budget_hours"}
+        raise fail(error.worded(names) if isinstance(error, FieldError) else str(error)) from None
     except KeyboardInterrupt:
         export_run(store, run_id, out)
         typer.echo(f"interrupted: finished trials are saved in {out} and run {run_id}", err=True)
@@ -439,7 +490,9 @@ def verdict_command(
     if len(sizes) > 1:
         size = judged_size(sizes, examples or loaded.profile.labeled_examples)
         trials = [t for t in trials if t.config.examples == size]
-    verdict = make_verdict(loaded.recommendation.strategy, trials)
+    stored = data.get("verdict") if isinstance(data.get("verdict"), dict) else {}
+    # The question the run measured travels with it: a demo stays a demo when judged again.
+    verdict = make_verdict(loaded.recommendation.strategy, trials, stored.get("question"))
     typer.echo(json.dumps(verdict.to_dict(), indent=2) if as_json else render_verdict(verdict.to_dict(), FLAGS))
 
 

@@ -98,3 +98,18 @@ class CrossoverStatus(StrEnum):
     NONE_IN_RANGE = "none_in_range"
     SCRATCH_AHEAD = "scratch_ahead"  # scratch already leads at the smallest size
     NOT_COMPUTED = "not_computed"
+
+
+class CheckRegime(StrEnum):
+    """Which question a check answers: the person's (their budget, scaled to the check) or a shorter one."""
+
+    YOUR_BUDGET = "your_budget"  # every arm gets what the profile's budget buys it, scaled to the check's size
+    DEMO = "demo"  # the check's bound is shorter than the person's question: equal seconds per arm
+    FIXED = "fixed"  # the options set the budget (--budget-seconds, --until-converged), not the profile
+
+
+class ArmRegime(StrEnum):
+    """How one arm of a planned check trains."""
+
+    CONVERGED = "converged"  # data-limited: its time to converge fits the budget; trained to early stopping
+    BUDGET_LIMITED = "budget_limited"  # gets what the budget buys, then stops

@@ -14,19 +14,20 @@ Outcomes:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from advisor.vocabulary import Outcome, StrategyName, Trainable
 from bench.device import device_kinds
+from bench.evidence.question import question_words
 from bench.evidence.stats import PairedComparison, compare, seeds_to_detect
 from bench.evidence.summary import completed, summarise_arm
 from bench.train.arms import ARMS, arms_for_strategy
 from bench.train.health import Finding, describe, floor_steps, seconds_to_floor, stored_findings
 from bench.train.result import TrialResult
-from bench.vocabulary import ArmFamily, FindingCode
+from bench.vocabulary import ArmFamily, CheckRegime, FindingCode
 
 THROUGHPUT_SPREAD = 0.30  # images/s varying more than this across one arm's seeds is flagged
 
@@ -70,6 +71,9 @@ class Verdict:
     target_accuracy: float | None
     not_computed: tuple[str, ...] = field(default_factory=tuple)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # The question the check answered (bench.train.check: regime, the profile's budget and compute, what
+    # each arm got); None without a profile. Front ends word it with :func:`question_words`.
+    question: dict[str, Any] | None = None
 
     @property
     def decided(self) -> bool:
@@ -133,8 +137,17 @@ def _starved(evidence: ArmEvidence, trials: dict[int, TrialResult]) -> str:
     return f"{evidence.arm} did not learn in {budget:g} s ({steps} steps): {first}"
 
 
-def make_verdict(advised: str, results: list[TrialResult]) -> Verdict:
-    """Compare the advisor's top strategy with the measured winner; only arms that trained count."""
+def make_verdict(advised: str, results: list[TrialResult], question: Mapping[str, Any] | None = None) -> Verdict:
+    """Compare the advisor's top strategy with the measured winner; only arms that trained count.
+
+    ``question``: what the check measured (a planned check's ``CheckPlan.verdict_question()``), kept on the
+    verdict so that no front end words a demo's outcome as the answer to the person's question.
+    """
+    verdict = _judge(advised, results)
+    return replace(verdict, question=dict(question)) if question is not None else verdict
+
+
+def _judge(advised: str, results: list[TrialResult]) -> Verdict:
     table = _by_arm(results)
     examples = next((r.config.examples for r in results), None)
     if len(table) < 2:
@@ -246,7 +259,12 @@ def render_verdict(verdict: dict[str, Any], names: Mapping[str, str] | None = No
     ``names`` words the options a health finding suggests (the CLI passes its flags).
     """
     outcome = Outcome(verdict["outcome"]).words
+    question = verdict.get("question")
     lines = [f"Verdict: {outcome}: {verdict['summary']}", f"  {verdict['reason']}"]
+    if question:
+        qualifier = "" if question["regime"] == CheckRegime.YOUR_BUDGET else " (for this check, not your question)"
+        lines = [question_words(question, names), f"Verdict{qualifier}: {outcome}: {verdict['summary']}",
+                 f"  {verdict['reason']}"]  # fmt: skip
     c = verdict.get("comparison")
     if c is not None:
         lines.append(

@@ -29,16 +29,17 @@ from bench.runs.executors.progress import SweepCallback
 from bench.runs.queue import QueueCancelled, device_slot
 from bench.runs.request import RunRequest
 from bench.runs.store import RunStore
-from bench.train.arms import any_pretraining
+from bench.train.arms import any_pretraining, arms_for_strategy
 from bench.train.cache import TrialCache
 from bench.train.callbacks import Callback, Hooks, TrialState
+from bench.train.check import DEVICE_COMPUTE, CheckPlan, plan_check
 from bench.train.config import TrialConfig
-from bench.train.planning import plan_arms
+from bench.train.planning import measure_rates, plan_arms
 from bench.train.pretrain import check_pool as check_pool_size
 from bench.train.result import TrialResult
 from bench.train.suite import run_suite
 from bench.train.trial import training_examples
-from bench.vocabulary import RunKind, RunStatus, TrialStatus
+from bench.vocabulary import CheckRegime, RunKind, RunStatus, TrialStatus
 
 POLL_SECONDS = 0.5
 
@@ -155,10 +156,22 @@ def execute_run(
     try:
         with device_slot(store.path.parent / "locks", str(device), run_id, queued, hooks.should_stop):
             store.set_status(run_id, RunStatus.RUNNING, pid=os.getpid())
+            started = time.monotonic()  # the check's bound counts from here: loading and probing included
             check_data(request, cache)
             # A curve is planned at its largest size: the fewest epochs per second.
             planned = replace(request.trial_base, examples=max(request.sizes)) if request.sizes else request.trial_base
-            plans = plan_arms(planned, request.arms, cache) if planned.budget_seconds else ()
+            check = None
+            if request.planned:  # the throughput probe of every arm, then the plan, before any arm trains
+                store.set_progress(run_id, {"done": 0, "total": request.total_trials(), "phase": "planning"})
+                check = plan_request(request, cache, time.monotonic() - started)
+            if check is not None:
+                store.add_analysis(run_id, "check_plan", check.to_dict())
+                for callback in hooks.callbacks:
+                    callback.on_check_plan(check)
+                request = replace(request, arms=tuple(a for a in request.arms if a in check.budgets()),
+                                  arm_budgets=tuple(check.budgets().items()))  # fmt: skip
+                progress.total = request.total_trials()
+            plans = plan_arms(planned, request.arms, cache) if planned.budget_seconds and check is None else ()
             if plans:
                 store.add_analysis(run_id, "budget_plan", [asdict(plan) for plan in plans])
                 for callback in hooks.callbacks:
@@ -166,7 +179,9 @@ def execute_run(
             executor = make_executor(request.executor, request.address, cpus_per_trial=request.cpus_per_trial)
             trials, curve = _run_trials(request, hooks.callbacks, save, cache, executor.run)
             analyses = _analyses(request, trials, curve, cache)
-            verdict = _verdict(request, trials)
+            if check is not None:
+                analyses["check_plan"] = check.to_dict()
+            verdict = _verdict(request, trials, check)
     except QueueCancelled:
         store.set_status(run_id, RunStatus.CANCELLED, error="cancelled while queued; nothing ran")
         return RunOutcome(run_id, "cancelled", (), None, {}, "cancelled while queued")
@@ -260,12 +275,45 @@ def dataset_facts(request: RunRequest, cache: TrialCache) -> dict[str, Any]:
     }
 
 
-def _verdict(request: RunRequest, trials: list[TrialResult]) -> dict[str, Any] | None:
+def plan_request(request: RunRequest, cache: TrialCache, spent_seconds: float) -> CheckPlan:
+    """The check planned from the request's question: every compared arm's throughput measured here, then
+    :func:`bench.train.check.plan_check`. Raises :class:`BenchInputError` (naming ``check_minutes`` or the
+    profile's ``time_budget_hours``) when the bound or the budget cannot pay for a comparison."""
+    base = request.trial_base
+    started = time.monotonic()
+    data = cache.dataset(base.dataset, base.image_size, base.train_limit)
+    available = len(make_splits(data.labels, base.split_seed).train)
+    examples = training_examples(base, available) or available
+    rates = measure_rates(replace(base, examples=examples), request.arms, cache)
+    device = resolve_device(base.device)
+    return plan_check(
+        request.question, rates, examples, request.check_minutes * 60, spent_seconds + time.monotonic() - started,
+        DEVICE_COMPUTE.get(device.type, "cpu"), len(request.seeds),
+        arms_for_strategy(request.advised) if request.advised else (), available,
+    )  # fmt: skip
+
+
+def fixed_question(request: RunRequest, trials: list[TrialResult]) -> dict[str, Any] | None:
+    """The question of a run whose budget the options set: the profile's, beside what was measured instead."""
+    if request.question is None:
+        return None
+    q = request.question
+    budgets = {t.config.budget_seconds for t in trials}
+    return {
+        "regime": CheckRegime.FIXED, "budget_hours": q.budget_hours, "compute": q.compute,
+        "labeled_examples": q.labeled_examples, "examples": next((t.train_examples for t in trials), None),
+        "per_arm_seconds": budgets.pop() if len(budgets) == 1 else None,
+        "device_compute": DEVICE_COMPUTE.get(resolve_device(request.base.device).type, "cpu"),
+    }  # fmt: skip
+
+
+def _verdict(request: RunRequest, trials: list[TrialResult], check: CheckPlan | None = None) -> dict[str, Any] | None:
     if not request.advised:
         return None
     size = request.judged_size()
     judged = [t for t in trials if size is None or t.config.examples == size]
-    return make_verdict(request.advised, judged).to_dict()
+    question = check.verdict_question() if check is not None else fixed_question(request, judged)
+    return make_verdict(request.advised, judged, question).to_dict()
 
 
 def _finish(

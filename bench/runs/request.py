@@ -17,6 +17,7 @@ from bench.data.text_catalog import check_text_source, is_text_dataset
 from bench.errors import ConfigError
 from bench.runs.executors.factory import make_executor
 from bench.train.arms import ARMS, any_pretraining
+from bench.train.check import Question
 from bench.train.config import TrialConfig
 from bench.vocabulary import RunKind
 
@@ -31,6 +32,7 @@ REQUEST_CONSTRAINTS: dict[str, Constraint] = {
     "seeds": Interval(int, 1, MAX_SEEDS),  # how many seeds (0..K-1)
     # Checked for every executor: a value the local one would ignore is still a mistake to say so about.
     "cpus_per_trial": Interval(int, 1, 1024),
+    "check_minutes": Interval(float, 0.5, 24 * 60, unit="minutes", none="no bound (the options set the budget)"),
 }
 
 
@@ -49,6 +51,16 @@ class RunRequest:
     executor: str = "local"  # "local": trials one after the other here; "ray": one Ray task per trial
     address: str | None = None  # a Ray cluster's address; None with "ray" starts a local cluster for the run
     cpus_per_trial: int = 1  # Ray: the cores each budgeted trial gets (never shared)
+    # The person's question (the profile's budget, compute and labels); with check_minutes the check is
+    # planned from it (bench.train.check), without it the options' budget runs and the verdict says so.
+    question: Question | None = None
+    check_minutes: float | None = None  # the bound on the whole check, model loading included
+    arm_budgets: tuple[tuple[str, float | None], ...] = ()  # set by the plan: each arm's budget (None: converge)
+
+    @property
+    def planned(self) -> bool:
+        """Is the check planned from the person's question (rather than run at the options' budget)?"""
+        return self.question is not None and self.check_minutes is not None and self.kind == RunKind.RUN
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "base": asdict(self.base)}
@@ -67,6 +79,9 @@ class RunRequest:
             executor=data.get("executor", "local"),
             address=data.get("address"),
             cpus_per_trial=data.get("cpus_per_trial", 1),
+            question=Question.from_dict(data["question"]) if data.get("question") else None,
+            check_minutes=data.get("check_minutes"),
+            arm_budgets=tuple((arm, budget) for arm, budget in data.get("arm_budgets", ())),
         )
 
     @property
@@ -91,7 +106,7 @@ class RunRequest:
     def suite(self) -> SuiteConfig:
         from bench.train.suite import SuiteConfig  # deferred: the suite's runner imports torch
 
-        return SuiteConfig(self.trial_base, self.arms, self.seeds)
+        return SuiteConfig(self.trial_base, self.arms, self.seeds, self.arm_budgets)
 
     def curve(self) -> CurveConfig:
         from bench.evidence.curve import CurveConfig  # deferred: the curve's runner imports torch
@@ -122,11 +137,17 @@ def validate_request(request: RunRequest) -> None:
     """
     try:
         check_fields(
-            {"kind": request.kind, "seeds": len(request.seeds), "cpus_per_trial": request.cpus_per_trial},
+            {"kind": request.kind, "seeds": len(request.seeds), "cpus_per_trial": request.cpus_per_trial,
+             "check_minutes": request.check_minutes},
             REQUEST_CONSTRAINTS,
-        )
+        )  # fmt: skip
     except FieldError as error:
         raise ConfigError(error.field, error.detail) from None
+    if request.check_minutes is not None and request.question is None:
+        raise ConfigError("check_minutes", "plans the check from a profile's time budget, compute and labeled "
+                          "examples; expected a profile, got none")  # fmt: skip
+    if request.check_minutes is not None and request.kind == RunKind.CURVE:
+        raise ConfigError("check_minutes", "plans a run, not a learning curve; expected it with a run")
     repeated = sorted({arm for arm in request.arms if request.arms.count(arm) > 1})
     if repeated:
         raise ConfigError("arms", f"expected each arm once; got {', '.join(repeated)} more than once")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from bench.train.config import TrialConfig
 
 if TYPE_CHECKING:  # results import callbacks' types only for annotations
+    from bench.train.check import CheckPlan
     from bench.train.planning import ArmPlan
     from bench.train.result import EpochRecord, TrialResult
 
@@ -43,6 +44,9 @@ class Callback:
 
     def on_budget_plan(self, plans: tuple[ArmPlan, ...]) -> None:
         """Before any arm trains: how many steps each gradient arm's budget buys here."""
+
+    def on_check_plan(self, plan: CheckPlan) -> None:
+        """Before any arm trains: the check planned from the person's question (bench.train.check)."""
 
     def on_queued(self, holder: str) -> None:
         """The run waits for the device, held by run ``holder``."""

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from bench.vocabulary import FindingCode
 
@@ -165,6 +164,8 @@ def assess(
     hybrid arm whose pretraining overran its share); such a trial is not compared either.
     """
     n, k = len(correct), int(np.sum(correct))
+    from scipy import stats  # here, not at the top: the light modules that read MIN_STEPS need no scipy
+
     p_value = float(stats.binomtest(k, n, chance, alternative="greater").pvalue) if n else 1.0
     learned = p_value < LEARNED_ALPHA
     findings = []

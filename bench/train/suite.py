@@ -26,13 +26,21 @@ class SuiteConfig:
     base: TrialConfig
     arms: tuple[str, ...]
     seeds: tuple[int, ...] = (0,)
+    # A planned check's budget per arm (None: until converged); an arm not named keeps base.budget_seconds.
+    budgets: tuple[tuple[str, float | None], ...] = ()
 
     def trial_configs(self) -> list[TrialConfig]:
         # Seed-major order: after the first seed every arm has a result to compare.
-        return [replace(self.base, arm=arm, seed=seed) for seed in self.seeds for arm in self.arms]
+        budgets = dict(self.budgets)
+        return [
+            replace(self.base, arm=arm, seed=seed, budget_seconds=budgets.get(arm, self.base.budget_seconds))
+            for seed in self.seeds
+            for arm in self.arms
+        ]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"base": asdict(self.base), "arms": list(self.arms), "seeds": list(self.seeds)}
+        return {"base": asdict(self.base), "arms": list(self.arms), "seeds": list(self.seeds),
+                "budgets": [list(b) for b in self.budgets]}  # fmt: skip
 
 
 def validate_suite(config: SuiteConfig) -> None:

@@ -20,6 +20,7 @@ from bench.runs.execute import create_run
 from bench.runs.request import RunRequest, validate_request
 from bench.runs.store import RunStore
 from bench.runs.worker import launch
+from bench.train.check import Question
 from bench.train.config import TrialConfig
 from bench.vocabulary import RunKind
 from finetune_or_scratch.app.datasets import DatasetChoice, DatasetFacts
@@ -54,6 +55,10 @@ class RunForm:
     advised: str | None = None
     target_examples: int | None = None
     unlabeled: str | None = None  # hybrid arms' pool: a folder or .zip on the server; None: the held-back images
+    # The profile's question (its budget, compute, labels): the verdict says what it measured beside it;
+    # with check_minutes the engine plans the check from it (bench.train.check), as the command line does.
+    question: Question | None = None
+    check_minutes: float | None = None
 
 
 def check_form(form: RunForm, facts: DatasetFacts | None) -> tuple[RunRequest | None, dict[str, str]]:
@@ -71,7 +76,8 @@ def check_form(form: RunForm, facts: DatasetFacts | None) -> tuple[RunRequest | 
                            budget_seconds=float(form.budget_seconds), unlabeled=form.unlabeled)  # fmt: skip
         request = RunRequest(
             "curve" if form.curve else "run", base, tuple(form.arms), tuple(range(int(form.seeds))), sizes,
-            form.advised, form.target_examples, dataset_label=form.dataset.label,
+            form.advised, form.target_examples, dataset_label=form.dataset.label, question=form.question,
+            check_minutes=form.check_minutes,
         )  # fmt: skip
         if not form.arms:
             raise ConfigError("arms", "choose at least one arm")

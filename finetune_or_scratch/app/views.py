@@ -13,15 +13,17 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from bench.evidence.question import question_words
 from bench.runs.request import RunRequest
 from bench.runs.store import ACTIVE, RunRecord, RunStore
-from bench.vocabulary import RunKind, RunStatus, TrialStatus
+from bench.vocabulary import CheckRegime, RunKind, RunStatus, TrialStatus
 from finetune_or_scratch.app import state
 from finetune_or_scratch.app.navigation import page
 from finetune_or_scratch.reports.charts import accuracy_chart, accuracy_chart_height, curve_chart
 from finetune_or_scratch.reports.report import comparison_sentence
 from finetune_or_scratch.reports.words import (
     arm_label,
+    cost_rows,
     dataset_name,
     duration_text,
     field_label,
@@ -37,7 +39,10 @@ OUTCOME_STYLE = {
     "not_decided": st.warning,
 }
 STATUS_ICON = {"queued": "⏳", "running": "🏃", "completed": "✅", "cancelled": "⏹️", "failed": "❌", "interrupted": "⚠️"}
-_VERDICT_SHOWN = {"outcome", "summary", "reason", "comparison", "not_computed", "arms", "advised", "measured_winner"}
+_VERDICT_SHOWN = {"outcome", "summary", "reason", "comparison", "not_computed", "arms", "advised", "measured_winner",
+                  "question"}  # fmt: skip
+# The app's words for the check's bound (its run form's setting).
+CHECK_NAMES = {"check_minutes": "a check of"}
 
 
 def next_step(file: str, label: str, icon: str | None = None, run_id: str | None = None) -> None:
@@ -246,7 +251,13 @@ def verdict_view(verdict: dict | None, record: RunRecord | None = None) -> None:
     words = outcome.replace("_", " ")
     summary = plain(str(verdict.get("summary", "")))
     summary = summary[len(words) + 1 :].strip() if words and summary.lower().startswith(words + ":") else summary
-    head = f"**{outcome.replace('_', ' ').upper()}**: {summary}" if outcome else summary or "Verdict"
+    question = verdict.get("question")
+    qualifier = ""
+    if question:
+        st.markdown(f"**{plain(question_words(question, CHECK_NAMES))}**")
+        if question.get("regime") != CheckRegime.YOUR_BUDGET:
+            qualifier = " for this check, not your question"
+    head = f"**{outcome.replace('_', ' ').upper()}{qualifier}**: {summary}" if outcome else summary or "Verdict"
     OUTCOME_STYLE.get(outcome, st.info)(head)
     if verdict.get("reason"):
         reason = plain(str(verdict["reason"]))
@@ -266,6 +277,22 @@ def verdict_view(verdict: dict | None, record: RunRecord | None = None) -> None:
         with st.expander("More from the verdict"):
             for key, value in extra.items():
                 st.markdown(f"- **{field_label(key)}**: {_value_text(value)}")
+
+
+def check_plan_view(record: RunRecord) -> None:
+    """A planned check: the plan it made before training, and the cost at full scale per strategy."""
+    plan = record.analyses.get("check_plan")
+    if not plan:
+        return
+    costs = plan.get("costs") or []
+    if costs:
+        st.subheader("Cost at full scale")
+        st.caption(f"From the throughput measured on this machine ({costs[0]['device_compute']}): a projection, "
+                   "not a full run.")  # fmt: skip
+        st.table(pd.DataFrame(cost_rows(costs)), hide_index=True)
+    with st.expander("The plan, before training"):
+        for line in plan.get("lines", []):
+            st.markdown(f"- {plain(line.strip())}")
 
 
 def _evidence_table(arms: list[dict[str, Any]]) -> pd.DataFrame:

@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.vocabulary import RunKind
+from bench.evidence.question import duration_words, question_words
+from bench.vocabulary import CheckRegime, RunKind
 from finetune_or_scratch.reports.charts import accuracy_chart, curve_chart, factor_chart, to_svg
 from finetune_or_scratch.reports.words import (
     answer_text,
@@ -46,6 +47,7 @@ class Report:
     environment: dict[str, Any] = field(default_factory=dict)
     # The run's data: files held and used, every file skipped or ignored with why, how intensities were scaled.
     dataset: dict[str, Any] = field(default_factory=dict)
+    check_plan: dict[str, Any] | None = None  # a planned check: the plan before training and the cost at full scale
 
 
 def build_report(
@@ -83,6 +85,7 @@ def build_report(
         charts=charts,
         environment=environment,
         dataset=dict(analyses.get("dataset") or {}),
+        check_plan=analyses.get("check_plan"),
     )
 
 
@@ -228,6 +231,7 @@ def _measured_markdown(report: Report) -> list[str]:
             lines += ["", f"**Crossover:** {plain(crossover)}"]
         lines += [f"- note: {plain(n)}" for n in report.curve.get("notes", [])]
     lines += _verdict_markdown(report.verdict)
+    lines += _check_plan_markdown(report.check_plan)
     env = report.environment
     lines += [
         "",
@@ -289,7 +293,14 @@ def _verdict_markdown(verdict: dict[str, Any] | None) -> list[str]:
     if parts and outcome and parts[0].lower().startswith(outcome.lower() + ":"):  # "not decided: not decided: …"
         parts[0] = parts[0][len(outcome) + 1 :]
     text = ". ".join(_sentence(p) for p in parts)
-    lines = ["", "## Verdict", "", f"{head}{text}."]
+    question = verdict.get("question")
+    lines = ["", "## Verdict", ""]
+    if question:
+        names = {"check_minutes": "a check bound (--check-minutes) of"}
+        lines += [f"*{plain(question_words(question, names))}*", ""]
+        if question.get("regime") != CheckRegime.YOUR_BUDGET and head:
+            head = f"**{outcome} for this check, not your question**: "
+    lines.append(f"{head}{text}.")
     c = verdict.get("comparison")
     if isinstance(c, dict):
         lines.append("")
@@ -302,6 +313,40 @@ def _verdict_markdown(verdict: dict[str, Any] | None) -> list[str]:
             + "; ".join(plain(str(m)) for m in ([missing] if isinstance(missing, str) else missing))
             + "."
         )
+    return lines
+
+
+def _check_plan_markdown(plan: dict[str, Any] | None) -> list[str]:
+    """The plan the check made before training, and the cost at full scale per strategy."""
+    if not plan:
+        return []
+    lines = ["", "### The plan, before training", ""]
+    lines += [f"- {plain(line.strip())}" for line in plan.get("lines", [])]
+    costs = plan.get("costs") or []
+    if costs:
+        first = costs[0]
+        scaled = bool(first.get("scaled"))
+        lines += [
+            "",
+            f"### Cost at full scale: {first['labeled_examples']:,} labels",
+            "",
+            f"From the throughput measured on this machine ({first['device_compute']}); a projection "
+            "(epoch cap x labels / images per second), not a full run"
+            + (f"; times on {first['profile_compute']} are scaled by a fixed factor, not measured." if scaled else "."),
+            "",
+        ]
+        headers = ["strategy", "images/s here", "to converge here", "epochs your budget buys"]
+        headers += [f"on {first['profile_compute']} (scaled)"] if scaled else []
+        rows = []
+        for c in costs:
+            row = [
+                arm_label(c["arm"]),
+                _fmt(c.get("images_per_second"), 0),
+                duration_words(c.get("converge_seconds_here")),
+                _fmt(c.get("epochs_in_budget"), 1),
+            ]
+            rows.append(row + ([duration_words(c.get("converge_seconds_theirs"))] if scaled else []))
+        lines += _table(headers, rows)
     return lines
 
 

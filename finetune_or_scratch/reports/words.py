@@ -20,6 +20,7 @@ from advisor.profile import FIELD_SPECS
 from advisor.rules import SIMILARITY_VALUE
 from advisor.strategies import STRATEGY_BY_NAME
 from advisor.vocabulary import Trainable
+from bench.evidence.question import duration_words
 from bench.vocabulary import RunKind
 
 # Arms that are not advisor strategies get their own label; the rest use the strategy's.
@@ -276,3 +277,19 @@ def mixed_domain_note(answers: Mapping[str, Any], recommendation: Mapping[str, A
         f"Why both “similar domain” and “different domain” rules apply: a {answer} similarity counts as "
         f"{share:.0%} similar and {1 - share:.0%} different, so each rule fires at that share of its strength."
     )
+
+
+def cost_rows(costs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cost at full scale, one row per strategy (a planned check's ``check_plan.costs``)."""
+    rows = []
+    for c in costs:
+        row = {
+            "Strategy": arm_label(c["arm"]),
+            "Images/s here": f"{c['images_per_second']:,.0f}",
+            f"To converge on {c['labeled_examples']:,} labels here": duration_words(c.get("converge_seconds_here")),
+            "Epochs your budget buys": "n/a" if c.get("epochs_in_budget") is None else f"{c['epochs_in_budget']:.1f}",
+        }
+        if c.get("scaled"):
+            row[f"On {c['profile_compute']} (scaled, not measured)"] = duration_words(c.get("converge_seconds_theirs"))
+        rows.append(row)
+    return rows

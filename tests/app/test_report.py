@@ -211,3 +211,23 @@ def test_a_damaged_store_is_named_and_exits_2(tmp_path, case):
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit), (result.stderr, result.exception)
     assert f"run store {store.path}" in result.stderr and message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_planned_check_reports_its_question_its_plan_and_the_cost_at_full_scale():
+    from bench.train.check import ArmRate, Question, plan_check
+    from bench.vocabulary import ArmFamily
+
+    rates = (ArmRate("linear_probe", ArmFamily.PROBE, 1266.0, eval_images=2000, fixed_seconds=2.0),
+             ArmRate("scratch", ArmFamily.SCRATCH, 247.0, epochs_to_converge=30, fixed_seconds=1.0))  # fmt: skip
+    plan = plan_check(Question(1.0, "single_gpu", 1000), rates, 1000, 90, 20, "cpu")  # a GPU profile on a CPU
+    base = report()
+    verdict = {**base.verdict, "question": plan.verdict_question()}
+    analyses = {"summary": base.summary, "check_plan": plan.to_dict()}
+    planned = build_report(base.profile, base.recommendation, base.run, base.trials, verdict, analyses,
+                           created=base.created)  # fmt: skip
+    text = render(planned, "md")
+    assert "a demo, not your budget of 1 hour on a single GPU" in text
+    assert "**CONFIRMED for this check, not your question**" in text
+    assert "### The plan, before training" in text and "### Cost at full scale: 1,000 labels" in text
+    assert "on single_gpu (scaled)" in text and "scaled by a fixed factor, not measured" in text
+    assert json.loads(render(planned, "json"))["check_plan"]["costs"][0]["arm"] == "linear_probe"

@@ -98,6 +98,9 @@ def test_run_on_a_users_folder_with_json_output(tmp_path):
         (["--arms", "scratch", "--unlabeled", "."], "--unlabeled: is used by the hybrid arms only"),
         (["--batch-size", "1"], "--batch-size: expected an integer in 2..4096; got 1"),
         (["--arms", "scratch,scratch"], "--arms: expected each arm once; got scratch more than once"),
+        (["--check-minutes", "0.1"], "--check-minutes: expected minutes in 0.5..1440"),
+        (["--check-minutes", "3", "--budget-seconds", "10"], "--check-minutes 3: plans the check from a profile's"),
+        (["--dataset", "digits", "--check-minutes", "3"], "needs --profile for a dataset of your own"),
     ],
 )
 def test_bad_options_exit_2_with_a_clear_message(tmp_path, args, message):
@@ -453,3 +456,18 @@ def test_doctor_is_offline_and_opens_no_connection(tmp_path, monkeypatch):
     assert report["ok"] is True, report
     optional = [c for c in report["checks"] if c["name"].startswith("optional: weights")]
     assert optional and all("doctor is offline" in c["detail"] for c in optional), optional
+
+
+def test_run_with_no_profile_checks_the_sample_profile_and_ends_in_a_verdict_that_states_its_question(tmp_path):
+    """`finetune-or-scratch run` as a new user types it, kept short: two arms on 200 images."""
+    # Bounded generously and capped at 5 epochs, so that a busy machine still fits; about 30 s when idle.
+    args = ["run", "--examples", "200", "--arms", "linear_probe,scratch", "--max-epochs", "5", "--check-minutes", "30"]
+    result = CliRunner().invoke(main_app, [*args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
+    assert "the sample profile" in result.stderr and "plan: Your question: with 1 hour on cpu" in result.stderr
+    verdict = result.stdout[result.stdout.index("\nAt ") + 1 :]
+    assert verdict.startswith(("At your budget (1 hour on this CPU) on 200 examples of your 1,000", "At "))
+    assert "\nVerdict" in verdict and "Cost at full scale (1,000 labels" in verdict
+    stored = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert stored["verdict"]["question"]["labeled_examples"] == 1000
+    assert {t["config"]["arm"] for t in stored["trials"]} == {"linear_probe", "scratch"}

@@ -242,3 +242,42 @@ def test_arms_on_cpus_with_different_thread_counts_are_not_compared():
 def test_power_law_predict_is_monotone():
     fit = PowerLaw("x", 0.9, 1.0, 0.5)
     assert fit.predict(100) < fit.predict(1000) < 0.9
+
+
+def planned_question(regime, bound_seconds, budget_hours=1.0):
+    from bench.train.check import ArmRate, Question, plan_check
+    from bench.vocabulary import ArmFamily
+
+    rates = (ArmRate("linear_probe", ArmFamily.PROBE, 1266.0, eval_images=2000, fixed_seconds=2.0),
+             ArmRate("scratch", ArmFamily.SCRATCH, 247.0, epochs_to_converge=30, fixed_seconds=1.0))  # fmt: skip
+    plan = plan_check(Question(budget_hours, "cpu", 1000), rates, 1000, bound_seconds, 20, "cpu")
+    assert plan.regime == regime
+    return plan.verdict_question()
+
+
+def test_the_verdict_states_the_question_it_answered_per_regime():
+    from bench.vocabulary import CheckRegime
+
+    scores = {"linear_probe": [0.82, 0.835, 0.81], "scratch": [0.75, 0.76, 0.745]}
+    flags = {"check_minutes": "--check-minutes"}
+    yours = make_verdict("linear_probe", results(scores), planned_question(CheckRegime.YOUR_BUDGET, 600)).to_dict()
+    text = render_verdict(yours, flags)
+    assert text.startswith("At your budget (1 hour on this CPU) on 1,000 examples: every arm trained until converged.")
+    assert "\nVerdict: CONFIRMED: the advised linear_probe beat scratch" in text
+
+    demo = make_verdict("linear_probe", results(scores), planned_question(CheckRegime.DEMO, 90)).to_dict()
+    text = render_verdict(demo, flags)
+    first, second = text.splitlines()[:2]
+    assert "(a demo, not your budget of 1 hour on this CPU; --check-minutes" in first and "would measure it" in first
+    # A check shorter than the person's budget never says CONFIRMED about their question without saying so.
+    assert second.startswith("Verdict (for this check, not your question): CONFIRMED")
+    assert demo["question"]["regime"] == CheckRegime.DEMO and demo["outcome"] == "confirmed"
+
+    fixed = {"regime": CheckRegime.FIXED, "budget_hours": 1, "compute": "cpu", "device_compute": "cpu",
+             "per_arm_seconds": 20.0, "examples": 1000, "labeled_examples": 1000}  # fmt: skip
+    text = render_verdict(make_verdict("linear_probe", results(scores), fixed).to_dict())
+    assert text.startswith("At 20 s per arm (set by the options, not your budget of 1 hour on this CPU)")
+    assert "not your question): CONFIRMED" in text
+    assert "question" not in make_verdict("linear_probe", results(scores)).to_dict() or (
+        make_verdict("linear_probe", results(scores)).question is None
+    )

@@ -104,3 +104,18 @@ def test_until_converged_never_stops_an_arm_below_the_health_floor():
     assert stopping.update(0.4, model, step=MIN_STEPS) is True
     assert stopping.best_accuracy == 0.5
     assert EarlyStopping(patience=None).update(0.1, model, step=10_000) is False  # budget mode never stops early
+
+
+def test_the_throughput_probe_measures_every_compared_arm_the_hybrids_pretraining_too():
+    from bench.train.cache import TrialCache
+    from bench.train.config import TrialConfig
+    from bench.train.planning import measure_rates
+    from bench.vocabulary import ArmFamily
+
+    base = TrialConfig("digits", "scratch", examples=100, device="cpu", budget_seconds=10)
+    probe, hybrid = measure_rates(base, ("linear_probe", "hybrid_scratch"), TrialCache())
+    assert probe.family == ArmFamily.PROBE and probe.images_per_second > 0 and probe.eval_images > 100
+    assert probe.converge_seconds(100) > 0 and probe.floor_seconds(100) is None  # no steps to starve
+    assert hybrid.family == ArmFamily.HYBRID and hybrid.images_per_second > 0
+    assert hybrid.pretrain_images_per_second and hybrid.pretrain_images_per_second > 0
+    assert hybrid.epochs_to_converge == base.max_epochs and hybrid.converge_seconds(100) is None

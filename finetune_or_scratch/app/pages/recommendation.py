@@ -11,7 +11,7 @@ from advisor.strategies import STRATEGY_BY_NAME
 from finetune_or_scratch.app import state
 from finetune_or_scratch.app.navigation import page
 from finetune_or_scratch.reports.charts import factor_chart, factor_chart_height
-from finetune_or_scratch.reports.words import arm_label, mixed_domain_note, plain, recipe_rows
+from finetune_or_scratch.reports.words import arm_label, cost_rows, mixed_domain_note, plain, recipe_rows
 
 profile, errors = check_answers(state.answers())
 if profile is None:
@@ -45,6 +45,12 @@ ranking = pd.DataFrame(
 )
 # A static table: it wraps instead of scrolling, so the score column shows at any width.
 st.table(ranking, hide_index=True)
+measured = state.store().run(state.current_run_id()) if state.current_run_id() else None
+costs = (measured.analyses.get("check_plan") or {}).get("costs") if measured else None
+if costs:  # the current run measured every strategy's throughput: what each costs on all of your labels
+    st.caption(f"Cost at full scale, from the throughput run {measured.id} measured on this machine (a projection, "
+               "not a full run):")  # fmt: skip
+    st.table(pd.DataFrame(cost_rows(costs)), hide_index=True)
 recommendation = rec.to_dict()
 # An explicit height: Streamlit's "content" height collapses charts with a band (nominal) y axis.
 st.altair_chart(factor_chart(recommendation), width="stretch", height=factor_chart_height(recommendation))

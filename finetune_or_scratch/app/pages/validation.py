@@ -13,6 +13,7 @@ from advisor.profile import FIELD_SPECS, check_answers
 from bench.device import describe, resolve_device
 from bench.runs.store import ACTIVE
 from bench.train.arms import ARMS
+from bench.train.check import Question
 from finetune_or_scratch.app import state
 from finetune_or_scratch.app.datasets import differences
 from finetune_or_scratch.app.runs import FORM_ERROR, RunForm, check_form, start_run
@@ -125,7 +126,7 @@ with section, st.form("run"):
 if start:
     form = RunForm(choice, tuple(arms), int(examples), int(seeds), float(budget), mode == "Learning curve",
                    sizes_text, advised, profile.labeled_examples if profile else None,
-                   unlabeled or None)  # fmt: skip
+                   unlabeled or None, Question.from_profile(profile) if profile else None)  # fmt: skip
     request, st.session_state[ERRORS] = check_form(form, facts)
     if request is not None:
         new_id = start_run(

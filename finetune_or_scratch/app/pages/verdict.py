@@ -6,7 +6,15 @@ import streamlit as st
 
 from bench.vocabulary import RunStatus
 from finetune_or_scratch.app import state
-from finetune_or_scratch.app.views import curve_view, next_step, run_card, summary_title, summary_view, verdict_view
+from finetune_or_scratch.app.views import (
+    check_plan_view,
+    curve_view,
+    next_step,
+    run_card,
+    summary_title,
+    summary_view,
+    verdict_view,
+)
 
 st.title("Verdict")
 store = state.store()
@@ -23,6 +31,7 @@ if RunStatus(record.status).active:
     next_step("validation.py", "Follow the run's progress", "🏃", record.id)
     st.stop()
 verdict_view(store.verdict(record.id), record)
+check_plan_view(record)
 st.subheader(summary_title(record))
 summary_view(record)
 curve_view(record)
