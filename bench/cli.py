@@ -299,7 +299,7 @@ def _execute(
             store, run_id, [ProgressPrinter(request.total_trials())], on_result=lambda _: export_run(store, run_id, out)
         )
     except BenchInputError as error:
-        names = {**FLAGS, "time_budget_hours": f"--profile {profile_path}: time_budget_hours"}
+        names = _Flags(time_budget_hours=f"--profile {profile_path}: time_budget_hours")
         raise fail(error.worded(names) if isinstance(error, FieldError) else str(error)) from None
     except KeyboardInterrupt:
         export_run(store, run_id, out)
