@@ -24,7 +24,8 @@ def question_words(question: Mapping[str, Any], names: Mapping[str, str] | None 
     >>> question_words(q, {"check_minutes": "--check-minutes"})
     'At 56 s per arm (a demo, not your budget of 1 hour on this CPU; --check-minutes 12 would measure it) on 1,000 examples:'
     """
-    words = {**CHECK_WORDS, **(names or {})}
+    # names.get, not a merge: the CLI's names answer for any field (every flag is the field's name with dashes).
+    bound = (names if names is not None else {}).get("check_minutes") or CHECK_WORDS["check_minutes"]
     regime = CheckRegime(question["regime"])
     hours = question["budget_hours"]
     compute = COMPUTE_WORDS.get(question["compute"], question["compute"])
@@ -47,7 +48,8 @@ def question_words(question: Mapping[str, Any], names: Mapping[str, str] | None 
     seconds = question.get("per_arm_seconds")
     per_arm = f"{seconds:g} s per arm" if seconds else "until converged"
     if regime == CheckRegime.DEMO:
-        fix = f"{words['check_minutes']} {question['question_minutes']} would measure it"
+        minutes = question["question_minutes"]
+        fix = f"{bound} {minutes}{'' if bound.startswith('-') else ' minutes'} would measure it"
         left = question.get("left_out") or []
         out = f"; {', '.join(left)} left out: cannot pass the health floor within the bound" if left else ""
         return f"At {per_arm} (a demo, not your budget of {budget}; {fix}{out}){on}:"

@@ -55,10 +55,6 @@ class Finding:
         return cls(FindingCode(data["code"]), dict(data.get("params", {})))
 
 
-# How the engine's own words name the options a finding suggests; front ends pass their own names.
-OPTION_WORDS = {"pretrain_seconds": "pretraining its own seconds", "budget_seconds": "a larger budget"}
-
-
 def describe(finding: Finding, names: Mapping[str, str] | None = None) -> str:
     """A finding in words; ``names`` words the options it suggests (``{"pretrain_seconds": "--pretrain-seconds"}``)."""
     p, code = finding.params, finding.code
@@ -75,9 +71,8 @@ def describe(finding: Finding, names: Mapping[str, str] | None = None) -> str:
         )
     if code == FindingCode.PRETRAINING_OVERRAN:
         steps = int(p["steps"])
-        words = {**OPTION_WORDS, **(names or {})}
-        if names and "pretrain_seconds" in names:
-            fix = f"set {words['pretrain_seconds']}, or raise {words['budget_seconds']}"
+        if names is not None:  # a front end's names (the CLI's answer for any field: its flag)
+            fix = f"set {names.get('pretrain_seconds')}, or raise {names.get('budget_seconds')}"
         else:
             fix = "give pretraining its own seconds, or a larger budget"
         return (
