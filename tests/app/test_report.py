@@ -97,16 +97,8 @@ def test_unknown_format_is_refused():
 
 
 def test_cli_writes_the_report_of_a_stored_run(tmp_path):
-    store = RunStore(tmp_path / "runs.db")
-    profile = example_profile()
-    profile_id = store.save_profile(profile.to_dict(), recommend(profile).to_dict())
-    run_id = store.create_run("run", {"kind": "run", "base": {"dataset": "fashion-mnist"}, "arms": [], "seeds": [0]},
-                              session="s", profile_id=profile_id)  # fmt: skip
-    for t in trials():
-        store.add_trial(run_id, t.to_dict())
-    store.add_analysis(run_id, "summary", [s.__dict__ for s in summarise(trials())])
+    store, run_id = _stored_run(tmp_path)
     store.set_verdict(run_id, make_verdict("linear_probe", trials()).to_dict())
-    store.set_status(run_id, "completed")
     out = tmp_path / "report.html"
     # In this process (typer's CliRunner, the same app as the installed command); the subprocess
     # path of `report` is exercised by tests/bench/test_cli.py::test_curve_then_verdict.
