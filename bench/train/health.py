@@ -104,9 +104,6 @@ class TrialHealth:
         """The findings in the engine's words."""
         return tuple(describe(f) for f in self.findings)
 
-    def has(self, code: FindingCode) -> bool:
-        return any(f.code == code for f in self.findings)
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrialHealth:
         """Rebuild stored health (an older version stored ``reasons`` as words)."""
