@@ -15,7 +15,7 @@ from itertools import combinations
 from typing import Any
 
 from advisor.profile import ABSURD, COMPUTES, Profile
-from advisor.scoring import score_profile
+from advisor.scoring import top_strategy
 from advisor.strategies import STRATEGY_BY_NAME
 
 # Ten values per decade, rounded to two significant figures: "about 79,000 labels".
@@ -105,7 +105,7 @@ def find_counterfactuals(profile: Profile, limit: int = 6) -> tuple[Counterfactu
 
     For each field and direction only the nearest flipping value is kept.
     """
-    top = score_profile(profile).top
+    top = top_strategy(profile)
     found: dict[tuple[str, str], Counterfactual] = {}
     for field in (
         "labeled_examples",
@@ -116,7 +116,7 @@ def find_counterfactuals(profile: Profile, limit: int = 6) -> tuple[Counterfactu
         *_FLIPPABLE,
     ):
         for value, distance in sorted(_candidates(profile, field), key=lambda c: c[1]):
-            new_top = score_profile(profile.replace(**{field: value})).top
+            new_top = top_strategy(profile.replace(**{field: value}))
             if new_top == top:
                 continue
             direction = "up" if _is_increase(getattr(profile, field), value, field) else "down"
@@ -137,7 +137,7 @@ def _pair_counterfactuals(profile: Profile, top: str, reached: set[str]) -> list
         for value_a, dist_a in _candidates(profile, field_a, coarse=True):
             for value_b, dist_b in _candidates(profile, field_b, coarse=True):
                 distance = dist_a + dist_b
-                new_top = score_profile(profile.replace(**{field_a: value_a, field_b: value_b})).top
+                new_top = top_strategy(profile.replace(**{field_a: value_a, field_b: value_b}))
                 if new_top in (top, *reached):
                     continue
                 if new_top not in best or distance < best[new_top].distance:

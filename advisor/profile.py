@@ -10,8 +10,10 @@ length, and a key given twice is an error, not a silent choice.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +88,7 @@ class FieldSpec:
     label: str = ""  # what a person reads (a widget label): "Labeled examples", not "labeled_examples"
     unit: str = ""  # shown beside numbers: "images", "hours", "pixels"
 
-    @property
+    @cached_property  # built once per field: the counterfactual search validates thousands of profiles
     def constraint(self) -> Constraint:
         """The field's row in the one constraint system (advisor.constraints) every config uses."""
         if self.choices:
@@ -260,7 +262,10 @@ class Profile:
         Unlike :func:`profile_from_mapping` it does not insist on one labeled example per
         class: the counterfactual search asks "what if" about any count on its ladder.
         """
-        return _build({**self.to_dict(), **changes}, cross_field=False)
+        unknown = sorted(set(changes) - set(FIELD_SPECS))
+        if unknown:
+            raise ProfileError(_bounded(unknown[0]), f"unknown field; accepted fields are {', '.join(FIELD_SPECS)}")
+        return dataclasses.replace(self, **changes)  # __post_init__ validates every field once
 
 
 assert {f.name for f in fields(Profile)} == set(FIELD_SPECS), "table and dataclass disagree"

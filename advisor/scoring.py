@@ -76,17 +76,36 @@ def score_profile(profile: Profile) -> Scores:
     >>> score_profile(example_profile()).top in STRATEGY_NAMES
     True
     """
+    strengths = _strengths(profile)
+    contributions = tuple(
+        Contribution(rule.name, strategy, round(strengths[rule.name] * weight, 4))
+        for rule in RULES
+        for strategy, weight in rule.weights.items()
+    )
+    return Scores(_ranked(profile, strengths), contributions, strengths)
+
+
+def top_strategy(profile: Profile) -> str:
+    """``score_profile(profile).top`` without the per-rule contributions: the counterfactual search asks
+    it of some 1,500 profiles per recommendation.
+
+    >>> from advisor.profile import example_profile
+    >>> top_strategy(example_profile()) == score_profile(example_profile()).top
+    True
+    """
+    return _ranked(profile, _strengths(profile))[0].strategy
+
+
+def _strengths(profile: Profile) -> dict[str, float]:
     signals = signals_from_profile(profile)
+    return {rule.name: rule.strength(signals) for rule in RULES}
+
+
+def _ranked(profile: Profile, strengths: dict[str, float]) -> tuple[RankedStrategy, ...]:
     totals = dict.fromkeys(STRATEGY_NAMES, 0.0)
-    contributions: list[Contribution] = []
-    strengths: dict[str, float] = {}
     for rule in RULES:
-        strength = rule.strength(signals)
-        strengths[rule.name] = strength
         for strategy, weight in rule.weights.items():
-            points = strength * weight
-            totals[strategy] += points
-            contributions.append(Contribution(rule.name, strategy, round(points, 4)))
+            totals[strategy] += strengths[rule.name] * weight
     order = {name: index for index, name in enumerate(STRATEGY_NAMES)}
     ranked = [
         RankedStrategy(
@@ -100,7 +119,7 @@ def score_profile(profile: Profile) -> Scores:
     ]
     # Feasible first, then by score; ties go to the cheaper strategy (table order).
     ranked.sort(key=lambda r: (not r.feasible, -r.score, order[r.strategy]))
-    return Scores(tuple(ranked), tuple(contributions), strengths)
+    return tuple(ranked)
 
 
 def cite(rule: Rule) -> str:
