@@ -8,27 +8,52 @@ the widget, in the widget's words. Nothing here calls ``st.*``.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
+from advisor.constraints import FieldError, check_fields
 from bench.data.splits import make_splits, subsample_train
+from bench.device import resolve_device
 from bench.errors import BenchInputError, ConfigError
 from bench.evidence.curve import validate_sizes
-from bench.runs.execute import create_run
+from bench.evidence.question import duration_words
+from bench.runs.execute import MeasuredRates, create_run, measure_request, plan_request
+from bench.runs.queue import PLAN_HOLDER, QueueCancelled, device_slot, slot_holder
 from bench.runs.request import RunRequest, validate_request
 from bench.runs.store import RunStore
 from bench.runs.worker import launch
-from bench.train.check import Question
-from bench.train.config import TrialConfig
-from bench.vocabulary import RunKind
+from bench.train.cache import TrialCache
+from bench.train.check import CheckPlan, Question
+from bench.train.config import TRIAL_CONSTRAINTS, TrialConfig
+from bench.train.health import MIN_EPOCHS, MIN_STEPS
+from bench.train.planning import plan_from_rate
+from bench.vocabulary import ArmRegime, RunKind
 from finetune_or_scratch.app.datasets import DatasetChoice, DatasetFacts
-from finetune_or_scratch.reports.words import RUN_FIELDS, plain
+from finetune_or_scratch.reports.words import RUN_FIELDS, arm_label, plain
 
 FORM_ERROR = ""  # key of a message about the form as a whole (not one widget)
+CHECK_MINUTES_LABEL = "Minutes for the whole check"
+# Fields a planned check's message may name, in the app's words.
+FORM_FIELDS = {"check_minutes": CHECK_MINUTES_LABEL, "time_budget_hours": "the questionnaire's Time budget (hours)"}
+# The form always sends a number of seconds: the engine's "or until converged" is no option here.
+FORM_BUDGET = {"budget_seconds": replace(TRIAL_CONSTRAINTS["budget_seconds"], none=None)}
 # The request's fields as the form's widgets (these are the keys of the messages).
-WIDGET_FIELDS = {"dataset", "arms", "arm", "examples", "seeds", "budget_seconds", "sizes", "kind", "unlabeled"}
+WIDGET_FIELDS = {
+    "dataset",
+    "arms",
+    "arm",
+    "examples",
+    "seeds",
+    "budget_seconds",
+    "sizes",
+    "kind",
+    "unlabeled",
+    "check_minutes",
+}
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:
@@ -81,6 +106,11 @@ def check_form(form: RunForm, facts: DatasetFacts | None) -> tuple[RunRequest | 
         )  # fmt: skip
         if not form.arms:
             raise ConfigError("arms", "choose at least one arm")
+        if not request.planned:
+            try:
+                check_fields({"budget_seconds": form.budget_seconds}, FORM_BUDGET)
+            except FieldError as error:
+                raise ConfigError(error.field, error.detail) from None
         validate_request(request)
         if facts is not None:
             _check_against(request, facts)
@@ -112,6 +142,11 @@ def start_run(
 ) -> str:
     """Store the request and start its worker; the worker is reaped when it ends (no defunct processes)."""
     run_id = create_run(store, request, session, profile, recommendation)
+    # Behind another run from the first poll: the worker takes seconds to start and say so itself.
+    holder = slot_holder(store.path.parent / "locks", str(resolve_device(request.base.device)))
+    if holder is not None:
+        store.set_progress(run_id, {"done": 0, "total": request.total_trials(), "phase": "queued",
+                                    "queued_behind": holder})  # fmt: skip
     reap_when_done(launch(store, run_id))
     return run_id
 
@@ -131,3 +166,171 @@ def reap_when_done(pid: int) -> threading.Thread:
     thread = threading.Thread(target=wait, name=f"reap-worker-{pid}", daemon=True)
     thread.start()
     return thread
+
+
+# ---- the plan before the run: what each arm would get here, measured on an explicit click ----------------
+
+
+class DeviceBusy(Exception):
+    """Another run holds the device: a throughput measured now would measure the contention."""
+
+    def __init__(self, holder: str):
+        super().__init__(holder)
+        self.holder = holder
+
+
+def measured_request(request: RunRequest) -> RunRequest:
+    """The request as the plan measures it: a curve at its largest size (the fewest epochs per second)."""
+    if request.sizes:
+        return replace(request, base=replace(request.base, examples=max(request.sizes)))
+    return request
+
+
+def measure_key(request: RunRequest) -> tuple:
+    """What a measurement depends on: the data, the arms and how many examples (not the budget or seeds)."""
+    base = measured_request(request).trial_base
+    return (base.dataset, base.image_size, base.train_limit, base.examples, base.examples_cap, base.unlabeled,
+            base.device, tuple(sorted(request.arms)))  # fmt: skip
+
+
+def measure(request: RunRequest, locks: Any) -> MeasuredRates:
+    """Probe every compared arm's throughput here (seconds: the models are built, a few steps timed).
+
+    Holds the device as a run does, so the probe neither measures nor slows a run that trains; while
+    another run holds it, raises :class:`DeviceBusy` at once instead of waiting.
+    """
+    holder: list[str] = []
+    device = str(resolve_device(request.base.device))
+    try:
+        with device_slot(locks, device, PLAN_HOLDER, holder.append, should_stop=lambda: True):
+            return measure_request(measured_request(request), TrialCache())
+    except QueueCancelled:
+        raise DeviceBusy(holder[0] if holder else "another run") from None
+
+
+@dataclass(frozen=True)
+class ArmLine:
+    """One arm in the plan: what it gets, in the form's words."""
+
+    arm: str
+    text: str
+    enough: bool  # it trains enough to be compared
+
+
+@dataclass(frozen=True)
+class FormPlan:
+    """What the form's settings would give each arm on this machine, what that measures, and what would measure it.
+
+    ``field`` names the widget ``suggestion`` fills: ``budget_seconds`` (seconds per trial) or ``check_minutes``.
+    """
+
+    arms: tuple[ArmLine, ...]
+    measures: str
+    cannot: str | None = None
+    suggestion: float | None = None
+    field: str = "budget_seconds"
+    accept: str | None = None  # the one-click button's label
+    lines: tuple[str, ...] = ()  # a planned check: the plan in the engine's words
+    error: str | None = None  # a planned check the bound or the budget cannot pay for
+
+
+def arm_plan_line(plan: Mapping[str, Any], budget: float) -> ArmLine:
+    """One gradient arm of a budget plan (a :class:`bench.train.planning.ArmPlan` or its stored dict)."""
+    name, steps, epochs = plan["arm"], plan["planned_steps"], plan["planned_epochs"]
+    got = f"**{arm_label(name)}**: about {steps:,} steps ({epochs:.1f} epochs) in {budget:g} s"
+    if plan["enough"]:
+        return ArmLine(name, got + ".", True)
+    return ArmLine(
+        name,
+        f"{got}: too few to be compared fairly (at least {MIN_STEPS} steps and {MIN_EPOCHS:g} epoch); "
+        f"{plan['suggested_seconds']:g} s would train it enough.",
+        False,
+    )
+
+
+def plan_form(request: RunRequest, measured: MeasuredRates) -> FormPlan:
+    """The plan from a measurement (pure: a new budget or bound re-plans without probing again)."""
+    if request.planned:
+        return _check_form_plan(request, measured)
+    budget = float(request.base.budget_seconds or 0)
+    lines, suggestions = [], []
+    for rate in measured.rates:
+        if not rate.gradient:
+            seconds = rate.converge_seconds(measured.examples) or 0.0
+            lines.append(ArmLine(rate.arm, f"**{arm_label(rate.arm)}**: no steps to plan: it encodes the images once "
+                                           f"and fits in closed form (about {duration_words(seconds)}).", True))  # fmt: skip
+            continue
+        steps_per_second = rate.images_per_second / rate.batch_size
+        plan = plan_from_rate(rate.arm, steps_per_second, rate.steps_per_epoch(measured.examples), budget,
+                              rate.train_share)  # fmt: skip
+        line = arm_plan_line(plan.__dict__, budget)
+        lines.append(line)
+        if plan.suggested_seconds is not None:
+            suggestions.append(plan.suggested_seconds)
+    trials = len(request.seeds) * max(1, len(request.sizes))
+    measures = (
+        f"This run compares every arm at {budget:g} s of training per trial"
+        f" on {measured.examples:,} examples ({trials} trial{'s' if trials > 1 else ''} per arm)."
+    )
+    cannot = None
+    if request.question is not None:
+        q = request.question
+        measures += (
+            f" It does not measure your question ({duration_words(q.budget_hours * 3600)} on {q.compute.replace('_', ' ')}"
+            f" with {q.labeled_examples:,} labels): the mode **Planned from your time budget** does."
+        )
+    if not suggestions:
+        return FormPlan(tuple(lines), measures, cannot)
+    suggestion = max(suggestions)
+    short = [arm_label(line.arm) for line in lines if not line.enough]
+    cannot = (
+        f"In {budget:g} s, {', '.join(short)} cannot train enough to be compared: its result would be marked "
+        f"undertrained and the verdict could not decide. {suggestion:g} s per trial would measure every arm."
+    )
+    return FormPlan(tuple(lines), measures, cannot, suggestion, "budget_seconds", f"Use {suggestion:g} s per trial")
+
+
+def _check_form_plan(request: RunRequest, measured: MeasuredRates) -> FormPlan:
+    try:
+        check = plan_request(request, TrialCache(), 0.0, measured)
+    except ConfigError as error:
+        return FormPlan((), "", error=error.worded(FORM_FIELDS))
+    return check_form_plan(check)
+
+
+def check_form_plan(check: CheckPlan) -> FormPlan:
+    """A planned check in the form's words: each arm's regime, and whether it measures the person's question."""
+    arms = []
+    for s in check.arms:
+        if s.regime == ArmRegime.CONVERGED and s.budget_seconds is None:
+            text = f"**{arm_label(s.arm)}**: trained until converged (about {duration_words(s.projected_seconds)})."
+        else:
+            epochs = f", about {s.epochs_in_budget:.1f} epochs" if s.epochs_in_budget is not None else ""
+            text = f"**{arm_label(s.arm)}**: budget-limited: {s.budget_seconds:g} s per trial{epochs}."
+        arms.append(ArmLine(s.arm, text, True))
+    arms += [ArmLine(arm, f"**{arm_label(arm)}**: left out: {plain(why)}.", False) for arm, why in check.left_out]
+    q = check.question
+    question = (
+        f"{duration_words(q.budget_hours * 3600)} on {q.compute.replace('_', ' ')} with {q.labeled_examples:,} labels"
+    )
+    bound = duration_words(check.bound_seconds)
+    lines = tuple(plain(line.strip()) for line in check.lines)
+    if check.answers_question:
+        measures = (
+            f"This check measures your question ({question}) on {check.examples:,} examples: about "
+            f"{duration_words(check.question_seconds)} in all, within {bound}."
+        )
+        return FormPlan(tuple(arms), measures, lines=lines, field="check_minutes")
+    minutes = math.ceil(check.question_seconds / 60)
+    measures = f"This check measures every arm at {check.per_arm_seconds:g} s per trial within {bound}: a demo, not your budget."
+    cannot = (
+        f"It cannot measure your question ({question}) within {bound}: that takes about "
+        f"{duration_words(check.question_seconds)}; a check of {minutes} minutes would."
+    )
+    return FormPlan(tuple(arms), measures, cannot, float(minutes), "check_minutes",
+                    f"Use a check of {minutes} minutes", lines)  # fmt: skip
+
+
+def plan_arms_of(budget_plan: Sequence[Mapping[str, Any]], budget: float) -> list[ArmLine]:
+    """A stored budget plan (the run's ``budget_plan`` analysis) in the form's words."""
+    return [arm_plan_line(plan, budget) for plan in budget_plan]

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from bench.evidence.question import question_words
+from bench.runs.queue import PLAN_HOLDER
 from bench.runs.request import RunRequest
 from bench.runs.store import ACTIVE, RunRecord, RunStore
 from bench.vocabulary import CheckRegime, RunKind, RunStatus, TrialStatus
@@ -71,9 +72,15 @@ def status_line(record: RunRecord, trials: list[dict[str, Any]]) -> str:
     done = sum(t.get("status") == TrialStatus.COMPLETED for t in trials)
     failed = sum(t.get("status") == TrialStatus.FAILED for t in trials)
     failures = f"; {failed} failed" if failed else ""
+    if record.status in ACTIVE and record.cancel_requested:
+        return "Cancelling: waiting for the worker to stop (within 2 seconds)…"
     if record.status == RunStatus.QUEUED:
         behind = progress.get("queued_behind")
-        return f"Queued behind run {behind}: it starts when that run ends." if behind else "Queued: starting…"
+        if behind == PLAN_HOLDER:
+            return "Queued behind a plan's throughput probe on the run form: it starts in a few seconds."
+        if behind:
+            return f"Queued behind run {behind}: it starts when that run ends."
+        return "Starting: the worker is loading the training libraries (a few seconds)…"
     if record.status == RunStatus.RUNNING:
         now = ""
         if progress.get("arm"):
@@ -141,9 +148,12 @@ def run_progress(store: RunStore, run_id: str) -> None:
         if shown:
             st.dataframe(trials_table(shown), hide_index=True, width="stretch")
         if current.status in ACTIVE:
-            if st.button("Cancel run", key=f"cancel_{run_id}", type="secondary"):
-                store.request_cancel(run_id)
-                st.toast("Cancelling: the current trial stops within 2 seconds.")
+            # The flag is set by the click's callback, before this fragment reruns: the button says so at once.
+            if current.cancel_requested:
+                st.button("Cancelling…", key=f"cancelling_{run_id}", disabled=True)
+            else:
+                st.button("Cancel run", key=f"cancel_{run_id}", type="secondary", on_click=store.request_cancel,
+                          args=(run_id,))  # fmt: skip
             return
         if current.error and current.status != RunStatus.CANCELLED:
             st.error(
