@@ -27,11 +27,11 @@ from bench.runs.request import RunRequest, validate_request
 from bench.runs.store import RunStore
 from bench.runs.worker import launch
 from bench.train.cache import TrialCache
-from bench.train.check import CheckPlan, Question
+from bench.train.check import Question
 from bench.train.config import TRIAL_CONSTRAINTS, TrialConfig
 from bench.train.health import MIN_EPOCHS, MIN_STEPS
 from bench.train.planning import plan_from_rate
-from bench.vocabulary import ArmRegime, RunKind
+from bench.vocabulary import ArmRegime, CheckRegime, RunKind
 from finetune_or_scratch.app.datasets import DatasetChoice, DatasetFacts
 from finetune_or_scratch.reports.words import RUN_FIELDS, arm_label, plain
 
@@ -294,39 +294,44 @@ def _check_form_plan(request: RunRequest, measured: MeasuredRates) -> FormPlan:
     try:
         check = plan_request(request, TrialCache(), 0.0, measured)
     except ConfigError as error:
-        return FormPlan((), "", error=error.worded(FORM_FIELDS))
-    return check_form_plan(check)
+        return FormPlan((), "", error=plain(error.worded(FORM_FIELDS)))
+    return check_form_plan(check.to_dict())
 
 
-def check_form_plan(check: CheckPlan) -> FormPlan:
-    """A planned check in the form's words: each arm's regime, and whether it measures the person's question."""
+def check_form_plan(check: Mapping[str, Any]) -> FormPlan:
+    """A planned check (:meth:`CheckPlan.to_dict`, as stored) in the form's words: each arm's regime, and
+    whether it measures the person's question; if not, the bound that would."""
     arms = []
-    for s in check.arms:
-        if s.regime == ArmRegime.CONVERGED and s.budget_seconds is None:
-            text = f"**{arm_label(s.arm)}**: trained until converged (about {duration_words(s.projected_seconds)})."
+    for s in check["arms"]:
+        if s["regime"] == ArmRegime.CONVERGED and s["budget_seconds"] is None:
+            text = (
+                f"**{arm_label(s['arm'])}**: trained until converged (about {duration_words(s['projected_seconds'])})."
+            )
         else:
-            epochs = f", about {s.epochs_in_budget:.1f} epochs" if s.epochs_in_budget is not None else ""
-            text = f"**{arm_label(s.arm)}**: budget-limited: {s.budget_seconds:g} s per trial{epochs}."
-        arms.append(ArmLine(s.arm, text, True))
-    arms += [ArmLine(arm, f"**{arm_label(arm)}**: left out: {plain(why)}.", False) for arm, why in check.left_out]
-    q = check.question
+            epochs = s.get("epochs_in_budget")
+            got = f", about {epochs:.1f} epochs" if epochs is not None else ""
+            text = f"**{arm_label(s['arm'])}**: budget-limited: {s['budget_seconds']:g} s per trial{got}."
+        arms.append(ArmLine(s["arm"], text, True))
+    arms += [ArmLine(arm, f"**{arm_label(arm)}**: left out: {plain(why)}.", False) for arm, why in check["left_out"]]
+    q = check["question"]
     question = (
-        f"{duration_words(q.budget_hours * 3600)} on {q.compute.replace('_', ' ')} with {q.labeled_examples:,} labels"
+        f"{duration_words(q['budget_hours'] * 3600)} on {q['compute'].replace('_', ' ')} "
+        f"with {q['labeled_examples']:,} labels"
     )
-    bound = duration_words(check.bound_seconds)
-    lines = tuple(plain(line.strip()) for line in check.lines)
-    if check.answers_question:
+    bound, needed = duration_words(check["bound_seconds"]), duration_words(check["question_seconds"])
+    lines = tuple(plain(line.strip()) for line in check.get("lines", ()))
+    if check["regime"] == CheckRegime.YOUR_BUDGET:
         measures = (
-            f"This check measures your question ({question}) on {check.examples:,} examples: about "
-            f"{duration_words(check.question_seconds)} in all, within {bound}."
+            f"This check measures your question ({question}) on {check['examples']:,} examples: about {needed} "
+            f"in all, within {bound}."
         )
         return FormPlan(tuple(arms), measures, lines=lines, field="check_minutes")
-    minutes = math.ceil(check.question_seconds / 60)
-    measures = f"This check measures every arm at {check.per_arm_seconds:g} s per trial within {bound}: a demo, not your budget."
-    cannot = (
-        f"It cannot measure your question ({question}) within {bound}: that takes about "
-        f"{duration_words(check.question_seconds)}; a check of {minutes} minutes would."
+    minutes = math.ceil(check["question_seconds"] / 60)
+    measures = (
+        f"This check measures every arm at {check['per_arm_seconds']:g} s per trial within {bound}: a demo, "
+        "not your budget."
     )
+    cannot = f"It cannot measure your question ({question}) within {bound}: that takes about {needed}; a check of {minutes} minutes would."  # fmt: skip
     return FormPlan(tuple(arms), measures, cannot, float(minutes), "check_minutes",
                     f"Use a check of {minutes} minutes", lines)  # fmt: skip
 

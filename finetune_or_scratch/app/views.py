@@ -20,6 +20,7 @@ from bench.runs.store import ACTIVE, RunRecord, RunStore
 from bench.vocabulary import CheckRegime, RunKind, RunStatus, TrialStatus
 from finetune_or_scratch.app import state
 from finetune_or_scratch.app.navigation import page
+from finetune_or_scratch.app.runs import FormPlan, check_form_plan, plan_arms_of
 from finetune_or_scratch.reports.charts import accuracy_chart, accuracy_chart_height, curve_chart
 from finetune_or_scratch.reports.report import comparison_sentence
 from finetune_or_scratch.reports.words import (
@@ -111,6 +112,9 @@ def run_card(record: RunRecord, trials: list[dict[str, Any]] | None = None, titl
     """What a run ran and how it stands: dataset, arms, seeds, budget, examples, device, status, duration."""
     trials = trials if trials is not None else []
     settings = run_settings(record.config, measured_device(trials))
+    if record.config.get("check_minutes"):  # a check planned from the profile: each arm's budget is the plan's
+        settings["Seconds of training per trial"] = "planned per arm"
+        settings["Minutes for the whole check"] = f"{record.config['check_minutes']:g}"
     duration = duration_text(record.created, record.finished, _now() if record.status in ACTIVE else None)
     with st.container(border=True):
         head = title or f"Run {record.id}"
@@ -120,6 +124,31 @@ def run_card(record: RunRecord, trials: list[dict[str, Any]] | None = None, titl
             + f" · started {record.created.replace('T', ' ')[:16]}"
         )
         st.markdown(" · ".join(f"{name}: **{value}**" for name, value in settings.items() if value))
+
+
+def plan_view(plan: FormPlan) -> None:
+    """A plan in the form's words: each arm, what it measures and what it cannot (no button: the page adds it)."""
+    if plan.error:
+        st.error(plan.error, icon="⚠️")
+        return
+    st.markdown("\n".join(f"- {line.text}" for line in plan.arms))
+    if plan.measures:
+        st.markdown(plan.measures)
+    if plan.cannot:
+        st.warning(plan.cannot, icon="⏱️")
+    if plan.lines:
+        with st.expander("The plan in full"):
+            st.markdown("\n".join(f"- {line}" for line in plan.lines))
+
+
+def stored_plan(record: RunRecord) -> FormPlan | None:
+    """The plan a run stored before training: its planned check, or its budget plan."""
+    if record.analyses.get("check_plan"):
+        return check_form_plan(record.analyses["check_plan"])
+    budget = (record.config.get("base") or {}).get("budget_seconds")
+    if record.analyses.get("budget_plan") and budget:
+        return FormPlan(tuple(plan_arms_of(record.analyses["budget_plan"], float(budget))), "")
+    return None
 
 
 def run_progress(store: RunStore, run_id: str) -> None:
@@ -139,6 +168,10 @@ def run_progress(store: RunStore, run_id: str) -> None:
             current = store.run(run_id)
         trials = store.trials(run_id)
         run_card(current, trials)
+        plan = stored_plan(current)
+        if plan is not None:
+            with st.expander("The plan, before training", expanded=current.status in ACTIVE):
+                plan_view(plan)
         line = status_line(current, trials)
         if current.status in ACTIVE:
             st.progress(_fraction(current, trials), text=line)
@@ -146,7 +179,8 @@ def run_progress(store: RunStore, run_id: str) -> None:
             {RunStatus.COMPLETED: st.success, RunStatus.FAILED: st.error}.get(current.status, st.warning)(line)
         shown = finished_trials(trials)
         if shown:
-            st.dataframe(trials_table(shown), hide_index=True, width="stretch")
+            # A static table: at narrow widths it wraps (headers included) instead of hiding columns off-screen.
+            st.table(trials_table(shown), hide_index=True)
         if current.status in ACTIVE:
             # The flag is set by the click's callback, before this fragment reruns: the button says so at once.
             if current.cancel_requested:
