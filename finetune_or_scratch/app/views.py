@@ -43,6 +43,7 @@ OUTCOME_STYLE = {
 STATUS_ICON = {"queued": "⏳", "running": "🏃", "completed": "✅", "cancelled": "⏹️", "failed": "❌", "interrupted": "⚠️"}
 _VERDICT_SHOWN = {"outcome", "summary", "reason", "comparison", "not_computed", "arms", "advised", "measured_winner",
                   "question"}  # fmt: skip
+TRIAL_FORMATS = {"Test accuracy": "{:.3f}", "Macro-F1": "{:.3f}", "Training s": "{:.1f}", "Images/s": "{:,.0f}"}
 # The app's words for the check's bound (its run form's setting).
 CHECK_NAMES = {"check_minutes": "a check of"}
 
@@ -180,7 +181,7 @@ def run_progress(store: RunStore, run_id: str) -> None:
         shown = finished_trials(trials)
         if shown:
             # A static table: at narrow widths it wraps (headers included) instead of hiding columns off-screen.
-            st.table(trials_table(shown), hide_index=True)
+            st.table(trials_table(shown).style.format(TRIAL_FORMATS, na_rep=""), hide_index=True)
         if current.status in ACTIVE:
             # The flag is set by the click's callback, before this fragment reruns: the button says so at once.
             if current.cancel_requested:
