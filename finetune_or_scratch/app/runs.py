@@ -237,7 +237,9 @@ class FormPlan:
 def arm_plan_line(plan: Mapping[str, Any], budget: float) -> ArmLine:
     """One gradient arm of a budget plan (a :class:`bench.train.planning.ArmPlan` or its stored dict)."""
     name, steps, epochs = plan["arm"], plan["planned_steps"], plan["planned_epochs"]
-    got = f"**{arm_label(name)}**: about {steps:,} steps ({epochs:.1f} epochs) in {budget:g} s"
+    got = (
+        f"**{arm_label(name)}**: about {steps:,} step{'' if steps == 1 else 's'} ({epochs:.1f} epochs) in {budget:g} s"
+    )
     if plan["enough"]:
         return ArmLine(name, got + ".", True)
     return ArmLine(
@@ -284,8 +286,9 @@ def plan_form(request: RunRequest, measured: MeasuredRates) -> FormPlan:
     suggestion = max(suggestions)
     short = [arm_label(line.arm) for line in lines if not line.enough]
     cannot = (
-        f"In {budget:g} s, {', '.join(short)} cannot train enough to be compared: its result would be marked "
-        f"undertrained and the verdict could not decide. {suggestion:g} s per trial would measure every arm."
+        f"In {budget:g} s, {' and '.join(short)} cannot train enough to be compared: "
+        f"{'its result' if len(short) == 1 else 'their results'} would be marked undertrained and the verdict "
+        f"could not decide. {suggestion:g} s per trial would measure every arm."
     )
     return FormPlan(tuple(lines), measures, cannot, suggestion, "budget_seconds", f"Use {suggestion:g} s per trial")
 

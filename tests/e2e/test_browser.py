@@ -256,9 +256,12 @@ def test_estimate_from_a_20_image_zip_shows_a_result_or_a_plain_message(page, tm
 SHOTS = Path("/tmp/u23-shots")
 
 
-def shot(page, name: str) -> None:
+def shot(page, name: str, at=None) -> None:
+    """A screenshot for a person to look at (the app scrolls inside its own container: show ``at`` first)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    if at is not None:
+        at.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
 def test_a_queued_run_says_behind_whom_from_its_first_poll_and_cancels_at_once(page, server, fos_home):
@@ -286,9 +289,10 @@ def test_a_queued_run_says_behind_whom_from_its_first_poll_and_cancels_at_once(p
         clicked = time.time()
         page.get_by_role("button", name="Cancel run").click()
         page.get_by_role("button", name="Cancelling…").wait_for(timeout=5_000)
-        shot(page, "cancelling")
+        shot(page, "cancelling", page.get_by_role("button", name="Cancelling…"))
         page.get_by_text("Cancelled before any trial finished").wait_for(timeout=30_000)
         assert time.time() - clicked < 10
+        page.get_by_role("button", name="Cancelling…").wait_for(state="detached", timeout=10_000)
     finally:
         release.set()
         holder.join(timeout=30)
@@ -329,12 +333,11 @@ def test_the_plan_shows_on_the_form_and_one_click_takes_its_budget(page, server)
     page.get_by_role("button", name="Start run").wait_for()
     choose(page, "Built-in dataset", "digits")
     page.get_by_text("1,797 images in 10 classes").wait_for()
-    page.get_by_role("spinbutton", name="Training examples").fill("100")
     page.get_by_role("spinbutton", name="Seconds of training per trial").fill("1")
     page.get_by_role("button", name="Plan this run").click()
     accept = page.get_by_role("button", name=re.compile(r"^Use \d+ s per trial$"))
     accept.wait_for(timeout=60_000)
     seconds = re.search(r"\d+", accept.inner_text()).group()
-    shot(page, "plan-on-form")
+    shot(page, "plan-on-form", accept)
     accept.click()
     wait_for_input(page, "Seconds of training per trial", seconds)
