@@ -297,7 +297,14 @@ def _check_form_plan(request: RunRequest, measured: MeasuredRates) -> FormPlan:
     try:
         check = plan_request(request, TrialCache(), 0.0, measured)
     except ConfigError as error:
-        return FormPlan((), "", error=plain(error.worded(FORM_FIELDS)))
+        message = plain(error.worded(FORM_FIELDS))
+        if error.field != "check_minutes":  # the profile's budget pays for nothing: the questionnaire must change
+            return FormPlan((), "", error=message)
+        # The bound that would measure the question: the same plan without a bound (it then measures the question).
+        unbounded = plan_request(replace(request, check_minutes=math.inf), TrialCache(), 0.0, measured)
+        minutes = math.ceil(unbounded.question_seconds / 60)
+        return FormPlan((), "", None, float(minutes), "check_minutes", f"Use a check of {minutes} minutes",
+                        error=message)  # fmt: skip
     return check_form_plan(check.to_dict())
 
 

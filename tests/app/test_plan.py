@@ -44,3 +44,12 @@ def test_a_check_that_cannot_measure_the_question_offers_the_minutes_that_would(
     assert any("**Linear probe**: trained until converged" in line.text for line in plan.arms)
     enough = check_form_plan(plan_check(question, RATES, 1000, minutes * 60.0, 5.0, "cpu").to_dict())
     assert enough.accept is None and enough.measures.startswith("This check measures your question")
+
+
+def test_a_bound_too_short_for_any_comparison_is_refused_with_one_click_to_the_bound_that_measures_it():
+    question = Question(1.0, "cpu", 10_000)
+    measured = MeasuredRates(RATES, 1000, 1169, 25.0)  # loading and measuring took most of the half minute
+    plan = plan_form(request(question=question, check_minutes=0.5), measured)
+    assert plan.error.startswith("Minutes for the whole check: expected a bound that trains at least two arms")
+    minutes = plan_check(question, RATES, 1000, math.inf, 25.0, "cpu").verdict_question()["question_minutes"]
+    assert plan.accept == f"Use a check of {minutes} minutes" and plan.suggestion == minutes
