@@ -392,3 +392,16 @@ def test_the_plan_says_what_each_arm_gets_and_one_click_sets_the_budget_that_wou
     assert not any("cannot train enough" in w for w in texts(app, "warning"))
     assert RunStore(tmp_path / "runs.db").runs() == []  # planning stores nothing
     assert not app.exception
+
+
+def test_the_run_panel_shows_the_plan_the_run_stored_before_training(app, tmp_path):
+    from tests.app.store_writer import write_finished_run
+
+    run_id = write_finished_run(tmp_path / "runs.db")
+    at = open_page(tmp_path, "validation.py", run_id)
+    assert "The plan, before training" in [e.label for e in at.expander]
+    shown = " ".join(texts(at, "markdown"))
+    assert "**Train from scratch**: about 17 steps (4.2 epochs) in 5 s: too few to be compared fairly" in shown, shown
+    assert "10 s would train it enough" in shown
+    assert {"Macro-F1", "Training s", "Images/s"} <= set(at.table[0].value.columns)
+    assert not at.exception
