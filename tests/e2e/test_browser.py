@@ -298,6 +298,18 @@ def test_a_queued_run_says_behind_whom_from_its_first_poll_and_cancels_at_once(p
         holder.join(timeout=30)
 
 
+def whole(label) -> bool:
+    """No box from the label up to its widget clips it (an ellipsis cut "Needs a custom archit...")."""
+    return label.first.evaluate(
+        """e => { for (let n = e; n && n.tagName !== 'FORM'; n = n.parentElement) {
+                    const style = getComputedStyle(n);
+                    if (n.scrollWidth > n.clientWidth + 1 && (style.overflow !== 'visible' ||
+                        style.textOverflow === 'ellipsis')) return false;
+                    if (n.tagName === 'LABEL') return true; }
+                  return true; }"""
+    )
+
+
 def test_at_800_px_the_trials_table_keeps_every_column(browser, server, fos_home):
     from tests.app.store_writer import write_finished_run
 
@@ -318,9 +330,11 @@ def test_at_800_px_the_trials_table_keeps_every_column(browser, server, fos_home
         page.goto(f"{server}/history")
         page.get_by_role("heading", name="History").wait_for()
         page.locator("[data-testid=stDataFrame]").first.wait_for()
+        assert whole(page.get_by_text("Only this session's"))
         shot(page, "history-800px")
         page.goto(server)
         page.get_by_text("Needs a custom architecture").wait_for()
+        assert whole(page.get_by_text("Needs a custom architecture"))
         shot(page, "questionnaire-800px")
         page.set_viewport_size({"width": 1400, "height": 1000})
         shot(page, "questionnaire-1400px")
