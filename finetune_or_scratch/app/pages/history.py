@@ -62,7 +62,9 @@ else:
                 "Duration": duration_text(r.created, r.finished),
             }
         )
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    # Many settings: at narrow widths the table scrolls sideways, the run's id pinned so each row stays named.
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 column_config={"Run": st.column_config.TextColumn(pinned=True)})  # fmt: skip
     labels = {run_label(r): r for r in shown}
     picked = st.selectbox("Pick a run", list(labels), index=None, placeholder="choose a run to open or delete")
     if picked:
