@@ -137,8 +137,8 @@ with section, st.form("run"):
     with right:
         if planned:
             st.number_input(LABELS["check_minutes"], step=1.0, format="%g", key=MINUTES_KEY,
-                                      help="The bound on the whole check, loading and measuring included. Within it "
-                                           "each arm trains until converged or for what your budget buys.")  # fmt: skip
+                            help="The bound on the whole check, loading and measuring included. Within it each arm "
+                                 "trains until converged or for what your budget buys.")  # fmt: skip
             error_at("check_minutes")
         else:
             st.number_input(LABELS["budget_seconds"], step=5.0, format="%g", key=BUDGET_KEY)
@@ -198,8 +198,10 @@ if plan_it:
 
 measured = st.session_state.get(MEASURED)
 if measured is not None:
-    request, problems = check_form(form, facts)
-    if request is not None and measure_key(request) == measured[0]:  # settings changed since: no stale plan
+    request, _ = check_form(form, facts)
+    if request is None or measure_key(request) != measured[0]:  # never a plan for other settings
+        section.caption("The settings changed since the last plan: **Plan this run** again to see what they give.")
+    else:
         with section, st.container(border=True):
             st.markdown(f"**The plan on this machine** ({describe(resolve_device('auto'))})")
             if isinstance(measured[1], DeviceBusy):
