@@ -20,7 +20,7 @@ from bench.runs.store import ACTIVE, RunRecord, RunStore
 from bench.vocabulary import CheckRegime, RunKind, RunStatus, TrialStatus
 from finetune_or_scratch.app import state
 from finetune_or_scratch.app.navigation import page
-from finetune_or_scratch.app.runs import FormPlan, check_form_plan, plan_arms_of
+from finetune_or_scratch.app.plans import FormPlan, check_form_plan, plan_arms_of
 from finetune_or_scratch.reports.charts import accuracy_chart, accuracy_chart_height, curve_chart
 from finetune_or_scratch.reports.report import comparison_sentence
 from finetune_or_scratch.reports.words import (

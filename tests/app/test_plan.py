@@ -9,7 +9,8 @@ from bench.train.check import ArmRate, Question, plan_check
 from bench.train.config import TrialConfig
 from bench.train.health import seconds_to_floor
 from bench.vocabulary import ArmFamily
-from finetune_or_scratch.app.runs import check_form_plan, plan_form
+from finetune_or_scratch.app.plans import check_form_plan
+from finetune_or_scratch.app.runs import plan_form
 
 RATES = (
     ArmRate("linear_probe", ArmFamily.PROBE, 500.0, eval_images=400, fixed_seconds=3.0),
