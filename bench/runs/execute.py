@@ -32,7 +32,7 @@ from bench.runs.store import RunStore
 from bench.train.arms import any_pretraining, arms_for_strategy
 from bench.train.cache import TrialCache
 from bench.train.callbacks import Callback, Hooks, TrialState
-from bench.train.check import DEVICE_COMPUTE, CheckPlan, plan_check
+from bench.train.check import DEVICE_COMPUTE, ArmRate, CheckPlan, plan_check
 from bench.train.config import TrialConfig
 from bench.train.planning import measure_rates, plan_arms
 from bench.train.pretrain import check_pool as check_pool_size
@@ -152,12 +152,20 @@ def execute_run(
         for callback in hooks.callbacks:
             callback.on_queued(holder)
 
+    def stop_if_cancelled() -> None:  # between the phases before training: a cancel then ends the run at once
+        if hooks.should_stop():
+            raise QueueCancelled
+
     device = resolve_device(request.base.device)
+    stage = "while queued"
     try:
         with device_slot(store.path.parent / "locks", str(device), run_id, queued, hooks.should_stop):
+            stage = "before training"
+            stop_if_cancelled()
             store.set_status(run_id, RunStatus.RUNNING, pid=os.getpid())
             started = time.monotonic()  # the check's bound counts from here: loading and probing included
             check_data(request, cache)
+            stop_if_cancelled()
             # A curve is planned at its largest size: the fewest epochs per second.
             planned = replace(request.trial_base, examples=max(request.sizes)) if request.sizes else request.trial_base
             check = None
@@ -176,6 +184,7 @@ def execute_run(
                 store.add_analysis(run_id, "budget_plan", [asdict(plan) for plan in plans])
                 for callback in hooks.callbacks:
                     callback.on_budget_plan(plans)
+            stop_if_cancelled()
             executor = make_executor(request.executor, request.address, cpus_per_trial=request.cpus_per_trial)
             trials, curve = _run_trials(request, hooks.callbacks, save, cache, executor.run)
             analyses = _analyses(request, trials, curve, cache)
@@ -183,8 +192,8 @@ def execute_run(
                 analyses["check_plan"] = check.to_dict()
             verdict = _verdict(request, trials, check)
     except QueueCancelled:
-        store.set_status(run_id, RunStatus.CANCELLED, error="cancelled while queued; nothing ran")
-        return RunOutcome(run_id, "cancelled", (), None, {}, "cancelled while queued")
+        store.set_status(run_id, RunStatus.CANCELLED, error=f"cancelled {stage}; nothing ran")
+        return RunOutcome(run_id, RunStatus.CANCELLED, (), None, {}, f"cancelled {stage}")
     except BenchInputError as error:
         store.set_status(run_id, RunStatus.FAILED, error=str(error))
         raise
@@ -275,21 +284,40 @@ def dataset_facts(request: RunRequest, cache: TrialCache) -> dict[str, Any]:
     }
 
 
-def plan_request(request: RunRequest, cache: TrialCache, spent_seconds: float) -> CheckPlan:
-    """The check planned from the request's question: every compared arm's throughput measured here, then
-    :func:`bench.train.check.plan_check`. Raises :class:`BenchInputError` (naming ``check_minutes`` or the
-    profile's ``time_budget_hours``) when the bound or the budget cannot pay for a comparison."""
+@dataclass(frozen=True)
+class MeasuredRates:
+    """Every compared arm's throughput here, measured before a plan: what :func:`plan_request` plans from."""
+
+    rates: tuple[ArmRate, ...]
+    examples: int  # the training examples the arms were measured at
+    available: int  # the dataset's training images
+    seconds: float  # loading the data and models and probing
+
+
+def measure_request(request: RunRequest, cache: TrialCache) -> MeasuredRates:
+    """Load the request's data and probe every compared arm's throughput (:func:`measure_rates`): seconds."""
     base = request.trial_base
     started = time.monotonic()
     data = cache.dataset(base.dataset, base.image_size, base.train_limit)
     available = len(make_splits(data.labels, base.split_seed).train)
     examples = training_examples(base, available) or available
     rates = measure_rates(replace(base, examples=examples), request.arms, cache)
-    device = resolve_device(base.device)
+    return MeasuredRates(rates, examples, available, time.monotonic() - started)
+
+
+def plan_request(
+    request: RunRequest, cache: TrialCache, spent_seconds: float, measured: MeasuredRates | None = None
+) -> CheckPlan:
+    """The check planned from the request's question: every compared arm's throughput measured here (or
+    ``measured`` before, as the run form does), then :func:`bench.train.check.plan_check`. Raises
+    :class:`BenchInputError` (naming ``check_minutes`` or the profile's ``time_budget_hours``) when the
+    bound or the budget cannot pay for a comparison."""
+    measured = measured or measure_request(request, cache)
+    device = resolve_device(request.base.device)
     return plan_check(
-        request.question, rates, examples, request.check_minutes * 60, spent_seconds + time.monotonic() - started,
-        DEVICE_COMPUTE.get(device.type, "cpu"), len(request.seeds),
-        arms_for_strategy(request.advised) if request.advised else (), available,
+        request.question, measured.rates, measured.examples, request.check_minutes * 60,
+        spent_seconds + measured.seconds, DEVICE_COMPUTE.get(device.type, "cpu"), len(request.seeds),
+        arms_for_strategy(request.advised) if request.advised else (), measured.available,
     )  # fmt: skip
 
 

@@ -16,10 +16,35 @@ from contextlib import contextmanager
 from pathlib import Path
 
 POLL_SECONDS = 0.5
+PLAN_HOLDER = "plan"  # the name in the lock while the run form's plan probes the device's throughput
 
 
 class QueueCancelled(Exception):
     """The run was cancelled while it waited for the device."""
+
+
+def _lock_path(folder: Path, device_key: str) -> Path:
+    return folder / f"{device_key.replace(':', '-')}.lock"
+
+
+def slot_holder(folder: Path, device_key: str) -> str | None:
+    """The run that holds the device now (its id, as the lock file names it), or None when the device is free.
+
+    A glance, not a claim: the answer may change the moment after; a run that then waits says so itself.
+    """
+    path = _lock_path(folder, device_key)
+    if not path.exists():
+        return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return path.read_text().strip() or "another run"
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
 
 
 @contextmanager
@@ -33,7 +58,7 @@ def device_slot(
 ) -> Iterator[None]:
     """Hold the device for the body of the ``with``; while another run holds it, call ``on_wait(holder)``."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{device_key.replace(':', '-')}.lock"
+    path = _lock_path(folder, device_key)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         last_holder = None

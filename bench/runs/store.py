@@ -255,6 +255,12 @@ class RunStore:
                 (status, error, pid, finished, run_id),
             )
 
+    def set_worker(self, run_id: str, pid: int) -> None:
+        """Name the worker process that owns a run, status unchanged (it stays queued until the worker holds
+        the device); a run that already ended, cancelled before its worker was named, is left as it is."""
+        with self._write() as db:
+            db.execute("UPDATE runs SET pid = ? WHERE id = ? AND status IN (?, ?)", (pid, run_id, *ACTIVE))
+
     def set_progress(self, run_id: str, progress: dict[str, Any]) -> None:
         with self._write() as db:
             db.execute("UPDATE runs SET progress = ? WHERE id = ?", (json.dumps(progress), run_id))

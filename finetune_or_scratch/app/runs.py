@@ -8,27 +8,51 @@ the widget, in the widget's words. Nothing here calls ``st.*``.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from advisor.constraints import FieldError, check_fields
 from bench.data.splits import make_splits, subsample_train
+from bench.device import resolve_device
 from bench.errors import BenchInputError, ConfigError
 from bench.evidence.curve import validate_sizes
-from bench.runs.execute import create_run
+from bench.evidence.question import duration_words
+from bench.runs.execute import MeasuredRates, create_run, measure_request, plan_request
+from bench.runs.queue import PLAN_HOLDER, QueueCancelled, device_slot, slot_holder
 from bench.runs.request import RunRequest, validate_request
 from bench.runs.store import RunStore
 from bench.runs.worker import launch
+from bench.train.cache import TrialCache
 from bench.train.check import Question
-from bench.train.config import TrialConfig
+from bench.train.config import TRIAL_CONSTRAINTS, TrialConfig
+from bench.train.planning import plan_from_rate
 from bench.vocabulary import RunKind
 from finetune_or_scratch.app.datasets import DatasetChoice, DatasetFacts
-from finetune_or_scratch.reports.words import RUN_FIELDS, plain
+from finetune_or_scratch.app.plans import ArmLine, FormPlan, arm_plan_line, check_form_plan
+from finetune_or_scratch.reports.words import RUN_FIELDS, arm_label, plain
 
 FORM_ERROR = ""  # key of a message about the form as a whole (not one widget)
+CHECK_MINUTES_LABEL = "Minutes for the whole check"
+# Fields a planned check's message may name, in the app's words.
+FORM_FIELDS = {"check_minutes": CHECK_MINUTES_LABEL, "time_budget_hours": "the questionnaire's Time budget (hours)"}
+# The form always sends a number of seconds: the engine's "or until converged" is no option here.
+FORM_BUDGET = {"budget_seconds": replace(TRIAL_CONSTRAINTS["budget_seconds"], none=None)}
 # The request's fields as the form's widgets (these are the keys of the messages).
-WIDGET_FIELDS = {"dataset", "arms", "arm", "examples", "seeds", "budget_seconds", "sizes", "kind", "unlabeled"}
+WIDGET_FIELDS = {
+    "dataset",
+    "arms",
+    "arm",
+    "examples",
+    "seeds",
+    "budget_seconds",
+    "sizes",
+    "kind",
+    "unlabeled",
+    "check_minutes",
+}
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:
@@ -81,6 +105,11 @@ def check_form(form: RunForm, facts: DatasetFacts | None) -> tuple[RunRequest | 
         )  # fmt: skip
         if not form.arms:
             raise ConfigError("arms", "choose at least one arm")
+        if not request.planned:
+            try:
+                check_fields({"budget_seconds": form.budget_seconds}, FORM_BUDGET)
+            except FieldError as error:
+                raise ConfigError(error.field, error.detail) from None
         validate_request(request)
         if facts is not None:
             _check_against(request, facts)
@@ -112,6 +141,11 @@ def start_run(
 ) -> str:
     """Store the request and start its worker; the worker is reaped when it ends (no defunct processes)."""
     run_id = create_run(store, request, session, profile, recommendation)
+    # Behind another run from the first poll: the worker takes seconds to start and say so itself.
+    holder = slot_holder(store.path.parent / "locks", str(resolve_device(request.base.device)))
+    if holder is not None:
+        store.set_progress(run_id, {"done": 0, "total": request.total_trials(), "phase": "queued",
+                                    "queued_behind": holder})  # fmt: skip
     reap_when_done(launch(store, run_id))
     return run_id
 
@@ -131,3 +165,101 @@ def reap_when_done(pid: int) -> threading.Thread:
     thread = threading.Thread(target=wait, name=f"reap-worker-{pid}", daemon=True)
     thread.start()
     return thread
+
+
+# ---- the plan before the run: what each arm would get here, measured on an explicit click ----------------
+
+
+class DeviceBusy(Exception):
+    """Another run holds the device: a throughput measured now would measure the contention."""
+
+    def __init__(self, holder: str):
+        super().__init__(holder)
+        self.holder = holder
+
+
+def measured_request(request: RunRequest) -> RunRequest:
+    """The request as the plan measures it: a curve at its largest size (the fewest epochs per second)."""
+    if request.sizes:
+        return replace(request, base=replace(request.base, examples=max(request.sizes)))
+    return request
+
+
+def measure_key(request: RunRequest) -> tuple:
+    """What a measurement depends on: the data, the arms and how many examples (not the budget or seeds)."""
+    base = measured_request(request).trial_base
+    return (base.dataset, base.image_size, base.train_limit, base.examples, base.examples_cap, base.unlabeled,
+            base.device, tuple(sorted(request.arms)))  # fmt: skip
+
+
+def measure(request: RunRequest, locks: Any) -> MeasuredRates:
+    """Probe every compared arm's throughput here (seconds: the models are built, a few steps timed).
+
+    Holds the device as a run does, so the probe neither measures nor slows a run that trains; while
+    another run holds it, raises :class:`DeviceBusy` at once instead of waiting.
+    """
+    holder: list[str] = []
+    device = str(resolve_device(request.base.device))
+    try:
+        with device_slot(locks, device, PLAN_HOLDER, holder.append, should_stop=lambda: True):
+            return measure_request(measured_request(request), TrialCache())
+    except QueueCancelled:
+        raise DeviceBusy(holder[0] if holder else "another run") from None
+
+
+def plan_form(request: RunRequest, measured: MeasuredRates) -> FormPlan:
+    """The plan from a measurement (pure: a new budget or bound re-plans without probing again)."""
+    if request.planned:
+        return _check_form_plan(request, measured)
+    budget = float(request.base.budget_seconds or 0)
+    lines, suggestions = [], []
+    for rate in measured.rates:
+        if not rate.gradient:
+            seconds = rate.converge_seconds(measured.examples) or 0.0
+            lines.append(ArmLine(rate.arm, f"**{arm_label(rate.arm)}**: no steps to plan: it encodes the images once "
+                                           f"and fits in closed form (about {duration_words(seconds)}).", True))  # fmt: skip
+            continue
+        steps_per_second = rate.images_per_second / rate.batch_size
+        plan = plan_from_rate(rate.arm, steps_per_second, rate.steps_per_epoch(measured.examples), budget,
+                              rate.train_share)  # fmt: skip
+        line = arm_plan_line(plan.__dict__, budget)
+        lines.append(line)
+        if plan.suggested_seconds is not None:
+            suggestions.append(plan.suggested_seconds)
+    trials = len(request.seeds) * max(1, len(request.sizes))
+    measures = (
+        f"This run compares every arm at {budget:g} s of training per trial"
+        f" on {measured.examples:,} examples ({trials} trial{'s' if trials > 1 else ''} per arm)."
+    )
+    cannot = None
+    if request.question is not None:
+        q = request.question
+        measures += (
+            f" It does not measure your question ({duration_words(q.budget_hours * 3600)} on {q.compute.replace('_', ' ')}"
+            f" with {q.labeled_examples:,} labels): the mode **Planned from your time budget** does."
+        )
+    if not suggestions:
+        return FormPlan(tuple(lines), measures, cannot)
+    suggestion = max(suggestions)
+    short = [arm_label(line.arm) for line in lines if not line.enough]
+    cannot = (
+        f"In {budget:g} s, {' and '.join(short)} cannot train enough to be compared: "
+        f"{'its result' if len(short) == 1 else 'their results'} would be marked undertrained and the verdict "
+        f"could not decide. {suggestion:g} s per trial would measure every arm."
+    )
+    return FormPlan(tuple(lines), measures, cannot, suggestion, "budget_seconds", f"Use {suggestion:g} s per trial")
+
+
+def _check_form_plan(request: RunRequest, measured: MeasuredRates) -> FormPlan:
+    try:
+        check = plan_request(request, TrialCache(), 0.0, measured)
+    except ConfigError as error:
+        message = plain(error.worded(FORM_FIELDS))
+        if error.field != "check_minutes":  # the profile's budget pays for nothing: the questionnaire must change
+            return FormPlan((), "", error=message)
+        # The bound that would measure the question: the same plan without a bound (it then measures the question).
+        unbounded = plan_request(replace(request, check_minutes=math.inf), TrialCache(), 0.0, measured)
+        minutes = math.ceil(unbounded.question_seconds / 60)
+        return FormPlan((), "", None, float(minutes), "check_minutes", f"Use a check of {minutes} minutes",
+                        error=message)  # fmt: skip
+    return check_form_plan(check.to_dict())

@@ -14,11 +14,13 @@ import pandas as pd
 import streamlit as st
 
 from bench.evidence.question import question_words
+from bench.runs.queue import PLAN_HOLDER
 from bench.runs.request import RunRequest
 from bench.runs.store import ACTIVE, RunRecord, RunStore
 from bench.vocabulary import CheckRegime, RunKind, RunStatus, TrialStatus
 from finetune_or_scratch.app import state
 from finetune_or_scratch.app.navigation import page
+from finetune_or_scratch.app.plans import FormPlan, check_form_plan, plan_arms_of
 from finetune_or_scratch.reports.charts import accuracy_chart, accuracy_chart_height, curve_chart
 from finetune_or_scratch.reports.report import comparison_sentence
 from finetune_or_scratch.reports.words import (
@@ -41,6 +43,7 @@ OUTCOME_STYLE = {
 STATUS_ICON = {"queued": "⏳", "running": "🏃", "completed": "✅", "cancelled": "⏹️", "failed": "❌", "interrupted": "⚠️"}
 _VERDICT_SHOWN = {"outcome", "summary", "reason", "comparison", "not_computed", "arms", "advised", "measured_winner",
                   "question"}  # fmt: skip
+TRIAL_FORMATS = {"Test accuracy": "{:.3f}", "Macro-F1": "{:.3f}", "Training s": "{:.1f}", "Images/s": "{:,.0f}"}
 # The app's words for the check's bound (its run form's setting).
 CHECK_NAMES = {"check_minutes": "a check of"}
 
@@ -71,9 +74,15 @@ def status_line(record: RunRecord, trials: list[dict[str, Any]]) -> str:
     done = sum(t.get("status") == TrialStatus.COMPLETED for t in trials)
     failed = sum(t.get("status") == TrialStatus.FAILED for t in trials)
     failures = f"; {failed} failed" if failed else ""
+    if record.status in ACTIVE and record.cancel_requested:
+        return "Cancelling: waiting for the worker to stop (within 2 seconds)…"
     if record.status == RunStatus.QUEUED:
         behind = progress.get("queued_behind")
-        return f"Queued behind run {behind}: it starts when that run ends." if behind else "Queued: starting…"
+        if behind == PLAN_HOLDER:
+            return "Queued behind a plan's throughput probe on the run form: it starts in a few seconds."
+        if behind:
+            return f"Queued behind run {behind}: it starts when that run ends."
+        return "Starting: the worker is loading the training libraries (a few seconds)…"
     if record.status == RunStatus.RUNNING:
         now = ""
         if progress.get("arm"):
@@ -104,6 +113,9 @@ def run_card(record: RunRecord, trials: list[dict[str, Any]] | None = None, titl
     """What a run ran and how it stands: dataset, arms, seeds, budget, examples, device, status, duration."""
     trials = trials if trials is not None else []
     settings = run_settings(record.config, measured_device(trials))
+    if record.config.get("check_minutes"):  # a check planned from the profile: each arm's budget is the plan's
+        settings["Seconds of training per trial"] = "planned per arm"
+        settings["Minutes for the whole check"] = f"{record.config['check_minutes']:g}"
     duration = duration_text(record.created, record.finished, _now() if record.status in ACTIVE else None)
     with st.container(border=True):
         head = title or f"Run {record.id}"
@@ -113,6 +125,31 @@ def run_card(record: RunRecord, trials: list[dict[str, Any]] | None = None, titl
             + f" · started {record.created.replace('T', ' ')[:16]}"
         )
         st.markdown(" · ".join(f"{name}: **{value}**" for name, value in settings.items() if value))
+
+
+def plan_view(plan: FormPlan) -> None:
+    """A plan in the form's words: each arm, what it measures and what it cannot (no button: the page adds it)."""
+    if plan.error:
+        st.error(plan.error, icon="⚠️")
+        return
+    st.markdown("\n".join(f"- {line.text}" for line in plan.arms))
+    if plan.measures:
+        st.markdown(plan.measures)
+    if plan.cannot:
+        st.warning(plan.cannot, icon="⏱️")
+    if plan.lines:
+        with st.expander("The plan in full"):
+            st.markdown("\n".join(f"- {line}" for line in plan.lines))
+
+
+def stored_plan(record: RunRecord) -> FormPlan | None:
+    """The plan a run stored before training: its planned check, or its budget plan."""
+    if record.analyses.get("check_plan"):
+        return check_form_plan(record.analyses["check_plan"])
+    budget = (record.config.get("base") or {}).get("budget_seconds")
+    if record.analyses.get("budget_plan") and budget:
+        return FormPlan(tuple(plan_arms_of(record.analyses["budget_plan"], float(budget))), "")
+    return None
 
 
 def run_progress(store: RunStore, run_id: str) -> None:
@@ -132,6 +169,10 @@ def run_progress(store: RunStore, run_id: str) -> None:
             current = store.run(run_id)
         trials = store.trials(run_id)
         run_card(current, trials)
+        plan = stored_plan(current)
+        if plan is not None:
+            with st.expander("The plan, before training", expanded=current.status in ACTIVE):
+                plan_view(plan)
         line = status_line(current, trials)
         if current.status in ACTIVE:
             st.progress(_fraction(current, trials), text=line)
@@ -139,11 +180,15 @@ def run_progress(store: RunStore, run_id: str) -> None:
             {RunStatus.COMPLETED: st.success, RunStatus.FAILED: st.error}.get(current.status, st.warning)(line)
         shown = finished_trials(trials)
         if shown:
-            st.dataframe(trials_table(shown), hide_index=True, width="stretch")
+            # A static table: at narrow widths it wraps (headers included) instead of hiding columns off-screen.
+            st.table(trials_table(shown).style.format(TRIAL_FORMATS, na_rep=""), hide_index=True)
         if current.status in ACTIVE:
-            if st.button("Cancel run", key=f"cancel_{run_id}", type="secondary"):
-                store.request_cancel(run_id)
-                st.toast("Cancelling: the current trial stops within 2 seconds.")
+            # The flag is set by the click's callback, before this fragment reruns: the button says so at once.
+            if current.cancel_requested:
+                st.button("Cancelling…", key=f"cancelling_{run_id}", disabled=True)
+            else:
+                st.button("Cancel run", key=f"cancel_{run_id}", type="secondary", on_click=store.request_cancel,
+                          args=(run_id,))  # fmt: skip
             return
         if current.error and current.status != RunStatus.CANCELLED:
             st.error(

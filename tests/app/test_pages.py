@@ -192,7 +192,9 @@ def test_a_cancelled_run_shows_its_settings_and_no_verdict_link(app, tmp_path):
         assert text in shown, (text, shown)
     assert "c0b40f5c3ec8f2f5" not in shown
     assert any(w.startswith("Cancelled after 1 of 6 trials") for w in texts(at, "warning")), texts(at, "warning")
-    assert len(at.dataframe[0].value) == 1  # the stopped trial is not an empty row
+    trials = at.table[0].value
+    assert len(trials) == 1  # the stopped trial is not an empty row
+    assert {"Macro-F1", "Training s", "Images/s"} <= set(trials.columns)
     links = [link.label for link in at.get("page_link")]
     assert "See the verdict" not in links and any("partial results" in label for label in links), links
     assert not at.exception
@@ -344,3 +346,62 @@ def test_a_damaged_run_store_is_named_on_the_page_not_a_traceback(tmp_path, monk
     st.cache_resource.clear()
     assert not at.exception
     assert any(f"run store {tmp_path / 'runs.db'}" in e and "is missing" in e for e in texts(at, "error"))
+
+
+def test_the_form_shows_only_the_chosen_modes_widgets(app):
+    validation_page(app)
+    inputs = lambda: [w.label for w in app.text_input] + [w.label for w in app.number_input]  # noqa: E731
+    assert "Curve sizes" not in inputs() and "Seconds of training per trial" in inputs()
+    app.radio(key="run_mode").set_value("Learning curve").run()
+    assert "Curve sizes" in inputs()
+    app.radio(key="run_mode").set_value("Planned from your time budget").run()
+    assert "Minutes for the whole check" in inputs() and "Seconds of training per trial" not in inputs()
+    assert "Curve sizes" not in inputs() and not app.exception
+
+
+def test_a_budget_of_zero_is_refused_in_the_forms_words(app, tmp_path):
+    validation_page(app)
+    app.number_input(key="run_budget").set_value(0.0)
+    start(app)
+    errors = texts(app, "error")
+    assert any(e.startswith("Seconds of training per trial: expected seconds in 1..86400; got 0") for e in errors), (
+        errors
+    )
+    assert not any("until converged" in e for e in errors)  # the form has no such option
+    assert RunStore(tmp_path / "runs.db").runs() == []
+
+
+@pytest.mark.slow
+def test_the_plan_says_what_each_arm_gets_and_one_click_sets_the_budget_that_would_measure_it(app, tmp_path):
+    validation_page(app)
+    app.selectbox(key="run_builtin").set_value("digits").run()
+    app.multiselect[0].set_value(["linear_probe", "scratch"])
+    next(w for w in app.number_input if w.label == "Training examples").set_value(200)
+    app.number_input(key="run_budget").set_value(1.0)
+    next(b for b in app.button if b.label == "Plan this run").click().run()
+    assert not app.exception and not app.error, texts(app, "error")
+    shown = " ".join(texts(app, "markdown"))
+    assert "**Linear probe**: no steps to plan" in shown and "**Train from scratch**: about" in shown, shown
+    assert "in 1 s" in shown and any("cannot train enough" in w for w in texts(app, "warning"))
+    accept = next(b for b in app.button if re.fullmatch(r"Use \d+ s per trial", b.label or ""))
+    seconds = float(re.search(r"\d+", accept.label).group())
+    accept.click().run()
+    assert app.number_input(key="run_budget").value == seconds  # the suggestion is in the widget
+    shown = " ".join(texts(app, "markdown"))
+    assert f"in {seconds:g} s." in shown  # re-planned from the same measurement, no second probe
+    assert not any("cannot train enough" in w for w in texts(app, "warning"))
+    assert RunStore(tmp_path / "runs.db").runs() == []  # planning stores nothing
+    assert not app.exception
+
+
+def test_the_run_panel_shows_the_plan_the_run_stored_before_training(app, tmp_path):
+    from tests.app.store_writer import write_finished_run
+
+    run_id = write_finished_run(tmp_path / "runs.db")
+    at = open_page(tmp_path, "validation.py", run_id)
+    assert "The plan, before training" in [e.label for e in at.expander]
+    shown = " ".join(texts(at, "markdown"))
+    assert "**Train from scratch**: about 17 steps (4.2 epochs) in 5 s: too few to be compared fairly" in shown, shown
+    assert "10 s would train it enough" in shown
+    assert {"Macro-F1", "Training s", "Images/s"} <= set(at.table[0].value.columns)
+    assert not at.exception

@@ -171,3 +171,47 @@ def test_worker_process_stops_when_cancelled(tmp_path):
     assert record.status == "cancelled", (record, (tmp_path / f"{run_id}.log").read_text())
     assert time.time() - asked < 5  # 2 s to stop the trial, plus writing the result
     assert json.loads(json.dumps(store.trials(run_id)))[0]["status"] == "cancelled"
+
+
+def test_a_run_cancelled_before_its_worker_starts_ends_without_training(tmp_path):
+    from bench.runs.worker import CANCELLED_STARTING, launch
+
+    store = RunStore(tmp_path / "runs.db")
+    base = TrialConfig("digits", "scratch", examples=200, budget_seconds=60)
+    run_id = store.create_run("run", RunRequest("run", base, ("scratch",), (0,)).to_dict(), session="s")
+    store.request_cancel(run_id)
+    pid = launch(store, run_id, log_dir=tmp_path)
+    seen = [store.run(run_id).status]  # queued, or already cancelled: launch never says running
+    deadline = time.time() + 60
+    while store.run(run_id).status == "queued" and time.time() < deadline:
+        time.sleep(0.05)
+    record = store.run(run_id)
+    assert record.status == "cancelled" and record.error == CANCELLED_STARTING, (record, seen)
+    assert record.pid == pid and store.trials(run_id) == [] and "running" not in seen
+
+
+def test_a_cancel_while_the_worker_imports_ends_it_and_marks_the_run(tmp_path):
+    import threading
+
+    from bench.runs.worker import CANCELLED_STARTING, cancel_while_starting
+
+    store = RunStore(tmp_path / "runs.db")
+    run_id = store.create_run("run", {}, session="s")
+    ended = threading.Event()
+    with cancel_while_starting(store, run_id, end=lambda code: ended.set(), poll=0.01):
+        assert not ended.is_set()  # no cancel yet: the import goes on
+        store.request_cancel(run_id)
+        assert ended.wait(timeout=30)  # the watch ended the process (here: set the event)
+    record = store.run(run_id)
+    assert record.status == "cancelled" and record.error == CANCELLED_STARTING
+
+
+def test_a_run_cancelled_once_it_holds_the_device_stops_before_loading(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    base = TrialConfig("digits", "scratch", examples=200, budget_seconds=60)
+    run_id = store.create_run("run", RunRequest("run", base, ("scratch",), (0,)).to_dict(), session="s")
+    store.request_cancel(run_id)
+    outcome = execute_run(store, run_id)
+    record = store.run(run_id)
+    assert outcome.status == "cancelled" and record.error == "cancelled before training; nothing ran"
+    assert store.trials(run_id) == [] and "dataset" not in record.analyses

@@ -74,6 +74,18 @@ def test_a_queued_run_can_be_cancelled(tmp_path):
         pass
 
 
+def test_a_glance_at_the_device_names_the_run_that_holds_it(tmp_path):
+    from bench.runs.queue import slot_holder
+
+    assert slot_holder(tmp_path, "cpu") is None  # no lock file yet
+    with device_slot(tmp_path, "cpu", "run-a"):
+        assert slot_holder(tmp_path, "cpu") == "run-a"
+        assert slot_holder(tmp_path, "cuda:0") is None  # another device
+    assert slot_holder(tmp_path, "cpu") is None
+    with device_slot(tmp_path, "cpu", "run-b"):  # the glance took nothing: the next run gets the device
+        assert slot_holder(tmp_path, "cpu") == "run-b"
+
+
 def test_a_hybrid_arm_is_planned_on_the_part_of_its_budget_left_after_pretraining():
     from bench.train.budget import PRETRAIN_SHARE, TRAIN_SHARE
 

@@ -23,8 +23,14 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    home = tmp_path_factory.mktemp("fos-home")
+def fos_home(tmp_path_factory):
+    """The server's run store folder (FOS_HOME): tests write stored runs into it and hold its device lock."""
+    return tmp_path_factory.mktemp("fos-home")
+
+
+@pytest.fixture(scope="module")
+def server(fos_home):
+    home = fos_home
     port = free_port()
     env = {**os.environ, "FOS_HOME": str(home)}
     process = subprocess.Popen(
@@ -245,3 +251,107 @@ def test_estimate_from_a_20_image_zip_shows_a_result_or_a_plain_message(page, tm
         wait_for_input(page, "Classes", "2")
         wait_for_input(page, "Labeled examples", "20")
         page.get_by_text("↳ filled from shapes.zip").first.wait_for()
+
+
+SHOTS = Path("/tmp/u23-shots")
+
+
+def shot(page, name: str, at=None) -> None:
+    """A screenshot for a person to look at (the app scrolls inside its own container: show ``at`` first)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    if at is not None:
+        at.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def test_a_queued_run_says_behind_whom_from_its_first_poll_and_cancels_at_once(page, server, fos_home):
+    import threading
+
+    from bench.device import resolve_device
+    from bench.runs.queue import device_slot
+
+    held, release = threading.Event(), threading.Event()
+
+    def other_run():  # another run holds the device, as in tests/bench/test_cli.py
+        with device_slot(fos_home / "locks", str(resolve_device("auto")), "other-run"):
+            held.set()
+            release.wait(timeout=120)
+
+    holder = threading.Thread(target=other_run)
+    holder.start()
+    try:
+        assert held.wait(timeout=30)
+        page.goto(f"{server}/validation")
+        fill_run(page, examples="100", seconds="5", arms=("Train from scratch",))
+        first = page.get_by_text(re.compile(r"Queued behind run|trials finished|Starting:")).first
+        first.wait_for()
+        assert "Queued behind run other-run" in first.inner_text()  # never "0 of 1 trials finished" first
+        clicked = time.time()
+        page.get_by_role("button", name="Cancel run").click()
+        page.get_by_role("button", name="Cancelling…").wait_for(timeout=5_000)
+        shot(page, "cancelling", page.get_by_role("button", name="Cancelling…"))
+        page.get_by_text("Cancelled before any trial finished").wait_for(timeout=30_000)
+        assert time.time() - clicked < 10
+        page.get_by_role("button", name="Cancelling…").wait_for(state="detached", timeout=10_000)
+    finally:
+        release.set()
+        holder.join(timeout=30)
+
+
+def whole(label) -> bool:
+    """No box from the label up to its widget clips it (an ellipsis cut "Needs a custom archit...")."""
+    return label.first.evaluate(
+        """e => { for (let n = e; n && n.tagName !== 'FORM'; n = n.parentElement) {
+                    const style = getComputedStyle(n);
+                    if (n.scrollWidth > n.clientWidth + 1 && (style.overflow !== 'visible' ||
+                        style.textOverflow === 'ellipsis')) return false;
+                    if (n.tagName === 'LABEL') return true; }
+                  return true; }"""
+    )
+
+
+def test_at_800_px_the_trials_table_keeps_every_column(browser, server, fos_home):
+    from tests.app.store_writer import write_finished_run
+
+    run_id = write_finished_run(fos_home / "runs.db")
+    context, page = open_app(browser, server, width=800)
+    try:
+        page.goto(f"{server}/validation?run={run_id}")
+        table = page.locator("[data-testid=stTable]").first
+        table.wait_for()
+        edge = table.bounding_box()
+        assert edge["x"] + edge["width"] <= 800, edge
+        for column in ("Arm", "Test accuracy", "Macro-F1", "Training s", "Images/s"):
+            box = table.locator("th", has_text=column).first.bounding_box()  # whole, inside the visible table
+            assert box is not None and box["x"] + box["width"] <= edge["x"] + edge["width"] + 1, (column, box, edge)
+        page.get_by_role("cell", name="1,234").first.wait_for()  # Images/s, whole
+        page.get_by_text("The plan, before training").wait_for()
+        shot(page, "trials-800px")
+        page.goto(f"{server}/history")
+        page.get_by_role("heading", name="History").wait_for()
+        page.locator("[data-testid=stDataFrame]").first.wait_for()
+        assert whole(page.get_by_text("Only this session's"))
+        shot(page, "history-800px")
+        page.goto(server)
+        page.get_by_text("Needs a custom architecture").wait_for()
+        assert whole(page.get_by_text("Needs a custom architecture"))
+        shot(page, "questionnaire-800px")
+        page.set_viewport_size({"width": 1400, "height": 1000})
+        shot(page, "questionnaire-1400px")
+    finally:
+        context.close()
+
+
+def test_the_plan_shows_on_the_form_and_one_click_takes_its_budget(page, server):
+    page.goto(f"{server}/validation")
+    page.get_by_role("button", name="Start run").wait_for()
+    choose(page, "Built-in dataset", "digits")
+    page.get_by_text("1,797 images in 10 classes").wait_for()
+    page.get_by_role("spinbutton", name="Seconds of training per trial").fill("1")
+    page.get_by_role("button", name="Plan this run").click()
+    accept = page.get_by_role("button", name=re.compile(r"^Use \d+ s per trial$"))
+    accept.wait_for(timeout=60_000)
+    seconds = re.search(r"\d+", accept.inner_text()).group()
+    shot(page, "plan-on-form", accept)
+    accept.click()
+    wait_for_input(page, "Seconds of training per trial", seconds)

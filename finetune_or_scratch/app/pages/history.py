@@ -32,12 +32,12 @@ st.subheader("Runs")
 if not runs:
     st.info("No runs yet: start one on the Validation run page.")
 else:
-    left, middle, right = st.columns([2, 2, 1], vertical_alignment="bottom")
+    left, right = st.columns(2)
     datasets = sorted({dataset_name(r.config) for r in runs})
     statuses = sorted({status_text(r.status) for r in runs})
     chosen_datasets = left.multiselect("Dataset", datasets, placeholder="all datasets")
-    chosen_statuses = middle.multiselect("Status", statuses, placeholder="any status")
-    mine = right.toggle("Only this session's", value=False)
+    chosen_statuses = right.multiselect("Status", statuses, placeholder="any status")
+    mine = st.toggle("Only this session's", value=False)  # its own row: a third column cut its label at 800 px
     shown = [
         r
         for r in runs
@@ -62,7 +62,9 @@ else:
                 "Duration": duration_text(r.created, r.finished),
             }
         )
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    # Many settings: at narrow widths the table scrolls sideways, the run's id pinned so each row stays named.
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 column_config={"Run": st.column_config.TextColumn(pinned=True)})  # fmt: skip
     labels = {run_label(r): r for r in shown}
     picked = st.selectbox("Pick a run", list(labels), index=None, placeholder="choose a run to open or delete")
     if picked:

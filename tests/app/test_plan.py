@@ -1,0 +1,56 @@
+"""The run form's plan in its words, from measured rates (pure: no probe, no training)."""
+
+import json
+import math
+
+from bench.runs.execute import MeasuredRates
+from bench.runs.request import RunRequest
+from bench.train.check import ArmRate, Question, plan_check
+from bench.train.config import TrialConfig
+from bench.train.health import seconds_to_floor
+from bench.vocabulary import ArmFamily
+from finetune_or_scratch.app.plans import check_form_plan
+from finetune_or_scratch.app.runs import plan_form
+
+RATES = (
+    ArmRate("linear_probe", ArmFamily.PROBE, 500.0, eval_images=400, fixed_seconds=3.0),
+    ArmRate("scratch", ArmFamily.SCRATCH, 256.0, batch_size=64, epochs_to_converge=30),
+)
+
+
+def request(budget: float = 2.0, **changes) -> RunRequest:
+    base = TrialConfig("digits", "linear_probe", examples=1000, budget_seconds=budget)
+    return RunRequest("run", base, ("linear_probe", "scratch"), (0,), **changes)
+
+
+def test_a_budget_too_short_names_the_arm_and_suggests_the_floors_seconds():
+    plan = plan_form(request(2.0), MeasuredRates(RATES, 1000, 1169, 4.0))
+    floor = seconds_to_floor(256.0 / 64, math.ceil(1000 / 64), RATES[1].train_share)  # the one formula
+    assert plan.suggestion == floor and plan.accept == f"Use {floor:g} s per trial" and plan.field == "budget_seconds"
+    scratch = next(line for line in plan.arms if line.arm == "scratch")
+    assert not scratch.enough and "**Train from scratch**: about 6 steps" in scratch.text
+    assert "Train from scratch cannot train enough" in plan.cannot
+    enough = plan_form(request(floor), MeasuredRates(RATES, 1000, 1169, 4.0))  # the suggestion accepted
+    assert enough.suggestion is None and enough.cannot is None and all(line.enough for line in enough.arms)
+
+
+def test_a_check_that_cannot_measure_the_question_offers_the_minutes_that_would():
+    question = Question(1.0, "cpu", 10_000)
+    small = plan_check(question, RATES, 1000, 120.0, 5.0, "cpu")
+    stored = json.loads(json.dumps(small.to_dict()))  # as the run panel reads it back from the store
+    plan = check_form_plan(stored)
+    minutes = small.verdict_question()["question_minutes"]
+    assert plan.accept == f"Use a check of {minutes} minutes" and plan.suggestion == minutes
+    assert plan.field == "check_minutes" and "cannot measure your question" in plan.cannot
+    assert any("**Linear probe**: trained until converged" in line.text for line in plan.arms)
+    enough = check_form_plan(plan_check(question, RATES, 1000, minutes * 60.0, 5.0, "cpu").to_dict())
+    assert enough.accept is None and enough.measures.startswith("This check measures your question")
+
+
+def test_a_bound_too_short_for_any_comparison_is_refused_with_one_click_to_the_bound_that_measures_it():
+    question = Question(1.0, "cpu", 10_000)
+    measured = MeasuredRates(RATES, 1000, 1169, 25.0)  # loading and measuring took most of the half minute
+    plan = plan_form(request(question=question, check_minutes=0.5), measured)
+    assert plan.error.startswith("Minutes for the whole check: expected a bound that trains at least two arms")
+    minutes = plan_check(question, RATES, 1000, math.inf, 25.0, "cpu").verdict_question()["question_minutes"]
+    assert plan.accept == f"Use a check of {minutes} minutes" and plan.suggestion == minutes
