@@ -29,23 +29,24 @@ pytestmark = pytest.mark.slow
 
 CACHE = TrialCache()  # shared across this module's tests: datasets and weights load once
 LEARNS = {
-    # arm: (epochs, minimum test accuracy); chance is 0.10 on digits
-    "linear_probe": (1, 0.7),
-    "partial_finetune": (5, 0.6),
-    "full_finetune": (5, 0.5),
-    "scratch": (5, 0.8),
-    "scratch_same_arch": (8, 0.25),
+    # arm: (training examples, epochs, minimum test accuracy); chance is 0.10 on digits. Each arm gets
+    # what it needs to pass its floor with room (measured: partial 0.81 on 300 x 3, scratch 0.94 on 300 x 5).
+    "linear_probe": (500, 1, 0.7),
+    "partial_finetune": (300, 3, 0.6),
+    "full_finetune": (500, 5, 0.5),
+    "scratch": (300, 5, 0.8),
+    "scratch_same_arch": (500, 8, 0.25),
     # Hybrid arms pretrain 3 s (SimCLR) on the 669 training images beyond the 500 labeled, then fine-tune.
-    "hybrid": (5, 0.5),
-    "hybrid_scratch": (5, 0.6),
+    "hybrid": (500, 5, 0.5),
+    "hybrid_scratch": (500, 5, 0.6),
 }
 
 
 @pytest.mark.parametrize("arm", sorted(ARMS))  # every registered arm: one without a floor here fails
 def test_every_arm_learns_digits(arm):
-    epochs, floor = LEARNS[arm]
+    examples, epochs, floor = LEARNS[arm]
     config = TrialConfig(
-        "digits", arm, examples=500, budget_seconds=None, max_epochs=epochs, patience=10, batch_size=32,
+        "digits", arm, examples=examples, budget_seconds=None, max_epochs=epochs, patience=10, batch_size=32,
         pretrain_seconds=3.0 if ARMS[arm].family == "hybrid" else None,
     )  # fmt: skip
     result = run_trial(config, cache=CACHE)
@@ -55,7 +56,7 @@ def test_every_arm_learns_digits(arm):
         assert "669 training images of digits beyond the 500 labeled" in result.pretrain_notes[1]
     assert result.test_accuracy >= floor, (arm, result.test_accuracy)
     assert 0 < result.test_macro_f1 <= 1
-    assert result.train_examples == 500
+    assert result.train_examples == examples
     assert result.time_train_s > 0 and result.time_eval_s >= 0 and result.time_data_s >= 0
     assert result.images_per_second > 0 and result.peak_memory_mb > 0
     assert result.versions["torch"] and result.device.startswith("cpu")
