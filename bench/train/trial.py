@@ -20,7 +20,6 @@ from functools import partial
 
 import numpy as np
 import torch
-from sklearn.metrics import accuracy_score, f1_score
 from torch import nn
 
 from advisor.vocabulary import Trainable
@@ -284,12 +283,29 @@ def _finish(
     return replace(
         result,
         status=TrialStatus.COMPLETED,
-        test_accuracy=round(float(accuracy_score(truth, predicted)), 5),
-        test_macro_f1=round(float(f1_score(truth, predicted, average="macro")), 5),
+        test_accuracy=round(float(correct.mean()), 5),
+        test_macro_f1=round(macro_f1(truth, predicted), 5),
         test_correct=pack_correct(correct),
         test_size=len(truth),
         health=health,
     )
+
+
+def macro_f1(truth: np.ndarray, predicted: np.ndarray) -> float:
+    """Mean over the classes in either array of 2TP / (2TP + FP + FN): scikit-learn's ``f1_score(average="macro")``.
+
+    Here, not from scikit-learn: importing ``sklearn.metrics`` adds ~80 MB to every run's memory.
+
+    >>> macro_f1(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]))
+    0.7333333333333334
+    """
+    classes = np.union1d(truth, predicted)
+    scores = []
+    for label in classes:
+        is_true, is_predicted = truth == label, predicted == label
+        hits = np.count_nonzero(is_true & is_predicted)
+        scores.append(2 * hits / (np.count_nonzero(is_true) + np.count_nonzero(is_predicted)))
+    return float(np.mean(scores)) if scores else 0.0
 
 
 def _seed_everything(seed: int) -> None:

@@ -105,3 +105,16 @@ def test_staging_rows_reads_them_in_order(rows):
     staged = stage_images(images, 12, CPU, chunk=3, rows=rows)
     whole = stage_images(images, 12, CPU)
     assert torch.equal(staged, whole if rows is None else whole[torch.as_tensor(rows)])
+
+
+def test_macro_f1_is_scikit_learns():
+    from sklearn.metrics import f1_score
+
+    from bench.train.trial import macro_f1
+
+    rng = np.random.default_rng(0)
+    for classes in (2, 3, 10):
+        truth = rng.integers(0, classes, 200)
+        predicted = np.where(rng.random(200) < 0.6, truth, rng.integers(0, classes + 1, 200))  # a class never true
+        assert round(macro_f1(truth, predicted), 5) == round(float(f1_score(truth, predicted, average="macro")), 5)
+    assert macro_f1(np.array([1, 1]), np.array([1, 1])) == 1.0
