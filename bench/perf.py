@@ -241,7 +241,7 @@ def run_perf(
         dataset, arm, backbone=backbone, examples=examples, budget_seconds=budget_seconds, resolution=resolution,
         scratch_resolution=resolution, batch_size=batch_size, device=device_name,
     )  # fmt: skip
-    staged = cache.staged(data, resolution, device)[torch.as_tensor(train_idx, device=device)]
+    staged = cache.staged(data, resolution, device, train_idx)  # sorted: subsample_train's answer
     labels = torch.as_tensor(data.labels[train_idx], device=device)
     rounds: dict[str, list[float]] = {"runner": [], "raw": [], "naive": [], "naive_same": []}
     for _ in range(repeats):

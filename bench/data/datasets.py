@@ -3,6 +3,11 @@
 A user folder is listed and labelled first (cheap: names only), then only the files a run
 needs are decoded: with a ``train_limit``, a seeded stratified subset big enough for the
 held-out sets and that many training images (see :func:`bench.data.splits.files_needed`).
+Every decoded file that fails is skipped and named (CLI and reports); files outside the subset
+are never opened, so they are neither judged nor listed as skipped: the reports say how many
+were decoded of how many found (``files_used`` of ``files_total``). The decode is bounded by
+that subset, whatever the folder's size; a trial then stages only the images it uses
+(:func:`bench.train.trial.prepare`).
 """
 
 from __future__ import annotations

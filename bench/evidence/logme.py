@@ -188,10 +188,10 @@ def estimate_transferability(
         )
     examples = min(examples or len(splits.train), len(splits.train))
     idx = subsample_train(splits, data.labels, examples, seed)
-    images = cache.staged(data, resolution or data.default_resolution, device)
+    images = cache.staged(data, resolution or data.default_resolution, device, idx)  # idx: sorted, unique
     scores = []
     for random_init in (False, True):
-        features, _ = cache.features(spec, data, images, device, idx, random_init=random_init)
+        features, _ = cache.features(spec, data, images, device, idx, random_init=random_init, rows=idx)
         scores.append(logme(features[idx], data.labels[idx]))
     gain = scores[0] - scores[1]
     return Transferability(

@@ -49,7 +49,8 @@ class TrialCache:
         self.root = root
         self._datasets: dict[tuple[str, int, int | None], ImageData] = {}
         self._dataset_errors: dict[tuple[str, int, int | None], BenchInputError] = {}
-        self._staged: dict[tuple[str, int, str], torch.Tensor] = {}
+        # One staged tensor per (dataset, resolution, device), with the rows it holds (None: all of them).
+        self._staged: dict[tuple[str, int, str], tuple[bytes | None, torch.Tensor]] = {}
         self._models: dict[str, nn.Module] = {}
         self._features: dict[tuple[str, str, int], _FeatureStore] = {}
         # What other kinds of data keep between trials (text: the encoder, token ids, embeddings).
@@ -117,14 +118,26 @@ class TrialCache:
         """Hold ``model`` (pretrained weights loaded elsewhere) as the one ``pretrained_model(spec, ...)`` copies."""
         self._models[spec.name] = model
 
-    def staged(self, data: ImageData, resolution: int, device: torch.device) -> torch.Tensor:
-        """The whole dataset as uint8 N x 3 x R x R on ``device`` (resized once, grayscale repeated)."""
+    def staged(
+        self, data: ImageData, resolution: int, device: torch.device, rows: np.ndarray | None = None
+    ) -> torch.Tensor:
+        """The dataset's images as uint8 N x 3 x R x R on ``device`` (resized once, grayscale repeated).
+
+        ``rows`` (sorted, unique dataset indices) stages only those images, in that order: a trial
+        stages what it trains and evaluates on, not every image the dataset holds. One tensor is kept
+        per dataset, resolution and device; asking for other rows replaces it, so what stays staged
+        between trials is one trial's work per resolution.
+        """
         key = (data.fingerprint, resolution, str(device))
-        if key in self._staged:
+        wanted = None if rows is None else np.ascontiguousarray(rows, dtype=np.int64).tobytes()
+        held = self._staged.get(key)
+        if held is not None and held[0] == wanted:
             self.hits["staged"] += 1
-        else:
-            self._staged[key] = stage_images(data.images, resolution, device)
-        return self._staged[key]
+            return held[1]
+        self._staged.pop(key, None)  # freed before the new rows are allocated
+        staged = stage_images(data.images, resolution, device, rows=rows)
+        self._staged[key] = (wanted, staged)
+        return staged
 
     def pretrained_model(self, spec: BackboneSpec, num_classes: int) -> nn.Module:
         """A fresh copy of the pretrained model with a new head (seed the RNG first)."""
@@ -145,11 +158,14 @@ class TrialCache:
         needed: np.ndarray,
         progress: Callable[[], None] = lambda: None,
         random_init: bool = False,
+        rows: np.ndarray | None = None,
     ) -> tuple[np.ndarray, bool]:
         """Pooled features (N x D float32; rows outside ``needed`` may be unset) and whether all were cached.
 
-        Each image is encoded at most once per backbone and resolution: missing rows are
-        computed and the store is written back to disk atomically.
+        ``needed`` are dataset indices; ``images`` holds the dataset's ``rows`` (sorted dataset indices,
+        as :meth:`staged` returns them; None: every image). Each image is encoded at most once per
+        backbone and resolution: missing rows are computed a batch at a time and the store is written
+        back to disk atomically.
         """
         resolution = images.shape[-1]
         name = f"{spec.name}-random" if random_init else spec.name
@@ -163,15 +179,10 @@ class TrialCache:
             self.hits["features"] += 1
             self._features[key] = store
             return store.values, True
-        encoded = extract_features(
-            self.feature_model(spec, random_init),
-            images[torch.as_tensor(missing, device=device)],
-            spec,
-            device,
-            progress,
-        )
+        positions = missing if rows is None else np.searchsorted(rows, missing)
+        encoded = extract_features(self.feature_model(spec, random_init), images, spec, device, progress, positions)
         if store is None:
-            store = _FeatureStore(np.zeros((len(images), encoded.shape[1]), np.float32), np.zeros(len(images), bool))
+            store = _FeatureStore(np.zeros((len(data), encoded.shape[1]), np.float32), np.zeros(len(data), bool))
         store.values[missing] = encoded
         store.done[missing] = True
         self._features[key] = store
@@ -201,18 +212,27 @@ class TrialCache:
 STAGING_CHUNK_BYTES = 64 << 20  # float32 working memory per staging chunk, whatever the dataset's size
 
 
-def stage_images(images: np.ndarray, resolution: int, device: torch.device, chunk: int | None = None) -> torch.Tensor:
+def stage_images(
+    images: np.ndarray,
+    resolution: int,
+    device: torch.device,
+    chunk: int | None = None,
+    rows: np.ndarray | None = None,
+) -> torch.Tensor:
     """uint8 N x H x W x C (C = 1 or 3) -> uint8 N x 3 x R x R on ``device``, resized in chunks.
 
     A chunk's float copies are bounded by :data:`STAGING_CHUNK_BYTES` (1,024 images at 128 px were
     600 MB of temporaries); images already at ``resolution`` are copied as bytes, with no float at all.
+    ``rows`` stages only those images, in that order, read a chunk at a time (no copy of all of them).
     """
-    out = torch.empty((len(images), 3, resolution, resolution), dtype=torch.uint8, device=device)
+    count = len(images) if rows is None else len(rows)
+    out = torch.empty((count, 3, resolution, resolution), dtype=torch.uint8, device=device)
     side = max(images.shape[1], images.shape[2], resolution) if images.ndim == 4 else resolution
     chunk = chunk or max(1, STAGING_CHUNK_BYTES // (3 * side * side * 4 * 3))  # ~3 float copies alive at once
     same_size = images.shape[1] == resolution and images.shape[2] == resolution
-    for start in range(0, len(images), chunk):
-        part = torch.as_tensor(images[start : start + chunk], device=device).permute(0, 3, 1, 2)
+    for start in range(0, count, chunk):
+        source = images[start : start + chunk] if rows is None else images[rows[start : start + chunk]]
+        part = torch.as_tensor(source, device=device).permute(0, 3, 1, 2)
         if same_size:
             out[start : start + chunk] = part.expand(-1, 3, -1, -1) if part.shape[1] == 1 else part
             continue
@@ -227,13 +247,25 @@ def stage_images(images: np.ndarray, resolution: int, device: torch.device, chun
 
 @torch.inference_mode()
 def extract_features(
-    model: nn.Module, images: torch.Tensor, spec: BackboneSpec, device: torch.device, progress: Callable[[], None]
+    model: nn.Module,
+    images: torch.Tensor,
+    spec: BackboneSpec,
+    device: torch.device,
+    progress: Callable[[], None],
+    positions: np.ndarray | None = None,
 ) -> np.ndarray:
+    """Pooled features of ``images`` (only those at ``positions``, gathered a batch at a time, when given)."""
     model = model.to(device).eval()
     if prefers_channels_last(device):
         model = model.to(memory_format=torch.channels_last)
     outputs = []
-    for batch in images.split(eval_batch_size(device)):
+    size = eval_batch_size(device)
+    count = len(images) if positions is None else len(positions)
+    for start in range(0, count, size):
+        if positions is None:
+            batch = images[start : start + size]
+        else:
+            batch = images[torch.as_tensor(positions[start : start + size], device=images.device)]
         outputs.append(forward_batch(model, batch, spec, device).float().cpu())
         progress()
     return torch.cat(outputs).numpy().astype(np.float32)

@@ -20,7 +20,6 @@ from functools import partial
 import torch
 
 from advisor.vocabulary import Trainable
-from bench.data.unlabeled import holdout_pool
 from bench.device import now, resolve_device
 from bench.models.backbones import create_model
 from bench.train.arms import get_arm
@@ -145,10 +144,10 @@ def _pretrain_rate(config: TrialConfig, cache: TrialCache, clock: Callable[[], f
     ready = prepare(config, arm, device, cache)
     if config.unlabeled is not None:
         return None  # the pool is decoded by the trial; its rate is the held-out pool's
-    pool = holdout_pool(ready.data, ready.train_idx, ready.splits)
-    if pool.indices is None or len(pool) < 64:
+    pool = ready.pool
+    if pool is None or pool.indices is None or len(pool) < 64:
         return None
-    images = ready.images[torch.as_tensor(pool.indices[:512], device=ready.images.device)]
+    images = ready.images[torch.as_tensor(ready.at(pool.indices[:512]), device=ready.images.device)]
     classes = ready.data.num_classes
     model = cache.pretrained_model(ready.spec, classes) if arm.pretrained else create_model(ready.spec, classes, False)
     model = model.to(device)

@@ -115,13 +115,17 @@ def run_linear_probe(
     hooks: Hooks,
     cache: TrialCache,
     clock: Callable[[], float],
+    rows: np.ndarray | None = None,
 ) -> ProbeOutcome:
-    """The linear-probe arm: pooled features of the frozen backbone (cached), logistic regression, C on validation."""
+    """The linear-probe arm: pooled features of the frozen backbone (cached), logistic regression, C on validation.
+
+    ``split_idx`` are dataset indices; ``images`` holds the dataset's ``rows`` (None: all of them).
+    """
     train_idx, val_idx, test_idx = split_idx
     t_features = clock()
     needed = np.concatenate([train_idx, val_idx, test_idx])
     features, hit = cache.features(
-        spec, data, images, device, needed, progress=lambda: hooks.progress(TrialState(config, "features"))
+        spec, data, images, device, needed, progress=lambda: hooks.progress(TrialState(config, "features")), rows=rows
     )
     return fit_on_features(config, features, data.labels, data.num_classes, split_idx, device, hooks, clock,
                            clock() - t_features, hit)  # fmt: skip
