@@ -16,6 +16,7 @@ from typing import Any
 
 from bench.data.splits import make_splits, subsample_train
 from bench.data.text_catalog import is_text_dataset
+from bench.data.units import dataset_modality
 from bench.data.unlabeled import holdout_pool, load_unlabeled
 from bench.device import resolve_device
 from bench.errors import BenchInputError
@@ -264,7 +265,8 @@ def dataset_facts(request: RunRequest, cache: TrialCache) -> dict[str, Any]:
     data = cache.dataset(base.dataset, base.image_size, base.train_limit, text_columns=text_columns(base))
     return {
         "name": request.dataset_name,
-        "images": len(data),
+        "images": len(data),  # examples of either kind (the key older runs stored)
+        "modality": dataset_modality(base.dataset).value,
         "classes": list(data.class_names),
         "files_total": data.files_total,
         "files_used": data.files_used,
@@ -281,7 +283,7 @@ def plan_request(request: RunRequest, cache: TrialCache, spent_seconds: float) -
     profile's ``time_budget_hours``) when the bound or the budget cannot pay for a comparison."""
     base = request.trial_base
     started = time.monotonic()
-    data = cache.dataset(base.dataset, base.image_size, base.train_limit)
+    data = cache.dataset(base.dataset, base.image_size, base.train_limit, text_columns=text_columns(base))
     available = len(make_splits(data.labels, base.split_seed).train)
     examples = training_examples(base, available) or available
     rates = measure_rates(replace(base, examples=examples), request.arms, cache)

@@ -255,6 +255,25 @@ def measure_text_throughput(config, arm, device, cache, clock, steps: int, examp
     return steps / max(clock() - start, 1e-9), len(batches)
 
 
+def measure_text_encode_rate(config: TrialConfig, cache: TrialCache, clock, sample: int) -> tuple[float, int]:
+    """(texts per second through the encoder's own ``encode``, texts the probe encodes besides training: validation
+    and test), from ``sample`` training texts after an untimed warm-up; nothing is stored."""
+    data = text_dataset(cache, config)
+    splits = make_splits(data.labels, config.split_seed)
+    spec = get_text_backbone(config.text_backbone)
+    model = encoder(cache, spec)
+    texts = [data.texts[i] for i in splits.train[:sample]]
+    previous, model.max_seq_length = model.max_seq_length, min(config.max_tokens, spec.max_seq_length)
+    try:
+        model.encode(texts[:8], batch_size=ENCODE_BATCH, show_progress_bar=False)  # warm-up, untimed
+        start = clock()
+        model.encode(texts, batch_size=ENCODE_BATCH, show_progress_bar=False)
+        seconds = clock() - start
+    finally:
+        model.max_seq_length = previous
+    return len(texts) / max(seconds, 1e-9), len(splits.val) + len(splits.test)
+
+
 def _probe(config, spec, data, split_idx, device, hooks, cache, base, clock, finish) -> TrialResult:
     train_idx, val_idx, test_idx = split_idx
     t_features = clock()
