@@ -115,6 +115,8 @@ def validate_trial_config(config: TrialConfig) -> None:
     if is_text_dataset(config.dataset):
         validate_text_arm(config)
         return
+    if config.arm in TEXT_ONLY_ARMS:
+        raise ConfigError("arms", f"expected arms measured on images; got {config.arm} (text only) on {config.dataset}")
     backbone = get_backbone(config.backbone)
     get_backbone(config.scratch_backbone)
     if arm.pretrained and not backbone.has_pretrained:
@@ -132,7 +134,8 @@ def validate_trial_config(config: TrialConfig) -> None:
 
 
 # Arms measured on text; the hybrid arms (in-domain pretraining on unlabeled text) are not yet.
-TEXT_ARMS = ("linear_probe", "partial_finetune", "full_finetune", "scratch", "scratch_same_arch")
+TEXT_ARMS = ("linear_probe", "partial_finetune", "full_finetune", "setfit", "scratch", "scratch_same_arch")
+TEXT_ONLY_ARMS = ("setfit",)
 
 
 def validate_text_arm(config: TrialConfig) -> None:

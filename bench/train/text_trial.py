@@ -11,6 +11,9 @@ from images is only what a batch is and which model is built:
   recipe's parameter groups, warm-up and cosine schedule, budget planner, early stopping)
   on token batches padded to their own length and ordered by length in seeded buckets;
   the recipe numbers are the text presets (:data:`advisor.recipes.TEXT_HYPERPARAMETERS`);
+* ``setfit``: SetFit's contrastive pairs tune a copy of the encoder (sentence-transformers'
+  CosineSimilarityLoss; :mod:`bench.train.text_setfit`), then the probe's logistic regression
+  on its embeddings (:data:`advisor.recipes.SETFIT`: the few-shot full fine-tune recipe);
 * ``scratch``: the registry's compact text model (hashed n-gram bag) from random init, with
   a TF-IDF + logistic-regression baseline (scikit-learn) fitted on the same training texts and
   reported beside it (``baseline_accuracy``);
@@ -30,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from advisor.recipes import Hyperparameters, hyperparameters_for
+from advisor.recipes import SETFIT, Hyperparameters, hyperparameters_for
 from advisor.vocabulary import Modality, Trainable
 from bench.data.splits import make_splits, subsample_train
 from bench.data.text_data import TextData
@@ -45,6 +48,7 @@ from bench.train.config import TrialConfig
 from bench.train.loop import GradientTrainer, lr_factor
 from bench.train.probe import fit_on_features
 from bench.train.result import TrialResult
+from bench.train.text_setfit import train_contrastive
 from bench.train.text_tokens import Tokens, bucketed_order, encoder_tokens, hashed_ngrams
 from bench.vocabulary import Architecture
 
@@ -63,7 +67,7 @@ class _BlockView:
 
 
 def text_hyperparameters(arm: ArmSpec) -> Hyperparameters:
-    return hyperparameters_for(arm.strategy, Modality.TEXT)
+    return SETFIT.numbers if arm.contrastive else hyperparameters_for(arm.strategy, Modality.TEXT)
 
 
 def text_spec(config: TrialConfig, arm: ArmSpec) -> TextBackboneSpec:
@@ -204,6 +208,12 @@ def run_text(
     splits = make_splits(data.labels, config.split_seed)
     train_idx = subsample_train(splits, data.labels, examples_for(config, len(splits.train)), config.seed)
     spec = text_spec(config, arm)
+    if arm.contrastive:
+        base = replace(base, train_examples=len(train_idx), dataset_fingerprint=data.fingerprint,
+                       time_data_s=clock() - t0)  # fmt: skip
+        seed_everything(config.seed)
+        return _setfit(config, spec, data, (train_idx, splits.val, splits.test), device, hooks, cache, base, clock,
+                       finish)  # fmt: skip
     if text_hyperparameters(arm).trainable == Trainable.HEAD:
         base = replace(base, train_examples=len(train_idx), dataset_fingerprint=data.fingerprint,
                        time_data_s=clock() - t0)  # fmt: skip
@@ -283,6 +293,42 @@ def _probe(config, spec, data, split_idx, device, hooks, cache, base, clock, fin
     probe = fit_on_features(config, features, data.labels, data.num_classes, split_idx, device, hooks, clock,
                             feature_seconds, hit)  # fmt: skip
     return finish(probe.into(base, len(train_idx)), probe.predictions, test_idx, data.labels, gradient=False)
+
+
+def _setfit(config, spec, data, split_idx, device, hooks, cache, base, clock, finish) -> TrialResult:
+    """SetFit: contrastive pairs tune a copy of the encoder (bench.train.text_setfit), then the probe's logistic
+    regression on its embeddings. The budget (the training share of it) pays for both stages."""
+    import copy
+
+    train_idx, val_idx, test_idx = split_idx
+    tokens = tokens_for(cache, data, spec, config, device)
+    model = copy.deepcopy(encoder(cache, spec)).to(device)
+    budget = None if config.budget_seconds is None else config.budget_seconds * config.train_share
+    hooks.progress(TrialState(config, "train"))
+    # The pairs take most of the budget; encoding every needed text and the fits take the rest.
+    pairs_seconds = None if budget is None else budget * SETFIT_PAIR_SHARE
+    stage = train_contrastive(model, tokens, data.labels, train_idx, SETFIT, config.seed, pairs_seconds, device,
+                              hooks, TrialState(config, "train"), clock)  # fmt: skip
+    t_features = clock()
+    needed = np.concatenate([train_idx, val_idx, test_idx])
+    model.max_seq_length = min(config.max_tokens, spec.max_seq_length)
+    features = np.zeros((len(data), spec.embedding_size), np.float32)
+    features[needed] = model.encode([data.texts[i] for i in needed], batch_size=ENCODE_BATCH,
+                                    convert_to_numpy=True, show_progress_bar=False)  # fmt: skip
+    probe = fit_on_features(config, features, data.labels, data.num_classes, split_idx, device, hooks, clock,
+                            clock() - t_features, False)  # fmt: skip
+    result = replace(
+        probe.into(base, len(train_idx)),
+        steps=stage.steps,
+        epochs_run=stage.iterations,
+        time_train_s=round(stage.seconds + probe.feature_seconds + probe.fit_seconds, 3),
+        images_per_second=round(stage.sentences / max(stage.seconds, 1e-9), 1),  # sentences/s through the pairs
+        feature_cache_hit=None,
+    )
+    return finish(result, probe.predictions, test_idx, data.labels, gradient=True)
+
+
+SETFIT_PAIR_SHARE = 0.8  # of a budgeted SetFit trial's training time: the pairs; the rest encodes and fits the head
 
 
 def tfidf_baseline(data: TextData, train_idx: np.ndarray, val_idx: np.ndarray, test_idx: np.ndarray) -> dict:

@@ -25,7 +25,7 @@ from bench.evidence.question import duration_words
 from bench.vocabulary import RunKind
 
 # Arms that are not advisor strategies get their own label; the rest use the strategy's.
-_ARM_ONLY = {"scratch_same_arch": "Scratch, same architecture"}
+_ARM_ONLY = {"scratch_same_arch": "Scratch, same architecture", "setfit": "Full fine-tune, SetFit contrastive (text)"}
 # Run and trial settings as the validation form words them.
 RUN_FIELDS = {
     "dataset": "Dataset",

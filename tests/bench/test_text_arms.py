@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bench.errors import ConfigError
 from bench.evidence.text_transfer import estimate_text_transferability
 from bench.train.cache import TrialCache
 from bench.train.config import TrialConfig
@@ -60,3 +61,30 @@ def test_text_transferability_scores_the_encoder_above_its_random_init(cache):
     assert result.examples == 60
     assert result.logme_pretrained > result.logme_random_init
     assert result.suggested_similarity in ("high", "medium", "low")
+
+
+def two_class_csv(folder) -> str:
+    """60 short texts in two topics (sport, cooking), each from its own words: a tiny few-shot set."""
+    sport = ["team", "goal", "match", "coach", "league", "striker", "referee", "season", "stadium", "keeper"]
+    food = ["oven", "flour", "sauce", "onion", "recipe", "butter", "garlic", "pasta", "simmer", "dough"]
+    rows = [f"the {sport[i % 10]} and the {sport[(i * 3 + 1) % 10]} {i},sport" for i in range(30)]
+    rows += [f"the {food[i % 10]} and the {food[(i * 3 + 1) % 10]} {i},cooking" for i in range(30)]
+    path = folder / "topics.csv"
+    path.write_text("text,label\n" + "\n".join(rows) + "\n")
+    return str(path)
+
+
+def test_setfit_learns_a_tiny_two_class_set_well_above_chance(cache, tmp_path):
+    """SetFit's pairs (20 iterations over 4 labeled texts: 10 steps of 16 pairs), then the probe's head."""
+    config = TrialConfig(two_class_csv(tmp_path), "setfit", examples=4, max_tokens=16, budget_seconds=None,
+                         device="cpu")  # fmt: skip
+    result = run_trial(config, cache=cache)
+    assert result.status == TrialStatus.COMPLETED, result.error
+    assert result.health.learned and result.test_accuracy > 0.8, (result.test_accuracy, result.health)  # chance 0.5
+    assert (result.steps, result.epochs_run, result.train_examples) == (10, 20.0, 4)
+    assert result.images_per_second > 0  # sentences per second through the pairs
+
+
+def test_setfit_is_refused_on_images_by_its_flag():
+    with pytest.raises(ConfigError, match=r"arms.*setfit"):
+        run_trial(TrialConfig("digits", "setfit", examples=20, device="cpu"))
