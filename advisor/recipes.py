@@ -115,6 +115,29 @@ SETFIT = ContrastiveRecipe(
 )
 
 
+@dataclass(frozen=True)
+class TextPretrainRecipe:
+    """The text hybrid's first stage: unsupervised SimCSE (Gao et al. 2021) on the task's unlabeled texts.
+
+    Each text is paired with itself; dropout makes the two passes differ, and the other texts of the
+    batch are the negatives (sentence-transformers' MultipleNegativesRankingLoss).
+    """
+
+    lr: float
+    batch_size: int
+    loss: str
+
+    def describe(self) -> str:
+        return (
+            f"stage 1: unsupervised SimCSE on the unlabeled texts (each text paired with itself, dropout as the "
+            f"augmentation, the batch's other texts as negatives; sentence-transformers' {self.loss}), AdamW at "
+            f"{self.lr:g}, {self.batch_size} texts a step"
+        )
+
+
+SIMCSE = TextPretrainRecipe(lr=3e-5, batch_size=32, loss="MultipleNegativesRankingLoss")
+
+
 def few_shot(labeled_examples: int, num_classes: int) -> bool:
     """SetFit's regime: at most FEW_SHOT_PER_CLASS labels per class.
 
@@ -328,6 +351,10 @@ def recipe_for(strategy: str, profile: Profile) -> Recipe:
         and few_shot(profile.labeled_examples, profile.num_classes)
     ):
         notes.append(SETFIT.describe())
+    if strategy == StrategyName.HYBRID and profile.modality == Modality.TEXT:
+        stage_two = preset.lr_body.split("stage 2: ", 1)[-1]
+        preset = replace(preset, lr_body=f"{SIMCSE.describe()}; stage 2: {stage_two}",
+                         augmentation="stage 1: dropout (SimCSE); stage 2: none")  # fmt: skip
     if profile.domain_similarity == Similarity.UNKNOWN:
         notes.append("Measure similarity first: `python -m bench run` with a linear probe vs scratch tells quickly.")
     return replace(preset, backbone=backbone, epochs=epochs, notes=tuple(notes))

@@ -63,8 +63,8 @@ CLI_SESSION = "cli"  # command-line runs share the app's run store; History show
 # Options that run and curve share, declared once.
 Unlabeled = Annotated[
     str | None,
-    typer.Option(help="Hybrid arms: a folder or .zip of unlabeled in-domain images; default: the training "
-                 "examples beyond --examples, labels hidden."),
+    typer.Option(help="Hybrid arms: a folder or .zip of unlabeled in-domain images (text: not taken); default: "
+                 "the training examples beyond --examples, labels hidden (text: SimCSE on them)."),
 ]  # fmt: skip
 PretrainSeconds = Annotated[
     float | None,

@@ -17,7 +17,7 @@ from typing import Any
 from bench.data.splits import make_splits, subsample_train
 from bench.data.text_catalog import is_text_dataset
 from bench.data.units import dataset_modality
-from bench.data.unlabeled import holdout_pool, load_unlabeled
+from bench.data.unlabeled import holdout_indices, holdout_pool, load_unlabeled
 from bench.device import resolve_device
 from bench.errors import BenchInputError
 from bench.evidence.curve import CurveResult, run_curve, validate_sizes
@@ -223,6 +223,9 @@ def check_data(request: RunRequest, cache: TrialCache) -> None:
     else:
         examples = max(request.sizes) if request.sizes else training_examples(base, len(splits.train))
         labeled = subsample_train(splits, data.labels, examples, 0)
+        if is_text_dataset(base.dataset):
+            holdout_indices(data.name, labeled, splits, "texts")  # SimCSE trains on any pool of two or more
+            return
         pool_size = len(holdout_pool(data, labeled, splits))
     check_pool_size(pool_size, base.batch_size, base.pretrain_objective)
 

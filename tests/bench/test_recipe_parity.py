@@ -82,3 +82,12 @@ def test_the_few_shot_text_recipe_says_what_the_setfit_arm_runs():
     assert text_hyperparameters(ARMS["setfit"]) is hp
     many = replace(few, labeled_examples=10_000)
     assert not any("SetFit" in n for n in recipe_for("full_finetune", many).notes)
+
+
+def test_the_text_hybrid_recipe_says_its_first_stage_is_simcse():
+    from advisor.recipes import SIMCSE
+    from advisor.vocabulary import Modality
+
+    recipe = recipe_for("hybrid", replace(example_profile(), modality=Modality.TEXT))
+    assert SIMCSE.describe() in recipe.lr_body and "stage 2: " in recipe.lr_body
+    assert f"AdamW at {SIMCSE.lr:g}" in recipe.lr_body and SIMCSE.loss in recipe.lr_body

@@ -88,3 +88,41 @@ def test_setfit_learns_a_tiny_two_class_set_well_above_chance(cache, tmp_path):
 def test_setfit_is_refused_on_images_by_its_flag():
     with pytest.raises(ConfigError, match=r"arms.*setfit"):
         run_trial(TrialConfig("digits", "setfit", examples=20, device="cpu"))
+
+
+def test_text_hybrid_pretrains_on_the_texts_beyond_the_labeled_ones_then_fine_tunes(cache, tmp_path):
+    """SimCSE for 1 s on the held-back training texts (labels hidden), then full fine-tuning on 16 labels."""
+    config = TrialConfig(two_class_csv(tmp_path), "hybrid", examples=16, max_tokens=16, batch_size=8,
+                         budget_seconds=None, pretrain_seconds=1, max_epochs=8, patience=8, device="cpu")  # fmt: skip
+    result = run_trial(config, cache=cache)
+    assert result.status == TrialStatus.COMPLETED, result.error
+    assert result.pretrain_steps > 0 and result.time_pretrain_s > 0
+    assert (
+        "(SimCSE) on" in result.pretrain_notes[0] and "beyond the 16 labeled, labels hidden" in result.pretrain_notes[1]
+    )
+    assert result.test_accuracy > 0.7 and result.health.learned, (result.test_accuracy, result.health)  # chance 0.5
+
+
+def test_simcse_moves_the_encoder_and_leaves_the_shared_copy_alone(cache, tmp_path):
+    import copy
+
+    import numpy as np
+    import torch
+
+    from advisor.recipes import SIMCSE
+    from bench.models.text_backbones import get_text_backbone
+    from bench.train.callbacks import Hooks, TrialState
+    from bench.train.text_pretrain import simcse
+    from bench.train.text_trial import encoder, text_dataset, tokens_for
+
+    config = TrialConfig(two_class_csv(tmp_path), "hybrid", max_tokens=16, pretrain_seconds=1, device="cpu")
+    spec, data = get_text_backbone(config.text_backbone), text_dataset(cache, config)
+    shared = encoder(cache, spec)
+    model = copy.deepcopy(shared)
+    before = shared[0].auto_model.encoder.layer[0].attention.self.query.weight.clone()
+    result = simcse(model, tokens_for(cache, data, spec, config, torch.device("cpu")), np.arange(8), SIMCSE, 60.0,
+                    0, torch.device("cpu"), Hooks([]), TrialState(config, "pretrain"), lambda: 0.0, max_steps=2)  # fmt: skip
+    assert (result.steps, result.texts) == (2, 16)  # batches of the whole 8-text pool
+    after = model[0].auto_model.encoder.layer[0].attention.self.query.weight
+    assert not torch.equal(before, after)  # trained
+    assert torch.equal(before, shared[0].auto_model.encoder.layer[0].attention.self.query.weight)  # a copy trained

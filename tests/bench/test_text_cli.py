@@ -34,8 +34,10 @@ def test_bad_csv_exits_2_naming_the_column_or_line(tmp_path, content, extra, mes
 
 
 def test_an_arm_not_measured_on_text_is_refused_by_its_flag(tmp_path):
-    err = refused("run", "--dataset", "fortunes", "--arms", "hybrid", "--device", "cpu", "--out", tmp_path / "o")
-    assert "--arms" in err and "linear_probe, partial_finetune, full_finetune, setfit, scratch" in err
+    err = refused(
+        "run", "--dataset", "fortunes", "--arms", "hybrid_scratch", "--device", "cpu", "--out", tmp_path / "o"
+    )
+    assert "--arms" in err and "linear_probe, partial_finetune, full_finetune, setfit, hybrid, scratch" in err
 
 
 def test_a_missing_csv_is_refused_before_anything_runs(tmp_path):
