@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bench.errors import ConfigError
@@ -126,3 +128,23 @@ def test_simcse_moves_the_encoder_and_leaves_the_shared_copy_alone(cache, tmp_pa
     after = model[0].auto_model.encoder.layer[0].attention.self.query.weight
     assert not torch.equal(before, after)  # trained
     assert torch.equal(before, shared[0].auto_model.encoder.layer[0].attention.self.query.weight)  # a copy trained
+
+
+def test_a_planned_text_check_measures_each_arm_in_sentences_per_second(cache):
+    from bench.train.planning import measure_rates
+
+    rates = measure_rates(replace(small("linear_probe"), budget_seconds=5), ("linear_probe", "scratch"), cache)
+    assert [r.arm for r in rates] == ["linear_probe", "scratch"]
+    assert all(r.images_per_second > 0 and r.unit == "sentences/s" for r in rates)
+    assert rates[0].eval_images > 100  # the probe also encodes the validation and test texts
+
+
+def test_perf_on_text_prints_sentences_per_second_beside_the_encode_loop(cache):
+    from bench.perf_text import render_text_perf, run_text_perf
+
+    report = run_text_perf("code-snippets", examples=40, arms=("scratch",), batch_size=8, device_name="cpu",
+                           budget_seconds=1, repeats=1, max_tokens=16, cache=cache)  # fmt: skip
+    assert report.arms["scratch"] > 0 and report.encode_loop > 0 and report.examples == 40
+    text = render_text_perf(report)
+    assert "sentences/s training" in text and "plain encode loop" in text and "img/s" not in text
+    assert report.to_dict()["vs_encode_loop"]["scratch"] > 0
