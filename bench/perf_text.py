@@ -28,7 +28,7 @@ from bench.train.cache import TrialCache
 from bench.train.config import TEXT_ARMS, TrialConfig, validate_trial_config
 from bench.train.text_trial import measure_text_encode_rate
 from bench.train.trial import run_trial
-from bench.vocabulary import ArmFamily
+from bench.vocabulary import Architecture, ArmFamily
 
 TEXT_PERF_ARMS = ("full_finetune", "partial_finetune", "scratch")
 
@@ -48,7 +48,11 @@ class TextPerfReport:
     repeats: int
 
     def to_dict(self) -> dict[str, Any]:
-        ratios = {arm: round(rate / self.encode_loop, 3) for arm, rate in self.arms.items() if self.encode_loop}
+        ratios = {
+            arm: round(rate / self.encode_loop, 3)
+            for arm, rate in self.arms.items()
+            if self.encode_loop and get_arm(arm).architecture == Architecture.PRETRAINED  # same network only
+        }
         return {**asdict(self), "vs_encode_loop": ratios}
 
 
@@ -108,7 +112,8 @@ def render_text_perf(report: TextPerfReport) -> str:
         f"up to {r.max_tokens} tokens; mean ± std over {r.repeats} interleaved rounds",
     ]
     for arm, rate in r.arms.items():
-        ratio = f"   {rate / r.encode_loop:.2f}x the encode loop" if r.encode_loop else ""
+        same_model = get_arm(arm).architecture == Architecture.PRETRAINED  # the encoder's own network
+        ratio = f"   {rate / r.encode_loop:.2f}x the encode loop" if r.encode_loop and same_model else ""
         lines.append(f"  (a) runner, {arm:<18} {rate:9.1f} ± {r.arm_spreads[arm]:6.1f} sentences/s training{ratio}")
     lines.append(
         f"  (b) plain encode loop        {r.encode_loop:9.1f} ± {r.encode_spread:6.1f} sentences/s   "

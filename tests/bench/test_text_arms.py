@@ -147,4 +147,4 @@ def test_perf_on_text_prints_sentences_per_second_beside_the_encode_loop(cache):
     assert report.arms["scratch"] > 0 and report.encode_loop > 0 and report.examples == 40
     text = render_text_perf(report)
     assert "sentences/s training" in text and "plain encode loop" in text and "img/s" not in text
-    assert report.to_dict()["vs_encode_loop"]["scratch"] > 0
+    assert report.to_dict()["vs_encode_loop"] == {}  # the n-gram model is not the encoder's network: no ratio
