@@ -80,6 +80,73 @@ TEXT_HYPERPARAMETERS: dict[str, Hyperparameters] = {
 }
 
 
+@dataclass(frozen=True)
+class ContrastiveRecipe:
+    """SetFit (Tunstall et al. 2022): fine-tune a sentence encoder on pairs of labeled texts (same class: 1,
+    other class: 0) with a cosine-similarity loss, then fit logistic regression on its embeddings.
+
+    Made for few labels per class, where a new softmax head on a fine-tuned encoder overfits.
+    The benchmark's ``setfit`` arm trains with exactly these numbers (sentence-transformers' loss).
+    """
+
+    numbers: Hyperparameters  # AdamW on the whole encoder: its learning rate, warm-up and weight decay
+    iterations: int  # SetFit's num_iterations: per iteration, each text gets one same-class and one other-class pair
+    loss: str  # the sentence-transformers loss class the pairs train with
+    batch_size: int  # pairs per step
+
+    def describe(self) -> str:
+        n = self.numbers
+        return (
+            f"With few labels per class (at most {FEW_SHOT_PER_CLASS}), fine-tune contrastively as SetFit does "
+            f"(Tunstall et al. 2022; the benchmark's setfit arm): {self.iterations} iterations over the training "
+            f"texts, each pairing every text with one text of its class (target 1) and one of another (target 0); "
+            f"sentence-transformers' {self.loss}, {self.batch_size} pairs a step, AdamW at {n.lr_body:g} with "
+            f"{n.warmup_fraction:.0%} linear warm-up then cosine decay, weight decay {n.weight_decay:g}; then "
+            "logistic regression on the tuned embeddings, C chosen on the validation split."
+        )
+
+
+FEW_SHOT_PER_CLASS = 64  # SetFit's regime: 8-64 labels per class, where it matches full fine-tuning on thousands
+SETFIT = ContrastiveRecipe(
+    Hyperparameters("adamw", Trainable.ALL, lr_body=2e-5, weight_decay=0.01, label_smoothing=0.0, warmup_fraction=0.1),
+    iterations=20,
+    loss="CosineSimilarityLoss",
+    batch_size=16,
+)
+
+
+@dataclass(frozen=True)
+class TextPretrainRecipe:
+    """The text hybrid's first stage: unsupervised SimCSE (Gao et al. 2021) on the task's unlabeled texts.
+
+    Each text is paired with itself; dropout makes the two passes differ, and the other texts of the
+    batch are the negatives (sentence-transformers' MultipleNegativesRankingLoss).
+    """
+
+    lr: float
+    batch_size: int
+    loss: str
+
+    def describe(self) -> str:
+        return (
+            f"stage 1: unsupervised SimCSE on the unlabeled texts (each text paired with itself, dropout as the "
+            f"augmentation, the batch's other texts as negatives; sentence-transformers' {self.loss}), AdamW at "
+            f"{self.lr:g}, {self.batch_size} texts a step"
+        )
+
+
+SIMCSE = TextPretrainRecipe(lr=3e-5, batch_size=32, loss="MultipleNegativesRankingLoss")
+
+
+def few_shot(labeled_examples: int, num_classes: int) -> bool:
+    """SetFit's regime: at most FEW_SHOT_PER_CLASS labels per class.
+
+    >>> few_shot(8 * 16, 8), few_shot(10_000, 4)
+    (True, False)
+    """
+    return labeled_examples <= FEW_SHOT_PER_CLASS * max(1, num_classes)
+
+
 def hyperparameters_for(strategy: str, modality: Modality = Modality.IMAGE) -> Hyperparameters:
     """The numbers of a strategy's recipe for a modality (text has its own; every other uses the image ones).
 
@@ -278,6 +345,16 @@ def recipe_for(strategy: str, profile: Profile) -> Recipe:
         )
     if profile.interpretability:
         notes.append("Report per-class errors and inspect the head's weights or saliency maps before deploying.")
+    if (
+        strategy == StrategyName.FULL_FINETUNE
+        and profile.modality == Modality.TEXT
+        and few_shot(profile.labeled_examples, profile.num_classes)
+    ):
+        notes.append(SETFIT.describe())
+    if strategy == StrategyName.HYBRID and profile.modality == Modality.TEXT:
+        stage_two = preset.lr_body.split("stage 2: ", 1)[-1]
+        preset = replace(preset, lr_body=f"{SIMCSE.describe()}; stage 2: {stage_two}",
+                         augmentation="stage 1: dropout (SimCSE); stage 2: none")  # fmt: skip
     if profile.domain_similarity == Similarity.UNKNOWN:
         notes.append("Measure similarity first: `python -m bench run` with a linear probe vs scratch tells quickly.")
     return replace(preset, backbone=backbone, epochs=epochs, notes=tuple(notes))

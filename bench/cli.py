@@ -21,6 +21,7 @@ from advisor.clitools import fail, make_app
 from advisor.constraints import FieldError
 from advisor.shipped import example_profiles
 from bench.data.text_catalog import is_text_dataset
+from bench.data.units import IMAGES, ExampleUnit, unit_for_dataset
 from bench.errors import BenchInputError
 from bench.evidence.question import render_costs
 from bench.paths import cache_dir
@@ -62,8 +63,8 @@ CLI_SESSION = "cli"  # command-line runs share the app's run store; History show
 # Options that run and curve share, declared once.
 Unlabeled = Annotated[
     str | None,
-    typer.Option(help="Hybrid arms: a folder or .zip of unlabeled in-domain images; default: the training "
-                 "images beyond --examples, labels hidden."),
+    typer.Option(help="Hybrid arms: a folder or .zip of unlabeled in-domain images (text: not taken); default: "
+                 "the training examples beyond --examples, labels hidden (text: SimCSE on them)."),
 ]  # fmt: skip
 PretrainSeconds = Annotated[
     float | None,
@@ -223,7 +224,7 @@ def run_command(
     if as_json:
         typer.echo((out / "results.json").read_text())
     else:
-        typer.echo(render_table(summarise(outcome.trials)))
+        typer.echo(render_table(summarise(outcome.trials), unit_for_dataset(dataset)))
         baseline = baseline_line(outcome.trials)
         if baseline:
             typer.echo(baseline)
@@ -424,7 +425,7 @@ def curve_command(
         typer.echo((out / "results.json").read_text())
         return out
     if "curve" in outcome.analyses:
-        typer.echo(render_curve(outcome.analyses["curve"]))
+        typer.echo(render_curve(outcome.analyses["curve"], unit_for_dataset(dataset)))
         typer.echo(f"\nTransferability: {outcome.analyses['transferability']['text']}")
     if outcome.verdict:
         typer.echo(f"\n(at {outcome.verdict['examples']} examples, the size closest to the profile's)\n"
@@ -435,7 +436,7 @@ def curve_command(
     return out
 
 
-def render_curve(curve: dict) -> str:
+def render_curve(curve: dict, unit: ExampleUnit = IMAGES) -> str:
     """The stored curve analysis (``CurveResult.analysis()``) as a plain-text table, fits and crossover."""
     arms = list(dict.fromkeys(p["arm"] for p in curve["points"]))
     lines = [f"{'examples':>9}  " + "  ".join(f"{arm:>22}" for arm in arms) + "  winner"]
@@ -461,7 +462,7 @@ def render_curve(curve: dict) -> str:
     lines.append(f"\nCrossover: {curve['crossover']['text']}")
     hits = curve["cache_hits"]
     lines.append(
-        f"cache: features encoded for {hits.get('images_encoded', 0):,} images (each once), served from cache "
+        f"cache: features encoded for {hits.get('images_encoded', 0):,} {unit.plural} (each once), served from cache "
         f"{hits.get('images_from_cache', 0):,} times; {hits.get('feature_cache_hits', 0)} probe trials fully cached; "
         f"staged data reused {hits.get('staged', 0)}x, pretrained weights reused {hits.get('model', 0)}x"
     )
@@ -544,20 +545,25 @@ def perf_command(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
     budget_seconds: Annotated[float, typer.Option(help="Runner measurement length.")] = 10.0,
     steps: Annotated[int, typer.Option(help="Timed steps for the naive and raw measurements.")] = 30,
-    arm: Annotated[str, typer.Option(help="Whose model: full_finetune (pretrained backbone) or scratch.")] = (
-        "full_finetune"
-    ),
+    arm: Annotated[
+        str,
+        typer.Option(
+            help="Whose model: full_finetune (pretrained backbone) or scratch; text: one arm, default each "
+            "text arm that trains."
+        ),
+    ] = "full_finetune",
     repeats: Annotated[int, typer.Option(help="Interleaved measurement rounds (mean ± std).")] = 3,
+    text_backbone: TextBackbone = "all-minilm-l6-v2",
+    max_tokens: MaxTokens = 128,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Runner vs naive pipeline vs raw forward+backward, side by side in one run; prints the ratios."""
     from bench.perf import render_perf, run_perf  # deferred: imports torch
 
     if is_text_dataset(dataset):
-        raise fail(
-            f"--dataset {dataset}: perf measures image pipelines; for text, a run reports each arm's sentences/s "
-            "(the img/s column) and the probe's encode rate"
-        )
+        _text_perf(dataset, examples, arm, batch_size, device, budget_seconds, repeats, max_tokens, text_backbone,
+                   as_json, arm_given=arm != "full_finetune")  # fmt: skip
+        return
     try:
         report = run_perf(
             dataset, examples, backbone, resolution, batch_size, device, budget_seconds, steps, arm, repeats
@@ -565,6 +571,19 @@ def perf_command(
     except BenchInputError as error:
         raise fail(worded(error)) from None
     typer.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_perf(report))
+
+
+def _text_perf(dataset, examples, arm, batch_size, device, budget_seconds, repeats, max_tokens, text_backbone,
+               as_json, arm_given) -> None:  # fmt: skip
+    """``perf`` on text: sentences/s of each text arm that trains, beside a plain encode loop."""
+    from bench.perf_text import TEXT_PERF_ARMS, render_text_perf, run_text_perf  # deferred: imports torch
+
+    try:
+        report = run_text_perf(dataset, examples, (arm,) if arm_given else TEXT_PERF_ARMS, batch_size, device,
+                               budget_seconds, repeats, max_tokens, text_backbone)  # fmt: skip
+    except BenchInputError as error:
+        raise fail(worded(error)) from None
+    typer.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_text_perf(report))
 
 
 def main() -> None:

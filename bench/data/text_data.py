@@ -29,6 +29,7 @@ class TextData:
     files_total: int | None = None
     files_used: int | None = None
     allow_flip: bool = False  # read by nothing on text; kept so data-agnostic code can ask
+    intensity: str = ""  # images only (how high-bit-depth files were scaled); the run's dataset facts read it
 
     @property
     def num_classes(self) -> int:

@@ -140,6 +140,24 @@ def load_unlabeled(
     )
 
 
+def holdout_indices(name: str, train_indices: np.ndarray, splits: Splits, unit: str = "images") -> np.ndarray:
+    """The training-split indices not in the labeled subsample (sorted): the hybrid arms' pool, images or texts."""
+    train_indices = np.asarray(train_indices, dtype=np.int64)
+    held_out = np.union1d(splits.val, splits.test)
+    if np.intersect1d(train_indices, held_out).size:
+        raise ValueError("train_indices: contains validation or test indices; pass the labeled training subsample")
+    pool = np.setdiff1d(splits.train, train_indices)  # sorted, unique, train split only
+    pool = np.setdiff1d(pool, held_out)  # belt and braces: the split is the caller's
+    if pool.size == 0:
+        own = ", or a pool of your own" if unit == "images" else ""
+        raise ConfigError(
+            FIELD,
+            f"all {len(splits.train):,} training {unit} of {name} are labeled, so none is left "
+            f"to pretrain on; accepted: {{examples}} below {len(splits.train):,}{own}",
+        )
+    return pool
+
+
 def holdout_pool(
     data: ImageData, train_indices: np.ndarray, splits: Splits, max_images: int | None = DEFAULT_MAX_IMAGES
 ) -> UnlabeledPool:
@@ -156,18 +174,7 @@ def holdout_pool(
     >>> len(holdout_pool(digits, labeled, splits)) == len(splits.train) - 100
     True
     """
-    train_indices = np.asarray(train_indices, dtype=np.int64)
-    held_out = np.union1d(splits.val, splits.test)
-    if np.intersect1d(train_indices, held_out).size:
-        raise ValueError("train_indices: contains validation or test indices; pass the labeled training subsample")
-    pool = np.setdiff1d(splits.train, train_indices)  # sorted, unique, train split only
-    pool = np.setdiff1d(pool, held_out)  # belt and braces: the split is the caller's
-    if pool.size == 0:
-        raise ConfigError(
-            FIELD,
-            f"all {len(splits.train):,} training images of {data.name} are labeled, so none is left "
-            f"to pretrain on; accepted: {{examples}} below {len(splits.train):,}, or a pool of your own",
-        )
+    pool = holdout_indices(data.name, train_indices, splits)
     notes = [f"{pool.size:,} training images of {data.name} beyond the {len(train_indices):,} labeled, labels hidden"]
     if max_images is not None and pool.size > max_images:
         rng = np.random.default_rng(SEED)

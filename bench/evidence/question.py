@@ -63,22 +63,23 @@ def render_costs(costs: Sequence[Any]) -> str:
         return ""
     first = rows[0]
     here, theirs = first["device_compute"], first["profile_compute"]
+    unit = first.get("rate_unit", "img/s")  # runs stored before text had images only
     lines = [
         f"Cost at full scale ({first['labeled_examples']:,} labels, from the throughput measured here on {here}):",
-        f"  {'arm':<18} {'img/s here':>10} {'to converge here':>17} {'epochs in budget':>17}"
+        f"  {'arm':<18} {unit + ' here':>16} {'to converge here':>17} {'epochs in budget':>17}"
         + (f" {'on ' + theirs + ' (scaled)':>24}" if first["scaled"] else ""),
     ]
     for row in rows:
         converge = duration_words(row["converge_seconds_here"]) if row["converge_seconds_here"] is not None else "n/a"
         epochs = f"{row['epochs_in_budget']:.1f}" if row["epochs_in_budget"] is not None else "n/a"
-        line = f"  {row['arm']:<18} {row['images_per_second']:>10,.0f} {converge:>17} {epochs:>17}"
+        line = f"  {row['arm']:<18} {row['images_per_second']:>16,.0f} {converge:>17} {epochs:>17}"
         if first["scaled"]:
             line += (
                 f" {duration_words(row['converge_seconds_theirs']) if row['converge_seconds_theirs'] else 'n/a':>24}"
             )
         lines.append(line)
     lines.append(
-        "  measured throughput, projected time (epoch cap x labels / img/s); "
+        f"  measured throughput, projected time (epoch cap x labels / {unit}); "
         + (f"times on {theirs} are scaled by a fixed factor, not measured" if first["scaled"] else "not a full run")
     )
     return "\n".join(lines)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from advisor.vocabulary import Trainable
+from bench.data.units import IMAGES, ExampleUnit
 from bench.train.arms import ARMS
 from bench.train.health import Finding
 from bench.train.result import TrialResult
@@ -92,11 +93,12 @@ def summarise(results: Iterable[TrialResult]) -> list[ArmSummary]:
     return [summarise_arm(arm, trials) for arm, trials in by_arm.items()]
 
 
-def render_table(summaries: list[ArmSummary]) -> str:
-    """A plain-text table: test accuracy as mean ± std over seeds (``trials`` = seeds that finished)."""
+def render_table(summaries: list[ArmSummary], unit: ExampleUnit = IMAGES) -> str:
+    """A plain-text table: test accuracy as mean ± std over seeds (``trials`` = seeds that finished);
+    throughput and the test split in the data's ``unit`` (img/s, or sentences/s for text)."""
     test = max((s.test_examples for s in summaries), default=0)
-    header = (f"{'arm':<20} {'seeds':>6} {'test acc':>16} {'macro-F1':>9} {'steps':>6} {'train s':>8} {'img/s':>8}"
-              + (f"   (test split: {test} images)" if test else ""))  # fmt: skip
+    header = (f"{'arm':<20} {'seeds':>6} {'test acc':>16} {'macro-F1':>9} {'steps':>6} {'train s':>8} "
+              f"{unit.rate:>11}" + (f"   (test split: {test} {unit.plural})" if test else ""))  # fmt: skip
     lines = [header, "-" * len(header)]
     for s in summaries:
         if s.accuracy_mean is None:
@@ -114,5 +116,5 @@ def render_table(summaries: list[ArmSummary]) -> str:
         if s.throughput_spread is not None and s.throughput_spread > 0.3:
             flags.append(f"throughput varied {s.throughput_spread:.0%} across seeds")
         problems = f"  ({', '.join(flags)})" if flags else ""
-        lines.append(f"{s.arm:<20} {s.trials:>6} {accuracy:>16} {f1:>9} {steps:>6} {seconds:>8} {speed:>8}{problems}")
+        lines.append(f"{s.arm:<20} {s.trials:>6} {accuracy:>16} {f1:>9} {steps:>6} {seconds:>8} {speed:>11}{problems}")
     return "\n".join(lines)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from advisor.vocabulary import Outcome, StrategyName, Trainable
+from bench.data.units import unit_for_dataset
 from bench.device import device_kinds
 from bench.evidence.question import question_words
 from bench.evidence.stats import PairedComparison, compare, seeds_to_detect
@@ -159,8 +160,9 @@ def _judge(advised: str, results: list[TrialResult]) -> Verdict:
     target = round(0.9 * min(reached), 4) if reached else None
     evidence = {arm: _evidence(arm, trials, target if target is not None else 1.0) for arm, trials in table.items()}
     arms = tuple(sorted(evidence.values(), key=lambda e: -e.accuracy_mean))
+    rate = unit_for_dataset(results[0].config.dataset).rate if results else "img/s"
     notes = [
-        f"{e.arm}: throughput varied {e.throughput_spread:.0%} across seeds (images/s); the budget bought unequal work"
+        f"{e.arm}: throughput varied {e.throughput_spread:.0%} across seeds ({rate}); the budget bought unequal work"
         for e in arms
         if e.throughput_spread is not None and e.throughput_spread > THROUGHPUT_SPREAD
     ]

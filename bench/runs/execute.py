@@ -16,7 +16,8 @@ from typing import Any
 
 from bench.data.splits import make_splits, subsample_train
 from bench.data.text_catalog import is_text_dataset
-from bench.data.unlabeled import holdout_pool, load_unlabeled
+from bench.data.units import dataset_modality
+from bench.data.unlabeled import holdout_indices, holdout_pool, load_unlabeled
 from bench.device import resolve_device
 from bench.errors import BenchInputError
 from bench.evidence.curve import CurveResult, run_curve, validate_sizes
@@ -231,6 +232,9 @@ def check_data(request: RunRequest, cache: TrialCache) -> None:
     else:
         examples = max(request.sizes) if request.sizes else training_examples(base, len(splits.train))
         labeled = subsample_train(splits, data.labels, examples, 0)
+        if is_text_dataset(base.dataset):
+            holdout_indices(data.name, labeled, splits, "texts")  # SimCSE trains on any pool of two or more
+            return
         pool_size = len(holdout_pool(data, labeled, splits))
     check_pool_size(pool_size, base.batch_size, base.pretrain_objective)
 
@@ -273,7 +277,8 @@ def dataset_facts(request: RunRequest, cache: TrialCache) -> dict[str, Any]:
     data = cache.dataset(base.dataset, base.image_size, base.train_limit, text_columns=text_columns(base))
     return {
         "name": request.dataset_name,
-        "images": len(data),
+        "images": len(data),  # examples of either kind (the key older runs stored)
+        "modality": dataset_modality(base.dataset).value,
         "classes": list(data.class_names),
         "files_total": data.files_total,
         "files_used": data.files_used,
@@ -298,7 +303,7 @@ def measure_request(request: RunRequest, cache: TrialCache) -> MeasuredRates:
     """Load the request's data and probe every compared arm's throughput (:func:`measure_rates`): seconds."""
     base = request.trial_base
     started = time.monotonic()
-    data = cache.dataset(base.dataset, base.image_size, base.train_limit)
+    data = cache.dataset(base.dataset, base.image_size, base.train_limit, text_columns=text_columns(base))
     available = len(make_splits(data.labels, base.split_seed).train)
     examples = training_examples(base, available) or available
     rates = measure_rates(replace(base, examples=examples), request.arms, cache)

@@ -26,6 +26,7 @@ class ArmSpec:
     family: ArmFamily
     pretrained: bool  # start from the pretrained backbone's weights
     architecture: Architecture  # the pretrained backbone's, or the compact scratch model
+    contrastive: bool = False  # text only: SetFit's contrastive pairs then a probe (advisor.recipes.SETFIT)
 
     @property
     def hyperparameters(self) -> Hyperparameters:
@@ -68,6 +69,16 @@ ARMS: dict[str, ArmSpec] = {
             family=ArmFamily.FINETUNE,
             pretrained=True,
             architecture=Architecture.PRETRAINED,
+        ),
+        ArmSpec(
+            "setfit",
+            "text: SetFit contrastive fine-tuning of the sentence encoder on pairs of training texts "
+            "(sentence-transformers CosineSimilarityLoss), then logistic regression on its embeddings",
+            strategy="full_finetune",
+            family=ArmFamily.FINETUNE,
+            pretrained=True,
+            architecture=Architecture.PRETRAINED,
+            contrastive=True,
         ),
         ArmSpec(
             "scratch",

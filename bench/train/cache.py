@@ -44,6 +44,14 @@ def _read_store(path: Path) -> _FeatureStore | None:
         return None  # missing or truncated: recompute
 
 
+def _dataset_keys(name: str, image_size: int, train_limit: int | None, text_columns: tuple) -> tuple[tuple, tuple]:
+    """(the key a dataset is held under, the key of its whole copy): text by its columns, images by size and limit."""
+    if is_text_dataset(name):
+        key = (name, 0, None, *text_columns)
+        return key, key
+    return (name, image_size, train_limit), (name, image_size, None)
+
+
 class TrialCache:
     def __init__(self, root: Path | None = None):
         self.root = root
@@ -84,12 +92,7 @@ class TrialCache:
         loaded whole as :class:`~bench.data.text_data.TextData`; ``text_columns`` names its
         (text, label) columns (None: detected).
         """
-        if is_text_dataset(name):
-            key = (name, 0, None, *text_columns)
-            whole = key
-        else:
-            key = (name, image_size, train_limit)
-            whole = (name, image_size, None)
+        key, whole = _dataset_keys(name, image_size, train_limit, text_columns)
         if key in self._dataset_errors:
             raise self._dataset_errors[key]
         if key in self._datasets or whole in self._datasets:
@@ -106,13 +109,17 @@ class TrialCache:
         self._datasets[key] = data
         return data
 
-    def seed_dataset(self, data: ImageData, name: str, image_size: int, train_limit: int | None = None) -> None:
-        """Hold ``data``, loaded elsewhere, as the dataset ``dataset(name, image_size, train_limit)`` returns.
+    def seed_dataset(
+        self, data: ImageData | TextData, name: str, image_size: int, train_limit: int | None = None,
+        text_columns: tuple[str | None, str | None] = (None, None),
+    ) -> None:  # fmt: skip
+        """Hold ``data``, loaded elsewhere, as the dataset ``dataset(name, image_size, train_limit, text_columns=...)``
+        returns.
 
         A Ray task seeds its cache with the copy the driver sent, so it never reads ``name`` (a folder
-        that may exist on the driver's machine only) again.
+        or a CSV that may exist on the driver's machine only) again.
         """
-        self._datasets[(name, image_size, train_limit)] = data
+        self._datasets[_dataset_keys(name, image_size, train_limit, text_columns)[0]] = data
 
     def seed_pretrained(self, spec: BackboneSpec, model: nn.Module) -> None:
         """Hold ``model`` (pretrained weights loaded elsewhere) as the one ``pretrained_model(spec, ...)`` copies."""

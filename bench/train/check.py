@@ -76,6 +76,7 @@ class ArmRate:
     eval_images: int = 0  # the probe also encodes the validation and test images
     fixed_seconds: float = 0.0  # per trial: building the model, the final test pass, the probe's fits
     pretrain_images_per_second: float | None = None  # hybrid arms: self-supervised pretraining
+    unit: str = "img/s"  # how the rate reads (bench.data.units): "sentences/s" for text
 
     @property
     def gradient(self) -> bool:
@@ -133,6 +134,7 @@ class FullScaleCost:
     profile_compute: str
     scaled: bool  # the profile's compute differs: the time on theirs is scaled by a fixed factor, not measured
     converge_seconds_theirs: float | None  # on the profile's compute (scaled when ``scaled``)
+    rate_unit: str = "img/s"  # how ``images_per_second`` reads: "sentences/s" for text
 
 
 @dataclass(frozen=True)
@@ -216,7 +218,7 @@ def full_scale_costs(question: Question, rates: Sequence[ArmRate], device_comput
             FullScaleCost(
                 rate.arm, n, round(rate.images_per_second, 1), _round(converge), _round(epochs, 2),
                 None if converge is None else converge <= budget_here, device_compute, question.compute,
-                question.compute != device_compute, _round(theirs),
+                question.compute != device_compute, _round(theirs), rate.unit,
             )
         )  # fmt: skip
     return tuple(costs)
@@ -257,7 +259,7 @@ def plan_check(
         )
     if available_examples is not None and available_examples < labels:
         notes.append(
-            f"the dataset has {available_examples:,} training images, fewer than the profile's {labels:,} labeled "
+            f"the dataset has {available_examples:,} training examples, fewer than the profile's {labels:,} labeled "
             f"examples: the check trains on {n:,} and gives each arm the budget scaled to them"
         )
     if n > labels:
@@ -292,7 +294,7 @@ def _question_schedule(rate: ArmRate, n: int, labels: int, scaled_budget: float,
     budget_words = f"your {duration_words(question.budget_hours * 3600)}"
     if converge is not None and (converge <= scaled_budget or not rate.gradient):
         text = (
-            f"{rate.arm}: {rate.images_per_second:,.0f} img/s here; converging takes about {duration_words(converge)} on "
+            f"{rate.arm}: {rate.images_per_second:,.0f} {rate.unit} here; converging takes about {duration_words(converge)} on "
             f"{n:,} examples, within {budget_words} (scaled to them): trained until converged"
         )
         return ArmSchedule(rate.arm, ArmRegime.CONVERGED, None, round(converge, 1), round(rate.images_per_second, 1),
@@ -300,9 +302,9 @@ def _question_schedule(rate: ArmRate, n: int, labels: int, scaled_budget: float,
     epochs = scaled_budget * rate.images_per_second * rate.train_share / n
     reach = f"converging would take about {duration_words(converge)}; " if converge is not None else ""
     if rate.pretrain_images_per_second:  # a hybrid arm: half of its budget pretrains
-        reach = f"pretraining {rate.pretrain_images_per_second:,.0f} img/s on half of its budget; "
+        reach = f"pretraining {rate.pretrain_images_per_second:,.0f} {rate.unit} on half of its budget; "
     text = (
-        f"{rate.arm}: {rate.images_per_second:,.0f} img/s here; {reach}{budget_words} buys {epochs:.1f} epochs of "
+        f"{rate.arm}: {rate.images_per_second:,.0f} {rate.unit} here; {reach}{budget_words} buys {epochs:.1f} epochs of "
         f"{labels:,} labels, {duration_words(scaled_budget)} on the {n:,} checked: budget-limited"
     )
     floor = rate.floor_seconds(n)
@@ -360,7 +362,7 @@ def _demo(
         schedules.append(ArmSchedule(
             rate.arm, ArmRegime.BUDGET_LIMITED, float(each), float(each) + rate.fixed_seconds,
             round(rate.images_per_second, 1), _round(converge), round(epochs, 2),
-            f"{rate.arm}: {rate.images_per_second:,.0f} img/s here; {each} s buys {epochs:.1f} epochs of the {n:,} "
+            f"{rate.arm}: {rate.images_per_second:,.0f} {rate.unit} here; {each} s buys {epochs:.1f} epochs of the {n:,} "
             f"checked" + (" (about what converging takes)" if regime == ArmRegime.CONVERGED else ""),
         ))  # fmt: skip
     return tuple(schedules), tuple(left_out), float(each) if each is not None else None
@@ -377,7 +379,7 @@ def _check_budget_buys_something(question: Question, costs: Sequence[FullScaleCo
             "time_budget_hours",
             f"expected a budget that pays for at least the cheapest arm on {question.labeled_examples:,} labels; got "
             f"{question.budget_hours:g} hours ({duration_words(budget_here)} on this machine), while {cheapest.arm} alone "
-            f"takes about {duration_words(cheapest.converge_seconds_here)} here ({cheapest.images_per_second:,.0f} img/s): "
+            f"takes about {duration_words(cheapest.converge_seconds_here)} here ({cheapest.images_per_second:,.0f} {cheapest.rate_unit}): "
             f"raise time_budget_hours to at least {cheapest.converge_seconds_here / 3600 / (budget_here / question.budget_hours / 3600):.2g}",
         )
 

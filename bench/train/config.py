@@ -115,6 +115,8 @@ def validate_trial_config(config: TrialConfig) -> None:
     if is_text_dataset(config.dataset):
         validate_text_arm(config)
         return
+    if config.arm in TEXT_ONLY_ARMS:
+        raise ConfigError("arms", f"expected arms measured on images; got {config.arm} (text only) on {config.dataset}")
     backbone = get_backbone(config.backbone)
     get_backbone(config.scratch_backbone)
     if arm.pretrained and not backbone.has_pretrained:
@@ -131,8 +133,10 @@ def validate_trial_config(config: TrialConfig) -> None:
         )
 
 
-# Arms measured on text; the hybrid arms (in-domain pretraining on unlabeled text) are not yet.
-TEXT_ARMS = ("linear_probe", "partial_finetune", "full_finetune", "scratch", "scratch_same_arch")
+# Arms measured on text. The hybrid arm pretrains the encoder on the training texts beyond the labeled ones
+# (SimCSE); the compact n-gram model has no self-supervised stage here, so hybrid_scratch is not one.
+TEXT_ARMS = ("linear_probe", "partial_finetune", "full_finetune", "setfit", "hybrid", "scratch", "scratch_same_arch")
+TEXT_ONLY_ARMS = ("setfit",)
 
 
 def validate_text_arm(config: TrialConfig) -> None:
@@ -150,4 +154,14 @@ def validate_text_arm(config: TrialConfig) -> None:
         check_fields(config, text_constraints)
     except FieldError as error:
         raise ConfigError(error.field, error.detail) from None
+    if config.unlabeled is not None:
+        raise ConfigError(
+            "unlabeled",
+            f"expected none for text data (the hybrid arm pretrains on the training texts beyond --examples, "
+            f"labels hidden); got {config.unlabeled}",
+        )
+    if get_arm(config.arm).family == ArmFamily.HYBRID and config.budget_seconds is None and not config.pretrain_seconds:
+        raise ConfigError(
+            "pretrain_seconds", "expected seconds for pretraining when training until converged; got none"
+        )
     resolve_device(config.device)

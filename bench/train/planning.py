@@ -20,6 +20,8 @@ from functools import partial
 import torch
 
 from advisor.vocabulary import Trainable
+from bench.data.text_catalog import is_text_dataset
+from bench.data.units import unit_for_dataset
 from bench.device import now, resolve_device
 from bench.models.backbones import create_model
 from bench.train.arms import get_arm
@@ -30,6 +32,7 @@ from bench.train.check import ArmRate
 from bench.train.config import TrialConfig
 from bench.train.health import MIN_EPOCHS, MIN_STEPS, floor_steps, seconds_to_floor
 from bench.train.pretrain import headless, pretrain
+from bench.train.text_trial import measure_text_encode_rate
 from bench.train.trial import measure_throughput, prepare
 from bench.vocabulary import ArmFamily
 
@@ -103,11 +106,12 @@ def measure_rates(
     device = resolve_device(base.device)
     clock = clock or partial(now, device)
     rates = []
+    unit = unit_for_dataset(base.dataset).rate
     for name in arms:
         arm = get_arm(name)
         config = replace(base, arm=name, seed=0)
         if arm.trainable == Trainable.HEAD:
-            rates.append(_probe_rate(config, cache, clock))
+            rates.append(replace(_probe_rate(config, cache, clock), unit=unit))
             continue
         start = clock()
         steps_per_second, _ = measure_throughput(config, cache, clock)
@@ -118,15 +122,18 @@ def measure_rates(
             ArmRate(
                 name, arm.family, round(images_per_second, 1), config.batch_size, float(config.max_epochs),
                 fixed_seconds=round(max(0.0, clock() - start - timed), 2),
-                pretrain_images_per_second=pretrain_rate,
+                pretrain_images_per_second=pretrain_rate, unit=unit,
             )
         )  # fmt: skip
     return tuple(rates)
 
 
 def _probe_rate(config: TrialConfig, cache: TrialCache, clock: Callable[[], float]) -> ArmRate:
-    """The probe's cost is encoding every image it needs once, then a few closed-form fits."""
+    """The probe's cost is encoding every image (or text) it needs once, then a few closed-form fits."""
     arm, device = get_arm(config.arm), resolve_device(config.device)
+    if is_text_dataset(config.dataset):
+        rate, eval_texts = measure_text_encode_rate(config, cache, clock, PROBE_SAMPLE)
+        return ArmRate(config.arm, arm.family, round(rate, 1), config.batch_size, 1.0, eval_texts, PROBE_FIT_SECONDS)
     ready = prepare(config, arm, device, cache)
     model = cache.feature_model(ready.spec)
     sample = ready.images[: min(PROBE_SAMPLE, len(ready.images))]
@@ -141,6 +148,8 @@ def _probe_rate(config: TrialConfig, cache: TrialCache, clock: Callable[[], floa
 def _pretrain_rate(config: TrialConfig, cache: TrialCache, clock: Callable[[], float]) -> float | None:
     """Images per second of the hybrid arm's self-supervised pretraining, from a few steps on its pool."""
     arm, device = get_arm(config.arm), resolve_device(config.device)
+    if is_text_dataset(config.dataset):
+        return None  # text pretraining is timed by its trial's own budget share
     ready = prepare(config, arm, device, cache)
     if config.unlabeled is not None:
         return None  # the pool is decoded by the trial; its rate is the held-out pool's

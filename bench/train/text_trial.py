@@ -11,10 +11,15 @@ from images is only what a batch is and which model is built:
   recipe's parameter groups, warm-up and cosine schedule, budget planner, early stopping)
   on token batches padded to their own length and ordered by length in seeded buckets;
   the recipe numbers are the text presets (:data:`advisor.recipes.TEXT_HYPERPARAMETERS`);
+* ``setfit``: SetFit's contrastive pairs tune a copy of the encoder (sentence-transformers'
+  CosineSimilarityLoss; :mod:`bench.train.text_setfit`), then the probe's logistic regression
+  on its embeddings (:data:`advisor.recipes.SETFIT`: the few-shot full fine-tune recipe);
 * ``scratch``: the registry's compact text model (hashed n-gram bag) from random init, with
   a TF-IDF + logistic-regression baseline (scikit-learn) fitted on the same training texts and
   reported beside it (``baseline_accuracy``);
-* ``scratch_same_arch``: the encoder's architecture from random initialisation.
+* ``scratch_same_arch``: the encoder's architecture from random initialisation;
+* ``hybrid``: unsupervised SimCSE on the training texts beyond the labeled ones, labels hidden
+  (:mod:`bench.train.text_pretrain`; the budget split as the image hybrid's), then full fine-tuning.
 
 Texts are tokenized once per (dataset, tokenizer, length) and kept in the trial cache.
 """
@@ -30,10 +35,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from advisor.recipes import Hyperparameters, hyperparameters_for
+from advisor.recipes import SETFIT, SIMCSE, Hyperparameters, hyperparameters_for
 from advisor.vocabulary import Modality, Trainable
 from bench.data.splits import make_splits, subsample_train
 from bench.data.text_data import TextData
+from bench.data.unlabeled import holdout_indices
 from bench.device import autocast
 from bench.models.text_backbones import TextBackboneSpec, encoder_classifier, get_text_backbone
 from bench.paths import cache_dir
@@ -45,8 +51,10 @@ from bench.train.config import TrialConfig
 from bench.train.loop import GradientTrainer, lr_factor
 from bench.train.probe import fit_on_features
 from bench.train.result import TrialResult
+from bench.train.text_pretrain import simcse
+from bench.train.text_setfit import train_contrastive
 from bench.train.text_tokens import Tokens, bucketed_order, encoder_tokens, hashed_ngrams
-from bench.vocabulary import Architecture
+from bench.vocabulary import Architecture, ArmFamily
 
 ENCODE_BATCH = 64
 TFIDF_C_GRID = (0.1, 1.0, 10.0, 100.0)
@@ -63,7 +71,7 @@ class _BlockView:
 
 
 def text_hyperparameters(arm: ArmSpec) -> Hyperparameters:
-    return hyperparameters_for(arm.strategy, Modality.TEXT)
+    return SETFIT.numbers if arm.contrastive else hyperparameters_for(arm.strategy, Modality.TEXT)
 
 
 def text_spec(config: TrialConfig, arm: ArmSpec) -> TextBackboneSpec:
@@ -195,15 +203,22 @@ class TextTrainer(GradientTrainer):
 def run_text(
     config: TrialConfig, arm: ArmSpec, device: torch.device, hooks: Hooks, cache: TrialCache, base: TrialResult,
     clock: Callable[[], float], finish: Callable[..., TrialResult], seed_everything: Callable[[int], None],
-    examples_for: Callable[[TrialConfig, int], int | None],
+    examples_for: Callable[[TrialConfig, int], int | None], after_pretraining: Callable[..., tuple] | None = None,
 ) -> TrialResult:  # fmt: skip
-    """One text trial. ``finish`` (test metrics and health), ``seed_everything`` and ``examples_for`` (how many
-    training examples) are the image path's own, passed in so that both paths compute them once."""
+    """One text trial. ``finish`` (test metrics and health), ``seed_everything``, ``examples_for`` (how many
+    training examples) and ``after_pretraining`` (a hybrid's fine-tuning budget) are the image path's own,
+    passed in so that both paths compute them once."""
     t0 = clock()
     data = text_dataset(cache, config)
     splits = make_splits(data.labels, config.split_seed)
     train_idx = subsample_train(splits, data.labels, examples_for(config, len(splits.train)), config.seed)
     spec = text_spec(config, arm)
+    if arm.contrastive:
+        base = replace(base, train_examples=len(train_idx), dataset_fingerprint=data.fingerprint,
+                       time_data_s=clock() - t0)  # fmt: skip
+        seed_everything(config.seed)
+        return _setfit(config, spec, data, (train_idx, splits.val, splits.test), device, hooks, cache, base, clock,
+                       finish)  # fmt: skip
     if text_hyperparameters(arm).trainable == Trainable.HEAD:
         base = replace(base, train_examples=len(train_idx), dataset_fingerprint=data.fingerprint,
                        time_data_s=clock() - t0)  # fmt: skip
@@ -211,20 +226,58 @@ def run_text(
         seed_everything(config.seed)
         return _probe(config, spec, data, (train_idx, splits.val, splits.test), device, hooks, cache, base, clock,
                       finish)  # fmt: skip
+    training, tuned, unequal_time, pretrain_seconds = config, None, None, 0.0
+    if arm.family == ArmFamily.HYBRID:
+        seed_everything(config.seed)
+        tuned, stage = _text_pretrain(config, data, splits, train_idx, spec, device, hooks, cache, clock)
+        base = replace(base, time_pretrain_s=round(stage.seconds, 3), pretrain_steps=stage.steps,
+                       pretrain_notes=stage.notes)  # fmt: skip
+        training, unequal_time = after_pretraining(config, stage.seconds, stage.steps)  # type: ignore[misc]
+        pretrain_seconds = stage.seconds
     data, splits, train_idx, trainer = _model_and_trainer(
-        config, arm, device, cache, clock, hooks, examples_for, seed_everything
+        training, arm, device, cache, clock, hooks, examples_for, seed_everything, tuned
     )
-    base = replace(base, train_examples=len(train_idx), dataset_fingerprint=data.fingerprint, time_data_s=clock() - t0)
+    base = replace(base, train_examples=len(train_idx), dataset_fingerprint=data.fingerprint,
+                   time_data_s=clock() - t0 - pretrain_seconds)  # fmt: skip
     hooks.progress(TrialState(config, "data"))
     outcome = trainer.run(train_idx, splits.val, splits.test)
     result = outcome.into(base, config.batch_size)
     if arm.architecture == Architecture.SCRATCH:
         result = replace(result, **tfidf_baseline(data, train_idx, splits.val, splits.test))
-    return finish(result, outcome.predictions, splits.test, data.labels, gradient=True)
+    return finish(result, outcome.predictions, splits.test, data.labels, gradient=True, unequal_time=unequal_time)
 
 
-def _model_and_trainer(config, arm, device, cache, clock, hooks, examples_for, seed_everything=torch.manual_seed):
-    """What a gradient text trial trains: the data, its splits and training subsample, and the trainer."""
+@dataclass(frozen=True)
+class _TextPretrainStage:
+    seconds: float
+    steps: int
+    notes: tuple[str, ...]
+
+
+def _text_pretrain(config, data, splits, train_idx, spec, device, hooks, cache, clock):
+    """The text hybrid's first stage: SimCSE on a copy of the encoder over the training texts beyond the labeled
+    ones (labels hidden), for its share of the budget (or ``pretrain_seconds``). Returns (the tuned copy, stage)."""
+    import copy
+
+    pool = holdout_indices(data.name, train_idx, splits, "texts")
+    tokens = tokens_for(cache, data, spec, config, device)
+    model = copy.deepcopy(encoder(cache, spec)).to(device)
+    seconds = config.pretrain_seconds or config.pretrain_share * config.budget_seconds
+    state = TrialState(config, "pretrain")
+    hooks.progress(state)
+    result = simcse(model, tokens, pool, SIMCSE, seconds, config.seed, device, hooks, state, clock)
+    notes = (
+        f"pretrained {result.steps} steps (SimCSE) on {len(pool):,} unlabeled texts: {data.name}: training split "
+        "minus the labeled examples",
+        f"{len(pool):,} training texts of {data.name} beyond the {len(train_idx):,} labeled, labels hidden",
+    )
+    return model, _TextPretrainStage(result.seconds, result.steps, notes)
+
+
+def _model_and_trainer(config, arm, device, cache, clock, hooks, examples_for, seed_everything=torch.manual_seed,
+                       tuned=None):  # fmt: skip
+    """What a gradient text trial trains: the data, its splits and training subsample, and the trainer
+    (``tuned``: the hybrid's encoder after its pretraining stage, in place of the packaged one)."""
     data = text_dataset(cache, config)
     splits = make_splits(data.labels, config.split_seed)
     train_idx = subsample_train(splits, data.labels, examples_for(config, len(splits.train)), config.seed)
@@ -234,7 +287,8 @@ def _model_and_trainer(config, arm, device, cache, clock, hooks, examples_for, s
     if arm.architecture == Architecture.SCRATCH:
         model = spec.build_scratch(data.num_classes)  # type: ignore[misc]
     else:
-        model = encoder_classifier(encoder(cache, spec), spec, data.num_classes, pretrained=arm.pretrained)
+        body = tuned if tuned is not None else encoder(cache, spec)
+        model = encoder_classifier(body, spec, data.num_classes, pretrained=arm.pretrained)
     labels = torch.as_tensor(data.labels, device=device)
     trainer = TextTrainer(config, text_hyperparameters(arm), model.to(device), tokens, labels, device, hooks, clock)
     return data, splits, train_idx, trainer
@@ -255,6 +309,25 @@ def measure_text_throughput(config, arm, device, cache, clock, steps: int, examp
     return steps / max(clock() - start, 1e-9), len(batches)
 
 
+def measure_text_encode_rate(config: TrialConfig, cache: TrialCache, clock, sample: int) -> tuple[float, int]:
+    """(texts per second through the encoder's own ``encode``, texts the probe encodes besides training: validation
+    and test), from ``sample`` training texts after an untimed warm-up; nothing is stored."""
+    data = text_dataset(cache, config)
+    splits = make_splits(data.labels, config.split_seed)
+    spec = get_text_backbone(config.text_backbone)
+    model = encoder(cache, spec)
+    texts = [data.texts[i] for i in splits.train[:sample]]
+    previous, model.max_seq_length = model.max_seq_length, min(config.max_tokens, spec.max_seq_length)
+    try:
+        model.encode(texts[:8], batch_size=ENCODE_BATCH, show_progress_bar=False)  # warm-up, untimed
+        start = clock()
+        model.encode(texts, batch_size=ENCODE_BATCH, show_progress_bar=False)
+        seconds = clock() - start
+    finally:
+        model.max_seq_length = previous
+    return len(texts) / max(seconds, 1e-9), len(splits.val) + len(splits.test)
+
+
 def _probe(config, spec, data, split_idx, device, hooks, cache, base, clock, finish) -> TrialResult:
     train_idx, val_idx, test_idx = split_idx
     t_features = clock()
@@ -264,6 +337,42 @@ def _probe(config, spec, data, split_idx, device, hooks, cache, base, clock, fin
     probe = fit_on_features(config, features, data.labels, data.num_classes, split_idx, device, hooks, clock,
                             feature_seconds, hit)  # fmt: skip
     return finish(probe.into(base, len(train_idx)), probe.predictions, test_idx, data.labels, gradient=False)
+
+
+def _setfit(config, spec, data, split_idx, device, hooks, cache, base, clock, finish) -> TrialResult:
+    """SetFit: contrastive pairs tune a copy of the encoder (bench.train.text_setfit), then the probe's logistic
+    regression on its embeddings. The budget (the training share of it) pays for both stages."""
+    import copy
+
+    train_idx, val_idx, test_idx = split_idx
+    tokens = tokens_for(cache, data, spec, config, device)
+    model = copy.deepcopy(encoder(cache, spec)).to(device)
+    budget = None if config.budget_seconds is None else config.budget_seconds * config.train_share
+    hooks.progress(TrialState(config, "train"))
+    # The pairs take most of the budget; encoding every needed text and the fits take the rest.
+    pairs_seconds = None if budget is None else budget * SETFIT_PAIR_SHARE
+    stage = train_contrastive(model, tokens, data.labels, train_idx, SETFIT, config.seed, pairs_seconds, device,
+                              hooks, TrialState(config, "train"), clock)  # fmt: skip
+    t_features = clock()
+    needed = np.concatenate([train_idx, val_idx, test_idx])
+    model.max_seq_length = min(config.max_tokens, spec.max_seq_length)
+    features = np.zeros((len(data), spec.embedding_size), np.float32)
+    features[needed] = model.encode([data.texts[i] for i in needed], batch_size=ENCODE_BATCH,
+                                    convert_to_numpy=True, show_progress_bar=False)  # fmt: skip
+    probe = fit_on_features(config, features, data.labels, data.num_classes, split_idx, device, hooks, clock,
+                            clock() - t_features, False)  # fmt: skip
+    result = replace(
+        probe.into(base, len(train_idx)),
+        steps=stage.steps,
+        epochs_run=stage.iterations,
+        time_train_s=round(stage.seconds + probe.feature_seconds + probe.fit_seconds, 3),
+        images_per_second=round(stage.sentences / max(stage.seconds, 1e-9), 1),  # sentences/s through the pairs
+        feature_cache_hit=None,
+    )
+    return finish(result, probe.predictions, test_idx, data.labels, gradient=True)
+
+
+SETFIT_PAIR_SHARE = 0.8  # of a budgeted SetFit trial's training time: the pairs; the rest encodes and fits the head
 
 
 def tfidf_baseline(data: TextData, train_idx: np.ndarray, val_idx: np.ndarray, test_idx: np.ndarray) -> dict:

@@ -184,7 +184,8 @@ def _run(
     clock: Callable[[], float],
 ) -> TrialResult:  # fmt: skip
     if is_text_dataset(config.dataset):
-        return run_text(config, arm, device, hooks, cache, base, clock, _finish, _seed_everything, training_examples)
+        return run_text(config, arm, device, hooks, cache, base, clock, _finish, _seed_everything, training_examples,
+                        after_pretraining)  # fmt: skip
     t0 = clock()
     ready = prepare(config, arm, device, cache, should_stop=hooks.should_stop)
     data, splits, train_idx, spec, images, labels = (
@@ -206,22 +207,31 @@ def _run(
         stage = _pretrain(config, ready, model, device, hooks, clock)
         base = replace(base, time_pretrain_s=round(stage.seconds, 3), pretrain_steps=stage.steps,
                        pretrain_notes=stage.notes)  # fmt: skip
-        if config.pretrain_share:
-            # Equal total wall-clock: fine-tuning gets what pretraining left of the arm's budget.
-            training = replace(config, budget_seconds=max(1.0, config.budget_seconds - stage.seconds))
-            share = config.pretrain_share * config.budget_seconds
-            if stage.seconds > BUDGET_GUARD * share:  # one step can outlast the share (a big model on a CPU)
-                unequal_time = Finding(
-                    FindingCode.PRETRAINING_OVERRAN,
-                    {"seconds": stage.seconds, "steps": stage.steps, "share": share,
-                     "budget_seconds": config.budget_seconds},
-                )  # fmt: skip
+        training, unequal_time = after_pretraining(config, stage.seconds, stage.steps)
     trainer = GradientTrainer(
         training, arm.hyperparameters, spec, model, images, labels, data.allow_flip, device, hooks, clock
     )
     outcome = trainer.run(*(ready.at(idx) for idx in split_idx))
     result = outcome.into(base, config.batch_size)
     return _finish(result, outcome.predictions, splits.test, data.labels, gradient=True, unequal_time=unequal_time)
+
+
+def after_pretraining(config: TrialConfig, seconds: float, steps: int) -> tuple[TrialConfig, Finding | None]:
+    """A hybrid trial's fine-tuning config (images and text alike), and the finding when pretraining overran.
+
+    Equal total wall-clock: with a shared budget, fine-tuning gets what pretraining left of the arm's budget.
+    """
+    if not config.pretrain_share:
+        return config, None
+    training = replace(config, budget_seconds=max(1.0, config.budget_seconds - seconds))
+    share = config.pretrain_share * config.budget_seconds
+    if seconds <= BUDGET_GUARD * share:
+        return training, None
+    # One step can outlast the share (a big model on a CPU).
+    return training, Finding(
+        FindingCode.PRETRAINING_OVERRAN,
+        {"seconds": seconds, "steps": steps, "share": share, "budget_seconds": config.budget_seconds},
+    )
 
 
 @dataclass(frozen=True)

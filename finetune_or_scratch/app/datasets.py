@@ -14,6 +14,7 @@ import numpy as np
 
 from advisor.vocabulary import Modality
 from bench.data.splits import make_splits
+from bench.data.units import UNITS
 
 
 @dataclass(frozen=True)
@@ -34,23 +35,25 @@ class DatasetFacts:
     native_resolution: int | None
     skipped: int
     labels: np.ndarray
+    modality: Modality = Modality.IMAGE
 
     def default_examples(self, cap: int = 1000) -> int:
         """The form's default: every training image up to ``cap``, never more than the dataset has."""
         return max(self.classes, min(cap, self.train_pool))
 
     def describe(self) -> str:
+        unit = UNITS[self.modality].plural
         side = f", about {self.native_resolution} px a side" if self.native_resolution else ""
-        skipped = f"; {self.skipped:,} unreadable images skipped" if self.skipped else ""
+        skipped = f"; {self.skipped:,} {unit} left out (empty or unreadable)" if self.skipped else ""
         return (
-            f"{self.images:,} images in {self.classes} classes{side}: {self.train_pool:,} for training after "
-            f"holding out validation and test images{skipped}"
+            f"{self.images:,} {unit} in {self.classes} classes{side}: {self.train_pool:,} for training after "
+            f"holding out validation and test {unit}{skipped}"
         )
 
     def measured_answers(self) -> dict[str, Any]:
         """The questionnaire answers this data settles: its kind, classes, labeled examples and image side."""
         answers: dict[str, Any] = {
-            "modality": Modality.IMAGE.value,  # a plain string: widgets compare options by type
+            "modality": self.modality.value,  # a plain string: widgets compare options by type
             "num_classes": self.classes,
             "labeled_examples": self.images,
         }
@@ -68,7 +71,10 @@ def differences(answers: Mapping[str, Any], measured: Mapping[str, Any]) -> dict
     return {field: (answers.get(field), value) for field, value in measured.items() if answers.get(field) != value}
 
 
-def facts_of(labels: np.ndarray, native_resolution: int | None, skipped: int, split_seed: int = 0) -> DatasetFacts:
+def facts_of(
+    labels: np.ndarray, native_resolution: int | None, skipped: int, split_seed: int = 0,
+    modality: Modality = Modality.IMAGE,
+) -> DatasetFacts:  # fmt: skip
     splits = make_splits(labels, split_seed)
     classes = len(np.unique(labels))
-    return DatasetFacts(len(labels), classes, len(splits.train), native_resolution, skipped, labels)
+    return DatasetFacts(len(labels), classes, len(splits.train), native_resolution, skipped, labels, modality)

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from bench.data.units import unit_for_dataset
 from bench.evidence.question import question_words
 from bench.runs.queue import PLAN_HOLDER
 from bench.runs.request import RunRequest
@@ -225,7 +226,7 @@ def trials_table(trials: list[dict[str, Any]]) -> pd.DataFrame:
             "Test accuracy": t.get("test_accuracy"),
             "Macro-F1": t.get("test_macro_f1"),
             "Training s": t.get("time_train_s"),
-            "Images/s": t.get("images_per_second"),
+            unit_for_dataset(str(config.get("dataset", ""))).rate_title: t.get("images_per_second"),
         }
         if t.get("error"):
             row["Note"] = plain(t["error"])

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from advisor.vocabulary import Modality
 from bench.data.catalog import DATASETS
 from bench.data.datasets import check_source, load_dataset
 from bench.data.text_catalog import TEXT_DATASETS, check_text_source, is_text_dataset, load_text_dataset
@@ -28,7 +29,7 @@ def dataset_facts(source: str, modified: float) -> DatasetFacts:
     """Images (or texts), classes and training pool of a dataset (cached per path and modification time)."""
     if is_text_dataset(source):
         data = load_text_dataset(source)
-        return facts_of(data.labels, None, len(data.skipped))
+        return facts_of(data.labels, None, len(data.skipped), modality=Modality.TEXT)
     data = load_dataset(source)
     return facts_of(data.labels, data.native_resolution, len(data.skipped))
 

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bench.data.units import IMAGES, ExampleUnit
 from bench.evidence.question import duration_words, question_words
 from bench.vocabulary import CheckRegime, RunKind
 from finetune_or_scratch.reports.charts import accuracy_chart, curve_chart, factor_chart, to_svg
@@ -26,7 +27,9 @@ from finetune_or_scratch.reports.words import (
     plain,
     recipe_rows,
     run_settings,
+    run_unit,
     status_text,
+    unit_of_rate,
 )
 
 FORMATS = ("md", "html", "json")
@@ -192,7 +195,8 @@ def _measured_markdown(report: Report) -> list[str]:
         settings["Status"] = status_text(str(run.get("status", "")))
         settings["Duration"] = duration_text(run.get("created"), run.get("finished")) or "n/a"
         lines += [*_table(["setting", "value"], [[k, v] for k, v in settings.items()]), ""]
-    lines += _data_markdown(report.dataset)
+    unit = run_unit(config, report.dataset)
+    lines += _data_markdown(report.dataset, unit)
     if not report.trials:
         return [*lines, "No validation run yet." if not run else "No trial finished."]
     curve_run = config.get("kind") == RunKind.CURVE or bool(report.curve)
@@ -203,7 +207,7 @@ def _measured_markdown(report: Report) -> list[str]:
         "",
     ]
     lines += _table(
-        ["arm", "finished trials", "test accuracy", "macro-F1", "training s", "images/s"],
+        ["arm", "finished trials", "test accuracy", "macro-F1", "training s", unit.rate],
         [
             [
                 arm_label(s["arm"]),
@@ -254,7 +258,7 @@ def _measured_markdown(report: Report) -> list[str]:
 SHOWN_FILES = 100  # per list in Markdown and HTML; the JSON report has every one
 
 
-def _data_markdown(dataset: dict[str, Any]) -> list[str]:
+def _data_markdown(dataset: dict[str, Any], unit: ExampleUnit = IMAGES) -> list[str]:
     """The data section: how many files were used, and every skipped or ignored file with why."""
     if not dataset:
         return []
@@ -262,12 +266,12 @@ def _data_markdown(dataset: dict[str, Any]) -> list[str]:
     total, used = dataset.get("files_total"), dataset.get("files_used")
     name = dataset.get("name", "")
     if total:
-        lines.append(f"{name}: {used:,} of {total:,} image files decoded, {dataset.get('images', used):,} used.")
+        lines.append(f"{name}: {used:,} of {total:,} {unit.files} read, {dataset.get('images', used):,} used.")
     else:
-        lines.append(f"{name}: {dataset.get('images', 0):,} images.")
+        lines.append(f"{name}: {dataset.get('images', 0):,} {unit.plural}.")
     if dataset.get("intensity"):
         lines += ["", f"Intensities: {dataset['intensity']}."]
-    for kind, words in (("skipped", "unreadable, skipped"), ("ignored", "not images, ignored")):
+    for kind, words in (("skipped", "unreadable, skipped"), ("ignored", f"not {unit.plural}, ignored")):
         entries = [str(e) for e in dataset.get(kind) or []]
         if not entries:
             continue
@@ -325,17 +329,18 @@ def _check_plan_markdown(plan: dict[str, Any] | None) -> list[str]:
     costs = plan.get("costs") or []
     if costs:
         first = costs[0]
+        unit = unit_of_rate(first)
         scaled = bool(first.get("scaled"))
         lines += [
             "",
             f"### Cost at full scale: {first['labeled_examples']:,} labels",
             "",
             f"From the throughput measured on this machine ({first['device_compute']}); a projection "
-            "(epoch cap x labels / images per second), not a full run"
+            f"(epoch cap x labels / {unit.plural} per second), not a full run"
             + (f"; times on {first['profile_compute']} are scaled by a fixed factor, not measured." if scaled else "."),
             "",
         ]
-        headers = ["strategy", "images/s here", "to converge here", "epochs your budget buys"]
+        headers = ["strategy", f"{unit.rate} here", "to converge here", "epochs your budget buys"]
         headers += [f"on {first['profile_compute']} (scaled)"] if scaled else []
         rows = []
         for c in costs:

@@ -20,11 +20,12 @@ from advisor.profile import FIELD_SPECS
 from advisor.rules import SIMILARITY_VALUE
 from advisor.strategies import STRATEGY_BY_NAME
 from advisor.vocabulary import Trainable
+from bench.data.units import IMAGES, TEXTS, ExampleUnit, unit_for_dataset, unit_of
 from bench.evidence.question import duration_words
 from bench.vocabulary import RunKind
 
 # Arms that are not advisor strategies get their own label; the rest use the strategy's.
-_ARM_ONLY = {"scratch_same_arch": "Scratch, same architecture"}
+_ARM_ONLY = {"scratch_same_arch": "Scratch, same architecture", "setfit": "Full fine-tune, SetFit contrastive (text)"}
 # Run and trial settings as the validation form words them.
 RUN_FIELDS = {
     "dataset": "Dataset",
@@ -46,6 +47,10 @@ RUN_FIELDS = {
     "patience": "Patience",
     "label_smoothing": "Label smoothing",
     "image_size": "Decoded image side",
+    "text_column": "Text column",
+    "label_column": "Label column",
+    "text_backbone": "Sentence encoder",
+    "max_tokens": "Tokens read per text",
     "split_seed": "Split seed",
 }
 RECIPE_FIELDS = {
@@ -234,6 +239,9 @@ def run_settings(config: Mapping[str, Any], device: str | None = None) -> dict[s
         del settings["Training examples"]
     if config.get("advised"):
         settings["Advice checked"] = arm_label(config["advised"])
+    if base.get("dataset") and unit_for_dataset(str(base["dataset"])) is TEXTS:
+        settings["Sentence encoder"] = str(base.get("text_backbone", ""))
+        settings["Tokens read per text"] = str(base.get("max_tokens", ""))
     settings["Device"] = device or str(base.get("device", "auto"))
     return settings
 
@@ -279,13 +287,26 @@ def mixed_domain_note(answers: Mapping[str, Any], recommendation: Mapping[str, A
     )
 
 
+def run_unit(config: Mapping[str, Any], dataset: Mapping[str, Any] | None = None) -> ExampleUnit:
+    """What a stored run's examples are: the modality its dataset facts recorded, else its dataset's name."""
+    if dataset and dataset.get("modality"):
+        return unit_of(str(dataset["modality"]))
+    name = (config.get("base") or {}).get("dataset") or config.get("dataset")
+    return unit_for_dataset(str(name)) if name else IMAGES
+
+
+def unit_of_rate(cost: Mapping[str, Any]) -> ExampleUnit:
+    """The unit a stored cost row's throughput reads in (rows stored before text were of images)."""
+    return TEXTS if cost.get("rate_unit") == TEXTS.rate else IMAGES
+
+
 def cost_rows(costs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The cost at full scale, one row per strategy (a planned check's ``check_plan.costs``)."""
     rows = []
     for c in costs:
         row = {
             "Strategy": arm_label(c["arm"]),
-            "Images/s here": f"{c['images_per_second']:,.0f}",
+            f"{unit_of_rate(c).rate_title} here": f"{c['images_per_second']:,.0f}",
             f"To converge on {c['labeled_examples']:,} labels here": duration_words(c.get("converge_seconds_here")),
             "Epochs your budget buys": "n/a" if c.get("epochs_in_budget") is None else f"{c['epochs_in_budget']:.1f}",
         }

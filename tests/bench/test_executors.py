@@ -180,6 +180,26 @@ class TestLocalCluster:
         # The cancelled tasks released their CPUs: nothing of the sweep still runs on the cluster.
         assert _eventually(lambda: ray.available_resources().get("CPU", 0) == 2)
 
+    def test_a_text_run_sends_its_named_columns_and_token_length_to_the_tasks(self, tmp_path):
+        """A CSV whose text and label columns are not the detected ones (its 'label' column has one class): the
+        driver reads it with the named columns and sends it; the CSV is gone before any task starts."""
+        rows = [f"{'the cat purrs and naps' if i % 2 else 'the dog barks and runs'} {i},{'cat' if i % 2 else 'dog'},x"
+                for i in range(40)]  # fmt: skip
+        csv = tmp_path / "driver-only.csv"
+        csv.write_text("msg,gold,label\n" + "\n".join(rows) + "\n")
+        config = TrialConfig(str(csv), "scratch", budget_seconds=1, batch_size=8, device="cpu", text_column="msg",
+                             label_column="gold", max_tokens=16, text_backbone="all-minilm-l6-v2")  # fmt: skip
+        cache = TrialCache()
+        sent = cache.dataset(config.dataset, config.image_size, text_columns=("msg", "gold"))  # the driver's copy
+        csv.unlink()
+        results = RayExecutor(cpus_per_trial=1, gpus_per_trial=0, max_retries=0).run([config], cache=cache)
+
+        [result] = results
+        assert result.status == "completed", result.error
+        assert result.dataset_fingerprint == sent.fingerprint and sent.class_names == ("cat", "dog")
+        assert (result.config.text_column, result.config.label_column, result.config.max_tokens) == ("msg", "gold", 16)
+        assert result.baseline_accuracy is not None  # the text scratch arm ran (its TF-IDF baseline beside it)
+
     def test_cluster_resources_describe_the_connected_cluster(self):
         resources = cluster_resources()
         assert resources["nodes"] == 1 and resources["CPUs"] == 2 and resources["GPUs"] == 0

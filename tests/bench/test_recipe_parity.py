@@ -2,6 +2,7 @@
 
 import itertools
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -65,3 +66,28 @@ def test_every_recipe_prints_the_numbers_its_arm_trains_with(strategy):
     assert f"weight decay {hp.weight_decay:g}" in recipe.optimizer and "AdamW" in recipe.optimizer
     assert arms_for_strategy(strategy), strategy
     assert all(ARMS[a].hyperparameters is hp for a in arms_for_strategy(strategy))
+
+
+def test_the_few_shot_text_recipe_says_what_the_setfit_arm_runs():
+    from advisor.recipes import SETFIT
+    from advisor.vocabulary import Modality
+    from bench.train.text_trial import text_hyperparameters
+
+    few = replace(example_profile(), modality=Modality.TEXT, labeled_examples=80, num_classes=4)
+    note = next(n for n in recipe_for("full_finetune", few).notes if "SetFit" in n)
+    hp = SETFIT.numbers
+    for words in (f"{SETFIT.iterations} iterations", SETFIT.loss, f"{SETFIT.batch_size} pairs a step",
+                  f"AdamW at {hp.lr_body:g}", f"weight decay {hp.weight_decay:g}", "setfit arm"):  # fmt: skip
+        assert words in note, words
+    assert text_hyperparameters(ARMS["setfit"]) is hp
+    many = replace(few, labeled_examples=10_000)
+    assert not any("SetFit" in n for n in recipe_for("full_finetune", many).notes)
+
+
+def test_the_text_hybrid_recipe_says_its_first_stage_is_simcse():
+    from advisor.recipes import SIMCSE
+    from advisor.vocabulary import Modality
+
+    recipe = recipe_for("hybrid", replace(example_profile(), modality=Modality.TEXT))
+    assert SIMCSE.describe() in recipe.lr_body and "stage 2: " in recipe.lr_body
+    assert f"AdamW at {SIMCSE.lr:g}" in recipe.lr_body and SIMCSE.loss in recipe.lr_body

@@ -34,8 +34,10 @@ def test_bad_csv_exits_2_naming_the_column_or_line(tmp_path, content, extra, mes
 
 
 def test_an_arm_not_measured_on_text_is_refused_by_its_flag(tmp_path):
-    err = refused("run", "--dataset", "fortunes", "--arms", "hybrid", "--device", "cpu", "--out", tmp_path / "o")
-    assert "--arms" in err and "linear_probe, partial_finetune, full_finetune, scratch" in err
+    err = refused(
+        "run", "--dataset", "fortunes", "--arms", "hybrid_scratch", "--device", "cpu", "--out", tmp_path / "o"
+    )
+    assert "--arms" in err and "linear_probe, partial_finetune, full_finetune, setfit, hybrid, scratch" in err
 
 
 def test_a_missing_csv_is_refused_before_anything_runs(tmp_path):
@@ -46,3 +48,20 @@ def test_a_missing_csv_is_refused_before_anything_runs(tmp_path):
 def test_max_tokens_out_of_range_names_the_flag(tmp_path):
     err = refused("run", "--dataset", "fortunes", "--max-tokens", "4", "--device", "cpu", "--out", tmp_path / "o")
     assert "--max-tokens" in err
+
+
+@pytest.mark.slow
+def test_a_text_run_on_a_csv_of_ones_own_ends_in_a_table_of_texts(tmp_path, monkeypatch):
+    """A CSV with named columns, the scratch arm (no encoder to load), 1 s: the run finishes and words itself."""
+    monkeypatch.setenv("FOS_HOME", str(tmp_path / "home"))
+    rows = [f"{'the cat purrs and naps' if i % 2 else 'the dog barks and runs'} {i},{'cat' if i % 2 else 'dog'}"
+            for i in range(60)]  # fmt: skip
+    csv = tmp_path / "mine.csv"
+    csv.write_text("msg,gold\n" + "\n".join(rows) + "\n")
+    result = CliRunner().invoke(bench_app, [
+        "run", "--dataset", str(csv), "--text-column", "msg", "--label-column", "gold", "--arms", "scratch",
+        "--examples", "20", "--budget-seconds", "1", "--device", "cpu", "--out", str(tmp_path / "out"),
+    ])  # fmt: skip
+    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
+    assert "sentences/s" in result.stdout and "texts)" in result.stdout and "img/s" not in result.stdout
+    assert "baseline beside scratch: TF-IDF" in result.stdout

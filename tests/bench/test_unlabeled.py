@@ -8,8 +8,13 @@ from PIL import Image
 
 from bench.data.catalog import DATASETS
 from bench.data.splits import make_splits, subsample_train
-from bench.data.unlabeled import check_matches, holdout_pool, load_unlabeled
-from bench.errors import BenchInputError
+from bench.data.text_catalog import load_text_dataset
+from bench.data.unlabeled import check_matches, holdout_indices, holdout_pool, load_unlabeled
+from bench.errors import BenchInputError, ConfigError
+from bench.train.budget import PRETRAIN_SHARE
+from bench.train.config import TrialConfig
+from bench.train.trial import after_pretraining
+from bench.vocabulary import FindingCode
 from tests.bench.wording import refused_as
 
 
@@ -152,3 +157,19 @@ def test_holdout_pool_never_holds_validation_or_test_images(digits, split_seed, 
     pool = holdout_pool(digits, labeled, splits)
     assert not np.isin(pool.indices, np.concatenate([splits.val, splits.test, labeled])).any()
     assert len(pool) + len(labeled) == len(splits.train)
+
+
+def test_a_text_hybrid_pretrains_on_the_held_back_texts_with_the_image_hybrids_budget_split():
+    data = load_text_dataset("code-snippets")
+    splits = make_splits(data.labels, seed=0)
+    labeled = subsample_train(splits, data.labels, 40, seed=0)
+    pool = holdout_indices(data.name, labeled, splits, "texts")
+    assert len(pool) == len(splits.train) - 40 and not set(pool) & (set(labeled) | set(splits.val) | set(splits.test))
+    config = TrialConfig("code-snippets", "hybrid", budget_seconds=20)
+    assert config.pretrain_share == PRETRAIN_SHARE
+    training, finding = after_pretraining(config, 9.0, 12)
+    assert training.budget_seconds == 11.0 and finding is None  # equal total wall-clock
+    _, overran = after_pretraining(config, 13.0, 2)
+    assert overran.code == FindingCode.PRETRAINING_OVERRAN
+    with pytest.raises(ConfigError, match="training texts of code-snippets are labeled"):
+        holdout_indices(data.name, splits.train, splits, "texts")

@@ -117,3 +117,18 @@ def test_the_installed_command_recommends_and_starts_the_app(installed, tmp_path
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
+
+
+def test_the_installed_command_runs_a_text_check_on_a_builtin_text_set(installed, tmp_path):
+    """Text from the wheel: a built-in text set trains (the scratch arm and its TF-IDF baseline; the encoder's arms
+    add a model load and encoding, over 20 s, and are tested in tests/bench/test_text_arms.py) and reads as texts."""
+    command = str(installed / "bin" / "finetune-or-scratch")
+    env = {**os.environ, "FOS_HOME": str(tmp_path / "home"), "FOS_CACHE_DIR": str(tmp_path / "cache")}
+    result = subprocess.run(
+        [command, "run", "--dataset", "code-snippets", "--arms", "scratch", "--examples", "40",
+         "--max-tokens", "32", "--budget-seconds", "1", "--device", "cpu", "--out", str(tmp_path / "out")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "sentences/s" in result.stdout and "texts)" in result.stdout and "img/s" not in result.stdout
+    assert "baseline beside scratch: TF-IDF" in result.stdout

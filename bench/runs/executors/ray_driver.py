@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from bench.data.text_catalog import is_text_dataset
 from bench.errors import BenchInputError, ConfigError
 from bench.models.backbones import create_model, get_backbone
 from bench.paths import cache_dir
@@ -181,12 +182,22 @@ def _check_feasible(ray, submitted: list[_Submitted]) -> None:
             )
 
 
+def _data_key(config: TrialConfig) -> tuple:
+    """What a trial asks its cache for: the dataset, its decoded size and limit, and a text dataset's columns."""
+    return config.dataset, config.image_size, config.train_limit, config.text_column, config.label_column
+
+
+def _image_backbone(config: TrialConfig) -> str | None:
+    """The pretrained image backbone a trial copies (None: a scratch arm, or text: its task loads the encoder)."""
+    return config.backbone if get_arm(config.arm).pretrained and not is_text_dataset(config.dataset) else None
+
+
 def _stage(ray, configs: list[TrialConfig], cache: TrialCache) -> dict[str, dict]:
     """Load each dataset and pretrained backbone once in the driver and put it in the object store."""
-    datasets = {(c.dataset, c.image_size, c.train_limit) for c in configs}  # the keys each trial asks its cache for
-    backbones = {c.backbone for c in configs if get_arm(c.arm).pretrained}
+    datasets = {_data_key(c) for c in configs}
+    backbones = {name for name in map(_image_backbone, configs) if name is not None}
     return {
-        "data": {key: ray.put(cache.dataset(*key)) for key in sorted(datasets, key=str)},
+        "data": {key: ray.put(cache.dataset(*key[:3], text_columns=key[3:])) for key in sorted(datasets, key=str)},
         "models": {
             name: ray.put(create_model(get_backbone(name), None, pretrained=True)) for name in sorted(backbones)
         },
@@ -221,8 +232,8 @@ class _RaySweep:
             ).remote(
                 item.index,
                 c,
-                staged["data"][(c.dataset, c.image_size, c.train_limit)],
-                staged["models"].get(c.backbone) if get_arm(c.arm).pretrained else None,
+                staged["data"][_data_key(c)],
+                staged["models"].get(_image_backbone(c) or ""),
                 self.board,
                 int(item.resources["CPU"]),
                 str(cache_root) if cache_root else None,

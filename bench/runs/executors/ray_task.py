@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from bench.data.image_data import ImageData
+from bench.data.text_data import TextData
 from bench.device import describe, resolve_device
 from bench.models.backbones import get_backbone
 from bench.train.cache import TrialCache
@@ -75,7 +76,7 @@ class _BoardReporter(Callback):
 def trial_task(
     index: int,
     config: TrialConfig,
-    data: ImageData,
+    data: ImageData | TextData,
     model: nn.Module | None,
     board,
     cpus: int,
@@ -102,10 +103,13 @@ def trial_task(
     return replace(result, config=config), node
 
 
-def _seeded_cache(root: str | None, config: TrialConfig, data: ImageData, model: nn.Module | None) -> TrialCache:
+def _seeded_cache(
+    root: str | None, config: TrialConfig, data: ImageData | TextData, model: nn.Module | None
+) -> TrialCache:
     """A TrialCache holding what the driver put in the object store, under the keys the trial asks for."""
     cache = TrialCache(None if root is None else Path(root))
-    cache.seed_dataset(data, config.dataset, config.image_size, config.train_limit)
+    cache.seed_dataset(data, config.dataset, config.image_size, config.train_limit,
+                       text_columns=(config.text_column, config.label_column))  # fmt: skip
     if model is not None:
         cache.seed_pretrained(get_backbone(config.backbone), model)
     return cache

@@ -43,7 +43,7 @@ def widget(spec: FieldSpec, current: Any) -> Any:
 
 FILLED = "filled_from_data"  # {field: the dataset it was filled from}
 
-with st.expander("Estimate from my data: classes, size, image side and similarity (LogME, a few seconds)"):
+with st.expander("Estimate from my data: classes, size, image side (for images) and similarity (LogME, a few seconds)"):
     source, facts = dataset_picker("similarity", describe=True)
     if st.button("Estimate from my data", disabled=source is None):
         try:
