@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from bench.evidence.question import question_words
+from bench.evidence.question import projection_words, question_words
 from bench.runs.request import RunRequest
 from bench.runs.store import ACTIVE, RunRecord, RunStore
 from bench.vocabulary import CheckRegime, RunKind, RunStatus, TrialStatus
@@ -265,6 +265,8 @@ def verdict_view(verdict: dict | None, record: RunRecord | None = None) -> None:
     comparison = verdict.get("comparison")
     if isinstance(comparison, dict):
         st.markdown(comparison_sentence(comparison) + ".")
+    if isinstance(verdict.get("projection"), dict):
+        st.write(plain(projection_words(verdict["projection"])))
     arms = verdict.get("arms")
     if isinstance(arms, list) and arms and all(isinstance(a, dict) for a in arms):
         st.table(_evidence_table(arms), hide_index=True)  # static: wraps at narrow widths instead of scrolling

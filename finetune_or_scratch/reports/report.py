@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.evidence.question import duration_words, question_words
+from bench.evidence.question import duration_words, projection_words, question_words
 from bench.vocabulary import CheckRegime, RunKind
 from finetune_or_scratch.reports.charts import accuracy_chart, curve_chart, factor_chart, to_svg
 from finetune_or_scratch.reports.words import (
@@ -305,6 +305,8 @@ def _verdict_markdown(verdict: dict[str, Any] | None) -> list[str]:
     if isinstance(c, dict):
         lines.append("")
         lines.append(comparison_sentence(c) + ".")
+    if isinstance(verdict.get("projection"), dict):
+        lines += ["", plain(projection_words(verdict["projection"]))]
     if verdict.get("not_computed"):
         missing = verdict["not_computed"]
         lines.append("")
