@@ -42,7 +42,7 @@ def test_cached_path_gives_the_uncached_outputs_loss_and_gradients(name):
     spec = BACKBONES[name]
     model, n_frozen = _partial_model(spec)
     cached_model = copy.deepcopy(model)
-    images = torch.randint(0, 256, (12, 3, 64, 64), dtype=torch.uint8)
+    images = torch.randint(0, 256, (12, 3, 32, 32), dtype=torch.uint8)
     labels = torch.arange(12) % 10
     batch = torch.tensor([7, 2, 9, 4, 0, 11])
     torch.manual_seed(1)  # the same dropout masks in the top (MobileNetV3's head) on both paths

@@ -8,6 +8,7 @@ import torch
 
 from advisor import example_profile
 from advisor.recipes import HYPERPARAMETERS, recipe_for
+from bench.data.image_data import MIN_TRAINING_SIDE, matched_resolution
 from bench.models.backbones import create_model, get_backbone, head_of
 from bench.train.arms import ARMS, arms_for_strategy
 from bench.train.loop import make_optimizer, parameter_groups
@@ -65,3 +66,9 @@ def test_every_recipe_prints_the_numbers_its_arm_trains_with(strategy):
     assert f"weight decay {hp.weight_decay:g}" in recipe.optimizer and "AdamW" in recipe.optimizer
     assert arms_for_strategy(strategy), strategy
     assert all(ARMS[a].hyperparameters is hp for a in arms_for_strategy(strategy))
+
+
+def test_the_recipe_upsamples_small_images_to_the_side_the_benchmark_trains_at():
+    small = example_profile().replace(input_resolution=28)
+    note = next(n for n in recipe_for("partial_finetune", small).notes if n.startswith("Upsample"))
+    assert f"at least {MIN_TRAINING_SIDE} px" in note and matched_resolution(28) == MIN_TRAINING_SIDE
