@@ -12,6 +12,7 @@ SIZES = [100, 200, 400, 800]
 LAWS = {"linear_probe": law(0.85, 1.0, 0.7), "scratch": law(0.95, 2.0, 0.45)}
 
 
+@pytest.mark.slow  # 400 bootstrap refits per arm (intervals and the crossover): 2-7 s
 def test_projection_at_the_persons_size_with_intervals_and_the_crossover():
     projection = project_to_size(table_from(LAWS, SIZES), 5000)
     assert projection.projected and projection.reason == "" and projection.measured == tuple(SIZES)
@@ -55,6 +56,7 @@ QUESTION = {"regime": "your_budget", "budget_hours": 1, "compute": "cpu", "devic
             "labeled_examples": 20_000, "examples": 1000, "arms": {}, "left_out": []}  # fmt: skip
 
 
+@pytest.mark.slow  # the bootstrap refits, as above
 def test_the_verdict_adds_the_projection_when_the_person_has_more_labels():
     judged = results({"linear_probe": [0.82, 0.835], "scratch": [0.75, 0.76]})
     verdict = make_verdict("linear_probe", judged, QUESTION).to_dict()
