@@ -58,8 +58,10 @@ def main() -> None:
         first = statistics.mean(rates[(arm, resolutions[0])])
         for resolution in resolutions:
             mean = statistics.mean(rates[(arm, resolution)])
-            print(f"  {arm:17s} {resolution:4d} px  {mean:7.1f} img/s   time per image x{first / mean:.2f} "
-                  f"vs {resolutions[0]} px   (rounds: {', '.join(f'{v:.1f}' for v in rates[(arm, resolution)])})")
+            print(
+                f"  {arm:17s} {resolution:4d} px  {mean:7.1f} img/s   time per image x{first / mean:.2f} "
+                f"vs {resolutions[0]} px   (rounds: {', '.join(f'{v:.1f}' for v in rates[(arm, resolution)])})"
+            )
 
 
 if __name__ == "__main__":
