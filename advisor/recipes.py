@@ -31,6 +31,10 @@ class Hyperparameters:
     label_smoothing: float = 0.1
     warmup_fraction: float = 0.05  # linear warm-up share of the schedule, then cosine decay to 0
     top_fraction: float = 1 / 3  # with trainable "top": the share of body blocks, from the top, that train
+    # With trainable "top": compute the frozen blocks' outputs once per image and train the top on them
+    # (bench.train.frozen_trunk). Per-step crops would change those outputs, so a cached recipe augments
+    # with horizontal flips only (both views cached).
+    cache_frozen: bool = False
 
     def describe_lr_body(self) -> str:
         if self.trainable == Trainable.HEAD:
@@ -48,7 +52,7 @@ class Hyperparameters:
 HYPERPARAMETERS: dict[str, Hyperparameters] = {
     StrategyName.LINEAR_PROBE: Hyperparameters("lbfgs", Trainable.HEAD, label_smoothing=0.0, warmup_fraction=0.0),
     StrategyName.PARTIAL_FINETUNE: Hyperparameters(
-        "adamw", Trainable.TOP, lr_head=5e-3, lr_body=5e-4, weight_decay=0.01
+        "adamw", Trainable.TOP, lr_head=5e-3, lr_body=5e-4, weight_decay=0.01, cache_frozen=True
     ),
     StrategyName.FULL_FINETUNE: Hyperparameters(
         "adamw", Trainable.ALL, lr_head=5e-3, lr_body=5e-4, layer_decay=0.7, weight_decay=0.05
@@ -267,6 +271,17 @@ _PRESETS: dict[str, Recipe] = {
 }
 
 
+# What a recipe with ``cache_frozen`` says; bench.train.frozen_trunk is what runs.
+CACHED_TRUNK = (
+    "compute the frozen blocks' outputs once per image (eval mode: pretrained BN statistics) and cache them, "
+    "so each step runs only the top blocks and the head"
+)
+CACHED_AUGMENTATION = (
+    "horizontal flip where the labels allow it (the flipped image's frozen outputs are cached too); no random "
+    "crops: they would change the frozen blocks' outputs at every step, so nothing could be cached"
+)
+
+
 def _with_numbers(recipe: Recipe, numbers: Hyperparameters) -> Recipe:
     """Fill the recipe's learning-rate lines from its numbers, so the words and the benchmark never differ."""
     if numbers.trainable == Trainable.HEAD:
@@ -280,8 +295,14 @@ def _with_numbers(recipe: Recipe, numbers: Hyperparameters) -> Recipe:
             f"stage 2: {lr_head}",
         )
     values = {"weight_decay": f"{numbers.weight_decay:g}", "label_smoothing": f"{numbers.label_smoothing:g}"}
+    freeze, augmentation = recipe.freeze, recipe.augmentation
+    if numbers.cache_frozen:
+        freeze += f"; {CACHED_TRUNK}"
+        augmentation = CACHED_AUGMENTATION
     return replace(
         recipe,
+        freeze=freeze,
+        augmentation=augmentation,
         lr_body=lr_body,
         lr_head=lr_head,
         optimizer=recipe.optimizer.format(**values),

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from advisor.counterfactuals import Counterfactual, find_counterfactuals
+from advisor.measured import BUDGET_FACTOR_STRATEGY, MeasuredCosts, ScheduleShare, schedule_share
 from advisor.nearest import PublishedCase, disagreement_note, nearest_cases
 from advisor.profile import Profile
 from advisor.published import PublishedRowError, shipped_rows
@@ -81,22 +82,39 @@ class Recommendation:
         }
 
 
-def recommend(profile: Profile) -> Recommendation:
+def _measured(rule: str, profile: Profile, measured: MeasuredCosts | None) -> ScheduleShare | None:
+    """The measured schedule share a budget factor used (None: the rule is not one, or nothing was measured)."""
+    if measured is None or rule not in BUDGET_FACTOR_STRATEGY:
+        return None
+    return schedule_share(profile, measured, BUDGET_FACTOR_STRATEGY[rule])
+
+
+def recommend(profile: Profile, measured: MeasuredCosts | None = None) -> Recommendation:
     """Rank the five strategies for ``profile`` and explain the ranking.
+
+    ``measured``: training costs measured on the person's data (:mod:`advisor.measured`); the budget
+    factors then use them instead of the fixed CPU-to-GPU factor, and their reasons say so.
 
     >>> from advisor.profile import example_profile
     >>> rec = recommend(example_profile())
     >>> rec.strategy == rec.ranking[0].strategy and 0.0 <= rec.confidence <= 1.0
     True
     """
-    scores = score_profile(profile)
+    scores = score_profile(profile, measured)
     reasons = []
     for rule in RULES:
         strength = scores.strengths[rule.name]
-        if strength < MIN_STRENGTH:
+        share = _measured(rule.name, profile, measured)
+        if strength < MIN_STRENGTH and share is None:
             continue
         pushes = {c.strategy: c.points for c in scores.contributions if c.rule == rule.name and c.points}
-        reasons.append(Reason(rule.name, rule.title, rule.reason, round(strength, 3), cite(rule), pushes))
+        if share is None:
+            text = rule.reason
+        elif strength < MIN_STRENGTH:  # shown anyway: the measurement is why the factor does not apply
+            text = f"Does not apply once measured. {share.words(profile)}"
+        else:
+            text = f"{rule.reason} {share.words(profile)}"
+        reasons.append(Reason(rule.name, rule.title, text, round(strength, 3), cite(rule), pushes))
     if not profile.pretrained_available:
         reasons.insert(
             0,

@@ -97,6 +97,15 @@ def tightness(gpu_hours: float) -> float:
     return 1.0 - ramp(math.log10(gpu_hours), math.log10(0.05), math.log10(2.0))
 
 
+def measured_tightness(share: float) -> float:
+    """From a measured cost: 1 when the budget buys <= 10% of the recipe's schedule, 0 when it buys all of it.
+
+    >>> measured_tightness(0.05), measured_tightness(1.0), round(measured_tightness(0.316), 2)
+    (1.0, 0.0, 0.5)
+    """
+    return 1.0 - ramp(math.log10(max(share, 1e-9)), -1.0, 0.0)
+
+
 @dataclass(frozen=True)
 class Signals:
     """Quantities derived once from a profile; every rule reads these, never raw strings."""
@@ -112,6 +121,10 @@ class Signals:
     edge: bool
     custom: bool
     interpretability: bool
+    # Measured (advisor.measured): the share of full fine-tuning's and of scratch's recipe schedule the
+    # budget buys. None: not measured, the budget factors use the fixed GPU-hour conversion.
+    finetune_share: float | None = None
+    scratch_share: float | None = None
 
     # --- data regimes (log10 scale) ---
     @property
@@ -184,11 +197,15 @@ class Signals:
 
     @property
     def tight_budget(self) -> float:
+        if self.finetune_share is not None:
+            return measured_tightness(self.finetune_share)
         return tightness(self.gpu_hours)
 
     @property
     def tight_scratch_budget(self) -> float:
         # The same thresholds on the input-size-scaled budget: what a from-scratch model costs.
+        if self.scratch_share is not None:
+            return measured_tightness(self.scratch_share)
         return tightness(self.scratch_gpu_hours)
 
     @property

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from advisor.measured import BUDGET_FACTOR_STRATEGY, MeasuredCosts, schedule_share
 from advisor.profile import Profile
 from advisor.rules import RULES, SOURCES, Rule, signals_from_profile
 from advisor.strategies import STRATEGIES, STRATEGY_NAMES
@@ -69,14 +70,17 @@ def confidence_from_margin(margin: float) -> float:
     return round(1 / (1 + math.exp(-CONFIDENCE_SLOPE * (1 - math.exp(-margin / CONFIDENCE_SCALE)))), 3)
 
 
-def score_profile(profile: Profile) -> Scores:
+def score_profile(profile: Profile, measured: MeasuredCosts | None = None) -> Scores:
     """Apply every rule to the profile and rank the strategies, feasible ones first.
+
+    ``measured``: costs measured on the person's data; the budget factors then use them
+    (:mod:`advisor.measured`) instead of the fixed compute factor.
 
     >>> from advisor.profile import example_profile
     >>> score_profile(example_profile()).top in STRATEGY_NAMES
     True
     """
-    strengths = _strengths(profile)
+    strengths = _strengths(profile, measured)
     contributions = tuple(
         Contribution(rule.name, strategy, round(strengths[rule.name] * weight, 4))
         for rule in RULES
@@ -85,19 +89,28 @@ def score_profile(profile: Profile) -> Scores:
     return Scores(_ranked(profile, strengths), contributions, strengths)
 
 
-def top_strategy(profile: Profile) -> str:
-    """``score_profile(profile).top`` without the per-rule contributions: the counterfactual search asks
-    it of some 1,500 profiles per recommendation.
+def top_strategy(profile: Profile, measured: MeasuredCosts | None = None) -> str:
+    """``score_profile(profile, measured).top`` without the per-rule contributions: the counterfactual
+    search asks it of some 1,500 profiles per recommendation.
 
     >>> from advisor.profile import example_profile
     >>> top_strategy(example_profile()) == score_profile(example_profile()).top
     True
     """
-    return _ranked(profile, _strengths(profile))[0].strategy
+    return _ranked(profile, _strengths(profile, measured))[0].strategy
 
 
-def _strengths(profile: Profile) -> dict[str, float]:
+def _strengths(profile: Profile, measured: MeasuredCosts | None = None) -> dict[str, float]:
     signals = signals_from_profile(profile)
+    if measured is not None:
+        shares = {
+            rule: schedule_share(profile, measured, strategy) for rule, strategy in BUDGET_FACTOR_STRATEGY.items()
+        }
+        signals = replace(
+            signals,
+            finetune_share=shares["tight_budget"].share if shares["tight_budget"] else None,
+            scratch_share=shares["tight_scratch_budget"].share if shares["tight_scratch_budget"] else None,
+        )
     return {rule.name: rule.strength(signals) for rule in RULES}
 
 

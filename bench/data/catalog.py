@@ -60,7 +60,6 @@ def _load_digits() -> ImageData:
         classes,
         source="scikit-learn load_digits (UCI ML hand-written digits)",
         allow_flip=False,
-        default_resolution=32,
     )
 
 
@@ -74,7 +73,6 @@ def _load_fashion_subset() -> ImageData:
         labels,
         FASHION_CLASSES,
         source="bench/data/builtin/fashion-mnist (6,000-image subset, MIT)",
-        default_resolution=64,
     )
 
 
@@ -92,7 +90,6 @@ def _load_emoji() -> ImageData:
         labels,
         classes,
         source="bench/data/builtin/emoji (785 Noto Color Emoji glyphs by Unicode group; Apache-2.0 / OFL-1.1)",
-        default_resolution=64,  # shipped at 64 px (the font's bitmap strike is 136x128)
     )
 
 
@@ -105,7 +102,6 @@ def _load_spoken_commands() -> ImageData:
         classes,
         source="bench/data/builtin/spoken-commands (800 log-mel spectrograms of espeak-ng speech; GPL-3.0+ output)",
         allow_flip=False,  # a flipped spectrogram is the word played backwards
-        default_resolution=64,
     )
 
 
@@ -144,7 +140,7 @@ def _load_fashion_full() -> ImageData:
 
     images = np.concatenate([part("train-images-idx3-ubyte"), part("t10k-images-idx3-ubyte")])
     labels = np.concatenate([part("train-labels-idx1-ubyte"), part("t10k-labels-idx1-ubyte")])
-    return from_arrays("fashion-mnist-full", images, labels, FASHION_CLASSES, source=str(folder), default_resolution=64)
+    return from_arrays("fashion-mnist-full", images, labels, FASHION_CLASSES, source=str(folder))
 
 
 DATASETS: dict[str, DatasetSpec] = {

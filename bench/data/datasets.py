@@ -22,7 +22,7 @@ import numpy as np
 from advisor.constraints import excerpt
 from bench.data.archives import extract_once
 from bench.data.catalog import DATASETS
-from bench.data.image_data import ImageData
+from bench.data.image_data import ImageData, matched_resolution
 from bench.data.images import intensity_scale, load_images, scan_folder
 from bench.data.splits import files_needed
 from bench.errors import BenchInputError, unknown_name
@@ -99,7 +99,8 @@ def _load_folder(
         class_names=scan.class_names,
         fingerprint=_fingerprint(decoded.images, decoded.labels, scan.class_names),
         source=display,
-        default_resolution=min(image_size, 128),
+        # Matched to the images as captured; never above the side they were decoded at.
+        default_resolution=min(image_size, matched_resolution(decoded.native_side or image_size)),
         native_resolution=decoded.native_side,
         ignored=tuple(scan.ignored),
         skipped=tuple(decoded.skipped),

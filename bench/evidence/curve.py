@@ -350,3 +350,116 @@ def _bootstrap_crossings(table, scratch_arm, finetune_arms, sizes, grid, fits) -
             continue
         crossings.append(_crossing(refits[scratch_arm], [refits[a] for a in finetune_arms], grid))
     return crossings
+
+
+# ---- to the person's size ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArmProjection:
+    arm: str
+    accuracy: float  # the power law's prediction at the person's size
+    interval: tuple[float, float] | None  # 2.5-97.5% over bootstrap refits (None: one seed)
+
+
+@dataclass(frozen=True)
+class SizeProjection:
+    """The learning curve carried to the person's labeled count, or why it cannot be.
+
+    ``arms`` is empty and ``reason`` says why when there is no projection.
+    """
+
+    examples: int  # the person's labeled count
+    measured: tuple[int, ...]  # the curve's sizes
+    arms: tuple[ArmProjection, ...] = ()
+    leader: str | None = None  # the arm projected best at ``examples``
+    crossover: str = ""  # the crossover's words (estimate_crossover), when one was computed
+    reason: str = ""
+
+    @property
+    def projected(self) -> bool:
+        return bool(self.arms)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def project_to_size(table: dict[str, dict[int, dict[int, float]]], examples: int) -> SizeProjection:
+    """Each arm's accuracy at ``examples`` labels from its curve (arm -> size -> seed -> test accuracy).
+
+    A saturating power law per arm (:func:`fit_power_law`), an interval from refits on seeds resampled
+    at every size (2+ seeds), at most :data:`EXTRAPOLATION` times the largest size measured.
+
+    >>> curve = {"scratch": {100: {0: 0.60}, 200: {0: 0.70}, 400: {0: 0.76}},
+    ...          "linear_probe": {100: {0: 0.72}, 200: {0: 0.75}, 400: {0: 0.77}}}
+    >>> p = project_to_size(curve, 2000)
+    >>> p.leader, p.arms[0].interval is None
+    ('scratch', True)
+    >>> project_to_size(curve, 50_000).reason
+    'your 50,000 labels are more than 30x the largest size the curve measured (400): too far to extrapolate'
+    """
+    sizes = sorted({n for by_size in table.values() for n in by_size})
+    measured = tuple(sizes)
+    if not sizes:
+        return SizeProjection(examples, measured, reason="no curve was measured")
+    if examples <= sizes[-1]:
+        return SizeProjection(
+            examples, measured, reason=f"the curve measured {sizes[-1]:,} labels: no projection needed"
+        )
+    fitted = {arm: by_size for arm, by_size in table.items() if len(by_size) >= 3}
+    if not fitted:
+        at = ", ".join(f"{n:,}" for n in sizes)
+        return SizeProjection(
+            examples, measured,
+            reason=f"measured at {len(sizes)} size{'' if len(sizes) == 1 else 's'} ({at} labels); a projection "
+            "needs a learning curve of 3 or more sizes (the curve command, --sizes)",
+        )  # fmt: skip
+    if examples > sizes[-1] * EXTRAPOLATION:
+        return SizeProjection(
+            examples, measured,
+            reason=f"your {examples:,} labels are more than {EXTRAPOLATION}x the largest size the curve measured "
+            f"({sizes[-1]:,}): too far to extrapolate",
+        )  # fmt: skip
+    fits = {}
+    for arm, by_size in fitted.items():
+        arm_sizes = sorted(by_size)
+        fit = fit_power_law(arm, arm_sizes, [float(np.mean(list(by_size[n].values()))) for n in arm_sizes])
+        if not math.isnan(fit.a):
+            fits[arm] = fit
+    if not fits:
+        return SizeProjection(examples, measured, reason="no arm's curve could be fitted")
+    arms = tuple(
+        sorted(
+            (ArmProjection(arm, round(float(fit.predict(examples)), 4), _projection_interval(fitted[arm], examples))
+             for arm, fit in fits.items()),
+            key=lambda p: -p.accuracy,
+        )
+    )  # fmt: skip
+    crossover = estimate_crossover(fitted, fits, sizes)
+    words = crossover.text if crossover.status != CrossoverStatus.NOT_COMPUTED else ""
+    return SizeProjection(examples, measured, arms, arms[0].arm, words)
+
+
+def _projection_interval(by_size: dict[int, dict[int, float]], examples: int) -> tuple[float, float] | None:
+    sizes = sorted(by_size)
+    if min(len(by_size[n]) for n in sizes) < 2:
+        return None
+    rng = np.random.default_rng(0)
+    predictions = []
+    for _ in range(BOOTSTRAP_SAMPLES):
+        means = []
+        for n in sizes:
+            values = np.array(list(by_size[n].values()))
+            means.append(float(values[rng.integers(0, len(values), len(values))].mean()))
+        try:
+            predictions.append(float(PowerLaw("", *_fit(sizes, means)).predict(examples)))
+        except (RuntimeError, ValueError):
+            continue
+    if len(predictions) < 10:
+        return None
+    return round(float(np.percentile(predictions, 2.5)), 4), round(float(np.percentile(predictions, 97.5)), 4)
+
+
+def project_trials(trials: list[TrialResult], examples: int) -> SizeProjection:
+    """:func:`project_to_size` from finished trials (every size and seed they hold)."""
+    return project_to_size(_accuracy_table(trials), examples)

@@ -100,3 +100,26 @@ def duration_words(seconds: float | None) -> str:
         return f"{seconds / 60:.0f} min"
     hours = seconds / 3600
     return f"{hours:g} hour{'' if hours == 1 else 's'}" if whole_hours else f"{hours:.1f} hours"
+
+
+def projection_words(projection: Mapping[str, Any]) -> str:
+    """A verdict's projection to the person's size (bench.evidence.curve.SizeProjection, stored) in one line.
+
+    >>> projection_words({"examples": 5000, "measured": [1000], "arms": [], "leader": None, "crossover": "",
+    ...                   "reason": "measured at 1 size (1,000 labels)"})
+    'At your 5,000 labels: no projection (measured at 1 size (1,000 labels)).'
+    """
+    p = projection
+    if not p["arms"]:
+        return f"At your {p['examples']:,} labels: no projection ({p['reason']})."
+    sizes = p["measured"]
+    parts = []
+    for arm in p["arms"]:
+        span = f" (95% {arm['interval'][0]:.3f}..{arm['interval'][1]:.3f})" if arm.get("interval") else ""
+        parts.append(f"{arm['arm']} {arm['accuracy']:.3f}{span}")
+    seeds = "" if any(arm.get("interval") for arm in p["arms"]) else "; one seed: no interval"
+    line = (
+        f"At your {p['examples']:,} labels (projected from a curve at {', '.join(f'{n:,}' for n in sizes)} "
+        f"labels, power-law fits{seeds}): {'; '.join(parts)}; {p['leader']} projected ahead."
+    )
+    return line + (f" {p['crossover']}." if p.get("crossover") else "")

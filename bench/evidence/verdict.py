@@ -22,7 +22,7 @@ import numpy as np
 from advisor.vocabulary import Outcome, StrategyName, Trainable
 from bench.data.units import unit_for_dataset
 from bench.device import device_kinds
-from bench.evidence.question import question_words
+from bench.evidence.question import projection_words, question_words
 from bench.evidence.stats import PairedComparison, compare, seeds_to_detect
 from bench.evidence.summary import completed, summarise_arm
 from bench.train.arms import ARMS, arms_for_strategy
@@ -75,6 +75,9 @@ class Verdict:
     # The question the check answered (bench.train.check: regime, the profile's budget and compute, what
     # each arm got); None without a profile. Front ends word it with :func:`question_words`.
     question: dict[str, Any] | None = None
+    # The learning curve carried to the profile's labeled count when the check trained on fewer
+    # (bench.evidence.curve.SizeProjection, as a dict), or why it cannot be; None when not asked.
+    projection: dict[str, Any] | None = None
 
     @property
     def decided(self) -> bool:
@@ -138,14 +141,31 @@ def _starved(evidence: ArmEvidence, trials: dict[int, TrialResult]) -> str:
     return f"{evidence.arm} did not learn in {budget:g} s ({steps} steps): {first}"
 
 
-def make_verdict(advised: str, results: list[TrialResult], question: Mapping[str, Any] | None = None) -> Verdict:
+def make_verdict(
+    advised: str,
+    results: list[TrialResult],
+    question: Mapping[str, Any] | None = None,
+    curve: list[TrialResult] | None = None,
+) -> Verdict:
     """Compare the advisor's top strategy with the measured winner; only arms that trained count.
 
     ``question``: what the check measured (a planned check's ``CheckPlan.verdict_question()``), kept on the
     verdict so that no front end words a demo's outcome as the answer to the person's question.
+    When the question's labeled count exceeds what the trials trained on, the verdict adds the learning
+    curve's projection to that count from ``curve`` (every size's trials; default ``results``), or why
+    there is none.
     """
     verdict = _judge(advised, results)
-    return replace(verdict, question=dict(question)) if question is not None else verdict
+    if question is None:
+        return verdict
+    verdict = replace(verdict, question=dict(question))
+    labeled = question.get("labeled_examples")
+    trained = max((r.train_examples for r in completed(results)), default=None)
+    if labeled and trained and labeled > trained:
+        from bench.evidence.curve import project_trials  # deferred: the curve module imports torch (trial cache)
+
+        verdict = replace(verdict, projection=project_trials(curve or results, int(labeled)).to_dict())
+    return verdict
 
 
 def _judge(advised: str, results: list[TrialResult]) -> Verdict:
@@ -267,6 +287,8 @@ def render_verdict(verdict: dict[str, Any], names: Mapping[str, str] | None = No
         qualifier = "" if question["regime"] == CheckRegime.YOUR_BUDGET else " (for this check, not your question)"
         lines = [question_words(question, names), f"Verdict{qualifier}: {outcome}: {verdict['summary']}",
                  f"  {verdict['reason']}"]  # fmt: skip
+    if verdict.get("projection"):
+        lines.append(f"  {projection_words(verdict['projection'])}")
     c = verdict.get("comparison")
     if c is not None:
         lines.append(

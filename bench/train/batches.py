@@ -22,19 +22,28 @@ def normalise(batch: torch.Tensor, spec: BackboneSpec) -> torch.Tensor:
     return (batch.float().div_(255.0) - mean) / std
 
 
-def augment(batch: torch.Tensor, allow_flip: bool, generator: torch.Generator) -> torch.Tensor:
+def augment(batch: torch.Tensor, allow_flip: bool, generator: torch.Generator, translate: bool = True) -> torch.Tensor:
     """Random translation (reflect-pad by 1/8 and crop, per quarter-batch) and optional horizontal flip."""
     n, _, height, width = batch.shape
+    if not translate:
+        return flip_some(batch, generator) if allow_flip else batch
     pad = max(1, height // 8)
     padded = F.pad(batch, (pad, pad, pad, pad), mode="reflect")
     out = torch.empty_like(batch)
     for chunk in torch.arange(n, device=batch.device).chunk(4):
         dy, dx = (int(v) for v in torch.randint(0, 2 * pad + 1, (2,), generator=generator))
         out[chunk] = padded[chunk, :, dy : dy + height, dx : dx + width]
-    if allow_flip:
-        flip = (torch.rand(n, generator=generator) < 0.5).to(batch.device).view(n, 1, 1, 1)
-        out = torch.where(flip, out.flip(3), out)
-    return out
+    return flip_some(out, generator) if allow_flip else out
+
+
+def flip_mask(n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
+    """Which of ``n`` images to flip (each with probability 1/2), as an n x 1 x 1 x 1 bool tensor."""
+    return (torch.rand(n, generator=generator) < 0.5).to(device).view(n, 1, 1, 1)
+
+
+def flip_some(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Each image flipped horizontally with probability 1/2."""
+    return torch.where(flip_mask(len(batch), generator, batch.device), batch.flip(3), batch)
 
 
 def forward_batch(model: nn.Module, batch: torch.Tensor, spec: BackboneSpec, device: torch.device) -> torch.Tensor:

@@ -28,9 +28,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from advisor.measured import MeasuredCosts, StrategyCost
 from advisor.rules import GPU_HOURS_PER_HOUR
 from bench.errors import ConfigError
 from bench.evidence.question import duration_words
+from bench.train.arms import get_arm
 from bench.train.budget import PRETRAIN_SHARE, TRAIN_SHARE
 from bench.train.health import floor_steps
 from bench.vocabulary import ArmFamily, ArmRegime, CheckRegime
@@ -413,3 +415,26 @@ def _with_lines(plan: CheckPlan) -> CheckPlan:
 
 def _round(value: float | None, digits: int = 1) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def measured_costs(plan: CheckPlan) -> MeasuredCosts:
+    """The plan's measured costs as the advisor takes them (``advisor.recommend(profile, measured)``).
+
+    Per strategy: seconds per pass over the profile's labeled set at the rate measured here, on this
+    machine's compute. A strategy two arms measure (scratch: the compact CNN and the backbone's own
+    architecture) takes its own-named arm, else the faster.
+    """
+    by_strategy: dict[str, FullScaleCost] = {}
+    for cost in plan.costs:
+        strategy = get_arm(cost.arm).strategy
+        held = by_strategy.get(strategy)
+        if held is None or (
+            held.arm != strategy and (cost.arm == strategy or cost.images_per_second > held.images_per_second)
+        ):
+            by_strategy[strategy] = cost
+    return MeasuredCosts(
+        tuple(
+            StrategyCost(strategy, cost.labeled_examples / max(cost.images_per_second, 1e-9), cost.device_compute)
+            for strategy, cost in by_strategy.items()
+        )
+    )

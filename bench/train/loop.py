@@ -25,6 +25,7 @@ from bench.train.batches import augment, eval_batch_size, forward_batch, normali
 from bench.train.budget import BudgetPlanner
 from bench.train.callbacks import Hooks, TrialState
 from bench.train.config import TrialConfig
+from bench.train.frozen_trunk import FrozenTrunk
 from bench.train.health import MIN_STEPS
 from bench.train.result import EpochRecord, TrialResult
 
@@ -155,6 +156,25 @@ class GradientTrainer:
         self.generator = torch.Generator().manual_seed(config.seed)
         smoothing = config.label_smoothing
         self.label_smoothing = hp.label_smoothing if smoothing is None else smoothing
+        self.trunk: FrozenTrunk | None = None  # the frozen bottom's cached outputs (prepare_trunk)
+
+    def prepare_trunk(self, indices: np.ndarray) -> None:
+        """With a caching recipe, compute the frozen bottom once for ``images[indices]`` (bench.train.frozen_trunk)."""
+        if self.hp.cache_frozen:
+            self.trunk = FrozenTrunk.build(
+                self.model, self.spec, len(self.frozen_blocks), self.images, indices, self.allow_flip, self.device
+            )
+
+    def _logits(self, batch_idx: torch.Tensor) -> torch.Tensor:
+        if self.trunk is not None:
+            return self.trunk.train_logits(batch_idx, self.generator)
+        # A caching recipe augments the same way when its trunk is not cached: flips only, no crops.
+        batch = augment(self.images[batch_idx], self.allow_flip, self.generator, translate=not self.hp.cache_frozen)
+        x = normalise(batch, self.spec)
+        if prefers_channels_last(self.device):
+            x = x.contiguous(memory_format=torch.channels_last)
+        with autocast(self.device):
+            return self.model(x)
 
     def _set_train_mode(self) -> None:
         self.model.train()
@@ -162,15 +182,13 @@ class GradientTrainer:
             block.eval()  # frozen BN keeps its pretrained running statistics
 
     def _step(self, batch_idx: torch.Tensor, step: int, total: int) -> torch.Tensor:
-        x = normalise(augment(self.images[batch_idx], self.allow_flip, self.generator), self.spec)
-        if prefers_channels_last(self.device):
-            x = x.contiguous(memory_format=torch.channels_last)
         y = self.labels[batch_idx]
         factor = lr_factor(step, total, self.hp.warmup_fraction)
         for group, base_lr in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
             group["lr"] = base_lr * factor
+        logits = self._logits(batch_idx)
         with autocast(self.device):
-            loss = F.cross_entropy(self.model(x), y, label_smoothing=self.label_smoothing)
+            loss = F.cross_entropy(logits, y, label_smoothing=self.label_smoothing)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -187,6 +205,7 @@ class GradientTrainer:
         order, cursor = self._epoch_order(train), 0
         self._set_train_mode()
         planner.resume()
+        self.prepare_trunk(np.concatenate([train_idx, val_idx, test_idx]))
         while step < planner.planned:
             if cursor >= len(order):
                 order, cursor = self._epoch_order(train), 0
@@ -234,7 +253,10 @@ class GradientTrainer:
         self.model.eval()
         outputs = []
         for chunk in torch.as_tensor(indices, device=self.device).split(eval_batch_size(self.device)):
-            outputs.append(forward_batch(self.model, self.images[chunk], self.spec, self.device).float())
+            if self.trunk is not None:
+                outputs.append(self.trunk.eval_logits(chunk).float())
+            else:
+                outputs.append(forward_batch(self.model, self.images[chunk], self.spec, self.device).float())
             self.hooks.progress(TrialState(self.config, "eval"))
         return torch.cat(outputs).argmax(1)
 

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from bench.data.units import unit_for_dataset
-from bench.evidence.question import question_words
+from bench.evidence.question import projection_words, question_words
 from bench.runs.queue import PLAN_HOLDER
 from bench.runs.request import RunRequest
 from bench.runs.store import ACTIVE, RunRecord, RunStore
@@ -311,6 +311,8 @@ def verdict_view(verdict: dict | None, record: RunRecord | None = None) -> None:
     comparison = verdict.get("comparison")
     if isinstance(comparison, dict):
         st.markdown(comparison_sentence(comparison) + ".")
+    if isinstance(verdict.get("projection"), dict):
+        st.write(plain(projection_words(verdict["projection"])))
     arms = verdict.get("arms")
     if isinstance(arms, list) and arms and all(isinstance(a, dict) for a in arms):
         st.table(_evidence_table(arms), hide_index=True)  # static: wraps at narrow widths instead of scrolling

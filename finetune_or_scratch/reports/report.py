@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench.data.units import IMAGES, ExampleUnit
-from bench.evidence.question import duration_words, question_words
+from bench.evidence.question import duration_words, projection_words, question_words
 from bench.vocabulary import CheckRegime, RunKind
 from finetune_or_scratch.reports.charts import accuracy_chart, curve_chart, factor_chart, to_svg
 from finetune_or_scratch.reports.words import (
@@ -309,6 +309,8 @@ def _verdict_markdown(verdict: dict[str, Any] | None) -> list[str]:
     if isinstance(c, dict):
         lines.append("")
         lines.append(comparison_sentence(c) + ".")
+    if isinstance(verdict.get("projection"), dict):
+        lines += ["", plain(projection_words(verdict["projection"]))]
     if verdict.get("not_computed"):
         missing = verdict["not_computed"]
         lines.append("")

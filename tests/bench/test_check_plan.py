@@ -2,9 +2,10 @@
 
 import pytest
 
+from advisor import example_profile, recommend
 from bench.errors import ConfigError
 from bench.evidence.question import render_costs
-from bench.train.check import ArmRate, Question, full_scale_costs, plan_check
+from bench.train.check import ArmRate, Question, full_scale_costs, measured_costs, plan_check
 from bench.vocabulary import ArmFamily, ArmRegime, CheckRegime
 
 # Rates measured in the default run on the 2-core CPU (issue 18): probe 1,266, scratch 247, full fine-tune 68 img/s.
@@ -104,3 +105,17 @@ def test_the_cost_at_full_scale_comes_from_the_measured_throughput():
     assert not costs["scratch"].scaled
     table = render_costs(list(costs.values()))
     assert "60,000 labels" in table and "full_finetune" in table
+
+
+def test_a_check_plan_converts_into_the_advisors_measured_costs():
+    question = Question(1.0, "cpu", 3000)
+    rates = (*RATES, ArmRate("scratch_same_arch", ArmFamily.SCRATCH, 900.0, epochs_to_converge=30))
+    plan = plan_check(question, rates, 3000, bound_seconds=3600, spent_seconds=30, device_compute="cpu")
+    measured = measured_costs(plan)
+    assert {c.strategy for c in measured.costs} == {"linear_probe", "full_finetune", "scratch"}
+    assert measured.get("full_finetune").seconds_per_epoch == pytest.approx(3000 / 68.0, rel=0.01)
+    assert measured.get("scratch").seconds_per_epoch == pytest.approx(3000 / 247.0, rel=0.01)  # its own-named arm
+    assert all(c.compute == "cpu" for c in measured.costs)
+    profile = example_profile().replace(labeled_examples=3000, time_budget_hours=1.0, compute="cpu")
+    rec = recommend(profile, measured)
+    assert "Measured: full_finetune takes 44 s per epoch of your 3,000 labels" in " ".join(r.text for r in rec.reasons)

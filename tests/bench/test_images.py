@@ -374,6 +374,6 @@ def test_tiny_images_are_decoded_at_their_own_size_not_the_requested_one(tmp_pat
     write_class_folder(tmp_path, {"a": 3, "b": 3}, size=12)
     data = load_dataset(str(tmp_path), image_size=128)
     assert data.images.shape == (6, 12, 12, 3)
-    assert data.default_resolution == 128  # the model still gets its input size, staged once on the device
+    assert data.default_resolution == 64  # trained at the side matched to 12 px images (matched_resolution), not 128
     write_class_folder(tmp_path, {"c": 2}, size=200)  # large images: the requested size again
     assert load_dataset(str(tmp_path), image_size=128).images.shape[1:3] == (128, 128)

@@ -9,6 +9,7 @@ import torch
 
 from advisor import example_profile
 from advisor.recipes import HYPERPARAMETERS, recipe_for
+from bench.data.image_data import MIN_TRAINING_SIDE, matched_resolution
 from bench.models.backbones import create_model, get_backbone, head_of
 from bench.train.arms import ARMS, arms_for_strategy
 from bench.train.loop import make_optimizer, parameter_groups
@@ -91,3 +92,9 @@ def test_the_text_hybrid_recipe_says_its_first_stage_is_simcse():
     recipe = recipe_for("hybrid", replace(example_profile(), modality=Modality.TEXT))
     assert SIMCSE.describe() in recipe.lr_body and "stage 2: " in recipe.lr_body
     assert f"AdamW at {SIMCSE.lr:g}" in recipe.lr_body and SIMCSE.loss in recipe.lr_body
+
+
+def test_the_recipe_upsamples_small_images_to_the_side_the_benchmark_trains_at():
+    small = example_profile().replace(input_resolution=28)
+    note = next(n for n in recipe_for("partial_finetune", small).notes if n.startswith("Upsample"))
+    assert f"at least {MIN_TRAINING_SIDE} px" in note and matched_resolution(28) == MIN_TRAINING_SIDE

@@ -1,0 +1,70 @@
+"""The learning curve carried to the person's labeled count: the projection, its interval, or why there is none."""
+
+import pytest
+
+from bench.evidence.curve import project_to_size
+from bench.evidence.question import projection_words
+from bench.evidence.verdict import make_verdict, render_verdict
+from tests.bench.test_evidence import law, results, table_from, trial
+
+SIZES = [100, 200, 400, 800]
+# Frozen features saturate at 0.85; scratch climbs to 0.95 and passes them near 1,600 labels.
+LAWS = {"linear_probe": law(0.85, 1.0, 0.7), "scratch": law(0.95, 2.0, 0.45)}
+
+
+@pytest.mark.slow  # 400 bootstrap refits per arm (intervals and the crossover): 2-7 s
+def test_projection_at_the_persons_size_with_intervals_and_the_crossover():
+    projection = project_to_size(table_from(LAWS, SIZES), 5000)
+    assert projection.projected and projection.reason == "" and projection.measured == tuple(SIZES)
+    by_arm = {p.arm: p for p in projection.arms}
+    for arm, truth in LAWS.items():
+        assert by_arm[arm].accuracy == pytest.approx(truth(5000), abs=0.02)
+        low, high = by_arm[arm].interval
+        assert low <= by_arm[arm].accuracy <= high
+    assert projection.leader == "scratch" and projection.arms[0].arm == "scratch"
+    assert "overtakes linear_probe" in projection.crossover
+    words = projection_words(projection.to_dict())
+    assert words.startswith("At your 5,000 labels (projected from a curve at 100, 200, 400, 800 labels")
+    assert "scratch projected ahead" in words and "95% " in words
+
+
+def test_one_seed_projects_without_an_interval_and_says_so():
+    projection = project_to_size(table_from(LAWS, SIZES, seeds=1), 3000)
+    assert projection.projected and all(p.interval is None for p in projection.arms)
+    assert "one seed: no interval" in projection_words(projection.to_dict())
+
+
+@pytest.mark.parametrize(
+    ("sizes", "examples", "reason"),
+    [
+        ([1000], 5000, "measured at 1 size (1,000 labels); a projection needs a learning curve of 3 or more sizes"),
+        ([100, 300], 5000, "measured at 2 sizes (100, 300 labels)"),
+        (SIZES, 800 * 31, "more than 30x the largest size the curve measured (800): too far to extrapolate"),
+        (SIZES, 500, "the curve measured 800 labels: no projection needed"),
+    ],
+)
+def test_no_projection_says_why(sizes, examples, reason):
+    projection = project_to_size(table_from(LAWS, sizes), examples)
+    assert not projection.projected and projection.leader is None
+    assert reason in projection.reason
+    assert (
+        projection_words(projection.to_dict()) == f"At your {examples:,} labels: no projection ({projection.reason})."
+    )
+
+
+QUESTION = {"regime": "your_budget", "budget_hours": 1, "compute": "cpu", "device_compute": "cpu",
+            "labeled_examples": 20_000, "examples": 1000, "arms": {}, "left_out": []}  # fmt: skip
+
+
+@pytest.mark.slow  # the bootstrap refits, as above
+def test_the_verdict_adds_the_projection_when_the_person_has_more_labels():
+    judged = results({"linear_probe": [0.82, 0.835], "scratch": [0.75, 0.76]})
+    verdict = make_verdict("linear_probe", judged, QUESTION).to_dict()
+    assert "3 or more sizes" in verdict["projection"]["reason"]  # one size: says it cannot
+    assert "At your 20,000 labels: no projection (measured at 1 size (1,000 labels)" in render_verdict(verdict)
+    curve = [trial(arm, seed, LAWS[arm](n), examples=n) for n in SIZES for arm in LAWS for seed in range(2)]
+    verdict = make_verdict("linear_probe", judged, QUESTION, curve=curve).to_dict()
+    assert verdict["projection"]["leader"] == "scratch" and verdict["projection"]["examples"] == 20_000
+    assert "At your 20,000 labels (projected from a curve" in render_verdict(verdict)
+    assert make_verdict("linear_probe", judged, {**QUESTION, "labeled_examples": 1000}).projection is None
+    assert make_verdict("linear_probe", judged).projection is None
