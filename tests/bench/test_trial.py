@@ -28,6 +28,9 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 CACHE = TrialCache()  # shared across this module's tests: datasets and weights load once
+# The pretrained arms train digits (8 px) at 64 px by default (bench.data.image_data.matched_resolution);
+# these tests are about learning, budgets and seeds, not the side, and 32 px costs a quarter of the work.
+SMALL_SIDE = 32
 LEARNS = {
     # arm: (training examples, epochs, minimum test accuracy); chance is 0.10 on digits. Each arm gets
     # what it needs to pass its floor with room (measured: partial 0.81 on 300 x 3, scratch 0.94 on 300 x 5).
@@ -47,7 +50,7 @@ def test_every_arm_learns_digits(arm):
     examples, epochs, floor = LEARNS[arm]
     config = TrialConfig(
         "digits", arm, examples=examples, budget_seconds=None, max_epochs=epochs, patience=10, batch_size=32,
-        pretrain_seconds=3.0 if ARMS[arm].family == "hybrid" else None,
+        pretrain_seconds=3.0 if ARMS[arm].family == "hybrid" else None, resolution=SMALL_SIDE,
     )  # fmt: skip
     result = run_trial(config, cache=CACHE)
     assert result.status == "completed", result.error
@@ -89,7 +92,7 @@ def test_budget_is_respected_within_15_percent(arm):
     budget, per_step = 4.0, 0.08  # 50 steps: enough re-plans and evaluations to check the clock reads below
     clock = StepClock(per_step=per_step)
     # The injected clock prices every step alike, so small batches test the same planning for less work.
-    config = TrialConfig("digits", arm, examples=300, budget_seconds=budget, batch_size=16)
+    config = TrialConfig("digits", arm, examples=300, budget_seconds=budget, batch_size=16, resolution=SMALL_SIDE)
     result = run_trial(config, [clock], cache=CACHE, clock=clock)
     assert result.status == "completed", result.error
     assert budget * 0.85 <= result.time_train_s <= budget * 1.15, result.time_train_s
@@ -153,7 +156,8 @@ def test_cancel_stops_within_two_seconds(arm):
 
 def test_same_seed_same_result_on_cpu():
     def once(seed, cache):
-        config = TrialConfig("digits", "full_finetune", examples=100, seed=seed, budget_seconds=None, max_epochs=2)
+        config = TrialConfig("digits", "full_finetune", examples=100, seed=seed, budget_seconds=None, max_epochs=2,
+                             resolution=SMALL_SIDE)  # fmt: skip
         return run_trial(config, cache=cache)
 
     a, b = once(0, TrialCache()), once(0, TrialCache())
