@@ -115,6 +115,8 @@ class LoopOutcome:
     train_seconds: float
     eval_seconds: float
     history: tuple[EpochRecord, ...]
+    first_step_seconds: float = 0.0  # budget mode: the warm-up step, part of train_seconds
+    slowest_step_seconds: float = 0.0  # budget mode: the slowest step after it
 
     def into(self, base: TrialResult, batch_size: int) -> TrialResult:
         """``base`` with what this training measured (the one place a gradient trial's numbers are filled)."""
@@ -127,6 +129,8 @@ class LoopOutcome:
             time_eval_s=round(self.eval_seconds, 3),
             images_per_second=round(self.steps * batch_size / self.train_seconds, 1) if self.train_seconds else 0.0,
             history=self.history,
+            time_first_step_s=round(self.first_step_seconds, 3),
+            time_slowest_step_s=round(self.slowest_step_seconds, 3),
         )
 
 
@@ -193,15 +197,15 @@ class GradientTrainer:
             losses.append(self._step(order[cursor : cursor + config.batch_size], step, planner.planned))
             cursor += config.batch_size
             step += 1
-            at_eval = planner.after_step(step)
+            # Cancellation is checked after every step, before the planner reads the clock.
             self.hooks.progress(
                 TrialState(config, "train", step, planner.planned, step / steps_per_epoch, planner.train_seconds)
             )
-            if not at_eval:
+            if not planner.after_step(step):
                 continue
             train_seconds = planner.pause()
             t_eval = self.clock()
-            val_acc = _accuracy(self._predict(val_idx), self.labels[torch.as_tensor(val_idx, device=self.device)])
+            val_acc = self._validate(val_idx)
             eval_seconds += self.clock() - t_eval
             record = EpochRecord(
                 round(step / steps_per_epoch, 3), step, float(torch.stack(losses).mean()), val_acc,
@@ -212,18 +216,26 @@ class GradientTrainer:
             self.hooks.on_epoch_end(
                 TrialState(config, "train", step, planner.planned, record.epoch, train_seconds, val_acc), record
             )
-            if stopping.update(val_acc, self.model, step):
+            if stopping.update(val_acc, self.model, step) or step >= planner.planned:
                 break
             self._set_train_mode()
             planner.resume()
+        train_seconds = planner.pause()
+        if not history:  # an empty budget (a hybrid whose pretraining spent it all): the untrained head
+            t_eval = self.clock()
+            stopping.update(self._validate(val_idx), self.model, step)
+            eval_seconds += self.clock() - t_eval
         stopping.restore(self.model)
         t_eval = self.clock()
         predictions = self._predict(test_idx)
         eval_seconds += self.clock() - t_eval
         return LoopOutcome(
-            predictions, stopping.best_accuracy, step, round(step / steps_per_epoch, 3), planner.train_seconds,
-            eval_seconds, tuple(history),
+            predictions, stopping.best_accuracy, step, round(step / steps_per_epoch, 3), train_seconds,
+            eval_seconds, tuple(history), planner.first_step_seconds, planner.slowest_step_seconds,
         )  # fmt: skip
+
+    def _validate(self, val_idx: np.ndarray) -> float:
+        return _accuracy(self._predict(val_idx), self.labels[torch.as_tensor(val_idx, device=self.device)])
 
     def _epoch_order(self, train: torch.Tensor) -> torch.Tensor:
         permutation = torch.randperm(len(train), generator=self.generator).to(train.device)

@@ -192,7 +192,7 @@ def _run(
                        pretrain_notes=stage.notes)  # fmt: skip
         if config.pretrain_share:
             # Equal total wall-clock: fine-tuning gets what pretraining left of the arm's budget.
-            training = replace(config, budget_seconds=max(1.0, config.budget_seconds - stage.seconds))
+            training = replace(config, budget_seconds=max(0.0, config.budget_seconds - stage.seconds))
             share = config.pretrain_share * config.budget_seconds
             if stage.seconds > BUDGET_GUARD * share:  # one step can outlast the share (a big model on a CPU)
                 unequal_time = Finding(
