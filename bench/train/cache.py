@@ -117,13 +117,18 @@ class TrialCache:
         """Hold ``model`` (pretrained weights loaded elsewhere) as the one ``pretrained_model(spec, ...)`` copies."""
         self._models[spec.name] = model
 
-    def staged(self, data: ImageData, resolution: int, device: torch.device) -> torch.Tensor:
-        """The whole dataset as uint8 N x 3 x R x R on ``device`` (resized once, grayscale repeated)."""
+    def staged(
+        self, data: ImageData, resolution: int, device: torch.device, progress: Callable[[], None] = lambda: None
+    ) -> torch.Tensor:
+        """The whole dataset as uint8 N x 3 x R x R on ``device`` (resized once, grayscale repeated).
+
+        ``progress`` is called after every chunk; it may raise to cancel (nothing is kept then).
+        """
         key = (data.fingerprint, resolution, str(device))
         if key in self._staged:
             self.hits["staged"] += 1
         else:
-            self._staged[key] = stage_images(data.images, resolution, device)
+            self._staged[key] = stage_images(data.images, resolution, device, progress=progress)
         return self._staged[key]
 
     def pretrained_model(self, spec: BackboneSpec, num_classes: int) -> nn.Module:
@@ -201,9 +206,16 @@ class TrialCache:
 STAGING_CHUNK_BYTES = 64 << 20  # float32 working memory per staging chunk, whatever the dataset's size
 
 
-def stage_images(images: np.ndarray, resolution: int, device: torch.device, chunk: int | None = None) -> torch.Tensor:
+def stage_images(
+    images: np.ndarray,
+    resolution: int,
+    device: torch.device,
+    chunk: int | None = None,
+    progress: Callable[[], None] = lambda: None,
+) -> torch.Tensor:
     """uint8 N x H x W x C (C = 1 or 3) -> uint8 N x 3 x R x R on ``device``, resized in chunks.
 
+    ``progress`` is called after every chunk (it may raise to cancel).
     A chunk's float copies are bounded by :data:`STAGING_CHUNK_BYTES` (1,024 images at 128 px were
     600 MB of temporaries); images already at ``resolution`` are copied as bytes, with no float at all.
     """
@@ -212,6 +224,8 @@ def stage_images(images: np.ndarray, resolution: int, device: torch.device, chun
     chunk = chunk or max(1, STAGING_CHUNK_BYTES // (3 * side * side * 4 * 3))  # ~3 float copies alive at once
     same_size = images.shape[1] == resolution and images.shape[2] == resolution
     for start in range(0, len(images), chunk):
+        if start:
+            progress()
         part = torch.as_tensor(images[start : start + chunk], device=device).permute(0, 3, 1, 2)
         if same_size:
             out[start : start + chunk] = part.expand(-1, 3, -1, -1) if part.shape[1] == 1 else part

@@ -23,7 +23,7 @@ class TrialState:
     """A snapshot passed to callbacks; they read it, they never change it."""
 
     config: TrialConfig
-    phase: str  # data | features | pretrain | train | eval | done
+    phase: str  # data | model | features | pretrain | train | eval | test | done
     step: int = 0
     planned_steps: int = 0
     epoch: float = 0.0
@@ -75,6 +75,10 @@ class Hooks:
     def progress(self, state: TrialState) -> None:
         for cb in self.callbacks:
             cb.on_progress(state)
+        self.stop_if_asked()
+
+    def stop_if_asked(self) -> None:
+        """Raise TrialCancelled when a callback asks to stop: called inside long phases, per batch or fit."""
         if self.should_stop():
             raise TrialCancelled
 

@@ -227,7 +227,7 @@ class GradientTrainer:
             eval_seconds += self.clock() - t_eval
         stopping.restore(self.model)
         t_eval = self.clock()
-        predictions = self._predict(test_idx)
+        predictions = self._predict(test_idx, phase="test")
         eval_seconds += self.clock() - t_eval
         return LoopOutcome(
             predictions, stopping.best_accuracy, step, round(step / steps_per_epoch, 3), train_seconds,
@@ -242,12 +242,13 @@ class GradientTrainer:
         return train[permutation]
 
     @torch.inference_mode()
-    def _predict(self, indices: np.ndarray) -> torch.Tensor:
+    def _predict(self, indices: np.ndarray, phase: str = "eval") -> torch.Tensor:
+        """Predicted classes, batch by batch; every batch reports ``phase`` (eval: validation, test) and may cancel."""
         self.model.eval()
         outputs = []
         for chunk in torch.as_tensor(indices, device=self.device).split(eval_batch_size(self.device)):
             outputs.append(forward_batch(self.model, self.images[chunk], self.spec, self.device).float())
-            self.hooks.progress(TrialState(self.config, "eval"))
+            self.hooks.progress(TrialState(self.config, phase))
         return torch.cat(outputs).argmax(1)
 
 

@@ -110,10 +110,16 @@ def tokens_for(cache: TrialCache, data: TextData, spec: TextBackboneSpec, config
 
 
 def embeddings(
-    cache: TrialCache, data: TextData, spec: TextBackboneSpec, config: TrialConfig, needed: np.ndarray
+    cache: TrialCache,
+    data: TextData,
+    spec: TextBackboneSpec,
+    config: TrialConfig,
+    needed: np.ndarray,
+    progress: Callable[[], None] = lambda: None,
 ) -> tuple[np.ndarray, bool]:
     """Sentence embeddings by the encoder's own ``encode`` (N x D; rows outside ``needed`` may be unset), and
     whether all were cached. Each text is encoded at most once per encoder and length; the store is on disk.
+    ``progress`` is called after every ``ENCODE_BATCH`` texts; it may raise to cancel (nothing is stored then).
     """
     length = min(config.max_tokens, spec.max_seq_length)
     path = (cache.root or cache_dir()) / "features" / f"{data.fingerprint}-{spec.name}-t{length}.npz"
@@ -126,11 +132,22 @@ def embeddings(
         cache.hits["features"] += 1
         shared[("embeddings", path.name)] = store
         return store.values, True
-    model = encoder(cache, spec)
+    model = encoder(cache, spec)  # loading it is one call: checked after
+    progress()
     previous, model.max_seq_length = model.max_seq_length, length
     try:
-        encoded = model.encode([data.texts[i] for i in missing], batch_size=ENCODE_BATCH, convert_to_numpy=True,
-                               show_progress_bar=False)  # fmt: skip
+        # One encode call per batch, so a cancel is seen between batches; longest first, as encode itself
+        # orders a whole list, so that each batch pads to similar lengths.
+        order = sorted(range(len(missing)), key=lambda k: -len(data.texts[missing[k]]))
+        encoded = None
+        for start in range(0, len(order), ENCODE_BATCH):
+            rows = order[start : start + ENCODE_BATCH]
+            texts = [data.texts[missing[k]] for k in rows]
+            part = model.encode(texts, batch_size=ENCODE_BATCH, convert_to_numpy=True, show_progress_bar=False)
+            if encoded is None:
+                encoded = np.zeros((len(missing), part.shape[1]), np.float32)
+            encoded[rows] = part
+            progress()
     finally:
         model.max_seq_length = previous
     if store is None:
@@ -176,7 +193,7 @@ class TextTrainer(GradientTrainer):
         return bucketed_order(train, self.tokens.lengths, self.config.batch_size, self.generator)
 
     @torch.inference_mode()
-    def _predict(self, indices: np.ndarray) -> torch.Tensor:
+    def _predict(self, indices: np.ndarray, phase: str = "eval") -> torch.Tensor:
         self.model.eval()
         index = torch.as_tensor(indices, device=self.device)
         order = torch.argsort(self.tokens.lengths[index], stable=True)  # similar lengths together: less padding
@@ -185,7 +202,7 @@ class TextTrainer(GradientTrainer):
             ids, mask = self.tokens.batch(index[chunk])
             with autocast(self.device):
                 predicted[chunk] = self.model(ids, mask).float().argmax(1)
-            self.hooks.progress(TrialState(self.config, "eval"))
+            self.hooks.progress(TrialState(self.config, phase))
         return predicted
 
 
@@ -211,6 +228,7 @@ def run_text(
         seed_everything(config.seed)
         return _probe(config, spec, data, (train_idx, splits.val, splits.test), device, hooks, cache, base, clock,
                       finish)  # fmt: skip
+    hooks.progress(TrialState(config, "model"))
     data, splits, train_idx, trainer = _model_and_trainer(
         config, arm, device, cache, clock, hooks, examples_for, seed_everything
     )
@@ -219,7 +237,8 @@ def run_text(
     outcome = trainer.run(train_idx, splits.val, splits.test)
     result = outcome.into(base, config.batch_size)
     if arm.architecture == Architecture.SCRATCH:
-        result = replace(result, **tfidf_baseline(data, train_idx, splits.val, splits.test))
+        baseline = tfidf_baseline(data, train_idx, splits.val, splits.test, hooks.stop_if_asked)
+        result = replace(result, **baseline)
     return finish(result, outcome.predictions, splits.test, data.labels, gradient=True)
 
 
@@ -258,18 +277,27 @@ def measure_text_throughput(config, arm, device, cache, clock, steps: int, examp
 def _probe(config, spec, data, split_idx, device, hooks, cache, base, clock, finish) -> TrialResult:
     train_idx, val_idx, test_idx = split_idx
     t_features = clock()
-    hooks.progress(TrialState(config, "features"))
-    features, hit = embeddings(cache, data, spec, config, np.concatenate([train_idx, val_idx, test_idx]))
+    features_seen = lambda: hooks.progress(TrialState(config, "features"))  # noqa: E731
+    features_seen()
+    needed = np.concatenate([train_idx, val_idx, test_idx])
+    features, hit = embeddings(cache, data, spec, config, needed, progress=features_seen)
     feature_seconds = clock() - t_features
     probe = fit_on_features(config, features, data.labels, data.num_classes, split_idx, device, hooks, clock,
                             feature_seconds, hit)  # fmt: skip
     return finish(probe.into(base, len(train_idx)), probe.predictions, test_idx, data.labels, gradient=False)
 
 
-def tfidf_baseline(data: TextData, train_idx: np.ndarray, val_idx: np.ndarray, test_idx: np.ndarray) -> dict:
+def tfidf_baseline(
+    data: TextData,
+    train_idx: np.ndarray,
+    val_idx: np.ndarray,
+    test_idx: np.ndarray,
+    progress: Callable[[], None] = lambda: None,
+) -> dict:
     """The classical baseline beside the scratch arm: TF-IDF word 1-2-grams + logistic regression (C on validation).
 
     Returns the result fields it fills: ``baseline_accuracy`` (test) and ``baseline`` (what it was).
+    ``progress`` is called before every fit (it may raise to cancel).
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -280,6 +308,7 @@ def tfidf_baseline(data: TextData, train_idx: np.ndarray, val_idx: np.ndarray, t
     x_val, x_test = vectorizer.transform(texts[val_idx]), vectorizer.transform(texts[test_idx])
     best = None
     for c in TFIDF_C_GRID:
+        progress()
         model = LogisticRegression(C=c, max_iter=1000).fit(x_train, data.labels[train_idx])
         score = float((model.predict(x_val) == data.labels[val_idx]).mean())
         if best is None or score > best[0]:

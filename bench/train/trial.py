@@ -130,7 +130,8 @@ def prepare(config: TrialConfig, arm: ArmSpec, device: torch.device, cache: Tria
     splits = make_splits(data.labels, config.split_seed)
     train_idx = subsample_train(splits, data.labels, training_examples(config, len(splits.train)), config.seed)
     spec = get_backbone(config.scratch_backbone if arm.architecture == Architecture.SCRATCH else config.backbone)
-    images = cache.staged(data, resolution, device)
+    stop = (lambda: None) if should_stop is None else partial(_stop_if, should_stop)
+    images = cache.staged(data, resolution, device, progress=stop)
     return Prepared(data, splits, train_idx, spec, images, torch.as_tensor(data.labels, device=device))
 
 
@@ -182,9 +183,11 @@ def _run(
         probe = run_linear_probe(config, spec, data, images, split_idx, device, hooks, cache, clock)
         result = probe.into(base, len(train_idx))
         return _finish(result, probe.predictions, splits.test, data.labels, gradient=False)
-    model = _build(spec, arm, data.num_classes, cache).to(device)
+    hooks.progress(TrialState(config, "model"))
+    model = _build(spec, arm, data.num_classes, cache).to(device)  # one call: checked before and after
     if prefers_channels_last(device):
         model = model.to(memory_format=torch.channels_last)
+    hooks.progress(TrialState(config, "model"))
     training, unequal_time = config, None
     if arm.family == ArmFamily.HYBRID:
         stage = _pretrain(config, ready, model, device, hooks, clock)
@@ -227,7 +230,7 @@ def _pretrain(
     if pool.indices is not None:  # the held-back training images are already on the device
         images = ready.images[torch.as_tensor(pool.indices, device=ready.images.device)]
     else:
-        images = stage_images(pool.images, ready.images.shape[-1], device)
+        images = stage_images(pool.images, ready.images.shape[-1], device, progress=hooks.stop_if_asked)
     seconds = config.pretrain_seconds or config.pretrain_share * config.budget_seconds
     hooks.progress(TrialState(config, "pretrain"))
     with headless(model, ready.spec.classifier) as encoder:
@@ -273,6 +276,11 @@ def _finish(
         test_size=len(truth),
         health=health,
     )
+
+
+def _stop_if(should_stop: Callable[[], bool]) -> None:
+    if should_stop():
+        raise TrialCancelled
 
 
 def _seed_everything(seed: int) -> None:
