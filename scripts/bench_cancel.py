@@ -5,7 +5,7 @@ Run alone (no other torch process), from the repository root:
     OMP_NUM_THREADS=2 .venv/bin/python scripts/bench_cancel.py [--repeats 3] [--delay 0.3]
 
 Each row starts a trial, asks it to stop ``--delay`` seconds after the phase begins (its first
-progress event; "loading" asks at the trial's start), and prints the median and worst latency
+progress event; "loading the data" asks at the trial's start), and prints the median and worst latency
 over ``--repeats`` trials. The promise is 2 s in every phase. Features are extracted into a fresh
 cache folder each time, so the extraction phase really runs.
 """
@@ -43,9 +43,8 @@ class StopIn(Callback):
     """Asks to stop ``delay`` seconds after ``phase`` begins; remembers when it first said so."""
 
     def __init__(self, phase: str, delay: float):
-        self.phase, self.delay = phase, delay
+        self.phase, self.delay = phase, 0.0 if phase == "start" else delay  # loading: asked at once
         self.entered: float | None = None
-        self.requested: float | None = None
 
     def on_trial_start(self, state):
         if self.phase == "start":
@@ -55,11 +54,13 @@ class StopIn(Callback):
         if state.phase == self.phase and self.entered is None:
             self.entered = time.perf_counter()
 
+    @property
+    def requested(self) -> float | None:
+        """When the stop was asked for (the button's click), whether or not the trial had looked yet."""
+        return None if self.entered is None else self.entered + self.delay
+
     def should_stop(self) -> bool:
-        if self.entered is None or time.perf_counter() - self.entered < self.delay:
-            return False
-        self.requested = self.requested or time.perf_counter()
-        return True
+        return self.entered is not None and time.perf_counter() >= self.entered + self.delay
 
 
 def latency(config: TrialConfig, phase: str, delay: float, cache: TrialCache) -> float | None:
@@ -67,7 +68,7 @@ def latency(config: TrialConfig, phase: str, delay: float, cache: TrialCache) ->
     stop = StopIn(phase, delay)
     result = run_trial(config, [stop], cache=cache)
     ended = time.perf_counter()
-    if stop.requested is None or result.status != "cancelled":
+    if stop.requested is None or result.status != "cancelled" or ended < stop.requested:
         return None
     return ended - stop.requested
 

@@ -8,8 +8,10 @@ keeps the best weights; :class:`BudgetPlanner` (bench.train.budget) decides how 
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -60,6 +62,42 @@ def parameter_groups(model: nn.Module, spec: BackboneSpec, hp: Hyperparameters) 
         lowest = hp.lr_body * hp.layer_decay ** max(0, len(blocks) - 1)
         groups.append({"params": rest, "lr": lowest, "name": "body-other"})
     return frozen_blocks, groups
+
+
+STOP_CHECK_SECONDS = 0.1  # inside a step, a stop is asked for at most this often (a clock read otherwise)
+
+
+@contextlib.contextmanager
+def stop_inside_steps(model: nn.Module, stop_if_asked: Callable[[], None]) -> Iterator[None]:
+    """While inside, ``stop_if_asked`` (which raises to cancel) runs inside forward and backward passes too.
+
+    One step of a big model on a CPU can take many seconds (a pretraining batch of 512 views through
+    EfficientNet-Lite0 took over a minute on a loaded 2-core machine); checking between steps alone
+    would keep a cancel waiting that long. A forward pre-hook on every module with parameters and a
+    gradient hook on its first parameter ask at most every :data:`STOP_CHECK_SECONDS`; an exception
+    raised in either propagates out of the forward or ``backward()`` call. The hooks are removed on exit.
+    """
+    last = [time.perf_counter()]
+
+    def check() -> None:
+        now = time.perf_counter()
+        if now - last[0] >= STOP_CHECK_SECONDS:
+            last[0] = now
+            stop_if_asked()
+
+    handles = []
+    for module in model.modules():
+        own = [p for p in module.parameters(recurse=False) if p.requires_grad]
+        if not own and not list(module.parameters(recurse=False)):
+            continue
+        handles.append(module.register_forward_pre_hook(lambda _module, _args: check()))
+        if own:
+            handles.append(own[0].register_hook(lambda grad: (check(), grad)[1]))
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 def make_optimizer(groups: list[dict], hp: Hyperparameters) -> torch.optim.Optimizer:

@@ -42,7 +42,7 @@ from bench.train.budget import PROBE_WARMUP_STEPS
 from bench.train.cache import TrialCache, _FeatureStore, _read_store
 from bench.train.callbacks import Hooks, TrialState
 from bench.train.config import TrialConfig
-from bench.train.loop import GradientTrainer, lr_factor
+from bench.train.loop import GradientTrainer, lr_factor, stop_inside_steps
 from bench.train.probe import fit_on_features
 from bench.train.result import TrialResult
 from bench.train.text_tokens import Tokens, bucketed_order, encoder_tokens, hashed_ngrams
@@ -234,7 +234,8 @@ def run_text(
     )
     base = replace(base, train_examples=len(train_idx), dataset_fingerprint=data.fingerprint, time_data_s=clock() - t0)
     hooks.progress(TrialState(config, "data"))
-    outcome = trainer.run(train_idx, splits.val, splits.test)
+    with stop_inside_steps(trainer.model, hooks.stop_if_asked):
+        outcome = trainer.run(train_idx, splits.val, splits.test)
     result = outcome.into(base, config.batch_size)
     if arm.architecture == Architecture.SCRATCH:
         baseline = tfidf_baseline(data, train_idx, splits.val, splits.test, hooks.stop_if_asked)

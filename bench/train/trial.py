@@ -47,7 +47,7 @@ from bench.train.cache import TrialCache, stage_images
 from bench.train.callbacks import Callback, Hooks, TrialCancelled, TrialState
 from bench.train.config import TrialConfig, validate_trial_config
 from bench.train.health import Finding, assess, chance_accuracy, pack_correct
-from bench.train.loop import GradientTrainer
+from bench.train.loop import GradientTrainer, stop_inside_steps
 from bench.train.pretrain import headless, pretrain
 from bench.train.probe import run_linear_probe
 from bench.train.result import TrialResult
@@ -172,9 +172,7 @@ def _run(
         return run_text(config, arm, device, hooks, cache, base, clock, _finish, _seed_everything, training_examples)
     t0 = clock()
     ready = prepare(config, arm, device, cache, should_stop=hooks.should_stop)
-    data, splits, train_idx, spec, images, labels = (
-        ready.data, ready.splits, ready.train_idx, ready.spec, ready.images, ready.labels
-    )  # fmt: skip
+    data, splits, train_idx, spec, images = ready.data, ready.splits, ready.train_idx, ready.spec, ready.images
     base = replace(base, train_examples=len(train_idx), dataset_fingerprint=data.fingerprint, time_data_s=clock() - t0)
     hooks.progress(TrialState(config, "data"))
     _seed_everything(config.seed)
@@ -188,6 +186,16 @@ def _run(
     if prefers_channels_last(device):
         model = model.to(memory_format=torch.channels_last)
     hooks.progress(TrialState(config, "model"))
+    with stop_inside_steps(model, hooks.stop_if_asked):  # a long step (a big model on a CPU) still cancels
+        return _train(config, arm, device, hooks, base, clock, ready, model, split_idx)
+
+
+def _train(
+    config: TrialConfig, arm: ArmSpec, device: torch.device, hooks: Hooks, base: TrialResult,
+    clock: Callable[[], float], ready: Prepared, model: nn.Module, split_idx: tuple[np.ndarray, ...],
+) -> TrialResult:  # fmt: skip
+    """A gradient arm's training, after its model is built: pretraining (hybrid), the loop, the test metrics."""
+    data, splits, spec, images, labels = ready.data, ready.splits, ready.spec, ready.images, ready.labels
     training, unequal_time = config, None
     if arm.family == ArmFamily.HYBRID:
         stage = _pretrain(config, ready, model, device, hooks, clock)
@@ -203,6 +211,7 @@ def _run(
                     {"seconds": stage.seconds, "steps": stage.steps, "share": share,
                      "budget_seconds": config.budget_seconds},
                 )  # fmt: skip
+        hooks.progress(TrialState(config, "train"))  # pretraining is over: fine-tuning starts
     trainer = GradientTrainer(
         training, arm.hyperparameters, spec, model, images, labels, data.allow_flip, device, hooks, clock
     )

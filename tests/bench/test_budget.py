@@ -83,7 +83,7 @@ class StepClock(Callback):
 
     def __init__(self, per_step: float, slow_step: int = 0, slow: float = 0.0, pretrain_step: float = 0.0):
         self.per_step, self.slow_step, self.slow, self.pretrain_step = per_step, slow_step, slow, pretrain_step
-        self.now, self.steps, self.phase = 0.0, 0, "data"
+        self.now, self.steps, self.phase, self.pretrain_reads = 0.0, 0, "data", 0
 
     def on_progress(self, state):
         self.phase = state.phase
@@ -91,12 +91,10 @@ class StepClock(Callback):
             self.steps = state.step
             self.now += self.slow if state.step == self.slow_step else self.per_step
 
-    def should_stop(self) -> bool:  # pretraining asks before every step
-        if self.phase == "pretrain":
-            self.now += self.pretrain_step
-        return False
-
     def __call__(self) -> float:
+        if self.phase == "pretrain":  # pretraining reads the clock at its start and after every step
+            self.now += self.pretrain_step if self.pretrain_reads else 0.0
+            self.pretrain_reads += 1
         return self.now
 
 

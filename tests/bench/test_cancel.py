@@ -107,3 +107,28 @@ def test_text_encoding_stops_between_batches(tmp_path):
     assert stop.seen.count("features") == 3 and "train" not in stop.seen
     assert cache.hits["images_encoded"] > 64  # more than the one batch it encoded
     assert not list(tmp_path.rglob("*.npz"))
+
+
+def test_a_stop_is_seen_inside_one_long_forward_or_backward_pass(monkeypatch):
+    from bench.train import loop
+
+    monkeypatch.setattr(loop, "STOP_CHECK_SECONDS", 0.0)  # ask at every hook: counted, not timed
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    asked = {"stop": False, "checks": 0}
+
+    def stop_if_asked():
+        asked["checks"] += 1
+        if asked["stop"]:
+            raise TrialCancelled
+
+    with loop.stop_inside_steps(model, stop_if_asked):
+        loss = model(torch.randn(3, 4)).sum()  # two modules with parameters: two checks in the forward
+        assert asked["checks"] == 2
+        asked["stop"] = True
+        with pytest.raises(TrialCancelled):
+            loss.backward()  # the gradient of the last layer asks first
+        with pytest.raises(TrialCancelled):
+            model(torch.randn(3, 4))
+    asked["checks"] = 0
+    model(torch.randn(3, 4)).sum().backward()  # outside: the hooks are gone
+    assert asked["checks"] == 0
