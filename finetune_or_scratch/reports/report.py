@@ -22,10 +22,12 @@ from finetune_or_scratch.reports.words import (
     arm_label,
     duration_text,
     field_label,
+    hidden_paths,
     mixed_domain_note,
     plain,
     recipe_rows,
     run_settings,
+    scrub,
     status_text,
 )
 
@@ -62,6 +64,9 @@ def build_report(
     """Assemble everything a report shows. No I/O, no clocks unless ``created`` is omitted."""
     trials = trials or []
     analyses = analyses or {}
+    # An upload's stored path is the server's, not the person's: every part of the report names the data only.
+    paths = hidden_paths((run or {}).get("config") or {})
+    run, trials, verdict, analyses = (scrub(part, paths) for part in (run, trials, verdict, analyses))
     first = next((t for t in trials if t.get("versions")), {})
     environment = {
         "device": first.get("device", "not measured"),
