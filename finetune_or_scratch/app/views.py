@@ -204,13 +204,14 @@ def summary_view(record: RunRecord) -> None:
     if not summary:
         st.info("No finished trials to summarise.")
         return
+    spread = "± std over sizes and seeds" if record.kind == RunKind.CURVE else "± std over seeds"
     table = pd.DataFrame(
         [
             {
                 "Arm": arm_label(s.get("arm", "")),
                 "Finished trials": s.get("trials"),
                 "Test accuracy": s.get("accuracy_mean"),
-                "± std over seeds": s.get("accuracy_std"),
+                spread: s.get("accuracy_std"),
                 "Macro-F1": s.get("macro_f1_mean"),
                 "Training s": s.get("train_seconds_mean"),
             }
