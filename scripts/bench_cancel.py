@@ -14,10 +14,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+# This checkout's packages, not an installed copy's: the figures are about the code beside this script.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import bench
 from bench.train.cache import TrialCache
 from bench.train.callbacks import Callback
 from bench.train.config import TrialConfig
@@ -74,6 +79,7 @@ def latency(config: TrialConfig, phase: str, delay: float, cache: TrialCache) ->
 
 
 def main() -> None:
+    print(f"measuring {Path(bench.__file__).parent}")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--delay", type=float, default=0.3, help="seconds into the phase before the stop is asked")
