@@ -28,6 +28,7 @@ from bench.errors import BenchInputError
 from bench.models.backbones import BackboneSpec, create_model, replace_head
 from bench.paths import cache_dir
 from bench.train.batches import eval_batch_size, forward_batch
+from bench.train.callbacks import call_checking
 
 
 @dataclass
@@ -131,12 +132,17 @@ class TrialCache:
             self._staged[key] = stage_images(data.images, resolution, device, progress=progress)
         return self._staged[key]
 
+    def load_pretrained(self, spec: BackboneSpec) -> None:
+        """Load the pretrained weights once (what :meth:`pretrained_model` copies); a no-op when loaded."""
+        if spec.name not in self._models:
+            self._models[spec.name] = create_model(spec, None, pretrained=True)
+
     def pretrained_model(self, spec: BackboneSpec, num_classes: int) -> nn.Module:
         """A fresh copy of the pretrained model with a new head (seed the RNG first)."""
         if spec.name in self._models:
             self.hits["model"] += 1
         else:
-            self._models[spec.name] = create_model(spec, None, pretrained=True)
+            self.load_pretrained(spec)
         model = copy.deepcopy(self._models[spec.name])
         replace_head(model, spec.classifier, num_classes)
         return model
@@ -150,11 +156,13 @@ class TrialCache:
         needed: np.ndarray,
         progress: Callable[[], None] = lambda: None,
         random_init: bool = False,
+        stop_if_asked: Callable[[], None] = lambda: None,
     ) -> tuple[np.ndarray, bool]:
         """Pooled features (N x D float32; rows outside ``needed`` may be unset) and whether all were cached.
 
         Each image is encoded at most once per backbone and resolution: missing rows are
-        computed and the store is written back to disk atomically.
+        computed and the store is written back to disk atomically. ``stop_if_asked`` is asked while
+        the backbone loads (one call) and may raise to cancel; ``progress`` runs after every batch.
         """
         resolution = images.shape[-1]
         name = f"{spec.name}-random" if random_init else spec.name
@@ -168,8 +176,9 @@ class TrialCache:
             self.hits["features"] += 1
             self._features[key] = store
             return store.values, True
+        model = call_checking(lambda: self.feature_model(spec, random_init), stop_if_asked)
         encoded = extract_features(
-            self.feature_model(spec, random_init),
+            model,
             images[torch.as_tensor(missing, device=device)],
             spec,
             device,

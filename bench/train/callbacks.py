@@ -6,7 +6,8 @@ snapshot they read, and one way to change control (``should_stop``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -57,6 +58,32 @@ class Callback:
 
 class TrialCancelled(Exception):
     pass
+
+
+def call_checking(fn: Callable[[], object], stop_if_asked: Callable[[], None], poll: float = 0.05):
+    """``fn()``, asking ``stop_if_asked`` (which raises to cancel) every ``poll`` seconds while it runs.
+
+    For one call that cannot check by itself (loading a model's weights). It runs in a daemon thread;
+    a stop leaves it behind to finish on its own (whatever it caches is complete when it does), and
+    its result is dropped. Exceptions from ``fn`` are raised here.
+    """
+    box: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as error:  # handed to the caller's thread
+            box["error"] = error
+
+    worker = threading.Thread(target=run, daemon=True, name="fos-load")
+    worker.start()
+    while worker.is_alive():
+        worker.join(poll)
+        if worker.is_alive():
+            stop_if_asked()
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]
 
 
 class Hooks:

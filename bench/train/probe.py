@@ -123,12 +123,13 @@ def run_linear_probe(
 ) -> ProbeOutcome:
     """The linear-probe arm: pooled features of the frozen backbone (cached), logistic regression, C on validation."""
     train_idx, val_idx, test_idx = split_idx
-    hooks.progress(TrialState(config, "features"))  # the frozen backbone loads in one call: checked before
+    hooks.progress(TrialState(config, "features"))
     t_features = clock()
     needed = np.concatenate([train_idx, val_idx, test_idx])
     features, hit = cache.features(
-        spec, data, images, device, needed, progress=lambda: hooks.progress(TrialState(config, "features"))
-    )
+        spec, data, images, device, needed, progress=lambda: hooks.progress(TrialState(config, "features")),
+        stop_if_asked=hooks.stop_if_asked,
+    )  # fmt: skip
     return fit_on_features(config, features, data.labels, data.num_classes, split_idx, device, hooks, clock,
                            clock() - t_features, hit)  # fmt: skip
 

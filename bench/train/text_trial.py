@@ -40,7 +40,7 @@ from bench.paths import cache_dir
 from bench.train.arms import ArmSpec
 from bench.train.budget import PROBE_WARMUP_STEPS
 from bench.train.cache import TrialCache, _FeatureStore, _read_store
-from bench.train.callbacks import Hooks, TrialState
+from bench.train.callbacks import Hooks, TrialState, call_checking
 from bench.train.config import TrialConfig
 from bench.train.loop import GradientTrainer, lr_factor, stop_inside_steps
 from bench.train.probe import fit_on_features
@@ -116,10 +116,12 @@ def embeddings(
     config: TrialConfig,
     needed: np.ndarray,
     progress: Callable[[], None] = lambda: None,
+    stop_if_asked: Callable[[], None] = lambda: None,
 ) -> tuple[np.ndarray, bool]:
     """Sentence embeddings by the encoder's own ``encode`` (N x D; rows outside ``needed`` may be unset), and
     whether all were cached. Each text is encoded at most once per encoder and length; the store is on disk.
     ``progress`` is called after every ``ENCODE_BATCH`` texts; it may raise to cancel (nothing is stored then).
+    ``stop_if_asked`` is asked while the encoder loads (one call), and may raise to cancel too.
     """
     length = min(config.max_tokens, spec.max_seq_length)
     path = (cache.root or cache_dir()) / "features" / f"{data.fingerprint}-{spec.name}-t{length}.npz"
@@ -132,7 +134,7 @@ def embeddings(
         cache.hits["features"] += 1
         shared[("embeddings", path.name)] = store
         return store.values, True
-    model = encoder(cache, spec)  # loading it is one call: checked after
+    model = call_checking(lambda: encoder(cache, spec), stop_if_asked)  # loading it is one call
     progress()
     previous, model.max_seq_length = model.max_seq_length, length
     try:
@@ -229,6 +231,8 @@ def run_text(
         return _probe(config, spec, data, (train_idx, splits.val, splits.test), device, hooks, cache, base, clock,
                       finish)  # fmt: skip
     hooks.progress(TrialState(config, "model"))
+    if text_spec(config, arm).has_pretrained:  # the encoder's weights load in one call: asked for a stop meanwhile
+        call_checking(lambda: encoder(cache, text_spec(config, arm)), hooks.stop_if_asked)
     data, splits, train_idx, trainer = _model_and_trainer(
         config, arm, device, cache, clock, hooks, examples_for, seed_everything
     )
@@ -281,7 +285,7 @@ def _probe(config, spec, data, split_idx, device, hooks, cache, base, clock, fin
     features_seen = lambda: hooks.progress(TrialState(config, "features"))  # noqa: E731
     features_seen()
     needed = np.concatenate([train_idx, val_idx, test_idx])
-    features, hit = embeddings(cache, data, spec, config, needed, progress=features_seen)
+    features, hit = embeddings(cache, data, spec, config, needed, features_seen, hooks.stop_if_asked)
     feature_seconds = clock() - t_features
     probe = fit_on_features(config, features, data.labels, data.num_classes, split_idx, device, hooks, clock,
                             feature_seconds, hit)  # fmt: skip

@@ -44,7 +44,7 @@ from bench.train.arms import ArmSpec, get_arm
 from bench.train.batches import normalise
 from bench.train.budget import BUDGET_GUARD, PROBE_WARMUP_STEPS
 from bench.train.cache import TrialCache, stage_images
-from bench.train.callbacks import Callback, Hooks, TrialCancelled, TrialState
+from bench.train.callbacks import Callback, Hooks, TrialCancelled, TrialState, call_checking
 from bench.train.config import TrialConfig, validate_trial_config
 from bench.train.health import Finding, assess, chance_accuracy, pack_correct
 from bench.train.loop import GradientTrainer, stop_inside_steps
@@ -182,7 +182,8 @@ def _run(
         result = probe.into(base, len(train_idx))
         return _finish(result, probe.predictions, splits.test, data.labels, gradient=False)
     hooks.progress(TrialState(config, "model"))
-    model = _build(spec, arm, data.num_classes, cache).to(device)  # one call: checked before and after
+    # Loading pretrained weights is one call: it runs beside a loop that keeps asking for a stop.
+    model = call_checking(lambda: _build(spec, arm, data.num_classes, cache), hooks.stop_if_asked).to(device)
     if prefers_channels_last(device):
         model = model.to(memory_format=torch.channels_last)
     hooks.progress(TrialState(config, "model"))

@@ -132,3 +132,28 @@ def test_a_stop_is_seen_inside_one_long_forward_or_backward_pass(monkeypatch):
     asked["checks"] = 0
     model(torch.randn(3, 4)).sum().backward()  # outside: the hooks are gone
     assert asked["checks"] == 0
+
+
+def test_one_uncheckable_call_is_asked_for_a_stop_while_it_runs():
+    import threading
+
+    from bench.train.callbacks import call_checking
+
+    release, asked = threading.Event(), []
+
+    def load():  # a weights load that cannot check by itself: it waits until released
+        release.wait(30)
+        return "model"
+
+    def stop_if_asked():
+        asked.append(1)
+        if len(asked) >= 3:
+            raise TrialCancelled
+
+    with pytest.raises(TrialCancelled):
+        call_checking(load, stop_if_asked, poll=0.01)
+    assert len(asked) == 3 and not release.is_set()  # it stopped while the load was still running
+    release.set()
+    assert call_checking(lambda: "model", lambda: None) == "model"
+    with pytest.raises(ValueError, match="bad weights"):
+        call_checking(lambda: (_ for _ in ()).throw(ValueError("bad weights")), lambda: None)
