@@ -65,6 +65,7 @@ class CurvePoint:
     mean: float
     std: float | None
     ci95: tuple[float, float] | None  # t interval over seeds; None with one seed
+    untrained: int = 0  # seeds at this size whose trial did not train (health): not data about the arm
 
 
 @dataclass(frozen=True)
@@ -176,10 +177,17 @@ def run_curve(
 def analyse_curve(config: CurveConfig, trials: list[TrialResult], cache_hits: dict[str, int], notes: list[str]):
     """Points, fits and crossover from finished trials (a pure function: reports re-run it on saved data)."""
     table = _accuracy_table(trials)
+    untrained = _untrained(trials)
     points = tuple(
-        _point(arm, n, list(seeds.values())) for arm, by_size in table.items() for n, seeds in sorted(by_size.items())
+        replace(_point(arm, n, list(seeds.values())), untrained=untrained.get((arm, n), 0))
+        for arm, by_size in table.items()
+        for n, seeds in sorted(by_size.items())
     )
     notes = list(notes)
+    if untrained:  # fitted and compared on the trials that trained; the chart marks the others
+        left_out = ", ".join(f"{arm} at {n:,} ({k} seed{'s' if k != 1 else ''})" for (arm, n), k in untrained.items())
+        notes.append(f"did not train, left out of the fits and the crossover: {left_out}")
+        table = _accuracy_table([t for t in trials if not t.undertrained])
     fits = []
     for arm, by_size in table.items():
         sizes = sorted(by_size)
@@ -200,6 +208,15 @@ def _accuracy_table(trials: list[TrialResult]) -> dict[str, dict[int, dict[int, 
         if t.status == TrialStatus.COMPLETED and t.test_accuracy is not None:
             table.setdefault(t.config.arm, {}).setdefault(t.train_examples, {})[t.config.seed] = t.test_accuracy
     return table
+
+
+def _untrained(trials: list[TrialResult]) -> dict[tuple[str, int], int]:
+    """(arm, training size) -> how many of its finished seeds did not train."""
+    counts: dict[tuple[str, int], int] = {}
+    for t in trials:
+        if t.status == TrialStatus.COMPLETED and t.test_accuracy is not None and t.undertrained:
+            counts[(t.config.arm, t.train_examples)] = counts.get((t.config.arm, t.train_examples), 0) + 1
+    return counts
 
 
 def _point(arm: str, n: int, accuracies: list[float]) -> CurvePoint:

@@ -17,7 +17,7 @@ one is written here, vectorised.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import stats
@@ -25,6 +25,24 @@ from scipy import stats
 ALPHA = 0.05
 REPLICATES = 4000  # a multiple of 40: the 2.5% tail holds exactly 100 replicates
 POWER_Z = 1.959964 + 0.841621  # two-sided alpha 0.05 plus 80% power
+# A test set that cannot detect a difference under this many accuracy points decides nothing a person
+# would act on: its comparison is reported, and the verdict withholds a decision (saying what size would do).
+DECIDES_NOTHING_ABOVE = 0.25
+RESOLVE_DIFFERENCE = 0.10  # the difference a "what size would decide" sentence sizes the test set for
+
+
+def detectable_floor(test_examples: int) -> float:
+    """The smallest difference ``test_examples`` paired examples could detect at best (alpha 0.05, 80% power).
+
+    At best every disagreement between the arms favours one of them: a difference d is then d n
+    discordant examples, whose mean has standard error sqrt(d / n); detecting it needs
+    d >= POWER_Z sqrt(d / n), so d >= POWER_Z^2 / n. Identical predictions show no spread at all,
+    yet 12 examples still cannot detect less than about 0.65.
+
+    >>> round(detectable_floor(12), 3), round(detectable_floor(1000), 4)
+    (0.654, 0.0078)
+    """
+    return POWER_Z**2 / max(test_examples, 1)
 
 
 @dataclass(frozen=True)
@@ -46,15 +64,31 @@ class PairedComparison:
     mean_difference: float  # accuracy, better minus worse, averaged over seeds
     ci95: tuple[float, float]  # two-way bootstrap over seeds and test examples (percentile)
     p_value: float  # two-sided, from the same replicates: p < 0.05 exactly when ci95 excludes 0
-    detectable: float  # the smallest difference this run could detect (alpha 0.05, 80% power)
-    method: str
+    detectable: float  # the smallest difference this run could detect (alpha 0.05, 80% power); never 0
+    method: str  # how the interval and p were computed, over what: seeds and test examples, how many
     mcnemar_p: tuple[float, ...] = ()  # exact McNemar per seed
     seed_test: SeedTest | None = None
     effect_size: float | None = None  # Cohen's d_z over seeds (None under 2 seeds)
+    spread_detectable: float = 0.0  # the bootstrap spread's part of ``detectable`` (0: no disagreement seen)
+    # Stored with the numbers, so that every front end words them alike without recomputing:
+    over: str = ""  # what the interval rests on: "12 test examples, one seed", "3 seeds and 359 test examples"
+    decides_nothing: bool = False  # not significant, and no difference under DECIDES_NOTHING_ABOVE detectable
+    examples_to_detect: int | None = None  # about how many test examples would detect RESOLVE_DIFFERENCE
 
     @property
     def significant(self) -> bool:
         return self.p_value < ALPHA
+
+    def test_examples_to_detect(self, difference: float = RESOLVE_DIFFERENCE) -> int:
+        """About how many test examples would detect ``difference`` (the spread scales as 1/sqrt(examples)).
+
+        >>> c = compare(("a", "b"), np.ones((1, 12), bool), np.ones((1, 12), bool))
+        >>> c.test_examples_to_detect(0.10)
+        79
+        """
+        from_spread = self.test_examples * (self.spread_detectable / difference) ** 2  # shrinks as 1/sqrt(n)
+        from_floor = detectable_floor(1) / difference  # shrinks as 1/n
+        return max(self.test_examples + 1, math.ceil(max(from_spread, from_floor) - 1e-9))
 
 
 def paired_bootstrap(a: np.ndarray, b: np.ndarray, replicates: int = REPLICATES, seed: int = 0):
@@ -115,17 +149,20 @@ def compare(names: tuple[str, str], a: np.ndarray, b: np.ndarray) -> PairedCompa
     if a.shape != b.shape or a.ndim != 2 or a.shape[1] == 0:
         raise ValueError(f"paired correctness must be seeds x examples of one shape; got {a.shape} and {b.shape}")
     mean, replicates = paired_bootstrap(a, b)
+    spread = POWER_Z * float(np.std(replicates, ddof=1))
     ci, p = interval_and_p(replicates)
     accuracy_a, accuracy_b = a.mean(axis=1), b.mean(axis=1)
     diffs = accuracy_a - accuracy_b
     sd = float(diffs.std(ddof=1)) if len(diffs) > 1 else 0.0
     seeds, n = a.shape
     method = (
-        f"bootstrap over {seeds} seeds and {n} test examples ({REPLICATES} replicates)"
+        f"two-way bootstrap over {seeds} seeds and {n:,} test examples, {REPLICATES:,} replicates"
         if seeds > 1
-        else f"paired bootstrap over {n} test examples ({REPLICATES} replicates), one seed"
+        else f"paired bootstrap over {n:,} test examples, one seed, {REPLICATES:,} replicates"
     )
-    return PairedComparison(
+    examples = f"{n:,} test example{'s' if n != 1 else ''}"
+    detectable = round(max(spread, detectable_floor(n)), 5)
+    comparison = PairedComparison(
         better=names[0],
         worse=names[1],
         seeds=seeds,
@@ -133,12 +170,16 @@ def compare(names: tuple[str, str], a: np.ndarray, b: np.ndarray) -> PairedCompa
         mean_difference=round(mean, 5),
         ci95=(round(ci[0], 5), round(ci[1], 5)),
         p_value=round(p, 6),
-        detectable=round(POWER_Z * float(np.std(replicates, ddof=1)), 5),
+        detectable=detectable,
         method=method,
         mcnemar_p=tuple(round(mcnemar_exact(a[s], b[s]), 6) for s in range(seeds)),
         seed_test=seed_test(accuracy_a, accuracy_b),
         effect_size=round(mean / sd, 3) if sd > 1e-12 else None,
+        spread_detectable=round(spread, 5),
+        over=f"{seeds} seeds and {examples}" if seeds > 1 else f"{examples}, one seed",
+        decides_nothing=p >= ALPHA and detectable > DECIDES_NOTHING_ABOVE,
     )
+    return replace(comparison, examples_to_detect=comparison.test_examples_to_detect(RESOLVE_DIFFERENCE))
 
 
 def seeds_to_detect(difference: float, comparison: PairedComparison) -> int | None:

@@ -23,7 +23,7 @@ from advisor.vocabulary import Outcome, StrategyName, Trainable
 from bench.data.units import unit_for_dataset
 from bench.device import device_kinds
 from bench.evidence.question import projection_words, question_words
-from bench.evidence.stats import PairedComparison, compare, seeds_to_detect
+from bench.evidence.stats import RESOLVE_DIFFERENCE, PairedComparison, compare, seeds_to_detect
 from bench.evidence.summary import completed, summarise_arm
 from bench.train.arms import ARMS, arms_for_strategy
 from bench.train.health import Finding, describe, floor_steps, seconds_to_floor, stored_findings
@@ -43,7 +43,7 @@ class ArmEvidence:
     accuracy_mean: float
     accuracy_std: float | None
     train_seconds_mean: float
-    time_to_target_s: float | None  # first validation pass at the common target accuracy
+    time_to_target_s: float | None  # first validation pass at the common target accuracy (trained arms only)
     accuracy_per_train_second: float
     steps_mean: float = 0.0
     epochs_mean: float = 0.0
@@ -52,6 +52,7 @@ class ArmEvidence:
     findings: tuple[Finding, ...] = ()  # why it is undertrained
     throughput_spread: float | None = None  # (max - min) / mean images per second across seeds
     device: str = ""  # its kind (bench.device.device_kinds); two kinds joined with +: seeds on unlike devices
+    time_to_target_note: str = ""  # why time_to_target_s is blank: did not train, no target above chance, not reached
 
     @property
     def health(self) -> tuple[str, ...]:
@@ -69,12 +70,13 @@ class Verdict:
     comparison: PairedComparison | None
     arms: tuple[ArmEvidence, ...]
     examples: int | None
-    target_accuracy: float | None
+    target_accuracy: float | None  # above chance, from the arms that trained; None: see target_note
     not_computed: tuple[str, ...] = field(default_factory=tuple)
     notes: tuple[str, ...] = field(default_factory=tuple)
     # The question the check answered (bench.train.check: regime, the profile's budget and compute, what
     # each arm got); None without a profile. Front ends word it with :func:`question_words`.
     question: dict[str, Any] | None = None
+    target_note: str = ""  # why there is no target accuracy (no arm trained, or none got above chance)
     # The learning curve carried to the profile's labeled count when the check trained on fewer
     # (bench.evidence.curve.SizeProjection, as a dict), or why it cannot be; None when not asked.
     projection: dict[str, Any] | None = None
@@ -99,17 +101,16 @@ def _time_to(target: float, result: TrialResult) -> float | None:
     return next((h.train_seconds for h in result.history if h.val_accuracy >= target), None)
 
 
-def _evidence(arm: str, trials: dict[int, TrialResult], target: float) -> ArmEvidence:
+def _evidence(arm: str, trials: dict[int, TrialResult]) -> ArmEvidence:
     runs = list(trials.values())
     stats = summarise_arm(arm, runs)
-    times = [_time_to(target, t) for t in runs]
     return ArmEvidence(
         arm=arm,
         seeds=stats.trials,
         accuracy_mean=stats.accuracy_mean,
         accuracy_std=stats.accuracy_std,
         train_seconds_mean=round(stats.train_seconds_mean, 3),
-        time_to_target_s=round(float(np.mean(times)), 3) if all(t is not None for t in times) else None,
+        time_to_target_s=None,
         accuracy_per_train_second=round(stats.accuracy_mean / max(stats.train_seconds_mean, 1e-9), 5),
         steps_mean=round(stats.steps_mean, 1),
         epochs_mean=round(stats.epochs_mean, 3),
@@ -119,6 +120,32 @@ def _evidence(arm: str, trials: dict[int, TrialResult], target: float) -> ArmEvi
         throughput_spread=stats.throughput_spread,
         device=" + ".join(sorted(device_kinds(runs))),
     )
+
+
+def common_target(evidence: Mapping[str, ArmEvidence], table: dict[str, dict[int, TrialResult]]):
+    """(target accuracy, note): 90% of the lowest best validation accuracy among the arms that trained,
+    if that is above chance; else (None, why). An arm that did not train sets no target."""
+    trained = [arm for arm, e in evidence.items() if not e.undertrained]
+    reached = [max(h.val_accuracy for h in t.history) for a in trained for t in table[a].values() if t.history]
+    if not reached:
+        return None, "no arm trained, so there is no common target accuracy"
+    target = round(0.9 * min(reached), 4)
+    chance = max((e.chance_accuracy for e in evidence.values() if e.chance_accuracy is not None), default=0.0)
+    if target <= chance:
+        return None, (f"no target above chance: 90% of the weakest trained arm's best validation accuracy "
+                      f"({target:.3f}) is not above chance ({chance:.3f})")  # fmt: skip
+    return target, ""
+
+
+def _with_time_to(e: ArmEvidence, trials: dict[int, TrialResult], target: float | None, why: str) -> ArmEvidence:
+    if e.undertrained:
+        return replace(e, time_to_target_note="did not train")
+    if target is None:
+        return replace(e, time_to_target_note=why)
+    times = [_time_to(target, t) for t in trials.values()]
+    if any(t is None for t in times):
+        return replace(e, time_to_target_note=f"did not reach {target:.3f} on validation in every seed")
+    return replace(e, time_to_target_s=round(float(np.mean(times)), 3))
 
 
 def _starved(evidence: ArmEvidence, trials: dict[int, TrialResult]) -> str:
@@ -169,16 +196,22 @@ def make_verdict(
 
 
 def _judge(advised: str, results: list[TrialResult]) -> Verdict:
+    verdict = _decide(advised, results)
+    if verdict.target_accuracy is None and verdict.arms:
+        target_note = common_target({e.arm: e for e in verdict.arms}, _by_arm(results))[1]
+        return replace(verdict, target_note=target_note)
+    return verdict
+
+
+def _decide(advised: str, results: list[TrialResult]) -> Verdict:
     table = _by_arm(results)
     examples = next((r.config.examples for r in results), None)
     if len(table) < 2:
         return Verdict(advised, next(iter(table), "none"), Outcome.NOT_DECIDED, "fewer than two arms finished",
                        "run at least two arms", None, (), examples, None, ("comparison",))  # fmt: skip
-    reached = [
-        max(h.val_accuracy for h in t.history) for trials in table.values() for t in trials.values() if t.history
-    ]
-    target = round(0.9 * min(reached), 4) if reached else None
-    evidence = {arm: _evidence(arm, trials, target if target is not None else 1.0) for arm, trials in table.items()}
+    evidence = {arm: _evidence(arm, trials) for arm, trials in table.items()}
+    target, target_note = common_target(evidence, table)
+    evidence = {arm: _with_time_to(e, table[arm], target, target_note) for arm, e in evidence.items()}
     arms = tuple(sorted(evidence.values(), key=lambda e: -e.accuracy_mean))
     rate = unit_for_dataset(results[0].config.dataset).rate if results else "img/s"
     notes = [
@@ -227,7 +260,16 @@ def _judge(advised: str, results: list[TrialResult]) -> Verdict:
         return undecided("no per-example test results to compare (results from an older version?)",
                          "re-run to record per-example predictions", "paired test")  # fmt: skip
     gap = f"{comparison.mean_difference:+.3f}"
-    interval = f"95% CI [{comparison.ci95[0]:+.3f}, {comparison.ci95[1]:+.3f}], p = {comparison.p_value:.3g}"
+    interval = (f"95% CI [{comparison.ci95[0]:+.3f}, {comparison.ci95[1]:+.3f}], p = {comparison.p_value:.3g}, "
+                f"over {comparison.over}")  # fmt: skip
+    if comparison.decides_nothing:
+        size = comparison.test_examples_to_detect()
+        summary = (f"{winner} vs {loser}: {gap} accuracy ({interval}); {comparison.test_examples:,} test examples are "
+                   f"too few to decide: they could not detect a difference under about {comparison.detectable:.2f}")  # fmt: skip
+        reason = (f"a test split of about {size:,} examples would detect a difference of {RESOLVE_DIFFERENCE:.2f} "
+                  "(more labeled examples, or a dataset with more of them)")  # fmt: skip
+        return Verdict(advised, winner, Outcome.NOT_DECIDED, summary, reason, comparison, arms, examples, target,
+                       (f"a test set large enough to decide (about {size:,} examples)",), tuple(notes))  # fmt: skip
     if not comparison.significant:
         more = seeds_to_detect(comparison.mean_difference, comparison)
         summary = (f"{winner} vs {loser}: {gap} accuracy ({interval}); this run could detect differences of about "
@@ -313,7 +355,7 @@ def render_verdict(verdict: dict[str, Any], names: Mapping[str, str] | None = No
     for e in verdict["arms"]:
         std = e["accuracy_std"]
         accuracy = f"{e['accuracy_mean']:.3f}" + (f" ± {std:.3f}" if std is not None else "")
-        reach = f"{e['time_to_target_s']:.1f}s" if e["time_to_target_s"] is not None else "not reached"
+        reach = f"{e['time_to_target_s']:.1f}s" if e["time_to_target_s"] is not None else _blank_time(e)
         chance = f"{e['chance_accuracy']:.2f}" if e.get("chance_accuracy") is not None else "n/a"
         health = (
             "UNDERTRAINED: " + "; ".join(describe(f, names) for f in stored_findings(e))
@@ -324,7 +366,17 @@ def render_verdict(verdict: dict[str, Any], names: Mapping[str, str] | None = No
             f"  {e['arm']:<18} {e['seeds']:>5} {accuracy:>16} {chance:>6} {e.get('steps_mean', 0):>6.0f} "
             f"{e['train_seconds_mean']:>8.1f} {reach:>10}  {health}"
         )
+    if verdict.get("target_note"):
+        lines.append(f"  seconds to target: {verdict['target_note']}")
     lines += [f"  note: {note}" for note in verdict.get("notes", ())]
     if verdict["not_computed"]:
         lines.append("  not computed: " + "; ".join(verdict["not_computed"]))
     return "\n".join(lines)
+
+
+def _blank_time(arm: Mapping[str, Any]) -> str:
+    """The time-to-target cell of an arm without one: why, in a word (the full reason is the verdict's)."""
+    note = arm.get("time_to_target_note", "")
+    if note == "did not train":
+        return "untrained"
+    return "not reached" if note.startswith("did not reach") else "n/a"

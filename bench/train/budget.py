@@ -1,12 +1,19 @@
-"""Planning a budgeted trial: how many steps fit in the budget, re-planned from the measured step time.
+"""Planning a budgeted trial: how many steps fit in the budget, and the guard that keeps it.
 
-``budget_seconds`` gives every arm the same training wall-clock. After a few untimed warm-up
-steps, a short probe measures seconds per step and the schedule is planned to end inside the
-budget; it is re-planned every ``REPLAN_EVERY`` steps from the running average, so one slow
-probe (a busy machine, a first-use kernel) never cuts a trial short. The clock is injected:
-the runner passes one that synchronises the device before reading, tests pass a fake one.
-The device is synchronised only when the clock is read (probe end, re-plans, evaluations),
-never every step. Without a budget the plan is ``max_epochs`` epochs with early stopping.
+``budget_seconds`` gives every arm the same training wall-clock, and the budget is kept: the
+clock is read after every step of a budgeted trial, and no step starts that would, at the
+measured pace, end past the budget. So training never runs past its budget by more than one
+step's time (a step that took longer than the ones before it). The first step pays for
+allocation and kernel selection: it is timed on its own (``first_step_seconds``, reported in the
+trial result) and never used as the pace. Whatever floor an arm needs (bench.train.health:
+MIN_STEPS) is the plan's business before training (bench.train.planning, bench.train.check):
+the loop never runs past the budget to reach it.
+
+The cosine schedule needs a total: it is planned from the running pace after the first steps and
+re-planned every ``REPLAN_EVERY`` steps, so one slow stretch (a busy machine) neither cuts a trial
+short nor runs it long. The clock is injected: the runner passes one that synchronises the device
+before reading, tests pass a fake one. Without a budget the plan is ``max_epochs`` epochs with
+early stopping, and the clock is read at evaluations only.
 """
 
 from __future__ import annotations
@@ -17,18 +24,18 @@ from dataclasses import dataclass, field
 
 PROBE_WARMUP_STEPS = 2  # untimed: first steps pay for allocation and kernel selection
 PROBE_STEPS = 4  # timed to plan the budget
-REPLAN_EVERY = 10  # steps between re-plans of a budgeted trial
+REPLAN_EVERY = 10  # steps between re-plans of a budgeted trial's schedule
 MAX_EVALS = 6  # validation passes per budgeted trial: on a CPU each costs about a second
 # A hybrid arm without its own pretraining budget spends this share of budget_seconds pretraining,
 # so it is compared with the other arms at equal total wall-clock.
 PRETRAIN_SHARE = 0.5
 TRAIN_SHARE = 0.85  # part of a budget that trains; the rest pays for evaluation passes
-BUDGET_GUARD = 1.10  # stop training if it runs 10% over the budget (e.g. the machine slowed down)
+BUDGET_GUARD = 1.10  # a hybrid's pretraining this far over its share is reported (one step can outlast it)
 
 
 @dataclass
 class BudgetPlanner:
-    """Decides, after each step, how many steps are planned and whether to evaluate now."""
+    """Decides, after each step, how many steps are planned, whether to evaluate now, and when to stop."""
 
     budget_seconds: float | None
     steps_per_epoch: int
@@ -37,12 +44,18 @@ class BudgetPlanner:
     planned: int = 0
     eval_every: int | None = None
     train_seconds: float = 0.0  # training time measured so far (evaluation excluded)
+    first_step_seconds: float = 0.0  # the warm-up step, timed on its own (budget mode)
+    slowest_step_seconds: float = 0.0  # the slowest step after the first (budget mode)
+    stopped_by_budget: bool = False
     _segment_start: float | None = field(default=None, repr=False)
-    _probe_start: float | None = field(default=None, repr=False)
+    _last_elapsed: float = field(default=0.0, repr=False)
 
     def __post_init__(self) -> None:
-        self.planned = self.steps_per_epoch * self.max_epochs  # replaced by the probe in budget mode
-        self.eval_every = self.steps_per_epoch if self.budget_seconds is None else None
+        if self.budget_seconds is None:
+            self.planned = self.steps_per_epoch * self.max_epochs
+            self.eval_every = self.steps_per_epoch
+        else:  # re-planned from the pace after the first steps; nothing runs on an empty budget
+            self.planned = self.steps_per_epoch * self.max_epochs if self.budget_seconds > 0 else 0
 
     def resume(self) -> None:
         """Training (re)starts: the clock runs."""
@@ -59,22 +72,33 @@ class BudgetPlanner:
             return self.train_seconds
         return self.train_seconds + self.clock() - self._segment_start
 
+    def pace(self, step: int) -> float | None:
+        """Seconds per step after the first (the running mean), or None before a second step."""
+        if step < 2:
+            return None
+        return max((self._last_elapsed - self.first_step_seconds) / (step - 1), 1e-9)
+
     def after_step(self, step: int) -> bool:
         """Update the plan after ``step`` steps; True when a validation pass is due now."""
         budget = self.budget_seconds
+        if budget is None:
+            return step % self.steps_per_epoch == 0 or step >= self.planned
+        elapsed = self._elapsed()
+        took, self._last_elapsed = elapsed - self._last_elapsed, elapsed
+        if step == 1:
+            self.first_step_seconds = took
+        else:
+            self.slowest_step_seconds = max(self.slowest_step_seconds, took)
+        per_step = self.pace(step)
         timed = step - PROBE_WARMUP_STEPS
-        if budget is not None and timed == 0:
-            self._probe_start = self._elapsed()
-        due = False
-        replan = timed == PROBE_STEPS or (timed > PROBE_STEPS and timed % REPLAN_EVERY == 0) or step >= self.planned
-        if budget is not None and timed >= PROBE_STEPS and replan:
-            elapsed = self._elapsed()
-            per_step = max((elapsed - self._probe_start) / timed, 1e-9)
-            self.planned = max(step, step + int((budget - elapsed) / per_step))
+        replan = step == 2 or timed == PROBE_STEPS or (timed > 0 and timed % REPLAN_EVERY == 0) or step >= self.planned
+        if per_step is not None and replan:
+            self.planned = max(step + 1, step + int((budget - elapsed) / per_step))
             evals = min(MAX_EVALS, max(1, math.ceil(self.planned / self.steps_per_epoch)))
             self.eval_every = max(1, math.ceil(self.planned / evals))
-            if elapsed > budget * BUDGET_GUARD:
-                self.planned, due = step, True
-        if self.eval_every is not None and (step % self.eval_every == 0 or step >= self.planned):
-            due = True
-        return due
+        # The guard, every step: never start a step that would end past the budget at the measured pace.
+        if elapsed >= budget or (per_step is not None and elapsed + per_step > budget):
+            self.planned, self.stopped_by_budget = step, True
+        if step >= self.planned:
+            return True
+        return self.eval_every is not None and step % self.eval_every == 0

@@ -28,6 +28,7 @@ from bench.errors import BenchInputError
 from bench.models.backbones import BackboneSpec, create_model, replace_head
 from bench.paths import cache_dir
 from bench.train.batches import eval_batch_size, forward_batch
+from bench.train.callbacks import call_checking
 
 
 @dataclass
@@ -126,14 +127,20 @@ class TrialCache:
         self._models[spec.name] = model
 
     def staged(
-        self, data: ImageData, resolution: int, device: torch.device, rows: np.ndarray | None = None
+        self,
+        data: ImageData,
+        resolution: int,
+        device: torch.device,
+        rows: np.ndarray | None = None,
+        progress: Callable[[], None] = lambda: None,
     ) -> torch.Tensor:
         """The dataset's images as uint8 N x 3 x R x R on ``device`` (resized once, grayscale repeated).
 
         ``rows`` (sorted, unique dataset indices) stages only those images, in that order: a trial
         stages what it trains and evaluates on, not every image the dataset holds. One tensor is kept
         per dataset, resolution and device; asking for other rows replaces it, so what stays staged
-        between trials is one trial's work per resolution.
+        between trials is one trial's work per resolution. ``progress`` is called after every chunk;
+        it may raise to cancel (nothing is kept then).
         """
         key = (data.fingerprint, resolution, str(device))
         wanted = None if rows is None else np.ascontiguousarray(rows, dtype=np.int64).tobytes()
@@ -142,16 +149,21 @@ class TrialCache:
             self.hits["staged"] += 1
             return held[1]
         self._staged.pop(key, None)  # freed before the new rows are allocated
-        staged = stage_images(data.images, resolution, device, rows=rows)
+        staged = stage_images(data.images, resolution, device, rows=rows, progress=progress)
         self._staged[key] = (wanted, staged)
         return staged
+
+    def load_pretrained(self, spec: BackboneSpec) -> None:
+        """Load the pretrained weights once (what :meth:`pretrained_model` copies); a no-op when loaded."""
+        if spec.name not in self._models:
+            self._models[spec.name] = create_model(spec, None, pretrained=True)
 
     def pretrained_model(self, spec: BackboneSpec, num_classes: int) -> nn.Module:
         """A fresh copy of the pretrained model with a new head (seed the RNG first)."""
         if spec.name in self._models:
             self.hits["model"] += 1
         else:
-            self._models[spec.name] = create_model(spec, None, pretrained=True)
+            self.load_pretrained(spec)
         model = copy.deepcopy(self._models[spec.name])
         replace_head(model, spec.classifier, num_classes)
         return model
@@ -166,13 +178,15 @@ class TrialCache:
         progress: Callable[[], None] = lambda: None,
         random_init: bool = False,
         rows: np.ndarray | None = None,
+        stop_if_asked: Callable[[], None] = lambda: None,
     ) -> tuple[np.ndarray, bool]:
         """Pooled features (N x D float32; rows outside ``needed`` may be unset) and whether all were cached.
 
         ``needed`` are dataset indices; ``images`` holds the dataset's ``rows`` (sorted dataset indices,
         as :meth:`staged` returns them; None: every image). Each image is encoded at most once per
         backbone and resolution: missing rows are computed a batch at a time and the store is written
-        back to disk atomically.
+        back to disk atomically. ``stop_if_asked`` is asked while the backbone loads (one call) and may
+        raise to cancel; ``progress`` runs after every batch.
         """
         resolution = images.shape[-1]
         name = f"{spec.name}-random" if random_init else spec.name
@@ -187,7 +201,8 @@ class TrialCache:
             self._features[key] = store
             return store.values, True
         positions = missing if rows is None else np.searchsorted(rows, missing)
-        encoded = extract_features(self.feature_model(spec, random_init), images, spec, device, progress, positions)
+        model = call_checking(lambda: self.feature_model(spec, random_init), stop_if_asked)
+        encoded = extract_features(model, images, spec, device, progress, positions)
         if store is None:
             store = _FeatureStore(np.zeros((len(data), encoded.shape[1]), np.float32), np.zeros(len(data), bool))
         store.values[missing] = encoded
@@ -225,9 +240,11 @@ def stage_images(
     device: torch.device,
     chunk: int | None = None,
     rows: np.ndarray | None = None,
+    progress: Callable[[], None] = lambda: None,
 ) -> torch.Tensor:
     """uint8 N x H x W x C (C = 1 or 3) -> uint8 N x 3 x R x R on ``device``, resized in chunks.
 
+    ``progress`` is called after every chunk (it may raise to cancel).
     A chunk's float copies are bounded by :data:`STAGING_CHUNK_BYTES` (1,024 images at 128 px were
     600 MB of temporaries); images already at ``resolution`` are copied as bytes, with no float at all.
     ``rows`` stages only those images, in that order, read a chunk at a time (no copy of all of them).
@@ -238,6 +255,8 @@ def stage_images(
     chunk = chunk or max(1, STAGING_CHUNK_BYTES // (3 * side * side * 4 * 3))  # ~3 float copies alive at once
     same_size = images.shape[1] == resolution and images.shape[2] == resolution
     for start in range(0, count, chunk):
+        if start:
+            progress()
         source = images[start : start + chunk] if rows is None else images[rows[start : start + chunk]]
         part = torch.as_tensor(source, device=device).permute(0, 3, 1, 2)
         if same_size:

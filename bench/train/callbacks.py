@@ -6,7 +6,8 @@ snapshot they read, and one way to change control (``should_stop``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,7 @@ class TrialState:
     """A snapshot passed to callbacks; they read it, they never change it."""
 
     config: TrialConfig
-    phase: str  # data | features | pretrain | train | eval | done
+    phase: str  # data | model | features | pretrain | train | eval | test | done
     step: int = 0
     planned_steps: int = 0
     epoch: float = 0.0
@@ -59,6 +60,32 @@ class TrialCancelled(Exception):
     pass
 
 
+def call_checking(fn: Callable[[], object], stop_if_asked: Callable[[], None], poll: float = 0.05):
+    """``fn()``, asking ``stop_if_asked`` (which raises to cancel) every ``poll`` seconds while it runs.
+
+    For one call that cannot check by itself (loading a model's weights). It runs in a daemon thread;
+    a stop leaves it behind to finish on its own (whatever it caches is complete when it does), and
+    its result is dropped. Exceptions from ``fn`` are raised here.
+    """
+    box: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as error:  # handed to the caller's thread
+            box["error"] = error
+
+    worker = threading.Thread(target=run, daemon=True, name="fos-load")
+    worker.start()
+    while worker.is_alive():
+        worker.join(poll)
+        if worker.is_alive():
+            stop_if_asked()
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]
+
+
 class Hooks:
     """Fans each event out to every callback; ``progress`` also checks for cancellation."""
 
@@ -75,6 +102,10 @@ class Hooks:
     def progress(self, state: TrialState) -> None:
         for cb in self.callbacks:
             cb.on_progress(state)
+        self.stop_if_asked()
+
+    def stop_if_asked(self) -> None:
+        """Raise TrialCancelled when a callback asks to stop: called inside long phases, per batch or fit."""
         if self.should_stop():
             raise TrialCancelled
 

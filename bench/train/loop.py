@@ -8,8 +8,10 @@ keeps the best weights; :class:`BudgetPlanner` (bench.train.budget) decides how 
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -61,6 +63,42 @@ def parameter_groups(model: nn.Module, spec: BackboneSpec, hp: Hyperparameters) 
         lowest = hp.lr_body * hp.layer_decay ** max(0, len(blocks) - 1)
         groups.append({"params": rest, "lr": lowest, "name": "body-other"})
     return frozen_blocks, groups
+
+
+STOP_CHECK_SECONDS = 0.1  # inside a step, a stop is asked for at most this often (a clock read otherwise)
+
+
+@contextlib.contextmanager
+def stop_inside_steps(model: nn.Module, stop_if_asked: Callable[[], None]) -> Iterator[None]:
+    """While inside, ``stop_if_asked`` (which raises to cancel) runs inside forward and backward passes too.
+
+    One step of a big model on a CPU can take many seconds (a pretraining batch of 512 views through
+    EfficientNet-Lite0 took over a minute on a loaded 2-core machine); checking between steps alone
+    would keep a cancel waiting that long. A forward pre-hook on every module with parameters and a
+    gradient hook on its first parameter ask at most every :data:`STOP_CHECK_SECONDS`; an exception
+    raised in either propagates out of the forward or ``backward()`` call. The hooks are removed on exit.
+    """
+    last = [time.perf_counter()]
+
+    def check() -> None:
+        now = time.perf_counter()
+        if now - last[0] >= STOP_CHECK_SECONDS:
+            last[0] = now
+            stop_if_asked()
+
+    handles = []
+    for module in model.modules():
+        own = [p for p in module.parameters(recurse=False) if p.requires_grad]
+        if not own and not list(module.parameters(recurse=False)):
+            continue
+        handles.append(module.register_forward_pre_hook(lambda _module, _args: check()))
+        if own:
+            handles.append(own[0].register_hook(lambda grad: (check(), grad)[1]))
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 def make_optimizer(groups: list[dict], hp: Hyperparameters) -> torch.optim.Optimizer:
@@ -116,6 +154,8 @@ class LoopOutcome:
     train_seconds: float
     eval_seconds: float
     history: tuple[EpochRecord, ...]
+    first_step_seconds: float = 0.0  # budget mode: the warm-up step, part of train_seconds
+    slowest_step_seconds: float = 0.0  # budget mode: the slowest step after it
 
     def into(self, base: TrialResult, batch_size: int) -> TrialResult:
         """``base`` with what this training measured (the one place a gradient trial's numbers are filled)."""
@@ -128,6 +168,8 @@ class LoopOutcome:
             time_eval_s=round(self.eval_seconds, 3),
             images_per_second=round(self.steps * batch_size / self.train_seconds, 1) if self.train_seconds else 0.0,
             history=self.history,
+            time_first_step_s=round(self.first_step_seconds, 3),
+            time_slowest_step_s=round(self.slowest_step_seconds, 3),
         )
 
 
@@ -212,15 +254,15 @@ class GradientTrainer:
             losses.append(self._step(order[cursor : cursor + config.batch_size], step, planner.planned))
             cursor += config.batch_size
             step += 1
-            at_eval = planner.after_step(step)
+            # Cancellation is checked after every step, before the planner reads the clock.
             self.hooks.progress(
                 TrialState(config, "train", step, planner.planned, step / steps_per_epoch, planner.train_seconds)
             )
-            if not at_eval:
+            if not planner.after_step(step):
                 continue
             train_seconds = planner.pause()
             t_eval = self.clock()
-            val_acc = _accuracy(self._predict(val_idx), self.labels[torch.as_tensor(val_idx, device=self.device)])
+            val_acc = self._validate(val_idx)
             eval_seconds += self.clock() - t_eval
             record = EpochRecord(
                 round(step / steps_per_epoch, 3), step, float(torch.stack(losses).mean()), val_acc,
@@ -231,25 +273,34 @@ class GradientTrainer:
             self.hooks.on_epoch_end(
                 TrialState(config, "train", step, planner.planned, record.epoch, train_seconds, val_acc), record
             )
-            if stopping.update(val_acc, self.model, step):
+            if stopping.update(val_acc, self.model, step) or step >= planner.planned:
                 break
             self._set_train_mode()
             planner.resume()
+        train_seconds = planner.pause()
+        if not history:  # an empty budget (a hybrid whose pretraining spent it all): the untrained head
+            t_eval = self.clock()
+            stopping.update(self._validate(val_idx), self.model, step)
+            eval_seconds += self.clock() - t_eval
         stopping.restore(self.model)
         t_eval = self.clock()
-        predictions = self._predict(test_idx)
+        predictions = self._predict(test_idx, phase="test")
         eval_seconds += self.clock() - t_eval
         return LoopOutcome(
-            predictions, stopping.best_accuracy, step, round(step / steps_per_epoch, 3), planner.train_seconds,
-            eval_seconds, tuple(history),
+            predictions, stopping.best_accuracy, step, round(step / steps_per_epoch, 3), train_seconds,
+            eval_seconds, tuple(history), planner.first_step_seconds, planner.slowest_step_seconds,
         )  # fmt: skip
+
+    def _validate(self, val_idx: np.ndarray) -> float:
+        return _accuracy(self._predict(val_idx), self.labels[torch.as_tensor(val_idx, device=self.device)])
 
     def _epoch_order(self, train: torch.Tensor) -> torch.Tensor:
         permutation = torch.randperm(len(train), generator=self.generator).to(train.device)
         return train[permutation]
 
     @torch.inference_mode()
-    def _predict(self, indices: np.ndarray) -> torch.Tensor:
+    def _predict(self, indices: np.ndarray, phase: str = "eval") -> torch.Tensor:
+        """Predicted classes, batch by batch; every batch reports ``phase`` (eval: validation, test) and may cancel."""
         self.model.eval()
         outputs = []
         for chunk in torch.as_tensor(indices, device=self.device).split(eval_batch_size(self.device)):
@@ -257,7 +308,7 @@ class GradientTrainer:
                 outputs.append(self.trunk.eval_logits(chunk).float())
             else:
                 outputs.append(forward_batch(self.model, self.images[chunk], self.spec, self.device).float())
-            self.hooks.progress(TrialState(self.config, "eval"))
+            self.hooks.progress(TrialState(self.config, phase))
         return torch.cat(outputs).argmax(1)
 
 

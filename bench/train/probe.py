@@ -45,8 +45,12 @@ def fit_probe(
     num_classes: int,
     c_grid: tuple[float, ...],
     on_fit=lambda c, val_accuracy: None,
+    progress: Callable[[], None] = lambda: None,
 ) -> ProbeFit:
-    """Standardise with training statistics, fit for each C (small to large), keep the best on validation."""
+    """Standardise with training statistics, fit for each C (small to large), keep the best on validation.
+
+    ``progress`` is called at every loss evaluation of L-BFGS (it may raise to cancel a fit in progress).
+    """
     mean = x_train.mean(0)
     scale = x_train.std(0).clamp_min(1e-6)
     train = (x_train - mean) / scale
@@ -61,6 +65,7 @@ def fit_probe(
         )
 
         def closure(penalty=penalty, optimizer=optimizer):
+            progress()
             optimizer.zero_grad()
             loss = F.cross_entropy(train @ weight.T + bias, y_train) + penalty * weight.pow(2).sum()
             loss.backward()
@@ -122,11 +127,13 @@ def run_linear_probe(
     ``split_idx`` are dataset indices; ``images`` holds the dataset's ``rows`` (None: all of them).
     """
     train_idx, val_idx, test_idx = split_idx
+    hooks.progress(TrialState(config, "features"))
     t_features = clock()
     needed = np.concatenate([train_idx, val_idx, test_idx])
     features, hit = cache.features(
-        spec, data, images, device, needed, progress=lambda: hooks.progress(TrialState(config, "features")), rows=rows
-    )
+        spec, data, images, device, needed, progress=lambda: hooks.progress(TrialState(config, "features")),
+        rows=rows, stop_if_asked=hooks.stop_if_asked,
+    )  # fmt: skip
     return fit_on_features(config, features, data.labels, data.num_classes, split_idx, device, hooks, clock,
                            clock() - t_features, hit)  # fmt: skip
 
@@ -158,7 +165,7 @@ def fit_on_features(
 
     fit = fit_probe(
         as_tensor(train_idx), target(train_idx), as_tensor(val_idx), target(val_idx), num_classes,
-        LOGISTIC_C_GRID, on_fit=record,
+        LOGISTIC_C_GRID, on_fit=record, progress=hooks.stop_if_asked,
     )  # fmt: skip
     fit_seconds = clock() - t_fit
     predictions = fit.predict(as_tensor(test_idx))

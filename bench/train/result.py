@@ -35,6 +35,10 @@ class TrialResult:
     time_data_s: float = 0.0
     time_train_s: float = 0.0
     time_eval_s: float = 0.0
+    # A budgeted gradient arm: its first (warm-up) step and its slowest later step, both inside time_train_s.
+    # The budget is kept to one step: time_train_s <= budget + the slowest step (or the first, if it alone overran).
+    time_first_step_s: float = 0.0
+    time_slowest_step_s: float = 0.0
     images_per_second: float = 0.0
     peak_memory_mb: float = 0.0
     memory_kind: str = ""
@@ -109,6 +113,8 @@ RECORD_CONSTRAINTS: dict[str, Constraint] = {
     "time_data_s": _AMOUNT,
     "time_train_s": _AMOUNT,
     "time_eval_s": _AMOUNT,
+    "time_first_step_s": _AMOUNT,
+    "time_slowest_step_s": _AMOUNT,
     "images_per_second": _AMOUNT,
     "peak_memory_mb": _AMOUNT,
     "test_size": _COUNT,

@@ -46,9 +46,9 @@ from bench.paths import cache_dir
 from bench.train.arms import ArmSpec
 from bench.train.budget import PROBE_WARMUP_STEPS
 from bench.train.cache import TrialCache, _FeatureStore, _read_store
-from bench.train.callbacks import Hooks, TrialState
+from bench.train.callbacks import Hooks, TrialState, call_checking
 from bench.train.config import TrialConfig
-from bench.train.loop import GradientTrainer, lr_factor
+from bench.train.loop import GradientTrainer, lr_factor, stop_inside_steps
 from bench.train.probe import fit_on_features
 from bench.train.result import TrialResult
 from bench.train.text_pretrain import simcse
@@ -118,10 +118,18 @@ def tokens_for(cache: TrialCache, data: TextData, spec: TextBackboneSpec, config
 
 
 def embeddings(
-    cache: TrialCache, data: TextData, spec: TextBackboneSpec, config: TrialConfig, needed: np.ndarray
+    cache: TrialCache,
+    data: TextData,
+    spec: TextBackboneSpec,
+    config: TrialConfig,
+    needed: np.ndarray,
+    progress: Callable[[], None] = lambda: None,
+    stop_if_asked: Callable[[], None] = lambda: None,
 ) -> tuple[np.ndarray, bool]:
     """Sentence embeddings by the encoder's own ``encode`` (N x D; rows outside ``needed`` may be unset), and
     whether all were cached. Each text is encoded at most once per encoder and length; the store is on disk.
+    ``progress`` is called after every ``ENCODE_BATCH`` texts; it may raise to cancel (nothing is stored then).
+    ``stop_if_asked`` is asked while the encoder loads (one call), and may raise to cancel too.
     """
     length = min(config.max_tokens, spec.max_seq_length)
     path = (cache.root or cache_dir()) / "features" / f"{data.fingerprint}-{spec.name}-t{length}.npz"
@@ -134,11 +142,22 @@ def embeddings(
         cache.hits["features"] += 1
         shared[("embeddings", path.name)] = store
         return store.values, True
-    model = encoder(cache, spec)
+    model = call_checking(lambda: encoder(cache, spec), stop_if_asked)  # loading it is one call
+    progress()
     previous, model.max_seq_length = model.max_seq_length, length
     try:
-        encoded = model.encode([data.texts[i] for i in missing], batch_size=ENCODE_BATCH, convert_to_numpy=True,
-                               show_progress_bar=False)  # fmt: skip
+        # One encode call per batch, so a cancel is seen between batches; longest first, as encode itself
+        # orders a whole list, so that each batch pads to similar lengths.
+        order = sorted(range(len(missing)), key=lambda k: -len(data.texts[missing[k]]))
+        encoded = None
+        for start in range(0, len(order), ENCODE_BATCH):
+            rows = order[start : start + ENCODE_BATCH]
+            texts = [data.texts[missing[k]] for k in rows]
+            part = model.encode(texts, batch_size=ENCODE_BATCH, convert_to_numpy=True, show_progress_bar=False)
+            if encoded is None:
+                encoded = np.zeros((len(missing), part.shape[1]), np.float32)
+            encoded[rows] = part
+            progress()
     finally:
         model.max_seq_length = previous
     if store is None:
@@ -184,7 +203,7 @@ class TextTrainer(GradientTrainer):
         return bucketed_order(train, self.tokens.lengths, self.config.batch_size, self.generator)
 
     @torch.inference_mode()
-    def _predict(self, indices: np.ndarray) -> torch.Tensor:
+    def _predict(self, indices: np.ndarray, phase: str = "eval") -> torch.Tensor:
         self.model.eval()
         index = torch.as_tensor(indices, device=self.device)
         order = torch.argsort(self.tokens.lengths[index], stable=True)  # similar lengths together: less padding
@@ -193,7 +212,7 @@ class TextTrainer(GradientTrainer):
             ids, mask = self.tokens.batch(index[chunk])
             with autocast(self.device):
                 predicted[chunk] = self.model(ids, mask).float().argmax(1)
-            self.hooks.progress(TrialState(self.config, "eval"))
+            self.hooks.progress(TrialState(self.config, phase))
         return predicted
 
 
@@ -226,6 +245,9 @@ def run_text(
         seed_everything(config.seed)
         return _probe(config, spec, data, (train_idx, splits.val, splits.test), device, hooks, cache, base, clock,
                       finish)  # fmt: skip
+    hooks.progress(TrialState(config, "model"))
+    if text_spec(config, arm).has_pretrained:  # the encoder's weights load in one call: asked for a stop meanwhile
+        call_checking(lambda: encoder(cache, text_spec(config, arm)), hooks.stop_if_asked)
     training, tuned, unequal_time, pretrain_seconds = config, None, None, 0.0
     if arm.family == ArmFamily.HYBRID:
         seed_everything(config.seed)
@@ -240,10 +262,12 @@ def run_text(
     base = replace(base, train_examples=len(train_idx), dataset_fingerprint=data.fingerprint,
                    time_data_s=clock() - t0 - pretrain_seconds)  # fmt: skip
     hooks.progress(TrialState(config, "data"))
-    outcome = trainer.run(train_idx, splits.val, splits.test)
+    with stop_inside_steps(trainer.model, hooks.stop_if_asked):
+        outcome = trainer.run(train_idx, splits.val, splits.test)
     result = outcome.into(base, config.batch_size)
     if arm.architecture == Architecture.SCRATCH:
-        result = replace(result, **tfidf_baseline(data, train_idx, splits.val, splits.test))
+        baseline = tfidf_baseline(data, train_idx, splits.val, splits.test, hooks.stop_if_asked)
+        result = replace(result, **baseline)
     return finish(result, outcome.predictions, splits.test, data.labels, gradient=True, unequal_time=unequal_time)
 
 
@@ -331,8 +355,10 @@ def measure_text_encode_rate(config: TrialConfig, cache: TrialCache, clock, samp
 def _probe(config, spec, data, split_idx, device, hooks, cache, base, clock, finish) -> TrialResult:
     train_idx, val_idx, test_idx = split_idx
     t_features = clock()
-    hooks.progress(TrialState(config, "features"))
-    features, hit = embeddings(cache, data, spec, config, np.concatenate([train_idx, val_idx, test_idx]))
+    features_seen = lambda: hooks.progress(TrialState(config, "features"))  # noqa: E731
+    features_seen()
+    needed = np.concatenate([train_idx, val_idx, test_idx])
+    features, hit = embeddings(cache, data, spec, config, needed, features_seen, hooks.stop_if_asked)
     feature_seconds = clock() - t_features
     probe = fit_on_features(config, features, data.labels, data.num_classes, split_idx, device, hooks, clock,
                             feature_seconds, hit)  # fmt: skip
@@ -375,10 +401,17 @@ def _setfit(config, spec, data, split_idx, device, hooks, cache, base, clock, fi
 SETFIT_PAIR_SHARE = 0.8  # of a budgeted SetFit trial's training time: the pairs; the rest encodes and fits the head
 
 
-def tfidf_baseline(data: TextData, train_idx: np.ndarray, val_idx: np.ndarray, test_idx: np.ndarray) -> dict:
+def tfidf_baseline(
+    data: TextData,
+    train_idx: np.ndarray,
+    val_idx: np.ndarray,
+    test_idx: np.ndarray,
+    progress: Callable[[], None] = lambda: None,
+) -> dict:
     """The classical baseline beside the scratch arm: TF-IDF word 1-2-grams + logistic regression (C on validation).
 
     Returns the result fields it fills: ``baseline_accuracy`` (test) and ``baseline`` (what it was).
+    ``progress`` is called before every fit (it may raise to cancel).
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -389,6 +422,7 @@ def tfidf_baseline(data: TextData, train_idx: np.ndarray, val_idx: np.ndarray, t
     x_val, x_test = vectorizer.transform(texts[val_idx]), vectorizer.transform(texts[test_idx])
     best = None
     for c in TFIDF_C_GRID:
+        progress()
         model = LogisticRegression(C=c, max_iter=1000).fit(x_train, data.labels[train_idx])
         score = float((model.predict(x_val) == data.labels[val_idx]).mean())
         if best is None or score > best[0]:

@@ -43,10 +43,10 @@ from bench.train.arms import ArmSpec, get_arm
 from bench.train.batches import normalise
 from bench.train.budget import BUDGET_GUARD, PROBE_WARMUP_STEPS
 from bench.train.cache import TrialCache, stage_images
-from bench.train.callbacks import Callback, Hooks, TrialCancelled, TrialState
+from bench.train.callbacks import Callback, Hooks, TrialCancelled, TrialState, call_checking
 from bench.train.config import TrialConfig, validate_trial_config
 from bench.train.health import Finding, assess, chance_accuracy, pack_correct
-from bench.train.loop import GradientTrainer
+from bench.train.loop import GradientTrainer, stop_inside_steps
 from bench.train.pretrain import headless, pretrain
 from bench.train.probe import run_linear_probe
 from bench.train.result import TrialResult
@@ -140,12 +140,13 @@ def prepare(config: TrialConfig, arm: ArmSpec, device: torch.device, cache: Tria
     splits = make_splits(data.labels, config.split_seed)
     train_idx = subsample_train(splits, data.labels, training_examples(config, len(splits.train)), config.seed)
     spec = get_backbone(config.scratch_backbone if arm.architecture == Architecture.SCRATCH else config.backbone)
+    stop = (lambda: None) if should_stop is None else partial(_stop_if, should_stop)
     pool = (
         holdout_pool(data, train_idx, splits) if arm.family == ArmFamily.HYBRID and config.unlabeled is None else None
     )
     used = [train_idx, splits.val, splits.test] + ([pool.indices] if pool is not None else [])
     rows = np.unique(np.concatenate(used))
-    images = cache.staged(data, resolution, device, rows)
+    images = cache.staged(data, resolution, device, rows, progress=stop)
     labels = torch.as_tensor(data.labels[rows], device=device)
     return Prepared(data, splits, train_idx, spec, images, labels, rows, pool)
 
@@ -191,9 +192,7 @@ def _run(
                         after_pretraining)  # fmt: skip
     t0 = clock()
     ready = prepare(config, arm, device, cache, should_stop=hooks.should_stop)
-    data, splits, train_idx, spec, images, labels = (
-        ready.data, ready.splits, ready.train_idx, ready.spec, ready.images, ready.labels
-    )  # fmt: skip
+    data, splits, train_idx, spec, images = ready.data, ready.splits, ready.train_idx, ready.spec, ready.images
     base = replace(base, train_examples=len(train_idx), dataset_fingerprint=data.fingerprint, time_data_s=clock() - t0)
     hooks.progress(TrialState(config, "data"))
     _seed_everything(config.seed)
@@ -202,15 +201,29 @@ def _run(
         probe = run_linear_probe(config, spec, data, images, split_idx, device, hooks, cache, clock, ready.rows)
         result = probe.into(base, len(train_idx))
         return _finish(result, probe.predictions, splits.test, data.labels, gradient=False)
-    model = _build(spec, arm, data.num_classes, cache).to(device)
+    hooks.progress(TrialState(config, "model"))
+    # Loading pretrained weights is one call: it runs beside a loop that keeps asking for a stop.
+    model = call_checking(lambda: _build(spec, arm, data.num_classes, cache), hooks.stop_if_asked).to(device)
     if prefers_channels_last(device):
         model = model.to(memory_format=torch.channels_last)
+    hooks.progress(TrialState(config, "model"))
+    with stop_inside_steps(model, hooks.stop_if_asked):  # a long step (a big model on a CPU) still cancels
+        return _train(config, arm, device, hooks, base, clock, ready, model, split_idx)
+
+
+def _train(
+    config: TrialConfig, arm: ArmSpec, device: torch.device, hooks: Hooks, base: TrialResult,
+    clock: Callable[[], float], ready: Prepared, model: nn.Module, split_idx: tuple[np.ndarray, ...],
+) -> TrialResult:  # fmt: skip
+    """A gradient arm's training, after its model is built: pretraining (hybrid), the loop, the test metrics."""
+    data, splits, spec, images, labels = ready.data, ready.splits, ready.spec, ready.images, ready.labels
     training, unequal_time = config, None
     if arm.family == ArmFamily.HYBRID:
         stage = _pretrain(config, ready, model, device, hooks, clock)
         base = replace(base, time_pretrain_s=round(stage.seconds, 3), pretrain_steps=stage.steps,
                        pretrain_notes=stage.notes)  # fmt: skip
         training, unequal_time = after_pretraining(config, stage.seconds, stage.steps)
+        hooks.progress(TrialState(config, "train"))  # pretraining is over: fine-tuning starts
     trainer = GradientTrainer(
         training, arm.hyperparameters, spec, model, images, labels, data.allow_flip, device, hooks, clock
     )
@@ -226,7 +239,7 @@ def after_pretraining(config: TrialConfig, seconds: float, steps: int) -> tuple[
     """
     if not config.pretrain_share:
         return config, None
-    training = replace(config, budget_seconds=max(1.0, config.budget_seconds - seconds))
+    training = replace(config, budget_seconds=max(0.0, config.budget_seconds - seconds))  # 0: no step left
     share = config.pretrain_share * config.budget_seconds
     if seconds <= BUDGET_GUARD * share:
         return training, None
@@ -256,7 +269,7 @@ def _pretrain(
     if pool.indices is not None:  # the held-back training images are already on the device
         images = ready.images[torch.as_tensor(ready.at(pool.indices), device=ready.images.device)]
     else:
-        images = stage_images(pool.images, ready.images.shape[-1], device)
+        images = stage_images(pool.images, ready.images.shape[-1], device, progress=hooks.stop_if_asked)
     seconds = config.pretrain_seconds or config.pretrain_share * config.budget_seconds
     hooks.progress(TrialState(config, "pretrain"))
     with headless(model, ready.spec.classifier) as encoder:
@@ -319,6 +332,11 @@ def macro_f1(truth: np.ndarray, predicted: np.ndarray) -> float:
         hits = np.count_nonzero(is_true & is_predicted)
         scores.append(2 * hits / (np.count_nonzero(is_true) + np.count_nonzero(is_predicted)))
     return float(np.mean(scores)) if scores else 0.0
+
+
+def _stop_if(should_stop: Callable[[], bool]) -> None:
+    if should_stop():
+        raise TrialCancelled
 
 
 def _seed_everything(seed: int) -> None:

@@ -250,13 +250,14 @@ def summary_view(record: RunRecord) -> None:
     if not summary:
         st.info("No finished trials to summarise.")
         return
+    spread = "± std over sizes and seeds" if record.kind == RunKind.CURVE else "± std over seeds"
     table = pd.DataFrame(
         [
             {
                 "Arm": arm_label(s.get("arm", "")),
                 "Finished trials": s.get("trials"),
                 "Test accuracy": s.get("accuracy_mean"),
-                "± std": s.get("accuracy_std"),
+                spread: s.get("accuracy_std"),
                 "Macro-F1": s.get("macro_f1_mean"),
                 "Training s": s.get("train_seconds_mean"),
             }
@@ -316,11 +317,18 @@ def verdict_view(verdict: dict | None, record: RunRecord | None = None) -> None:
     arms = verdict.get("arms")
     if isinstance(arms, list) and arms and all(isinstance(a, dict) for a in arms):
         st.table(_evidence_table(arms), hide_index=True)  # static: wraps at narrow widths instead of scrolling
+        target = verdict.get("target_accuracy")
+        if isinstance(target, int | float):
+            st.caption(f"Seconds to target: training seconds until the first validation pass at {target:.3f} "
+                       "accuracy (90% of the weakest trained arm's best), for arms that trained.")  # fmt: skip
+        elif verdict.get("target_note"):
+            st.caption(f"Seconds to target: none, {plain(str(verdict['target_note']))}.")
     missing = verdict.get("not_computed")
     if missing:
         items = [missing] if isinstance(missing, str) else missing
         st.caption("Not computed: " + "; ".join(plain(str(m)) for m in items))
-    extra = {k: v for k, v in verdict.items() if k not in _VERDICT_SHOWN and v not in (None, "", [], {})}
+    shown = _VERDICT_SHOWN | {"target_accuracy", "target_note"}  # in the caption under the table
+    extra = {k: v for k, v in verdict.items() if k not in shown and v not in (None, "", [], {})}
     if extra:
         with st.expander("More from the verdict"):
             for key, value in extra.items():
@@ -348,13 +356,15 @@ def _evidence_table(arms: list[dict[str, Any]]) -> pd.DataFrame:
         "arm": "Arm",
         "seeds": "Seeds",
         "accuracy_mean": "Test accuracy",
-        "accuracy_std": "± std",
+        "accuracy_std": "± std over seeds",
         "train_seconds_mean": "Training s",
         "time_to_target_s": "Seconds to target accuracy",
     }
     rows = []
     for a in arms:
         row = {names[k]: (arm_label(v) if k == "arm" else v) for k, v in a.items() if k in names}
+        if a.get("time_to_target_s") is None and "time_to_target_s" in a:  # blank, with why (not a silent gap)
+            row[names["time_to_target_s"]] = str(a.get("time_to_target_note") or "not reached")
         health = a.get("health")
         if health is not None:  # the engine's checks on each arm's training (undertrained, at chance)
             row["Training health"] = "; ".join(map(str, health)) if isinstance(health, list) and health else "ok"

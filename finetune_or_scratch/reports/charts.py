@@ -145,7 +145,12 @@ def compare_curve_chart(
     curves: list[tuple[str, dict[str, Any]]], title: str = "Learning curves of both runs (line style: run)"
 ) -> alt.LayerChart:
     """Learning curves of one or several runs on one axis: colour is the arm; with several runs, the
-    line style is the run (fits are left out then, so the measured lines stay readable)."""
+    line style is the run (fits are left out then, so the measured lines stay readable).
+
+    A size where the arm did not train (its health: starved or at chance) is not data about the arm:
+    it is drawn as a hollow cross off the line, "did not train" in its tooltip. The x axis spans the
+    measured sizes (and a crossover the fits find beyond them), not a rounded-up decade.
+    """
     several = len(curves) > 1
     points = pd.DataFrame(
         [
@@ -157,46 +162,73 @@ def compare_curve_chart(
                 "low": max(0.0, p["ci95"][0]) if p.get("ci95") else p["mean"],
                 "high": min(1.0, p["ci95"][1]) if p.get("ci95") else p["mean"],
                 "seeds": p.get("seeds"),
+                "trained": trained_words(p),
             }
             for run, curve in curves
             for p in curve.get("points", [])
             if p.get("mean") is not None
         ],
-        columns=["run", "arm", "examples", "accuracy", "low", "high", "seeds"],
+        columns=["run", "arm", "examples", "accuracy", "low", "high", "seeds", "trained"],
     )
     arms = list(dict.fromkeys(points["arm"]))
-    x = alt.X("examples:Q", scale=alt.Scale(type="log"), title="labeled training examples (log scale)")
+    measured = points[points["trained"] == "trained"]
+    untrained = points[points["trained"] != "trained"]
+    x = alt.X(
+        "examples:Q",
+        scale=alt.Scale(type="log", domain=_size_domain(curves), nice=False),
+        title="labeled training examples (log scale)",
+    )
     y = alt.Y("accuracy:Q", title="test accuracy", scale=alt.Scale(zero=False))
     color = _colour("arm", "arm", arms, orient="bottom", columns=2)
     dash = {"strokeDash": alt.StrokeDash("run:N", title="run", legend=alt.Legend(orient="bottom", labelLimit=0))}
+    tooltip = [*(["run"] if several else []), "arm", "examples", "accuracy", "seeds", "trained"]
     layers = [
-        alt.Chart(points)
+        alt.Chart(measured)
         .mark_line(point=True)
-        .encode(
-            x=x,
-            y=y,
-            color=color,
-            tooltip=[*(["run"] if several else []), "arm", "examples", "accuracy", "seeds"],
-            **(dash if several else {}),
-        ),
-        alt.Chart(points)
+        .encode(x=x, y=y, color=color, tooltip=tooltip, **(dash if several else {})),
+        alt.Chart(measured)
         .mark_errorbar()
         .encode(x=x, y=alt.Y("low:Q", title="test accuracy"), y2="high:Q", color=color),
     ]
+    if len(untrained):
+        layers.append(
+            alt.Chart(untrained)
+            .mark_point(shape="cross", filled=False, size=90, opacity=0.8)
+            .encode(x=x, y=y, color=color, tooltip=tooltip)
+        )
     if not several:
         layers += _fit_layers(curves[0][1], x, color)
     return alt.layer(*layers).properties(title=title, width=560, height=320)
 
 
+def trained_words(point: dict[str, Any]) -> str:
+    """'trained', or 'did not train' (every seed), or 'did not train (1 of 3 seeds)'."""
+    untrained, seeds = point.get("untrained") or 0, point.get("seeds") or 0
+    if not untrained:
+        return "trained"
+    return "did not train" if untrained >= seeds else f"did not train ({untrained} of {seeds} seeds)"
+
+
+def _size_domain(curves: list[tuple[str, dict[str, Any]]]) -> list[float]:
+    """The x axis: the smallest to the largest measured size, or to a crossover found beyond them."""
+    sizes = [p["examples"] for _, curve in curves for p in curve.get("points", [])] or [1, 10]
+    top = max(sizes)
+    for _, curve in curves:
+        crossover = curve.get("crossover") or {}
+        if crossover.get("status") == CrossoverStatus.CROSSOVER and crossover.get("examples"):
+            top = max(top, float(crossover["examples"]) * 1.2)
+    return [min(sizes), top]
+
+
 def _fit_layers(curve: dict[str, Any], x: alt.X, color: alt.Color) -> list[alt.Chart]:
-    """The dashed power-law fits and the crossover rule of one stored curve."""
+    """The dashed power-law fits (over the axis's span) and the crossover rule of one stored curve."""
     sizes = sorted({p["examples"] for p in curve.get("points", [])})
     crossover = curve.get("crossover") or {}
     crossed = crossover.get("status") == CrossoverStatus.CROSSOVER and crossover.get("examples")
     fitted = []
     if sizes:
-        top = sizes[-1] * (max(3, crossover["examples"] / sizes[-1] * 1.5) if crossed else 3)
-        grid = np.logspace(math.log10(sizes[0]), math.log10(top), 60)
+        low, top = _size_domain([("", curve)])
+        grid = np.logspace(math.log10(low), math.log10(top), 60)
         for fit in curve.get("fits", []):
             if fit.get("a") is not None and not math.isnan(fit["a"]):
                 predicted = fit["a"] - fit["b"] * np.power(grid, -fit["c"])

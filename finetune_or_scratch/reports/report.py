@@ -17,17 +17,19 @@ from typing import Any
 from bench.data.units import IMAGES, ExampleUnit
 from bench.evidence.question import duration_words, projection_words, question_words
 from bench.vocabulary import CheckRegime, RunKind
-from finetune_or_scratch.reports.charts import accuracy_chart, curve_chart, factor_chart, to_svg
+from finetune_or_scratch.reports.charts import accuracy_chart, curve_chart, factor_chart, to_svg, trained_words
 from finetune_or_scratch.reports.words import (
     answer_text,
     arm_label,
     duration_text,
     field_label,
+    hidden_paths,
     mixed_domain_note,
     plain,
     recipe_rows,
     run_settings,
     run_unit,
+    scrub,
     status_text,
     unit_of_rate,
 )
@@ -65,6 +67,9 @@ def build_report(
     """Assemble everything a report shows. No I/O, no clocks unless ``created`` is omitted."""
     trials = trials or []
     analyses = analyses or {}
+    # An upload's stored path is the server's, not the person's: every part of the report names the data only.
+    paths = hidden_paths((run or {}).get("config") or {})
+    run, trials, verdict, analyses = (scrub(part, paths) for part in (run, trials, verdict, analyses))
     first = next((t for t in trials if t.get("versions")), {})
     environment = {
         "device": first.get("device", "not measured"),
@@ -224,9 +229,16 @@ def _measured_markdown(report: Report) -> list[str]:
     if report.curve:
         lines += ["", "### Learning curve: mean test accuracy over seeds at each training size", ""]
         lines += _table(
-            ["arm", "training examples", "mean accuracy", "95% interval", "seeds"],
+            ["arm", "training examples", "mean accuracy", "95% interval over seeds", "seeds", "trained"],
             [
-                [arm_label(p["arm"]), p["examples"], _fmt(p.get("mean")), _interval(p.get("ci95")), p.get("seeds", "")]
+                [
+                    arm_label(p["arm"]),
+                    p["examples"],
+                    _fmt(p.get("mean")),
+                    _interval(p.get("ci95")),
+                    p.get("seeds", ""),
+                    trained_words(p),
+                ]
                 for p in report.curve.get("points", [])
             ],
         )
@@ -363,7 +375,8 @@ def _sentence(text: str) -> str:
 
 
 def comparison_sentence(c: dict[str, Any]) -> str:
-    """A paired comparison in one sentence: who beat whom, by how much, how sure."""
+    """A paired comparison in one sentence: who beat whom, by how much, how sure, over what, by which method,
+    and how small a difference it could detect (or that its test set is too small to decide anything)."""
     better, worse = arm_label(str(c.get("better", "?"))), arm_label(str(c.get("worse", "?")))
     parts = []
     if c.get("mean_difference") is not None:
@@ -374,13 +387,23 @@ def comparison_sentence(c: dict[str, Any]) -> str:
         low, high = c["ci95"]
         parts.append(f"95% interval {low * 100:+.1f} to {high * 100:+.1f} points")
     if c.get("p_value") is not None:
-        parts.append(f"p = {c['p_value']:.3g} (paired t-test)")
+        parts.append(f"p = {c['p_value']:.3g}")
     if c.get("effect_size") is not None:
         parts.append(f"effect size d_z {c['effect_size']:.2f}")
-    seeds = c.get("seeds")
-    sentence = ", ".join(parts) + (
-        f"; paired over {seeds} seed{'s' if seeds != 1 else ''}" if seeds is not None else ""
-    )
+    sentence = ", ".join(parts)
+    if c.get("method"):  # the method that made the interval and p, with what it rests on
+        sentence += f"; {plain(str(c['method']))}"
+    elif c.get("seeds") is not None:
+        seeds = c["seeds"]
+        sentence += f"; paired over {seeds} seed{'s' if seeds != 1 else ''}"
+    if c.get("decides_nothing"):
+        n, size = c.get("test_examples"), c.get("examples_to_detect")
+        sentence += (f". {n:,} test examples are too few to decide: no difference under about "
+                     f"{c['detectable'] * 100:.0f} points could be detected")  # fmt: skip
+        if size:
+            sentence += f"; about {size:,} test examples would detect 10 points"
+    elif c.get("detectable"):  # an older stored comparison could say 0: nothing is said then
+        sentence += f"; it could detect differences of about {c['detectable'] * 100:.1f} points or more"
     if c.get("note"):
         sentence += f" ({plain(str(c['note']))})"
     return sentence

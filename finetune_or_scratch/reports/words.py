@@ -198,6 +198,38 @@ def dataset_name(config: Mapping[str, Any]) -> str:
     return "an uploaded .zip" if _UPLOAD_NAME.match(name) else name or "unknown"
 
 
+def hidden_paths(config: Mapping[str, Any]) -> dict[str, str]:
+    """Server paths a person never typed -> the name they gave the data: an upload is stored as
+    ``.../uploads/<hash>/name.zip`` (or a hashed name); a report shows the name only.
+
+    >>> hidden_paths({"dataset_label": "leaves.zip", "base": {"dataset": "/srv/fos/uploads/0a1b/leaves.zip"}})
+    {'/srv/fos/uploads/0a1b/leaves.zip': 'leaves.zip'}
+    >>> hidden_paths({"base": {"dataset": "digits"}})
+    {}
+    """
+    dataset = str((config.get("base") or {}).get("dataset", ""))
+    if not dataset or Path(dataset).name == dataset:  # a built-in name, or a bare file name
+        return {}
+    if config.get("dataset_label") or _UPLOAD_NAME.match(Path(dataset).name):
+        return {dataset: dataset_name(config)}
+    return {}
+
+
+def scrub(value: Any, paths: Mapping[str, str]) -> Any:
+    """``value`` (plain data: dicts, lists, strings) with every path in ``paths`` replaced by its name."""
+    if not paths:
+        return value
+    if isinstance(value, str):
+        for path, name in paths.items():
+            value = value.replace(path, name)
+        return value
+    if isinstance(value, Mapping):
+        return {key: scrub(item, paths) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(item, paths) for item in value]
+    return value
+
+
 def seconds_text(seconds: float | None) -> str:
     if seconds is None:
         return "until converged"

@@ -124,7 +124,7 @@ def test_report_reads_plainly():
     text = render(report, "md")
     assert "['" not in text and "1e+10" not in text  # no Python list, numbers spelt out
     assert "| Labeled examples | 2,000 examples |" in text and "| Time budget | 8 hours |" in text
-    assert "| Dataset | leaves.zip |" in text and "c0b40f5c3ec8f2f5" not in text.split("```json")[0]
+    assert "| Dataset | leaves.zip |" in text and "c0b40f5c3ec8f2f5" not in text  # the run's JSON block too
     assert "| Duration | 1 min 05 s |" in text
     assert "| rank | strategy | score |" in text  # the empty note column is gone
     assert "**NOT DECIDED**: Linear probe is alone" in text and "Linear probe (Linear probe)" not in text
@@ -223,3 +223,20 @@ def test_a_planned_check_reports_its_question_its_plan_and_the_cost_at_full_scal
     assert "### The plan, before training" in text and "### Cost at full scale: 1,000 labels" in text
     assert "on single_gpu (scaled)" in text and "scaled by a fixed factor, not measured" in text
     assert json.loads(render(planned, "json"))["check_plan"]["costs"][0]["arm"] == "linear_probe"
+
+
+@pytest.mark.parametrize("fmt", ["md", "json"])
+def test_a_report_names_an_uploaded_file_never_its_server_path(fmt):
+    stored = "/srv/fos/uploads/0a1b2c3d/my leaves.zip"  # where the app keeps an upload
+    run = {"id": "abc123", "kind": "run", "status": "completed", "created": "2026-11-25T04:00:00+00:00",
+           "finished": "2026-11-25T04:01:05+00:00",
+           "config": {"kind": "run", "arms": ["linear_probe", "scratch"], "seeds": [0], "dataset_label": "my leaves.zip",
+                      "base": {"dataset": stored, "examples": 110, "budget_seconds": 5.0}}}  # fmt: skip
+    trial = trials()[0].to_dict()
+    trial["config"]["dataset"] = stored
+    trial["error"] = f"{stored}: one member skipped"
+    report = build_report(example_profile().to_dict(), recommend(example_profile()).to_dict(), run, [trial], None,
+                          {"dataset": {"name": "my leaves.zip", "images": 40}}, created="2026-11-25T04:02:00+00:00")  # fmt: skip
+    text = render(report, fmt)
+    assert "uploads" not in text and "0a1b2c3d" not in text
+    assert "my leaves.zip" in text
