@@ -202,8 +202,13 @@ def _run(
         result = probe.into(base, len(train_idx))
         return _finish(result, probe.predictions, splits.test, data.labels, gradient=False)
     hooks.progress(TrialState(config, "model"))
-    # Loading pretrained weights is one call: it runs beside a loop that keeps asking for a stop.
-    model = call_checking(lambda: _build(spec, arm, data.num_classes, cache), hooks.stop_if_asked).to(device)
+    if arm.pretrained:
+        # Loading pretrained weights is one call: it runs beside a loop that keeps asking for a stop. It
+        # initialises a whole model first, drawing from the RNG, and happens once per cache: loaded before
+        # the seed, so a trial draws the same numbers whether or not an earlier trial loaded them.
+        call_checking(lambda: cache.load_pretrained(spec), hooks.stop_if_asked)
+    _seed_everything(config.seed)
+    model = _build(spec, arm, data.num_classes, cache).to(device)
     if prefers_channels_last(device):
         model = model.to(memory_format=torch.channels_last)
     hooks.progress(TrialState(config, "model"))
