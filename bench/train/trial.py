@@ -172,7 +172,7 @@ def measure_throughput(
     train = torch.as_tensor(ready.at(ready.train_idx), device=device)
     batches = [train[i : i + config.batch_size] for i in range(0, len(train), config.batch_size)]
     total = PROBE_WARMUP_STEPS + steps
-    trainer.prepare_trunk(ready.train_idx)
+    trainer.prepare_trunk(ready.at(ready.train_idx))  # positions in the staged rows
     if trainer.trunk is not None:  # the rate of the steps after the first epoch: each image's frozen pass is done
         trainer.trunk.fill_all(torch.cat(batches[:total]))
     for step in range(PROBE_WARMUP_STEPS):

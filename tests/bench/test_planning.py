@@ -7,8 +7,11 @@ import numpy as np
 import pytest
 
 from bench.runs.queue import QueueCancelled, device_slot
+from bench.train.cache import TrialCache
+from bench.train.config import TrialConfig
 from bench.train.health import MIN_STEPS, Finding, assess, chance_accuracy, pack_correct, unpack_correct
 from bench.train.planning import plan_from_rate
+from bench.train.trial import measure_throughput
 from bench.vocabulary import FindingCode
 
 
@@ -131,3 +134,12 @@ def test_the_throughput_probe_measures_every_compared_arm_the_hybrids_pretrainin
     assert hybrid.family == ArmFamily.HYBRID and hybrid.images_per_second > 0
     assert hybrid.pretrain_images_per_second and hybrid.pretrain_images_per_second > 0
     assert hybrid.epochs_to_converge == base.max_epochs and hybrid.converge_seconds(100) is None
+
+
+@pytest.mark.slow
+def test_the_partial_fine_tune_probe_caches_the_trunk_of_the_staged_rows():
+    # 1,000 of digits' 1,169 training images: dataset indices run past the staged rows (train + val + test),
+    # so the frozen trunk must be built from positions in them, as the trial builds it.
+    config = TrialConfig("digits", "partial_finetune", examples=1000, resolution=32, batch_size=32, device="cpu")
+    steps_per_second, steps_per_epoch = measure_throughput(config, TrialCache())
+    assert steps_per_second > 0 and steps_per_epoch == 32
