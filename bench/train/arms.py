@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from advisor.recipes import HYPERPARAMETERS, Hyperparameters
-from advisor.vocabulary import Trainable
+from advisor.vocabulary import Modality, Trainable
 from bench.errors import ConfigError, unknown_name
 from bench.vocabulary import Architecture, ArmFamily
 
@@ -27,6 +27,7 @@ class ArmSpec:
     pretrained: bool  # start from the pretrained backbone's weights
     architecture: Architecture  # the pretrained backbone's, or the compact scratch model
     contrastive: bool = False  # text only: SetFit's contrastive pairs then a probe (advisor.recipes.SETFIT)
+    modalities: tuple[Modality, ...] = (Modality.IMAGE, Modality.TEXT)  # the data it is measured on
 
     @property
     def hyperparameters(self) -> Hyperparameters:
@@ -79,6 +80,7 @@ ARMS: dict[str, ArmSpec] = {
             pretrained=True,
             architecture=Architecture.PRETRAINED,
             contrastive=True,
+            modalities=(Modality.TEXT,),
         ),
         ArmSpec(
             "scratch",
@@ -113,9 +115,16 @@ ARMS: dict[str, ArmSpec] = {
             family=ArmFamily.HYBRID,
             pretrained=False,
             architecture=Architecture.SCRATCH,
+            # The compact n-gram text model has no self-supervised stage here.
+            modalities=(Modality.IMAGE,),
         ),
     )
 }
+
+
+def arms_for(modality: Modality) -> tuple[str, ...]:
+    """The registered arms measured on ``modality``'s data, in registry order."""
+    return tuple(name for name, arm in ARMS.items() if modality in arm.modalities)
 
 
 def arms_for_strategy(strategy: str) -> tuple[str, ...]:

@@ -10,10 +10,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from advisor.constraints import Constraint, FieldError, Interval, Options, check_fields
+from advisor.vocabulary import Modality
 from bench.data.text_catalog import is_text_dataset
 from bench.device import resolve_device
 from bench.errors import ConfigError
-from bench.train.arms import get_arm
+from bench.train.arms import arms_for, get_arm
 from bench.train.budget import PRETRAIN_SHARE, TRAIN_SHARE
 from bench.vocabulary import ArmFamily
 
@@ -133,10 +134,10 @@ def validate_trial_config(config: TrialConfig) -> None:
         )
 
 
-# Arms measured on text. The hybrid arm pretrains the encoder on the training texts beyond the labeled ones
-# (SimCSE); the compact n-gram model has no self-supervised stage here, so hybrid_scratch is not one.
-TEXT_ARMS = ("linear_probe", "partial_finetune", "full_finetune", "setfit", "hybrid", "scratch", "scratch_same_arch")
-TEXT_ONLY_ARMS = ("setfit",)
+# Arms measured on text (the registry's ``modalities``). The hybrid arm pretrains the encoder on the training
+# texts beyond the labeled ones (SimCSE); hybrid_scratch is images only, setfit text only.
+TEXT_ARMS = arms_for(Modality.TEXT)
+TEXT_ONLY_ARMS = tuple(name for name in TEXT_ARMS if name not in arms_for(Modality.IMAGE))
 
 
 def validate_text_arm(config: TrialConfig) -> None:

@@ -37,7 +37,10 @@ def test_an_arm_not_measured_on_text_is_refused_by_its_flag(tmp_path):
     err = refused(
         "run", "--dataset", "fortunes", "--arms", "hybrid_scratch", "--device", "cpu", "--out", tmp_path / "o"
     )
-    assert "--arms" in err and "linear_probe, partial_finetune, full_finetune, setfit, hybrid, scratch" in err
+    assert (
+        "--arms" in err
+        and "linear_probe, partial_finetune, full_finetune, setfit, scratch, scratch_same_arch, hybrid" in err
+    )
 
 
 def test_a_missing_csv_is_refused_before_anything_runs(tmp_path):

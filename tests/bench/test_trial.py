@@ -9,16 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from advisor.vocabulary import Modality
 from bench.errors import BenchInputError
 from bench.evidence.summary import summarise
 from bench.runs.execute import create_run, execute_run
 from bench.runs.export import export_run
 from bench.runs.request import RunRequest
 from bench.runs.store import RunStore
-from bench.train.arms import ARMS
+from bench.train.arms import ARMS, arms_for
 from bench.train.cache import TrialCache
 from bench.train.callbacks import Callback
-from bench.train.config import TEXT_ONLY_ARMS, TrialConfig
+from bench.train.config import TrialConfig
 from bench.train.suite import SuiteConfig
 from bench.train.trial import run_trial
 from tests.bench.wording import refused_as
@@ -44,7 +45,7 @@ LEARNS = {
 }
 
 
-@pytest.mark.parametrize("arm", sorted(set(ARMS) - set(TEXT_ONLY_ARMS)))  # every image arm: one without a floor fails
+@pytest.mark.parametrize("arm", arms_for(Modality.IMAGE))  # every image arm: one without a floor here fails
 def test_every_arm_learns_digits(arm):
     examples, epochs, floor = LEARNS[arm]
     config = TrialConfig(

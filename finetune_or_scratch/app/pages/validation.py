@@ -10,11 +10,12 @@ import streamlit as st
 
 from advisor import recommend
 from advisor.profile import FIELD_SPECS, check_answers
+from advisor.vocabulary import Modality
 from bench.device import describe, resolve_device
 from bench.errors import BenchInputError
 from bench.runs.queue import PLAN_HOLDER
 from bench.runs.store import ACTIVE
-from bench.train.arms import ARMS
+from bench.train.arms import arms_for
 from bench.train.check import DEFAULT_CHECK_MINUTES, Question
 from finetune_or_scratch.app import state
 from finetune_or_scratch.app.datasets import differences
@@ -97,7 +98,9 @@ advised = recommendation.strategy if recommendation else None
 ranked = (
     [r.strategy for r in recommendation.ranking] if recommendation else ["linear_probe", "full_finetune", "scratch"]
 )
-preselected = [s for s in ranked if s in ARMS][:3]
+# The arms measured on the chosen data's modality (setfit is text only, hybrid_scratch images only).
+offered = arms_for(facts.modality if facts else Modality.IMAGE)
+preselected = [s for s in ranked if s in offered][:3]
 if "scratch" not in preselected:
     preselected = [*preselected[:2], "scratch"]
 if advised:
@@ -116,7 +119,7 @@ planned, curve = mode == PLANNED, mode == CURVE
 for key, default in ((BUDGET_KEY, 20.0), (MINUTES_KEY, DEFAULT_CHECK_MINUTES)):
     st.session_state.setdefault(key, default)  # the widgets' values live here: the plan's one click sets them
 with section, st.form("run"):
-    arms = st.multiselect(LABELS["arms"], list(ARMS), default=preselected, format_func=arm_label,
+    arms = st.multiselect(LABELS["arms"], list(offered), default=preselected, format_func=arm_label,
                           help="Preselected from the recommendation.")  # fmt: skip
     error_at("arms")
     left, middle, right = st.columns(3)
