@@ -14,7 +14,5 @@ def isolated_cache(tmp_path_factory, monkeypatch):
 
 
 def pytest_configure(config):
-    # Two CPU threads on CI; make runs comparable on bigger machines. Under pytest-xdist each worker
-    # gets one: two workers of two threads each on two cores spin against each other (5-10x slower).
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, 2 // workers)))
+    # Two CPU threads on CI; make runs comparable on bigger machines.
+    os.environ.setdefault("OMP_NUM_THREADS", "2")
