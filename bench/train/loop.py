@@ -24,7 +24,7 @@ from advisor.vocabulary import Trainable
 from bench.device import autocast, prefers_channels_last
 from bench.models.backbones import BackboneSpec, head_of
 from bench.train.batches import augment, eval_batch_size, forward_batch, normalise
-from bench.train.budget import BudgetPlanner
+from bench.train.budget import PROBE_WARMUP_STEPS, BudgetPlanner
 from bench.train.callbacks import Hooks, TrialState
 from bench.train.config import TrialConfig
 from bench.train.frozen_trunk import FrozenTrunk
@@ -222,6 +222,17 @@ class GradientTrainer:
         self.model.train()
         for block in self.frozen_blocks:
             block.eval()  # frozen BN keeps its pretrained running statistics
+
+    def timed_rate(self, batches: list[torch.Tensor], steps: int, clock: Callable[[], float]) -> float:
+        """Optimizer steps per second over ``steps`` timed steps, after PROBE_WARMUP_STEPS untimed ones
+        (the throughput probe's measurement, for images and text alike; nothing is recorded)."""
+        total = PROBE_WARMUP_STEPS + steps
+        for step in range(PROBE_WARMUP_STEPS):
+            self._step(batches[step % len(batches)], step, total)
+        start = clock()
+        for step in range(PROBE_WARMUP_STEPS, total):
+            self._step(batches[step % len(batches)], step, total)
+        return steps / max(clock() - start, 1e-9)
 
     def _step(self, batch_idx: torch.Tensor, step: int, total: int) -> torch.Tensor:
         y = self.labels[batch_idx]

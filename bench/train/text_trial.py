@@ -44,7 +44,6 @@ from bench.device import autocast
 from bench.models.text_backbones import TextBackboneSpec, encoder_classifier, get_text_backbone
 from bench.paths import cache_dir
 from bench.train.arms import ArmSpec
-from bench.train.budget import PROBE_WARMUP_STEPS
 from bench.train.cache import TrialCache, _FeatureStore, _read_store
 from bench.train.callbacks import Hooks, TrialState, call_checking
 from bench.train.config import TrialConfig
@@ -323,14 +322,8 @@ def measure_text_throughput(config, arm, device, cache, clock, steps: int, examp
     _, _, train_idx, trainer = _model_and_trainer(config, arm, device, cache, clock, Hooks([]), examples_for)
     order = trainer._epoch_order(torch.as_tensor(train_idx, device=device))
     batches = list(order.split(config.batch_size))
-    total = PROBE_WARMUP_STEPS + steps
     trainer._set_train_mode()
-    for step in range(PROBE_WARMUP_STEPS):
-        trainer._step(batches[step % len(batches)], step, total)
-    start = clock()
-    for step in range(PROBE_WARMUP_STEPS, total):
-        trainer._step(batches[step % len(batches)], step, total)
-    return steps / max(clock() - start, 1e-9), len(batches)
+    return trainer.timed_rate(batches, steps, clock), len(batches)
 
 
 def measure_text_encode_rate(config: TrialConfig, cache: TrialCache, clock, sample: int) -> tuple[float, int]:

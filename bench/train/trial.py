@@ -171,16 +171,10 @@ def measure_throughput(
                               ready.data.allow_flip, device, Hooks([]), clock)  # fmt: skip
     train = torch.as_tensor(ready.at(ready.train_idx), device=device)
     batches = [train[i : i + config.batch_size] for i in range(0, len(train), config.batch_size)]
-    total = PROBE_WARMUP_STEPS + steps
     trainer.prepare_trunk(ready.at(ready.train_idx))  # positions in the staged rows
     if trainer.trunk is not None:  # the rate of the steps after the first epoch: each image's frozen pass is done
-        trainer.trunk.fill_all(torch.cat(batches[:total]))
-    for step in range(PROBE_WARMUP_STEPS):
-        trainer._step(batches[step % len(batches)], step, total)
-    start = clock()
-    for step in range(PROBE_WARMUP_STEPS, total):
-        trainer._step(batches[step % len(batches)], step, total)
-    return steps / max(clock() - start, 1e-9), len(batches)
+        trainer.trunk.fill_all(torch.cat(batches[: PROBE_WARMUP_STEPS + steps]))
+    return trainer.timed_rate(batches, steps, clock), len(batches)
 
 
 def _run(
