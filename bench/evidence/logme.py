@@ -15,6 +15,7 @@ import numpy as np
 
 from advisor.constraints import FieldError, Interval, check_field
 from bench.data.splits import make_splits, subsample_train
+from bench.data.units import IMAGES, ExampleUnit
 from bench.device import resolve_device
 from bench.errors import BenchInputError, ConfigError
 from bench.models.backbones import get_backbone
@@ -158,6 +159,19 @@ def suggest_similarity(gain: float) -> str:
     return "low"
 
 
+def scored_sample(data, examples: int | None, seed: int, unit: ExampleUnit) -> np.ndarray:
+    """The training-split indices LogME scores (images and texts alike): a stratified sample of ``examples``
+    (None: the whole split); a split smaller than MIN_EXAMPLES is a BenchInputError in ``unit``'s words."""
+    splits = make_splits(data.labels)
+    if len(splits.train) < MIN_EXAMPLES:
+        raise BenchInputError(
+            f"dataset {data.source}: too few {unit.plural} to estimate transferability: {len(splits.train)} "
+            f"training {unit.plural} (of {len(data)}, after holding out validation and test), "
+            f"need at least {MIN_EXAMPLES}"
+        )
+    return subsample_train(splits, data.labels, min(examples or len(splits.train), len(splits.train)), seed)
+
+
 def estimate_transferability(
     dataset: str,
     backbone: str = "efficientnet_lite0",
@@ -180,14 +194,7 @@ def estimate_transferability(
     device = resolve_device(device_name)
     data = cache.dataset(dataset, 128, train_limit=examples)
     spec = get_backbone(backbone)
-    splits = make_splits(data.labels)
-    if len(splits.train) < MIN_EXAMPLES:
-        raise BenchInputError(
-            f"dataset {data.source}: too few images to estimate transferability: {len(splits.train)} training images "
-            f"(of {len(data)}, after holding out validation and test), need at least {MIN_EXAMPLES}"
-        )
-    examples = min(examples or len(splits.train), len(splits.train))
-    idx = subsample_train(splits, data.labels, examples, seed)
+    idx = scored_sample(data, examples, seed, IMAGES)
     images = cache.staged(data, resolution or data.default_resolution, device, idx)  # idx: sorted, unique
     scores = []
     for random_init in (False, True):

@@ -11,9 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from bench.data.splits import make_splits, subsample_train
-from bench.errors import BenchInputError
-from bench.evidence.logme import MIN_EXAMPLES, Transferability, logme, suggest_similarity
+from bench.data.units import TEXTS
+from bench.evidence.logme import Transferability, logme, scored_sample, suggest_similarity
 from bench.models.text_backbones import encoder_classifier, get_text_backbone
 from bench.train.cache import TrialCache
 from bench.train.config import TrialConfig
@@ -30,13 +29,7 @@ def estimate_text_transferability(
                          text_column=text_column, label_column=label_column, device="cpu")  # fmt: skip
     data = text_dataset(cache, config)
     spec = get_text_backbone(text_backbone)
-    splits = make_splits(data.labels)
-    if len(splits.train) < MIN_EXAMPLES:
-        raise BenchInputError(
-            f"dataset {data.source}: too few texts to estimate transferability: {len(splits.train)} training texts "
-            f"(of {len(data)}, after holding out validation and test), need at least {MIN_EXAMPLES}"
-        )
-    idx = subsample_train(splits, data.labels, min(examples or len(splits.train), len(splits.train)), seed)
+    idx = scored_sample(data, examples, seed, TEXTS)
     pretrained, _ = embeddings(cache, data, spec, config, idx)
     random_features = _random_init_embeddings(cache, data, spec, config, idx)
     scores = (logme(pretrained[idx], data.labels[idx]), logme(random_features, data.labels[idx]))
