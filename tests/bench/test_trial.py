@@ -22,6 +22,7 @@ from bench.train.callbacks import Callback
 from bench.train.config import TrialConfig
 from bench.train.suite import SuiteConfig
 from bench.train.trial import run_trial
+from bench.vocabulary import ArmFamily
 from tests.bench.wording import refused_as
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,15 +35,18 @@ SMALL_SIDE = 32
 LEARNS = {
     # arm: (training examples, epochs, minimum test accuracy); chance is 0.10 on digits. Each arm gets
     # what it needs to pass its floor with room (measured: partial 0.81 on 300 x 3, scratch 0.94 on 300 x 5).
+    # Measured at 32 px (test accuracy): full 0.59 on 500 x 3, from-scratch EfficientNet 0.37 on 500 x 6,
+    # hybrid 0.59 on 500 x 3, hybrid_scratch 0.70 on 300 x 4.
     "linear_probe": (500, 1, 0.7),
     "partial_finetune": (300, 3, 0.6),
-    "full_finetune": (500, 5, 0.5),
+    "full_finetune": (500, 3, 0.5),
     "scratch": (300, 5, 0.8),
-    "scratch_same_arch": (500, 8, 0.25),
-    # Hybrid arms pretrain 3 s (SimCLR) on the 669 training images beyond the 500 labeled, then fine-tune.
-    "hybrid": (500, 5, 0.5),
-    "hybrid_scratch": (500, 5, 0.6),
+    "scratch_same_arch": (500, 6, 0.25),
+    # Hybrid arms pretrain 2 s (SimCLR) on the training images beyond the labeled ones, then fine-tune.
+    "hybrid": (500, 3, 0.5),
+    "hybrid_scratch": (300, 4, 0.6),
 }
+DIGITS_TRAIN_POOL = 1169  # digits' training split (the rest is validation and test)
 
 
 @pytest.mark.parametrize("arm", arms_for(Modality.IMAGE))  # every image arm: one without a floor here fails
@@ -50,13 +54,14 @@ def test_every_arm_learns_digits(arm):
     examples, epochs, floor = LEARNS[arm]
     config = TrialConfig(
         "digits", arm, examples=examples, budget_seconds=None, max_epochs=epochs, patience=10, batch_size=32,
-        pretrain_seconds=3.0 if ARMS[arm].family == "hybrid" else None, resolution=SMALL_SIDE,
+        pretrain_seconds=2.0 if ARMS[arm].family == ArmFamily.HYBRID else None, resolution=SMALL_SIDE,
     )  # fmt: skip
     result = run_trial(config, cache=CACHE)
     assert result.status == "completed", result.error
-    if ARMS[arm].family == "hybrid":
+    if ARMS[arm].family == ArmFamily.HYBRID:
         assert result.pretrain_steps > 0 and result.time_pretrain_s > 0, result
-        assert "669 training images of digits beyond the 500 labeled" in result.pretrain_notes[1]
+        beyond = f"{DIGITS_TRAIN_POOL - examples} training images of digits beyond the {examples} labeled"
+        assert beyond in result.pretrain_notes[1], result.pretrain_notes
     assert result.test_accuracy >= floor, (arm, result.test_accuracy)
     assert 0 < result.test_macro_f1 <= 1
     assert result.train_examples == examples
