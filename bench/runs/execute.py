@@ -35,7 +35,7 @@ from bench.train.cache import TrialCache
 from bench.train.callbacks import Callback, Hooks, TrialState
 from bench.train.check import DEVICE_COMPUTE, ArmRate, CheckPlan, plan_check
 from bench.train.config import TrialConfig
-from bench.train.planning import measure_rates, plan_arms
+from bench.train.planning import measure_rates, plan_arms, pretrain_batches
 from bench.train.pretrain import check_pool as check_pool_size
 from bench.train.result import TrialResult
 from bench.train.suite import run_suite
@@ -169,19 +169,25 @@ def execute_run(
             stop_if_cancelled()
             # A curve is planned at its largest size: the fewest epochs per second.
             planned = replace(request.trial_base, examples=max(request.sizes)) if request.sizes else request.trial_base
-            check = None
+            check, measured = None, None
             if request.planned:  # the throughput probe of every arm, then the plan, before any arm trains
                 store.set_progress(run_id, {"done": 0, "total": request.total_trials(), "phase": "planning"})
-                check = plan_request(request, cache, time.monotonic() - started)
-            if check is not None:
+                spent = time.monotonic() - started
+                measured = measure_request(request, cache)
+                check = plan_request(request, cache, spent, measured)
+            if check is not None and measured is not None:
                 store.add_analysis(run_id, "check_plan", check.to_dict())
                 for callback in hooks.callbacks:
                     callback.on_check_plan(check)
+                batches = pretrain_batches(measured.rates, check.budgets())  # hybrid arms: sized to their share
                 request = replace(request, arms=tuple(a for a in request.arms if a in check.budgets()),
-                                  arm_budgets=tuple(check.budgets().items()))  # fmt: skip
+                                  arm_budgets=tuple(check.budgets().items()),
+                                  arm_pretrain_batches=tuple(batches.items()))  # fmt: skip
                 progress.total = request.total_trials()
             plans = plan_arms(planned, request.arms, cache) if planned.budget_seconds and check is None else ()
             if plans:
+                batches = tuple((p.arm, p.pretrain_batch_size) for p in plans if p.pretrain_batch_size)
+                request = replace(request, arm_pretrain_batches=batches)
                 store.add_analysis(run_id, "budget_plan", [asdict(plan) for plan in plans])
                 for callback in hooks.callbacks:
                     callback.on_budget_plan(plans)

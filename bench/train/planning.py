@@ -6,6 +6,11 @@ below the floor (bench.train.health: MIN_STEPS steps and MIN_EPOCHS epochs) is n
 budget that would reach it, e.g. "scratch would get about 9 steps in 5 s here; 40 s gives it
 2 epochs". The person can still go ahead: the plan informs, the health check judges.
 
+A hybrid arm's pretraining batch is the plan's too: sized from the measured pretraining rate so that
+PRETRAIN_STEPS_IN_SHARE steps fit its share of the budget (bench.train.budget.pretrain_batch_for),
+and carried in the trial config (``pretrain_batch_size``). When even one step of the smallest batch
+would outlast the share, the plan says so before training, with the budget that would fit.
+
 :func:`measure_rates` measures every compared arm for a check planned from the profile's
 question (bench.train.check): training images per second for the gradient arms, images encoded
 per second for the linear probe, and a hybrid arm's self-supervised pretraining.
@@ -13,7 +18,8 @@ per second for the linear probe, and a hybrid arm's self-supervised pretraining.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -26,7 +32,14 @@ from bench.device import now, resolve_device
 from bench.models.backbones import create_model
 from bench.train.arms import get_arm
 from bench.train.batches import normalise
-from bench.train.budget import TRAIN_SHARE
+from bench.train.budget import (
+    MIN_PRETRAIN_BATCH,
+    PRETRAIN_SHARE,
+    PRETRAIN_STEPS_IN_SHARE,
+    TRAIN_SHARE,
+    pretrain_batch_for,
+    pretrain_seconds_for,
+)
 from bench.train.cache import TrialCache, extract_features
 from bench.train.check import ArmRate
 from bench.train.config import TrialConfig
@@ -47,6 +60,10 @@ class ArmPlan:
     enough: bool
     suggested_seconds: float | None  # the budget that reaches the floor, when this one does not
     text: str
+    # Hybrid arms: the pretraining batch sized from the measured rate (None: not measured here), and
+    # whether one step of the smallest batch fits the pretraining share at all.
+    pretrain_batch_size: int | None = None
+    pretrain_fits: bool = True
 
 
 def plan_arms(
@@ -62,8 +79,54 @@ def plan_arms(
             continue
         config = replace(base, arm=name, seed=0)
         rate, per_epoch = measure_throughput(config, cache, clock)
-        plans.append(plan_from_rate(name, rate, per_epoch, base.budget_seconds, config.train_share))
+        plan = plan_from_rate(name, rate, per_epoch, base.budget_seconds, config.train_share)
+        if config.pretrain_share:
+            pretrain_rate = _pretrain_rate(config, cache, clock or partial(now, resolve_device(config.device)))
+            plan = plan_pretraining(plan, pretrain_rate, base.budget_seconds, config.pretrain_share)
+        plans.append(plan)
     return tuple(plans)
+
+
+def plan_pretraining(
+    plan: ArmPlan, images_per_second: float | None, budget: float, share: float = PRETRAIN_SHARE
+) -> ArmPlan:
+    """A hybrid arm's plan with its pretraining batch sized from the measured pretraining rate (pure).
+
+    ``images_per_second``: pretraining images per second here (None: not measured, e.g. an own pool;
+    the trial's guard then keeps the share). When one step of MIN_PRETRAIN_BATCH images cannot fit
+    the share, the plan says so and names the budget that fits PRETRAIN_STEPS_IN_SHARE such steps.
+    """
+    if images_per_second is None:
+        return plan
+    seconds = share * budget
+    batch = pretrain_batch_for(images_per_second, seconds)
+    if batch is not None:
+        steps = int(images_per_second * seconds / batch)
+        text = f"{plan.text}; pretraining about {steps} steps of {batch} images in its {seconds:g} s share"
+        return replace(plan, pretrain_batch_size=batch, text=text)
+    needed = float(5 * math.ceil(pretrain_seconds_for(images_per_second) / share / 5))
+    step = MIN_PRETRAIN_BATCH / max(images_per_second, 1e-9)
+    text = (
+        f"this run cannot measure {plan.arm} in {budget:g} s here: one pretraining step of {MIN_PRETRAIN_BATCH} "
+        f"images takes about {step:.1f} s, more than its {seconds:g} s share of the budget; {needed:g} s gives it "
+        f"{PRETRAIN_STEPS_IN_SHARE} pretraining steps"
+    )
+    suggested = max(needed, plan.suggested_seconds or 0.0)
+    return replace(plan, enough=False, suggested_seconds=suggested, text=text,
+                   pretrain_batch_size=MIN_PRETRAIN_BATCH, pretrain_fits=False)  # fmt: skip
+
+
+def pretrain_batches(rates: Sequence[ArmRate], budgets: Mapping[str, float | None]) -> dict[str, int]:
+    """A planned check's pretraining batch per hybrid arm, from its measured rate and its budget (pure);
+    an arm whose smallest step does not fit its share gets MIN_PRETRAIN_BATCH (the plan's health floor
+    judges it)."""
+    batches = {}
+    for rate in rates:
+        budget = budgets.get(rate.arm)
+        if rate.pretrain_images_per_second and budget:
+            batch = pretrain_batch_for(rate.pretrain_images_per_second, PRETRAIN_SHARE * budget)
+            batches[rate.arm] = batch or MIN_PRETRAIN_BATCH
+    return batches
 
 
 def plan_from_rate(
@@ -91,7 +154,8 @@ def plan_from_rate(
 
 PROBE_SAMPLE = 128  # images encoded to time the probe's feature extraction
 PROBE_FIT_SECONDS = 3.0  # the probe's logistic-regression fits on a CPU (5 values of C, L-BFGS): an estimate
-PRETRAIN_PROBE_STEPS = 3  # hybrid arms: pretraining steps timed (the first pays for allocation)
+PRETRAIN_PROBE_STEPS = 3  # hybrid arms: pretraining steps run; the first pays for allocation and is not timed
+PRETRAIN_PROBE_BATCH = 2 * MIN_PRETRAIN_BATCH  # small: the probe must not itself outlast a short budget
 
 
 def measure_rates(
@@ -162,5 +226,7 @@ def _pretrain_rate(config: TrialConfig, cache: TrialCache, clock: Callable[[], f
     model = model.to(device)
     with headless(model, ready.spec.classifier) as encoder:
         result = pretrain(encoder, images, partial(normalise, spec=ready.spec), 60.0, device, 0, clock=clock,
-                          objective=config.pretrain_objective, max_steps=PRETRAIN_PROBE_STEPS)  # fmt: skip
-    return round(result.steps * result.batch_size / max(result.seconds, 1e-9), 1)
+                          objective=config.pretrain_objective, max_steps=PRETRAIN_PROBE_STEPS,
+                          batch_size=PRETRAIN_PROBE_BATCH)  # fmt: skip
+    rate = result.images_per_second
+    return round(rate, 1) if rate is not None else None

@@ -252,7 +252,8 @@ def run_text(
         seed_everything(config.seed)
         tuned, stage = _text_pretrain(config, data, splits, train_idx, spec, device, hooks, cache, clock)
         base = replace(base, time_pretrain_s=round(stage.seconds, 3), pretrain_steps=stage.steps,
-                       pretrain_notes=stage.notes)  # fmt: skip
+                       pretrain_notes=stage.notes,
+                       time_pretrain_first_step_s=round(stage.first_step_seconds, 3))  # fmt: skip
         training, unequal_time = after_pretraining(config, stage.seconds, stage.steps)  # type: ignore[misc]
         pretrain_seconds = stage.seconds
     data, splits, train_idx, trainer = _model_and_trainer(
@@ -275,6 +276,7 @@ class _TextPretrainStage:
     seconds: float
     steps: int
     notes: tuple[str, ...]
+    first_step_seconds: float = 0.0  # the warm-up step, inside ``seconds``
 
 
 def _text_pretrain(config, data, splits, train_idx, spec, device, hooks, cache, clock):
@@ -288,13 +290,14 @@ def _text_pretrain(config, data, splits, train_idx, spec, device, hooks, cache, 
     seconds = config.pretrain_seconds or config.pretrain_share * config.budget_seconds
     state = TrialState(config, "pretrain")
     hooks.progress(state)
-    result = simcse(model, tokens, pool, SIMCSE, seconds, config.seed, device, hooks, state, clock)
+    result = simcse(model, tokens, pool, SIMCSE, seconds, config.seed, device, hooks, state, clock,
+                    batch_size=config.pretrain_batch_size)  # fmt: skip
     notes = (
         f"pretrained {result.steps} steps (SimCSE) on {len(pool):,} unlabeled texts: {data.name}: training split "
         "minus the labeled examples",
         f"{len(pool):,} training texts of {data.name} beyond the {len(train_idx):,} labeled, labels hidden",
     )
-    return model, _TextPretrainStage(result.seconds, result.steps, notes)
+    return model, _TextPretrainStage(result.seconds, result.steps, notes, result.first_step_seconds)
 
 
 def _model_and_trainer(config, arm, device, cache, clock, hooks, examples_for, seed_everything=torch.manual_seed,

@@ -41,7 +41,7 @@ from bench.errors import BenchInputError
 from bench.models.backbones import BackboneSpec, create_model, get_backbone
 from bench.train.arms import ArmSpec, get_arm
 from bench.train.batches import normalise
-from bench.train.budget import BUDGET_GUARD, PROBE_WARMUP_STEPS
+from bench.train.budget import BUDGET_GUARD, MAX_PRETRAIN_BATCH, PROBE_WARMUP_STEPS
 from bench.train.cache import TrialCache, stage_images
 from bench.train.callbacks import Callback, Hooks, TrialCancelled, TrialState, call_checking
 from bench.train.config import TrialConfig, validate_trial_config
@@ -220,7 +220,8 @@ def _train(
     if arm.family == ArmFamily.HYBRID:
         stage = _pretrain(config, ready, model, device, hooks, clock)
         base = replace(base, time_pretrain_s=round(stage.seconds, 3), pretrain_steps=stage.steps,
-                       pretrain_notes=stage.notes)  # fmt: skip
+                       pretrain_notes=stage.notes,
+                       time_pretrain_first_step_s=round(stage.first_step_seconds, 3))  # fmt: skip
         training, unequal_time = after_pretraining(config, stage.seconds, stage.steps)
         hooks.progress(TrialState(config, "train"))  # pretraining is over: fine-tuning starts
     trainer = GradientTrainer(
@@ -254,6 +255,7 @@ class PretrainStage:
     seconds: float
     steps: int
     notes: tuple[str, ...]
+    first_step_seconds: float = 0.0  # the warm-up step, inside ``seconds``
 
 
 def _pretrain(
@@ -275,13 +277,14 @@ def _pretrain(
         result = pretrain(
             encoder, images, partial(normalise, spec=ready.spec), seconds, device, config.seed,
             should_stop=hooks.should_stop, clock=clock, objective=config.pretrain_objective,
-            allow_flip=ready.data.allow_flip,
+            allow_flip=ready.data.allow_flip, batch_size=config.pretrain_batch_size or MAX_PRETRAIN_BATCH,
         )  # fmt: skip
     if hooks.should_stop():
         raise TrialCancelled
-    notes = (f"pretrained {result.steps} steps ({result.objective}) on {len(pool):,} unlabeled images: {pool.source}",
+    notes = (f"pretrained {result.steps} steps of {result.batch_size} images ({result.objective}) on {len(pool):,} "
+             f"unlabeled images: {pool.source}",
              *pool.notes)  # fmt: skip
-    return PretrainStage(result.seconds, result.steps, notes)
+    return PretrainStage(result.seconds, result.steps, notes, result.first_step_seconds)
 
 
 def _finish(
