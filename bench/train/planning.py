@@ -41,9 +41,11 @@ from bench.train.budget import (
     pretrain_seconds_for,
 )
 from bench.train.cache import TrialCache, extract_features
+from bench.train.callbacks import Hooks, StopWhen, call_checking
 from bench.train.check import ArmRate
 from bench.train.config import TrialConfig
 from bench.train.health import MIN_EPOCHS, MIN_STEPS, floor_steps, seconds_to_floor
+from bench.train.loop import stop_inside_steps
 from bench.train.pretrain import headless, pretrain
 from bench.train.text_trial import measure_text_encode_rate
 from bench.train.trial import measure_throughput, prepare
@@ -67,21 +69,29 @@ class ArmPlan:
 
 
 def plan_arms(
-    base: TrialConfig, arms: Sequence[str], cache: TrialCache | None = None, clock: Callable[[], float] | None = None
-) -> tuple[ArmPlan, ...]:
-    """One plan per gradient arm of a budgeted run (the linear probe has no steps to plan)."""
+    base: TrialConfig, arms: Sequence[str], cache: TrialCache | None = None, clock: Callable[[], float] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[ArmPlan, ...]:  # fmt: skip
+    """One plan per gradient arm of a budgeted run (the linear probe has no steps to plan).
+
+    ``should_stop`` (a run's cancel flag) ends the probing as it ends a trial: TrialCancelled (or
+    DecodeCancelled while the data loads) is raised, and no further arm is measured.
+    """
     if base.budget_seconds is None:
         return ()
     cache = cache or TrialCache()
+    hooks = _hooks(should_stop)
     plans = []
     for name in arms:
         if get_arm(name).trainable == Trainable.HEAD:
             continue
+        hooks.stop_if_asked()
         config = replace(base, arm=name, seed=0)
-        rate, per_epoch = measure_throughput(config, cache, clock)
+        rate, per_epoch = measure_throughput(config, cache, clock, hooks=hooks)
         plan = plan_from_rate(name, rate, per_epoch, base.budget_seconds, config.train_share)
         if config.pretrain_share:
-            pretrain_rate = _pretrain_rate(config, cache, clock or partial(now, resolve_device(config.device)))
+            clock_here = clock or partial(now, resolve_device(config.device))
+            pretrain_rate = _pretrain_rate(config, cache, clock_here, hooks)
             plan = plan_pretraining(plan, pretrain_rate, base.budget_seconds, config.pretrain_share)
         plans.append(plan)
     return tuple(plans)
@@ -159,29 +169,35 @@ PRETRAIN_PROBE_BATCH = 2 * MIN_PRETRAIN_BATCH  # small: the probe must not itsel
 
 
 def measure_rates(
-    base: TrialConfig, arms: Sequence[str], cache: TrialCache | None = None, clock: Callable[[], float] | None = None
-) -> tuple[ArmRate, ...]:
+    base: TrialConfig, arms: Sequence[str], cache: TrialCache | None = None, clock: Callable[[], float] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[ArmRate, ...]:  # fmt: skip
     """Every compared arm's throughput here, for :func:`bench.train.check.plan_check`: training images per
     second for the gradient arms, images encoded per second for the probe, and the hybrid arms' pretraining.
 
     Nothing is recorded or cached beyond what the trials share anyway (the data, the pretrained weights).
+    ``should_stop`` (a run's cancel flag) is asked before every arm and inside every probe, through the
+    hooks the trials use: a stop raises TrialCancelled (or DecodeCancelled while the data loads) and the
+    arms not yet measured are not.
     """
     cache = cache or TrialCache()
     device = resolve_device(base.device)
     clock = clock or partial(now, device)
+    hooks = _hooks(should_stop)
     rates = []
     unit = unit_for_dataset(base.dataset).rate
     for name in arms:
+        hooks.stop_if_asked()
         arm = get_arm(name)
         config = replace(base, arm=name, seed=0)
         if arm.trainable == Trainable.HEAD:
-            rates.append(replace(_probe_rate(config, cache, clock), unit=unit))
+            rates.append(replace(_probe_rate(config, cache, clock, hooks), unit=unit))
             continue
         start = clock()
-        steps_per_second, _ = measure_throughput(config, cache, clock)
+        steps_per_second, _ = measure_throughput(config, cache, clock, hooks=hooks)
         images_per_second = steps_per_second * config.batch_size
         timed = 4 / max(steps_per_second, 1e-9)  # measure_throughput times 4 steps
-        pretrain_rate = _pretrain_rate(config, cache, clock) if arm.family == ArmFamily.HYBRID else None
+        pretrain_rate = _pretrain_rate(config, cache, clock, hooks) if arm.family == ArmFamily.HYBRID else None
         rates.append(
             ArmRate(
                 name, arm.family, round(images_per_second, 1), config.batch_size, float(config.max_epochs),
@@ -192,29 +208,33 @@ def measure_rates(
     return tuple(rates)
 
 
-def _probe_rate(config: TrialConfig, cache: TrialCache, clock: Callable[[], float]) -> ArmRate:
+def _hooks(should_stop: Callable[[], bool] | None) -> Hooks:
+    return Hooks([StopWhen(should_stop)] if should_stop is not None else [])
+
+
+def _probe_rate(config: TrialConfig, cache: TrialCache, clock: Callable[[], float], hooks: Hooks) -> ArmRate:
     """The probe's cost is encoding every image (or text) it needs once, then a few closed-form fits."""
     arm, device = get_arm(config.arm), resolve_device(config.device)
     if is_text_dataset(config.dataset):
-        rate, eval_texts = measure_text_encode_rate(config, cache, clock, PROBE_SAMPLE)
+        rate, eval_texts = measure_text_encode_rate(config, cache, clock, PROBE_SAMPLE, hooks)
         return ArmRate(config.arm, arm.family, round(rate, 1), config.batch_size, 1.0, eval_texts, PROBE_FIT_SECONDS)
-    ready = prepare(config, arm, device, cache)
-    model = cache.feature_model(ready.spec)
+    ready = prepare(config, arm, device, cache, should_stop=hooks.should_stop)
+    model = call_checking(lambda: cache.feature_model(ready.spec), hooks.stop_if_asked)  # loading: one call
     sample = ready.images[: min(PROBE_SAMPLE, len(ready.images))]
-    extract_features(model, sample[:8], ready.spec, device, lambda: None)  # warm-up, untimed
+    extract_features(model, sample[:8], ready.spec, device, hooks.stop_if_asked)  # warm-up, untimed
     start = clock()
-    extract_features(model, sample, ready.spec, device, lambda: None)
+    extract_features(model, sample, ready.spec, device, hooks.stop_if_asked)
     rate = len(sample) / max(clock() - start, 1e-9)
     eval_images = len(ready.splits.val) + len(ready.splits.test)
     return ArmRate(config.arm, arm.family, round(rate, 1), config.batch_size, 1.0, eval_images, PROBE_FIT_SECONDS)
 
 
-def _pretrain_rate(config: TrialConfig, cache: TrialCache, clock: Callable[[], float]) -> float | None:
+def _pretrain_rate(config: TrialConfig, cache: TrialCache, clock: Callable[[], float], hooks: Hooks) -> float | None:
     """Images per second of the hybrid arm's self-supervised pretraining, from a few steps on its pool."""
     arm, device = get_arm(config.arm), resolve_device(config.device)
     if is_text_dataset(config.dataset):
         return None  # text pretraining is timed by its trial's own budget share
-    ready = prepare(config, arm, device, cache)
+    ready = prepare(config, arm, device, cache, should_stop=hooks.should_stop)
     if config.unlabeled is not None:
         return None  # the pool is decoded by the trial; its rate is the held-out pool's
     pool = ready.pool
@@ -222,11 +242,15 @@ def _pretrain_rate(config: TrialConfig, cache: TrialCache, clock: Callable[[], f
         return None
     images = ready.images[torch.as_tensor(ready.at(pool.indices[:512]), device=ready.images.device)]
     classes = ready.data.num_classes
-    model = cache.pretrained_model(ready.spec, classes) if arm.pretrained else create_model(ready.spec, classes, False)
+    if arm.pretrained:
+        model = call_checking(lambda: cache.pretrained_model(ready.spec, classes), hooks.stop_if_asked)
+    else:
+        model = create_model(ready.spec, classes, False)
     model = model.to(device)
-    with headless(model, ready.spec.classifier) as encoder:
+    with headless(model, ready.spec.classifier) as encoder, stop_inside_steps(encoder, hooks.stop_if_asked):
         result = pretrain(encoder, images, partial(normalise, spec=ready.spec), 60.0, device, 0, clock=clock,
                           objective=config.pretrain_objective, max_steps=PRETRAIN_PROBE_STEPS,
-                          batch_size=PRETRAIN_PROBE_BATCH)  # fmt: skip
+                          batch_size=PRETRAIN_PROBE_BATCH, should_stop=hooks.should_stop)  # fmt: skip
+    hooks.stop_if_asked()  # a stop between steps ends pretrain() early: not a rate
     rate = result.images_per_second
     return round(rate, 1) if rate is not None else None

@@ -152,29 +152,40 @@ def prepare(config: TrialConfig, arm: ArmSpec, device: torch.device, cache: Tria
 
 
 def measure_throughput(
-    config: TrialConfig, cache: TrialCache | None = None, clock: Callable[[], float] | None = None, steps: int = 4
-) -> tuple[float, int]:
+    config: TrialConfig, cache: TrialCache | None = None, clock: Callable[[], float] | None = None, steps: int = 4,
+    hooks: Hooks | None = None,
+) -> tuple[float, int]:  # fmt: skip
     """(optimizer steps per second, steps per epoch) for a gradient arm, from a few timed steps after warm-up.
 
-    The model is built as the trial builds it and thrown away; nothing is recorded.
+    The model is built as the trial builds it and thrown away; nothing is recorded. ``hooks``' stop
+    request cancels it as it cancels a trial (TrialCancelled, or DecodeCancelled while the data loads).
     """
     arm, device = get_arm(config.arm), resolve_device(config.device)
     cache = cache or TrialCache()
     clock = clock or partial(now, device)
+    hooks = hooks or Hooks([])
     if is_text_dataset(config.dataset):
-        return measure_text_throughput(config, arm, device, cache, clock, steps, training_examples)
-    ready = prepare(config, arm, device, cache)
-    model = _build(ready.spec, arm, ready.data.num_classes, cache).to(device)
+        return measure_text_throughput(config, arm, device, cache, clock, steps, training_examples, hooks)
+    ready = prepare(config, arm, device, cache, should_stop=hooks.should_stop)
+    model = build_checking(ready.spec, arm, ready.data.num_classes, cache, hooks).to(device)
     if prefers_channels_last(device):
         model = model.to(memory_format=torch.channels_last)
     trainer = GradientTrainer(config, arm.hyperparameters, ready.spec, model, ready.images, ready.labels,
-                              ready.data.allow_flip, device, Hooks([]), clock)  # fmt: skip
+                              ready.data.allow_flip, device, hooks, clock)  # fmt: skip
     train = torch.as_tensor(ready.at(ready.train_idx), device=device)
     batches = [train[i : i + config.batch_size] for i in range(0, len(train), config.batch_size)]
     trainer.prepare_trunk(ready.at(ready.train_idx))  # positions in the staged rows
-    if trainer.trunk is not None:  # the rate of the steps after the first epoch: each image's frozen pass is done
-        trainer.trunk.fill_all(torch.cat(batches[: PROBE_WARMUP_STEPS + steps]))
-    return trainer.timed_rate(batches, steps, clock), len(batches)
+    with stop_inside_steps(model, hooks.stop_if_asked):
+        if trainer.trunk is not None:  # the rate of the steps after the first epoch: each image's frozen pass is done
+            trainer.trunk.fill_all(torch.cat(batches[: PROBE_WARMUP_STEPS + steps]))
+        return trainer.timed_rate(batches, steps, clock), len(batches)
+
+
+def build_checking(spec: BackboneSpec, arm: ArmSpec, num_classes: int, cache: TrialCache, hooks: Hooks) -> nn.Module:
+    """A fresh model as the trial builds it, the pretrained weights loaded beside a loop asking ``hooks`` for a stop."""
+    if arm.pretrained and hooks.callbacks:
+        call_checking(lambda: cache.load_pretrained(spec), hooks.stop_if_asked)
+    return _build(spec, arm, num_classes, cache)
 
 
 def _run(
