@@ -7,7 +7,9 @@ Run alone (no other torch process), from the repository root:
 Each row starts a trial, asks it to stop ``--delay`` seconds after the phase begins (its first
 progress event; "loading the data" asks at the trial's start), and prints the median and worst latency
 over ``--repeats`` trials. The promise is 2 s in every phase. Features are extracted into a fresh
-cache folder each time, so the extraction phase really runs.
+cache folder each time, so the extraction phase really runs. The "throughput probe" row is the probe a
+run makes before any trial (bench.train.planning.measure_rates, every compared arm): the stop is asked
+``--delay`` seconds after it starts, and the latency runs to the probe's return.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import bench
+from bench.data.images import DecodeCancelled
 from bench.train.cache import TrialCache
-from bench.train.callbacks import Callback
+from bench.train.callbacks import Callback, TrialCancelled
 from bench.train.config import TrialConfig
+from bench.train.planning import measure_rates
 from bench.train.trial import run_trial
+from bench.vocabulary import TrialStatus
 
 # (row label, phase the stop is asked in, trial)
 CASES = (
@@ -41,7 +46,9 @@ CASES = (
     ("final test pass", "test", TrialConfig("fashion-mnist", "full_finetune", examples=200, budget_seconds=5)),
     ("text encoding", "features", TrialConfig("fortunes", "linear_probe", examples=400)),
     ("text training", "train", TrialConfig("fortunes", "full_finetune", examples=400, budget_seconds=60)),
+    ("throughput probe", "probe", TrialConfig("fashion-mnist", "full_finetune", examples=1000, budget_seconds=60)),
 )
+PROBE_ARMS = ("linear_probe", "full_finetune", "scratch", "hybrid")  # the probe measures every compared arm
 
 
 class StopIn(Callback):
@@ -73,9 +80,19 @@ def latency(config: TrialConfig, phase: str, delay: float, cache: TrialCache) ->
     stop = StopIn(phase, delay)
     result = run_trial(config, [stop], cache=cache)
     ended = time.perf_counter()
-    if stop.requested is None or result.status != "cancelled" or ended < stop.requested:
+    if stop.requested is None or result.status != TrialStatus.CANCELLED or ended < stop.requested:
         return None
     return ended - stop.requested
+
+
+def probe_latency(config: TrialConfig, delay: float, cache: TrialCache) -> float | None:
+    """Seconds from the stop request to measure_rates' return; None when the probe ended before the request."""
+    requested = time.perf_counter() + delay
+    try:
+        measure_rates(config, PROBE_ARMS, cache, should_stop=lambda: time.perf_counter() >= requested)
+    except (TrialCancelled, DecodeCancelled):
+        return time.perf_counter() - requested
+    return None
 
 
 def main() -> None:
@@ -90,7 +107,10 @@ def main() -> None:
         for _ in range(args.repeats):
             with tempfile.TemporaryDirectory() as root:
                 cache = TrialCache(root=Path(root))  # fresh: features and the dataset load again
-                value = latency(config, phase, args.delay, cache)
+                if phase == "probe":
+                    value = probe_latency(config, args.delay, cache)
+                else:
+                    value = latency(config, phase, args.delay, cache)
             if value is not None:
                 seconds.append(value)
         if seconds:

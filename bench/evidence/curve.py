@@ -39,10 +39,18 @@ class CurveConfig:
     arms: tuple[str, ...]
     sizes: tuple[int, ...]
     seeds: tuple[int, ...] = (0, 1, 2)
+    pretrain_batches: tuple[tuple[str, int], ...] = ()  # the plan's pretraining batch per hybrid arm
 
     def trial_configs(self) -> list[TrialConfig]:
+        batches = dict(self.pretrain_batches)
         return [
-            replace(self.base, arm=arm, seed=seed, examples=size)
+            replace(
+                self.base,
+                arm=arm,
+                seed=seed,
+                examples=size,
+                pretrain_batch_size=batches.get(arm, self.base.pretrain_batch_size),
+            )
             for size in self.sizes
             for seed in self.seeds
             for arm in self.arms

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from bench.data.images import DecodeCancelled
 from bench.data.splits import make_splits, subsample_train
 from bench.data.text_catalog import is_text_dataset
 from bench.data.units import dataset_modality
@@ -32,10 +33,10 @@ from bench.runs.request import RunRequest
 from bench.runs.store import RunStore
 from bench.train.arms import any_pretraining, arms_for_strategy
 from bench.train.cache import TrialCache
-from bench.train.callbacks import Callback, Hooks, TrialState
+from bench.train.callbacks import Callback, Hooks, TrialCancelled, TrialState
 from bench.train.check import DEVICE_COMPUTE, ArmRate, CheckPlan, plan_check
 from bench.train.config import TrialConfig
-from bench.train.planning import measure_rates, plan_arms
+from bench.train.planning import measure_rates, plan_arms, pretrain_batches
 from bench.train.pretrain import check_pool as check_pool_size
 from bench.train.result import TrialResult
 from bench.train.suite import run_suite
@@ -169,19 +170,30 @@ def execute_run(
             stop_if_cancelled()
             # A curve is planned at its largest size: the fewest epochs per second.
             planned = replace(request.trial_base, examples=max(request.sizes)) if request.sizes else request.trial_base
-            check = None
+            check, measured = None, None
             if request.planned:  # the throughput probe of every arm, then the plan, before any arm trains
                 store.set_progress(run_id, {"done": 0, "total": request.total_trials(), "phase": "planning"})
-                check = plan_request(request, cache, time.monotonic() - started)
-            if check is not None:
+                spent, stage = time.monotonic() - started, "while measuring throughput"
+                measured = measure_request(request, cache, hooks.should_stop)
+                check = plan_request(request, cache, spent, measured)
+            if check is not None and measured is not None:
                 store.add_analysis(run_id, "check_plan", check.to_dict())
                 for callback in hooks.callbacks:
                     callback.on_check_plan(check)
+                batches = pretrain_batches(measured.rates, check.budgets())  # hybrid arms: sized to their share
                 request = replace(request, arms=tuple(a for a in request.arms if a in check.budgets()),
-                                  arm_budgets=tuple(check.budgets().items()))  # fmt: skip
+                                  arm_budgets=tuple(check.budgets().items()),
+                                  arm_pretrain_batches=tuple(batches.items()))  # fmt: skip
                 progress.total = request.total_trials()
-            plans = plan_arms(planned, request.arms, cache) if planned.budget_seconds and check is None else ()
+            stage = "while measuring throughput"
+            probed = planned.budget_seconds and check is None
+            if probed:
+                store.set_progress(run_id, {"done": 0, "total": request.total_trials(), "phase": "planning"})
+            plans = plan_arms(planned, request.arms, cache, should_stop=hooks.should_stop) if probed else ()
+            stage = "before training"
             if plans:
+                batches = tuple((p.arm, p.pretrain_batch_size) for p in plans if p.pretrain_batch_size)
+                request = replace(request, arm_pretrain_batches=batches)
                 store.add_analysis(run_id, "budget_plan", [asdict(plan) for plan in plans])
                 for callback in hooks.callbacks:
                     callback.on_budget_plan(plans)
@@ -192,7 +204,7 @@ def execute_run(
             if check is not None:
                 analyses["check_plan"] = check.to_dict()
             verdict = _verdict(request, trials, check)
-    except QueueCancelled:
+    except (QueueCancelled, TrialCancelled, DecodeCancelled):  # the last two: inside the throughput probe
         store.set_status(run_id, RunStatus.CANCELLED, error=f"cancelled {stage}; nothing ran")
         return RunOutcome(run_id, RunStatus.CANCELLED, (), None, {}, f"cancelled {stage}")
     except BenchInputError as error:
@@ -299,14 +311,19 @@ class MeasuredRates:
     seconds: float  # loading the data and models and probing
 
 
-def measure_request(request: RunRequest, cache: TrialCache) -> MeasuredRates:
-    """Load the request's data and probe every compared arm's throughput (:func:`measure_rates`): seconds."""
+def measure_request(
+    request: RunRequest, cache: TrialCache, should_stop: Callable[[], bool] | None = None
+) -> MeasuredRates:
+    """Load the request's data and probe every compared arm's throughput (:func:`measure_rates`): seconds.
+
+    ``should_stop`` (the run's cancel flag) ends the probing within its checks (TrialCancelled)."""
     base = request.trial_base
     started = time.monotonic()
-    data = cache.dataset(base.dataset, base.image_size, base.train_limit, text_columns=text_columns(base))
+    data = cache.dataset(base.dataset, base.image_size, base.train_limit, text_columns=text_columns(base),
+                         should_stop=should_stop)  # fmt: skip
     available = len(make_splits(data.labels, base.split_seed).train)
     examples = training_examples(base, available) or available
-    rates = measure_rates(replace(base, examples=examples), request.arms, cache)
+    rates = measure_rates(replace(base, examples=examples), request.arms, cache, should_stop=should_stop)
     return MeasuredRates(rates, examples, available, time.monotonic() - started)
 
 

@@ -56,6 +56,7 @@ class RunRequest:
     question: Question | None = None
     check_minutes: float | None = None  # the bound on the whole check, model loading included
     arm_budgets: tuple[tuple[str, float | None], ...] = ()  # set by the plan: each arm's budget (None: converge)
+    arm_pretrain_batches: tuple[tuple[str, int], ...] = ()  # set by the plan: a hybrid arm's pretraining batch
 
     @property
     def planned(self) -> bool:
@@ -82,6 +83,7 @@ class RunRequest:
             question=Question.from_dict(data["question"]) if data.get("question") else None,
             check_minutes=data.get("check_minutes"),
             arm_budgets=tuple((arm, budget) for arm, budget in data.get("arm_budgets", ())),
+            arm_pretrain_batches=tuple((arm, batch) for arm, batch in data.get("arm_pretrain_batches", ())),
         )
 
     @property
@@ -106,12 +108,12 @@ class RunRequest:
     def suite(self) -> SuiteConfig:
         from bench.train.suite import SuiteConfig  # deferred: the suite's runner imports torch
 
-        return SuiteConfig(self.trial_base, self.arms, self.seeds, self.arm_budgets)
+        return SuiteConfig(self.trial_base, self.arms, self.seeds, self.arm_budgets, self.arm_pretrain_batches)
 
     def curve(self) -> CurveConfig:
         from bench.evidence.curve import CurveConfig  # deferred: the curve's runner imports torch
 
-        return CurveConfig(self.trial_base, self.arms, self.sizes, self.seeds)
+        return CurveConfig(self.trial_base, self.arms, self.sizes, self.seeds, self.arm_pretrain_batches)
 
     def judged_size(self) -> int | None:
         return judged_size(self.sizes, self.target_examples)

@@ -31,6 +31,39 @@ MAX_EVALS = 6  # validation passes per budgeted trial: on a CPU each costs about
 PRETRAIN_SHARE = 0.5
 TRAIN_SHARE = 0.85  # part of a budget that trains; the rest pays for evaluation passes
 BUDGET_GUARD = 1.10  # a hybrid's pretraining this far over its share is reported (one step can outlast it)
+# Pretraining batches (bench.train.pretrain): the fewest images a step can use (fewer negatives for SimCLR,
+# batch-norm statistics over fewer images for both objectives make the loss meaningless), the most, and
+# how many steps the plan fits in a hybrid's share. Eight: one warm-up step that pays for allocation,
+# and enough after it that the guard (never start a step that would end past the share) loses at most
+# an eighth of the share to the step it refuses.
+MIN_PRETRAIN_BATCH = 16
+MAX_PRETRAIN_BATCH = 256
+PRETRAIN_STEPS_IN_SHARE = 8
+
+
+def pretrain_batch_for(images_per_second: float, share_seconds: float) -> int | None:
+    """The pretraining batch that fits PRETRAIN_STEPS_IN_SHARE steps in ``share_seconds`` at the measured
+    rate (images per second, each seen in two views), between MIN_PRETRAIN_BATCH and MAX_PRETRAIN_BATCH;
+    None when even one step of MIN_PRETRAIN_BATCH images would outlast the share.
+
+    >>> pretrain_batch_for(400.0, 2.5), pretrain_batch_for(100_000.0, 2.5), pretrain_batch_for(20.0, 2.5)
+    (125, 256, 16)
+    >>> pretrain_batch_for(5.0, 2.5) is None  # a step of 16 takes 3.2 s
+    True
+    """
+    fits = images_per_second * share_seconds
+    if fits < MIN_PRETRAIN_BATCH:
+        return None
+    return int(max(MIN_PRETRAIN_BATCH, min(MAX_PRETRAIN_BATCH, fits // PRETRAIN_STEPS_IN_SHARE)))
+
+
+def pretrain_seconds_for(images_per_second: float) -> float:
+    """The pretraining share that fits PRETRAIN_STEPS_IN_SHARE steps of MIN_PRETRAIN_BATCH at the measured rate.
+
+    >>> pretrain_seconds_for(8.0)
+    16.0
+    """
+    return PRETRAIN_STEPS_IN_SHARE * MIN_PRETRAIN_BATCH / max(images_per_second, 1e-9)
 
 
 @dataclass

@@ -56,6 +56,17 @@ class Callback:
         return False
 
 
+class StopWhen(Callback):
+    """Asks to stop when ``should_stop()`` says so: a run's cancel flag, handed to work outside a trial
+    (the throughput probe before training) through the same hooks the trials use."""
+
+    def __init__(self, should_stop: Callable[[], bool]):
+        self._should_stop = should_stop
+
+    def should_stop(self) -> bool:
+        return self._should_stop()
+
+
 class TrialCancelled(Exception):
     pass
 

@@ -15,7 +15,7 @@ from bench.data.text_catalog import is_text_dataset
 from bench.device import resolve_device
 from bench.errors import ConfigError
 from bench.train.arms import arms_for, get_arm
-from bench.train.budget import PRETRAIN_SHARE, TRAIN_SHARE
+from bench.train.budget import MAX_PRETRAIN_BATCH, MIN_PRETRAIN_BATCH, PRETRAIN_SHARE, TRAIN_SHARE
 from bench.vocabulary import ArmFamily
 
 OBJECTIVES = ("simclr", "byol")  # hybrid arms' pretraining objectives (bench.train.pretrain)
@@ -50,6 +50,10 @@ class TrialConfig:
     train_limit: int | None = None
     pretrain_seconds: float | None = None
     pretrain_objective: str = "simclr"
+    # Images per pretraining step; the plan sizes it from the measured pretraining rate so that several
+    # steps fit the share (bench.train.budget.pretrain_batch_for). None: MAX_PRETRAIN_BATCH (at most half
+    # the pool) for images, the SimCSE recipe's batch for texts.
+    pretrain_batch_size: int | None = None
     # Text datasets (a built-in text name, a .csv/.tsv/.jsonl, a folder or .zip of .txt files): the
     # columns (None: detected by name), the pretrained encoder, the from-scratch model, and how many
     # tokens of each text are read (the encoder's own maximum caps it).
@@ -100,6 +104,9 @@ TRIAL_CONSTRAINTS: dict[str, Constraint] = {
     "train_limit": Interval(int, 2, None, none="all"),
     "pretrain_seconds": Interval(float, 1, 86_400, unit="seconds", none="a share of the training budget"),
     "pretrain_objective": Options(OBJECTIVES),
+    "pretrain_batch_size": Interval(
+        int, MIN_PRETRAIN_BATCH, MAX_PRETRAIN_BATCH, unit="images", none="sized from the pool (at most 256)"
+    ),
     "max_tokens": Interval(int, 8, 512, unit="tokens"),
 }
 

@@ -6,6 +6,11 @@ below the floor (bench.train.health: MIN_STEPS steps and MIN_EPOCHS epochs) is n
 budget that would reach it, e.g. "scratch would get about 9 steps in 5 s here; 40 s gives it
 2 epochs". The person can still go ahead: the plan informs, the health check judges.
 
+A hybrid arm's pretraining batch is the plan's too: sized from the measured pretraining rate so that
+PRETRAIN_STEPS_IN_SHARE steps fit its share of the budget (bench.train.budget.pretrain_batch_for),
+and carried in the trial config (``pretrain_batch_size``). When even one step of the smallest batch
+would outlast the share, the plan says so before training, with the budget that would fit.
+
 :func:`measure_rates` measures every compared arm for a check planned from the profile's
 question (bench.train.check): training images per second for the gradient arms, images encoded
 per second for the linear probe, and a hybrid arm's self-supervised pretraining.
@@ -13,7 +18,8 @@ per second for the linear probe, and a hybrid arm's self-supervised pretraining.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -26,11 +32,20 @@ from bench.device import now, resolve_device
 from bench.models.backbones import create_model
 from bench.train.arms import get_arm
 from bench.train.batches import normalise
-from bench.train.budget import TRAIN_SHARE
+from bench.train.budget import (
+    MIN_PRETRAIN_BATCH,
+    PRETRAIN_SHARE,
+    PRETRAIN_STEPS_IN_SHARE,
+    TRAIN_SHARE,
+    pretrain_batch_for,
+    pretrain_seconds_for,
+)
 from bench.train.cache import TrialCache, extract_features
+from bench.train.callbacks import Hooks, StopWhen, call_checking
 from bench.train.check import ArmRate
 from bench.train.config import TrialConfig
 from bench.train.health import MIN_EPOCHS, MIN_STEPS, floor_steps, seconds_to_floor
+from bench.train.loop import stop_inside_steps
 from bench.train.pretrain import headless, pretrain
 from bench.train.text_trial import measure_text_encode_rate
 from bench.train.trial import measure_throughput, prepare
@@ -47,23 +62,81 @@ class ArmPlan:
     enough: bool
     suggested_seconds: float | None  # the budget that reaches the floor, when this one does not
     text: str
+    # Hybrid arms: the pretraining batch sized from the measured rate (None: not measured here), and
+    # whether one step of the smallest batch fits the pretraining share at all.
+    pretrain_batch_size: int | None = None
+    pretrain_fits: bool = True
 
 
 def plan_arms(
-    base: TrialConfig, arms: Sequence[str], cache: TrialCache | None = None, clock: Callable[[], float] | None = None
-) -> tuple[ArmPlan, ...]:
-    """One plan per gradient arm of a budgeted run (the linear probe has no steps to plan)."""
+    base: TrialConfig, arms: Sequence[str], cache: TrialCache | None = None, clock: Callable[[], float] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[ArmPlan, ...]:  # fmt: skip
+    """One plan per gradient arm of a budgeted run (the linear probe has no steps to plan).
+
+    ``should_stop`` (a run's cancel flag) ends the probing as it ends a trial: TrialCancelled (or
+    DecodeCancelled while the data loads) is raised, and no further arm is measured.
+    """
     if base.budget_seconds is None:
         return ()
     cache = cache or TrialCache()
+    hooks = _hooks(should_stop)
     plans = []
     for name in arms:
         if get_arm(name).trainable == Trainable.HEAD:
             continue
+        hooks.stop_if_asked()
         config = replace(base, arm=name, seed=0)
-        rate, per_epoch = measure_throughput(config, cache, clock)
-        plans.append(plan_from_rate(name, rate, per_epoch, base.budget_seconds, config.train_share))
+        rate, per_epoch = measure_throughput(config, cache, clock, hooks=hooks)
+        plan = plan_from_rate(name, rate, per_epoch, base.budget_seconds, config.train_share)
+        if config.pretrain_share:
+            clock_here = clock or partial(now, resolve_device(config.device))
+            pretrain_rate = _pretrain_rate(config, cache, clock_here, hooks)
+            plan = plan_pretraining(plan, pretrain_rate, base.budget_seconds, config.pretrain_share)
+        plans.append(plan)
     return tuple(plans)
+
+
+def plan_pretraining(
+    plan: ArmPlan, images_per_second: float | None, budget: float, share: float = PRETRAIN_SHARE
+) -> ArmPlan:
+    """A hybrid arm's plan with its pretraining batch sized from the measured pretraining rate (pure).
+
+    ``images_per_second``: pretraining images per second here (None: not measured, e.g. an own pool;
+    the trial's guard then keeps the share). When one step of MIN_PRETRAIN_BATCH images cannot fit
+    the share, the plan says so and names the budget that fits PRETRAIN_STEPS_IN_SHARE such steps.
+    """
+    if images_per_second is None:
+        return plan
+    seconds = share * budget
+    batch = pretrain_batch_for(images_per_second, seconds)
+    if batch is not None:
+        steps = int(images_per_second * seconds / batch)
+        text = f"{plan.text}; pretraining about {steps} steps of {batch} images in its {seconds:g} s share"
+        return replace(plan, pretrain_batch_size=batch, text=text)
+    needed = float(5 * math.ceil(pretrain_seconds_for(images_per_second) / share / 5))
+    step = MIN_PRETRAIN_BATCH / max(images_per_second, 1e-9)
+    text = (
+        f"this run cannot measure {plan.arm} in {budget:g} s here: one pretraining step of {MIN_PRETRAIN_BATCH} "
+        f"images takes about {step:.1f} s, more than its {seconds:g} s share of the budget; {needed:g} s gives it "
+        f"{PRETRAIN_STEPS_IN_SHARE} pretraining steps"
+    )
+    suggested = max(needed, plan.suggested_seconds or 0.0)
+    return replace(plan, enough=False, suggested_seconds=suggested, text=text,
+                   pretrain_batch_size=MIN_PRETRAIN_BATCH, pretrain_fits=False)  # fmt: skip
+
+
+def pretrain_batches(rates: Sequence[ArmRate], budgets: Mapping[str, float | None]) -> dict[str, int]:
+    """A planned check's pretraining batch per hybrid arm, from its measured rate and its budget (pure);
+    an arm whose smallest step does not fit its share gets MIN_PRETRAIN_BATCH (the plan's health floor
+    judges it)."""
+    batches = {}
+    for rate in rates:
+        budget = budgets.get(rate.arm)
+        if rate.pretrain_images_per_second and budget:
+            batch = pretrain_batch_for(rate.pretrain_images_per_second, PRETRAIN_SHARE * budget)
+            batches[rate.arm] = batch or MIN_PRETRAIN_BATCH
+    return batches
 
 
 def plan_from_rate(
@@ -91,33 +164,40 @@ def plan_from_rate(
 
 PROBE_SAMPLE = 128  # images encoded to time the probe's feature extraction
 PROBE_FIT_SECONDS = 3.0  # the probe's logistic-regression fits on a CPU (5 values of C, L-BFGS): an estimate
-PRETRAIN_PROBE_STEPS = 3  # hybrid arms: pretraining steps timed (the first pays for allocation)
+PRETRAIN_PROBE_STEPS = 3  # hybrid arms: pretraining steps run; the first pays for allocation and is not timed
+PRETRAIN_PROBE_BATCH = 2 * MIN_PRETRAIN_BATCH  # small: the probe must not itself outlast a short budget
 
 
 def measure_rates(
-    base: TrialConfig, arms: Sequence[str], cache: TrialCache | None = None, clock: Callable[[], float] | None = None
-) -> tuple[ArmRate, ...]:
+    base: TrialConfig, arms: Sequence[str], cache: TrialCache | None = None, clock: Callable[[], float] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[ArmRate, ...]:  # fmt: skip
     """Every compared arm's throughput here, for :func:`bench.train.check.plan_check`: training images per
     second for the gradient arms, images encoded per second for the probe, and the hybrid arms' pretraining.
 
     Nothing is recorded or cached beyond what the trials share anyway (the data, the pretrained weights).
+    ``should_stop`` (a run's cancel flag) is asked before every arm and inside every probe, through the
+    hooks the trials use: a stop raises TrialCancelled (or DecodeCancelled while the data loads) and the
+    arms not yet measured are not.
     """
     cache = cache or TrialCache()
     device = resolve_device(base.device)
     clock = clock or partial(now, device)
+    hooks = _hooks(should_stop)
     rates = []
     unit = unit_for_dataset(base.dataset).rate
     for name in arms:
+        hooks.stop_if_asked()
         arm = get_arm(name)
         config = replace(base, arm=name, seed=0)
         if arm.trainable == Trainable.HEAD:
-            rates.append(replace(_probe_rate(config, cache, clock), unit=unit))
+            rates.append(replace(_probe_rate(config, cache, clock, hooks), unit=unit))
             continue
         start = clock()
-        steps_per_second, _ = measure_throughput(config, cache, clock)
+        steps_per_second, _ = measure_throughput(config, cache, clock, hooks=hooks)
         images_per_second = steps_per_second * config.batch_size
         timed = 4 / max(steps_per_second, 1e-9)  # measure_throughput times 4 steps
-        pretrain_rate = _pretrain_rate(config, cache, clock) if arm.family == ArmFamily.HYBRID else None
+        pretrain_rate = _pretrain_rate(config, cache, clock, hooks) if arm.family == ArmFamily.HYBRID else None
         rates.append(
             ArmRate(
                 name, arm.family, round(images_per_second, 1), config.batch_size, float(config.max_epochs),
@@ -128,29 +208,33 @@ def measure_rates(
     return tuple(rates)
 
 
-def _probe_rate(config: TrialConfig, cache: TrialCache, clock: Callable[[], float]) -> ArmRate:
+def _hooks(should_stop: Callable[[], bool] | None) -> Hooks:
+    return Hooks([StopWhen(should_stop)] if should_stop is not None else [])
+
+
+def _probe_rate(config: TrialConfig, cache: TrialCache, clock: Callable[[], float], hooks: Hooks) -> ArmRate:
     """The probe's cost is encoding every image (or text) it needs once, then a few closed-form fits."""
     arm, device = get_arm(config.arm), resolve_device(config.device)
     if is_text_dataset(config.dataset):
-        rate, eval_texts = measure_text_encode_rate(config, cache, clock, PROBE_SAMPLE)
+        rate, eval_texts = measure_text_encode_rate(config, cache, clock, PROBE_SAMPLE, hooks)
         return ArmRate(config.arm, arm.family, round(rate, 1), config.batch_size, 1.0, eval_texts, PROBE_FIT_SECONDS)
-    ready = prepare(config, arm, device, cache)
-    model = cache.feature_model(ready.spec)
+    ready = prepare(config, arm, device, cache, should_stop=hooks.should_stop)
+    model = call_checking(lambda: cache.feature_model(ready.spec), hooks.stop_if_asked)  # loading: one call
     sample = ready.images[: min(PROBE_SAMPLE, len(ready.images))]
-    extract_features(model, sample[:8], ready.spec, device, lambda: None)  # warm-up, untimed
+    extract_features(model, sample[:8], ready.spec, device, hooks.stop_if_asked)  # warm-up, untimed
     start = clock()
-    extract_features(model, sample, ready.spec, device, lambda: None)
+    extract_features(model, sample, ready.spec, device, hooks.stop_if_asked)
     rate = len(sample) / max(clock() - start, 1e-9)
     eval_images = len(ready.splits.val) + len(ready.splits.test)
     return ArmRate(config.arm, arm.family, round(rate, 1), config.batch_size, 1.0, eval_images, PROBE_FIT_SECONDS)
 
 
-def _pretrain_rate(config: TrialConfig, cache: TrialCache, clock: Callable[[], float]) -> float | None:
+def _pretrain_rate(config: TrialConfig, cache: TrialCache, clock: Callable[[], float], hooks: Hooks) -> float | None:
     """Images per second of the hybrid arm's self-supervised pretraining, from a few steps on its pool."""
     arm, device = get_arm(config.arm), resolve_device(config.device)
     if is_text_dataset(config.dataset):
         return None  # text pretraining is timed by its trial's own budget share
-    ready = prepare(config, arm, device, cache)
+    ready = prepare(config, arm, device, cache, should_stop=hooks.should_stop)
     if config.unlabeled is not None:
         return None  # the pool is decoded by the trial; its rate is the held-out pool's
     pool = ready.pool
@@ -158,9 +242,15 @@ def _pretrain_rate(config: TrialConfig, cache: TrialCache, clock: Callable[[], f
         return None
     images = ready.images[torch.as_tensor(ready.at(pool.indices[:512]), device=ready.images.device)]
     classes = ready.data.num_classes
-    model = cache.pretrained_model(ready.spec, classes) if arm.pretrained else create_model(ready.spec, classes, False)
+    if arm.pretrained:
+        model = call_checking(lambda: cache.pretrained_model(ready.spec, classes), hooks.stop_if_asked)
+    else:
+        model = create_model(ready.spec, classes, False)
     model = model.to(device)
-    with headless(model, ready.spec.classifier) as encoder:
+    with headless(model, ready.spec.classifier) as encoder, stop_inside_steps(encoder, hooks.stop_if_asked):
         result = pretrain(encoder, images, partial(normalise, spec=ready.spec), 60.0, device, 0, clock=clock,
-                          objective=config.pretrain_objective, max_steps=PRETRAIN_PROBE_STEPS)  # fmt: skip
-    return round(result.steps * result.batch_size / max(result.seconds, 1e-9), 1)
+                          objective=config.pretrain_objective, max_steps=PRETRAIN_PROBE_STEPS,
+                          batch_size=PRETRAIN_PROBE_BATCH, should_stop=hooks.should_stop)  # fmt: skip
+    hooks.stop_if_asked()  # a stop between steps ends pretrain() early: not a rate
+    rate = result.images_per_second
+    return round(rate, 1) if rate is not None else None

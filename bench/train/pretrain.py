@@ -25,8 +25,13 @@ resized crop through ``affine_grid``/``grid_sample`` (with an optional horizonta
 then brightness, contrast and saturation jitter and random grayscale.
 
 Measurement follows the trial runner: the caller passes the device-synchronising clock;
-it is read once before the first step and once after every step, and pretraining stops at
-the first reading past the budget, when ``should_stop()`` says so, or at ``max_steps``.
+it is read once before the first step and once after every step. The budget is kept as the
+fine-tuning loop keeps it (bench.train.budget): no step starts that, at the pace measured so far
+(seconds per image x batch), would end past the budget. The pace is that of the steps after the
+first; the first (warm-up) step pays for allocation and kernel selection, is timed on its own
+(``first_step_seconds``) and is the pace only while it is all there is. The batch is the plan's
+(bench.train.planning sizes it from the measured rate so that several steps fit); pretraining also
+stops when ``should_stop()`` says so, or at ``max_steps``.
 """
 
 from __future__ import annotations
@@ -47,11 +52,10 @@ from torch import nn
 
 from bench.device import autocast, prefers_channels_last
 from bench.errors import ConfigError
+from bench.train.budget import MAX_PRETRAIN_BATCH
+from bench.train.budget import MIN_PRETRAIN_BATCH as MIN_BATCH  # a pool must hold two batches of this size
 from bench.train.config import OBJECTIVES
 
-# The fewest images a step can use: fewer negatives (SimCLR) or batch-norm statistics over
-# fewer images (both) make the loss meaningless. A pool must hold two batches of this size.
-MIN_BATCH = 16
 PROJECTION_DIM = 128
 WARMUP_STEPS = 10
 
@@ -85,6 +89,15 @@ class PretrainResult:
     images_used: int  # size of the pool sampled from
     batch_size: int  # images per step (each seen in two views)
     stopped_by: str  # "budget", "should_stop" or "max_steps"
+    first_step_seconds: float = 0.0  # the warm-up step, timed on its own (inside ``seconds``)
+
+    @property
+    def images_per_second(self) -> float | None:
+        """The pace after the warm-up step (None with fewer than two steps)."""
+        timed = self.seconds - self.first_step_seconds
+        if self.steps < 2 or timed <= 0:
+            return None
+        return (self.steps - 1) * self.batch_size / timed
 
     @property
     def first_loss(self) -> float:
@@ -128,7 +141,7 @@ def pretrain(
     seed: int,
     should_stop: Callable[[], bool] = lambda: False,
     clock: Callable[[], float] = time.perf_counter,
-    batch_size: int = 256,
+    batch_size: int = MAX_PRETRAIN_BATCH,
     objective: str = "simclr",
     allow_flip: bool = True,
     max_steps: int | None = None,
@@ -167,7 +180,7 @@ def pretrain(
     losses: list[torch.Tensor] = []
     order = torch.empty(0, dtype=torch.long)
     start = now = clock()
-    stopped_by = "budget"
+    stopped_by, first_step = "budget", 0.0
     while now - start < budget_seconds:
         if should_stop():
             stopped_by = "should_stop"
@@ -188,13 +201,22 @@ def pretrain(
         objective_fn.after_step(encoder)
         losses.append(loss.detach().float())
         previous, now = now, clock()
-        # Never start a step that, at the last step's pace, would end past the budget. Not after
-        # the first step: it pays for allocation and kernel selection, and would stop a GPU early.
-        if len(losses) > 1 and (now - start) + (now - previous) > budget_seconds:
+        if len(losses) == 1:
+            first_step = now - previous
+        # Never start a step that, at the pace measured so far, would end past the budget.
+        step_seconds = _seconds_per_image(now - start, first_step, len(losses), batch_size) * batch_size
+        if now - start + step_seconds > budget_seconds:
             break
     encoder.train(was_training)
     history = tuple(float(v) for v in torch.stack(losses).cpu()) if losses else ()
-    return PretrainResult(objective, len(losses), now - start, history, len(images), batch_size, stopped_by)
+    return PretrainResult(objective, len(losses), now - start, history, len(images), batch_size, stopped_by, first_step)
+
+
+def _seconds_per_image(elapsed: float, first_step: float, steps: int, batch_size: int) -> float:
+    """The pace so far: the steps after the warm-up one, or the warm-up step while it is the only one."""
+    if steps > 1:
+        return (elapsed - first_step) / ((steps - 1) * batch_size)
+    return first_step / batch_size
 
 
 @contextlib.contextmanager

@@ -55,6 +55,7 @@ class TrialResult:
     test_size: int = 0
     time_pretrain_s: float = 0.0  # hybrid arms: self-supervised pretraining, separate from training
     pretrain_steps: int = 0
+    time_pretrain_first_step_s: float = 0.0  # its warm-up step, inside time_pretrain_s (as time_first_step_s)
     pretrain_notes: tuple[str, ...] = ()  # the pool and how it was fitted to the labeled data
     # Text scratch arms: a classical baseline fitted on the same training texts, reported beside the arm.
     baseline_accuracy: float | None = None
@@ -120,6 +121,7 @@ RECORD_CONSTRAINTS: dict[str, Constraint] = {
     "test_size": _COUNT,
     "time_pretrain_s": _AMOUNT,
     "pretrain_steps": _COUNT,
+    "time_pretrain_first_step_s": _AMOUNT,
 }
 EPOCH_CONSTRAINTS: dict[str, Constraint] = {
     "epoch": _AMOUNT,

@@ -28,19 +28,28 @@ class SuiteConfig:
     seeds: tuple[int, ...] = (0,)
     # A planned check's budget per arm (None: until converged); an arm not named keeps base.budget_seconds.
     budgets: tuple[tuple[str, float | None], ...] = ()
+    # The plan's pretraining batch per hybrid arm; an arm not named keeps base.pretrain_batch_size.
+    pretrain_batches: tuple[tuple[str, int], ...] = ()
 
     def trial_configs(self) -> list[TrialConfig]:
         # Seed-major order: after the first seed every arm has a result to compare.
-        budgets = dict(self.budgets)
+        budgets, batches = dict(self.budgets), dict(self.pretrain_batches)
         return [
-            replace(self.base, arm=arm, seed=seed, budget_seconds=budgets.get(arm, self.base.budget_seconds))
+            replace(
+                self.base,
+                arm=arm,
+                seed=seed,
+                budget_seconds=budgets.get(arm, self.base.budget_seconds),
+                pretrain_batch_size=batches.get(arm, self.base.pretrain_batch_size),
+            )
             for seed in self.seeds
             for arm in self.arms
         ]
 
     def to_dict(self) -> dict[str, Any]:
         return {"base": asdict(self.base), "arms": list(self.arms), "seeds": list(self.seeds),
-                "budgets": [list(b) for b in self.budgets]}  # fmt: skip
+                "budgets": [list(b) for b in self.budgets],
+                "pretrain_batches": [list(b) for b in self.pretrain_batches]}  # fmt: skip
 
 
 def validate_suite(config: SuiteConfig) -> None:

@@ -5,6 +5,8 @@ two passes different embeddings; the batch's other texts are the negatives. The 
 sentence-transformers' own :class:`~sentence_transformers.losses.MultipleNegativesRankingLoss`;
 the numbers are :data:`advisor.recipes.SIMCSE`. The pool is the image hybrid's: the training
 texts beyond the labeled subsample, labels hidden (:func:`bench.data.unlabeled.holdout_indices`).
+The budget is kept as the image pretraining keeps it (bench.train.pretrain): no step starts that, at
+the pace after the warm-up step (that step's own while it is the only one), would end past it.
 """
 
 from __future__ import annotations
@@ -26,13 +28,16 @@ class TextPretrainResult:
     steps: int
     seconds: float
     texts: int  # texts seen (each through the encoder twice)
+    first_step_seconds: float = 0.0  # the warm-up step, inside ``seconds``
 
 
 def simcse(
     model, tokens: Tokens, pool: np.ndarray, recipe: TextPretrainRecipe, seconds: float, seed: int,
     device: torch.device, hooks: Hooks, state: TrialState, clock: Callable[[], float], max_steps: int | None = None,
+    batch_size: int | None = None,
 ) -> TextPretrainResult:  # fmt: skip
-    """Pretrain ``model`` (a SentenceTransformer, in place) on the ``pool`` texts for ``seconds``."""
+    """Pretrain ``model`` (a SentenceTransformer, in place) on the ``pool`` texts for ``seconds``
+    (``batch_size`` texts a step; None: the recipe's)."""
     from sentence_transformers.sentence_transformer.losses import (  # deferred: heavy, text only
         MultipleNegativesRankingLoss,
     )
@@ -41,10 +46,11 @@ def simcse(
     # One fused kernel, as the text trainer: the per-tensor update of the word embeddings dominates a CPU step.
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, fused=True)
     rng = np.random.default_rng(seed)
-    batch = min(recipe.batch_size, len(pool))
+    batch = min(batch_size or recipe.batch_size, len(pool))
     model.train()  # dropout on: SimCSE's only augmentation
     start, steps, order = clock(), 0, np.array([], dtype=np.int64)
-    while clock() - start < seconds and (max_steps is None or steps < max_steps):
+    now, first_step = start, 0.0
+    while now - start < seconds and (max_steps is None or steps < max_steps):
         if hooks.should_stop():
             raise TrialCancelled
         if len(order) < batch:
@@ -59,5 +65,11 @@ def simcse(
         optimizer.step()
         steps += 1
         hooks.progress(TrialState(state.config, "pretrain", steps))
+        previous, now = now, clock()
+        if steps == 1:
+            first_step = now - previous
+        pace = (now - start - first_step) / (steps - 1) if steps > 1 else first_step  # seconds per step
+        if now - start + pace > seconds:
+            break
     model.eval()
-    return TextPretrainResult(steps, clock() - start, steps * batch)
+    return TextPretrainResult(steps, now - start, steps * batch, first_step)

@@ -252,7 +252,8 @@ def run_text(
         seed_everything(config.seed)
         tuned, stage = _text_pretrain(config, data, splits, train_idx, spec, device, hooks, cache, clock)
         base = replace(base, time_pretrain_s=round(stage.seconds, 3), pretrain_steps=stage.steps,
-                       pretrain_notes=stage.notes)  # fmt: skip
+                       pretrain_notes=stage.notes,
+                       time_pretrain_first_step_s=round(stage.first_step_seconds, 3))  # fmt: skip
         training, unequal_time = after_pretraining(config, stage.seconds, stage.steps)  # type: ignore[misc]
         pretrain_seconds = stage.seconds
     data, splits, train_idx, trainer = _model_and_trainer(
@@ -275,6 +276,7 @@ class _TextPretrainStage:
     seconds: float
     steps: int
     notes: tuple[str, ...]
+    first_step_seconds: float = 0.0  # the warm-up step, inside ``seconds``
 
 
 def _text_pretrain(config, data, splits, train_idx, spec, device, hooks, cache, clock):
@@ -288,13 +290,14 @@ def _text_pretrain(config, data, splits, train_idx, spec, device, hooks, cache, 
     seconds = config.pretrain_seconds or config.pretrain_share * config.budget_seconds
     state = TrialState(config, "pretrain")
     hooks.progress(state)
-    result = simcse(model, tokens, pool, SIMCSE, seconds, config.seed, device, hooks, state, clock)
+    result = simcse(model, tokens, pool, SIMCSE, seconds, config.seed, device, hooks, state, clock,
+                    batch_size=config.pretrain_batch_size)  # fmt: skip
     notes = (
         f"pretrained {result.steps} steps (SimCSE) on {len(pool):,} unlabeled texts: {data.name}: training split "
         "minus the labeled examples",
         f"{len(pool):,} training texts of {data.name} beyond the {len(train_idx):,} labeled, labels hidden",
     )
-    return model, _TextPretrainStage(result.seconds, result.steps, notes)
+    return model, _TextPretrainStage(result.seconds, result.steps, notes, result.first_step_seconds)
 
 
 def _model_and_trainer(config, arm, device, cache, clock, hooks, examples_for, seed_everything=torch.manual_seed,
@@ -317,29 +320,44 @@ def _model_and_trainer(config, arm, device, cache, clock, hooks, examples_for, s
     return data, splits, train_idx, trainer
 
 
-def measure_text_throughput(config, arm, device, cache, clock, steps: int, examples_for) -> tuple[float, int]:
-    """(optimizer steps per second, steps per epoch) of a gradient text arm, from a few timed steps after warm-up."""
-    _, _, train_idx, trainer = _model_and_trainer(config, arm, device, cache, clock, Hooks([]), examples_for)
+def measure_text_throughput(
+    config, arm, device, cache, clock, steps: int, examples_for, hooks: Hooks | None = None
+) -> tuple[float, int]:
+    """(optimizer steps per second, steps per epoch) of a gradient text arm, from a few timed steps after warm-up;
+    ``hooks``' stop request cancels it (TrialCancelled) while the encoder loads and inside the steps."""
+    hooks = hooks or Hooks([])
+    spec = text_spec(config, arm)
+    if spec.has_pretrained and hooks.callbacks:  # the encoder's weights load in one call: asked for a stop meanwhile
+        call_checking(lambda: encoder(cache, spec), hooks.stop_if_asked)
+    _, _, train_idx, trainer = _model_and_trainer(config, arm, device, cache, clock, hooks, examples_for)
     order = trainer._epoch_order(torch.as_tensor(train_idx, device=device))
     batches = list(order.split(config.batch_size))
     trainer._set_train_mode()
-    return trainer.timed_rate(batches, steps, clock), len(batches)
+    with stop_inside_steps(trainer.model, hooks.stop_if_asked):
+        return trainer.timed_rate(batches, steps, clock), len(batches)
 
 
-def measure_text_encode_rate(config: TrialConfig, cache: TrialCache, clock, sample: int) -> tuple[float, int]:
+def measure_text_encode_rate(
+    config: TrialConfig, cache: TrialCache, clock, sample: int, hooks: Hooks | None = None
+) -> tuple[float, int]:
     """(texts per second through the encoder's own ``encode``, texts the probe encodes besides training: validation
-    and test), from ``sample`` training texts after an untimed warm-up; nothing is stored."""
+    and test), from ``sample`` training texts after an untimed warm-up; nothing is stored. ``hooks``' stop request
+    cancels it (TrialCancelled) while the encoder loads and inside its forward passes."""
+    hooks = hooks or Hooks([])
     data = text_dataset(cache, config)
     splits = make_splits(data.labels, config.split_seed)
     spec = get_text_backbone(config.text_backbone)
-    model = encoder(cache, spec)
+    model = (
+        call_checking(lambda: encoder(cache, spec), hooks.stop_if_asked) if hooks.callbacks else encoder(cache, spec)
+    )
     texts = [data.texts[i] for i in splits.train[:sample]]
     previous, model.max_seq_length = model.max_seq_length, min(config.max_tokens, spec.max_seq_length)
     try:
-        model.encode(texts[:8], batch_size=ENCODE_BATCH, show_progress_bar=False)  # warm-up, untimed
-        start = clock()
-        model.encode(texts, batch_size=ENCODE_BATCH, show_progress_bar=False)
-        seconds = clock() - start
+        with stop_inside_steps(model, hooks.stop_if_asked):
+            model.encode(texts[:8], batch_size=ENCODE_BATCH, show_progress_bar=False)  # warm-up, untimed
+            start = clock()
+            model.encode(texts, batch_size=ENCODE_BATCH, show_progress_bar=False)
+            seconds = clock() - start
     finally:
         model.max_seq_length = previous
     return len(texts) / max(seconds, 1e-9), len(splits.val) + len(splits.test)

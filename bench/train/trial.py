@@ -41,7 +41,7 @@ from bench.errors import BenchInputError
 from bench.models.backbones import BackboneSpec, create_model, get_backbone
 from bench.train.arms import ArmSpec, get_arm
 from bench.train.batches import normalise
-from bench.train.budget import BUDGET_GUARD, PROBE_WARMUP_STEPS
+from bench.train.budget import BUDGET_GUARD, MAX_PRETRAIN_BATCH, PROBE_WARMUP_STEPS
 from bench.train.cache import TrialCache, stage_images
 from bench.train.callbacks import Callback, Hooks, TrialCancelled, TrialState, call_checking
 from bench.train.config import TrialConfig, validate_trial_config
@@ -152,29 +152,40 @@ def prepare(config: TrialConfig, arm: ArmSpec, device: torch.device, cache: Tria
 
 
 def measure_throughput(
-    config: TrialConfig, cache: TrialCache | None = None, clock: Callable[[], float] | None = None, steps: int = 4
-) -> tuple[float, int]:
+    config: TrialConfig, cache: TrialCache | None = None, clock: Callable[[], float] | None = None, steps: int = 4,
+    hooks: Hooks | None = None,
+) -> tuple[float, int]:  # fmt: skip
     """(optimizer steps per second, steps per epoch) for a gradient arm, from a few timed steps after warm-up.
 
-    The model is built as the trial builds it and thrown away; nothing is recorded.
+    The model is built as the trial builds it and thrown away; nothing is recorded. ``hooks``' stop
+    request cancels it as it cancels a trial (TrialCancelled, or DecodeCancelled while the data loads).
     """
     arm, device = get_arm(config.arm), resolve_device(config.device)
     cache = cache or TrialCache()
     clock = clock or partial(now, device)
+    hooks = hooks or Hooks([])
     if is_text_dataset(config.dataset):
-        return measure_text_throughput(config, arm, device, cache, clock, steps, training_examples)
-    ready = prepare(config, arm, device, cache)
-    model = _build(ready.spec, arm, ready.data.num_classes, cache).to(device)
+        return measure_text_throughput(config, arm, device, cache, clock, steps, training_examples, hooks)
+    ready = prepare(config, arm, device, cache, should_stop=hooks.should_stop)
+    model = build_checking(ready.spec, arm, ready.data.num_classes, cache, hooks).to(device)
     if prefers_channels_last(device):
         model = model.to(memory_format=torch.channels_last)
     trainer = GradientTrainer(config, arm.hyperparameters, ready.spec, model, ready.images, ready.labels,
-                              ready.data.allow_flip, device, Hooks([]), clock)  # fmt: skip
+                              ready.data.allow_flip, device, hooks, clock)  # fmt: skip
     train = torch.as_tensor(ready.at(ready.train_idx), device=device)
     batches = [train[i : i + config.batch_size] for i in range(0, len(train), config.batch_size)]
     trainer.prepare_trunk(ready.at(ready.train_idx))  # positions in the staged rows
-    if trainer.trunk is not None:  # the rate of the steps after the first epoch: each image's frozen pass is done
-        trainer.trunk.fill_all(torch.cat(batches[: PROBE_WARMUP_STEPS + steps]))
-    return trainer.timed_rate(batches, steps, clock), len(batches)
+    with stop_inside_steps(model, hooks.stop_if_asked):
+        if trainer.trunk is not None:  # the rate of the steps after the first epoch: each image's frozen pass is done
+            trainer.trunk.fill_all(torch.cat(batches[: PROBE_WARMUP_STEPS + steps]))
+        return trainer.timed_rate(batches, steps, clock), len(batches)
+
+
+def build_checking(spec: BackboneSpec, arm: ArmSpec, num_classes: int, cache: TrialCache, hooks: Hooks) -> nn.Module:
+    """A fresh model as the trial builds it, the pretrained weights loaded beside a loop asking ``hooks`` for a stop."""
+    if arm.pretrained and hooks.callbacks:
+        call_checking(lambda: cache.load_pretrained(spec), hooks.stop_if_asked)
+    return _build(spec, arm, num_classes, cache)
 
 
 def _run(
@@ -220,7 +231,8 @@ def _train(
     if arm.family == ArmFamily.HYBRID:
         stage = _pretrain(config, ready, model, device, hooks, clock)
         base = replace(base, time_pretrain_s=round(stage.seconds, 3), pretrain_steps=stage.steps,
-                       pretrain_notes=stage.notes)  # fmt: skip
+                       pretrain_notes=stage.notes,
+                       time_pretrain_first_step_s=round(stage.first_step_seconds, 3))  # fmt: skip
         training, unequal_time = after_pretraining(config, stage.seconds, stage.steps)
         hooks.progress(TrialState(config, "train"))  # pretraining is over: fine-tuning starts
     trainer = GradientTrainer(
@@ -254,6 +266,7 @@ class PretrainStage:
     seconds: float
     steps: int
     notes: tuple[str, ...]
+    first_step_seconds: float = 0.0  # the warm-up step, inside ``seconds``
 
 
 def _pretrain(
@@ -275,13 +288,14 @@ def _pretrain(
         result = pretrain(
             encoder, images, partial(normalise, spec=ready.spec), seconds, device, config.seed,
             should_stop=hooks.should_stop, clock=clock, objective=config.pretrain_objective,
-            allow_flip=ready.data.allow_flip,
+            allow_flip=ready.data.allow_flip, batch_size=config.pretrain_batch_size or MAX_PRETRAIN_BATCH,
         )  # fmt: skip
     if hooks.should_stop():
         raise TrialCancelled
-    notes = (f"pretrained {result.steps} steps ({result.objective}) on {len(pool):,} unlabeled images: {pool.source}",
+    notes = (f"pretrained {result.steps} steps of {result.batch_size} images ({result.objective}) on {len(pool):,} "
+             f"unlabeled images: {pool.source}",
              *pool.notes)  # fmt: skip
-    return PretrainStage(result.seconds, result.steps, notes)
+    return PretrainStage(result.seconds, result.steps, notes, result.first_step_seconds)
 
 
 def _finish(

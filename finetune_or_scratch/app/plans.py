@@ -49,6 +49,13 @@ def arm_plan_line(plan: Mapping[str, Any], budget: float) -> ArmLine:
     got = (
         f"**{arm_label(name)}**: about {steps:,} step{'' if steps == 1 else 's'} ({epochs:.1f} epochs) in {budget:g} s"
     )
+    if not plan.get("pretrain_fits", True):  # a hybrid arm's smallest pretraining step outlasts its share
+        return ArmLine(
+            name,
+            f"**{arm_label(name)}**: cannot be measured in {budget:g} s here: one pretraining step takes longer "
+            f"than its share of the budget; {plan['suggested_seconds']:g} s would fit its pretraining.",
+            False,
+        )
     if plan["enough"]:
         return ArmLine(name, got + ".", True)
     return ArmLine(

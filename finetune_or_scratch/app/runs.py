@@ -28,7 +28,7 @@ from bench.runs.worker import launch
 from bench.train.cache import TrialCache
 from bench.train.check import Question
 from bench.train.config import TRIAL_CONSTRAINTS, TrialConfig
-from bench.train.planning import plan_from_rate
+from bench.train.planning import plan_from_rate, plan_pretraining
 from bench.vocabulary import RunKind
 from finetune_or_scratch.app.datasets import DatasetChoice, DatasetFacts
 from finetune_or_scratch.app.plans import ArmLine, FormPlan, arm_plan_line, check_form_plan
@@ -222,6 +222,9 @@ def plan_form(request: RunRequest, measured: MeasuredRates) -> FormPlan:
         steps_per_second = rate.images_per_second / rate.batch_size
         plan = plan_from_rate(rate.arm, steps_per_second, rate.steps_per_epoch(measured.examples), budget,
                               rate.train_share)  # fmt: skip
+        share = replace(request.base, arm=rate.arm).pretrain_share  # a hybrid arm pretrains in part of its budget
+        if share:
+            plan = plan_pretraining(plan, rate.pretrain_images_per_second, budget, share)
         line = arm_plan_line(plan.__dict__, budget)
         lines.append(line)
         if plan.suggested_seconds is not None:

@@ -218,10 +218,11 @@ def test_history_filters_compares_deletes_and_loads_a_profile(app, tmp_path):
     first = stored_run(tmp_path, status="completed", label="leaves.zip", seeds=1, examples=100)
     second = stored_run(tmp_path, status="cancelled", label="my-photos.zip", seeds=3, examples=200)
     app.switch_page("finetune_or_scratch/app/pages/history.py").run()
-    table = app.dataframe[0].value
+    table = app.table[0].value
     assert set(table["Dataset"]) == {"leaves.zip", "my-photos.zip"} and "Duration" in table.columns
+    assert any("Seeds: 3" in cell and "Training examples: 200" in cell for cell in table["Settings"])  # stacked
     app.multiselect[0].set_value(["leaves.zip"]).run()
-    assert list(app.dataframe[0].value["Run"]) == [first]
+    assert list(app.table[0].value["Run"]) == [first]
     app.multiselect[0].set_value([]).run()
     app.selectbox(key="compare_a").set_value(next(o for o in app.selectbox(key="compare_a").options if first in o))
     app.selectbox(key="compare_b").set_value(next(o for o in app.selectbox(key="compare_b").options if second in o))
@@ -285,7 +286,7 @@ def test_a_tiny_run_completes_to_a_verdict(app, tmp_path):
     assert any(verdict.match(o) for o in outcome), outcome
     assert len(app.table) >= 1
     app.switch_page("finetune_or_scratch/app/pages/history.py").run()
-    assert run.id in app.dataframe[0].value["Run"].tolist()
+    assert run.id in app.table[0].value["Run"].tolist()
     app.switch_page("finetune_or_scratch/app/pages/report.py").run()
     assert any("Measured results" in m.value for m in app.markdown)
 

@@ -54,3 +54,13 @@ def test_a_bound_too_short_for_any_comparison_is_refused_with_one_click_to_the_b
     assert plan.error.startswith("Minutes for the whole check: expected a bound that trains at least two arms")
     minutes = plan_check(question, RATES, 1000, math.inf, 25.0, "cpu").verdict_question()["question_minutes"]
     assert plan.accept == f"Use a check of {minutes} minutes" and plan.suggestion == minutes
+
+
+def test_a_hybrid_whose_smallest_pretraining_step_outlasts_its_share_is_named_before_the_run():
+    rates = (*RATES, ArmRate("hybrid_scratch", ArmFamily.HYBRID, 256.0, pretrain_images_per_second=4.0))
+    hybrid = RunRequest("run", TrialConfig("digits", "linear_probe", examples=1000, budget_seconds=5.0),
+                        ("linear_probe", "scratch", "hybrid_scratch"), (0,))  # fmt: skip
+    plan = plan_form(hybrid, MeasuredRates(rates, 1000, 1169, 4.0))
+    line = next(line for line in plan.arms if line.arm == "hybrid_scratch")
+    assert not line.enough and "cannot be measured in 5 s here: one pretraining step takes longer" in line.text
+    assert plan.suggestion >= 65  # eight steps of 16 images at 4 images/s in half the budget

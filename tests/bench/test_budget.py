@@ -12,6 +12,7 @@ from bench.train.cache import TrialCache
 from bench.train.callbacks import Callback
 from bench.train.config import TrialConfig
 from bench.train.trial import run_trial
+from bench.vocabulary import FindingCode
 
 
 class FakeClock:
@@ -116,6 +117,20 @@ def test_each_arm_family_keeps_its_budget(arm, dataset):
     assert result.time_first_step_s == pytest.approx(per_step)
     if arm.startswith("hybrid"):
         assert result.pretrain_steps == 1 and result.time_pretrain_s == pytest.approx(budget / 2)
+
+
+@pytest.mark.slow
+def test_a_hybrids_pretraining_keeps_its_share_at_the_plans_batch_and_reports_its_warm_up_apart():
+    # Pretraining steps take 0.25 s: the 2 s share of a 4 s budget fits eight, never a ninth past it.
+    clock = StepClock(0.25, pretrain_step=0.25)
+    config = TrialConfig("digits", "hybrid_scratch", examples=60, budget_seconds=4, batch_size=16,
+                         scratch_resolution=8, pretrain_batch_size=16)  # fmt: skip
+    result = run_trial(config, [clock], cache=CACHE, clock=clock)
+    assert result.status == "completed", result.error
+    assert result.pretrain_steps == 8 and result.time_pretrain_s == pytest.approx(2.0)
+    assert result.time_pretrain_first_step_s == pytest.approx(0.25)  # the warm-up step, reported apart
+    assert result.pretrain_notes[0].startswith("pretrained 8 steps of 16 images (simclr)")
+    assert FindingCode.PRETRAINING_OVERRAN not in {f.code for f in result.health.findings}
 
 
 @pytest.mark.slow

@@ -157,3 +157,38 @@ def test_one_uncheckable_call_is_asked_for_a_stop_while_it_runs():
     assert call_checking(lambda: "model", lambda: None) == "model"
     with pytest.raises(ValueError, match="bad weights"):
         call_checking(lambda: (_ for _ in ()).throw(ValueError("bad weights")), lambda: None)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("planned", [True, False], ids=["check-plan", "budget-plan"])
+def test_a_cancel_during_the_throughput_probe_ends_the_run_before_the_next_arm_is_measured(
+    tmp_path, monkeypatch, planned
+):
+    from bench.runs.execute import create_run, execute_run
+    from bench.runs.request import RunRequest
+    from bench.runs.store import RunStore
+    from bench.train import planning
+    from bench.train.check import Question
+    from bench.vocabulary import RunKind, RunStatus
+
+    store = RunStore(tmp_path / "runs.db")
+    base = TrialConfig("digits", "scratch", examples=60, budget_seconds=5, batch_size=16, scratch_resolution=8)
+    question = dict(question=Question(1.0, "cpu", 60), check_minutes=1.0) if planned else {}
+    request = RunRequest(RunKind.RUN, base, ("scratch", "hybrid_scratch"), (0,), **question)
+    assert request.planned == planned  # measure_rates (a planned check) or plan_arms (the options' budget)
+    run_id = create_run(store, request, session="test")
+    measured, real, click = [], planning.measure_throughput, StopAt("never")
+
+    def probe_then_click_cancel(config, *args, **kwargs):  # the real probe; the click comes after its first arm
+        rate = real(config, *args, **kwargs)
+        measured.append(config.arm)
+        click.stop = True
+        return rate
+
+    monkeypatch.setattr(planning, "measure_throughput", probe_then_click_cancel)
+    outcome = execute_run(store, run_id, [click])
+    assert outcome.status == RunStatus.CANCELLED and outcome.trials == ()
+    assert measured == ["scratch"]  # hybrid_scratch's probe never finished: stopped inside it or before it
+    record = store.run(run_id)
+    assert record.status == RunStatus.CANCELLED and record.error == "cancelled while measuring throughput; nothing ran"
+    assert store.trials(run_id) == [] and "budget_plan" not in record.analyses and "check_plan" not in record.analyses

@@ -10,7 +10,7 @@ from bench.runs.queue import QueueCancelled, device_slot
 from bench.train.cache import TrialCache
 from bench.train.config import TrialConfig
 from bench.train.health import MIN_STEPS, Finding, assess, chance_accuracy, pack_correct, unpack_correct
-from bench.train.planning import plan_from_rate
+from bench.train.planning import plan_from_rate, plan_pretraining, pretrain_batches
 from bench.train.trial import measure_throughput
 from bench.vocabulary import FindingCode
 
@@ -143,3 +143,51 @@ def test_the_partial_fine_tune_probe_caches_the_trunk_of_the_staged_rows():
     config = TrialConfig("digits", "partial_finetune", examples=1000, resolution=32, batch_size=32, device="cpu")
     steps_per_second, steps_per_epoch = measure_throughput(config, TrialCache())
     assert steps_per_second > 0 and steps_per_epoch == 32
+
+
+def test_a_hybrid_arms_pretraining_batch_is_sized_from_the_measured_rate():
+    from bench.train.budget import MAX_PRETRAIN_BATCH, MIN_PRETRAIN_BATCH, PRETRAIN_STEPS_IN_SHARE
+
+    plan = plan_from_rate("hybrid_scratch", 20.0, 8, 5.0, train_share=0.425)
+    # 400 images/s over the 2.5 s share: 1,000 images, eight steps of 125.
+    sized = plan_pretraining(plan, 400.0, budget=5.0, share=0.5)
+    assert sized.pretrain_batch_size == 125 and sized.pretrain_fits and sized.enough == plan.enough
+    assert sized.text.endswith("pretraining about 8 steps of 125 images in its 2.5 s share")
+    assert 2.5 * 400.0 / sized.pretrain_batch_size >= PRETRAIN_STEPS_IN_SHARE
+    assert plan_pretraining(plan, 1e6, 5.0, 0.5).pretrain_batch_size == MAX_PRETRAIN_BATCH
+    assert plan_pretraining(plan, 20.0, 5.0, 0.5).pretrain_batch_size == MIN_PRETRAIN_BATCH  # fewer steps, never less
+    assert plan_pretraining(plan, None, 5.0, 0.5) == plan  # not measured here (an own pool): the trial's guard
+
+
+def test_a_pretraining_step_that_cannot_fit_the_share_is_said_before_training():
+    plan = plan_from_rate("hybrid_scratch", 20.0, 8, 5.0, train_share=0.425)
+    # 4 images/s: one step of 16 takes 4 s, more than the 2.5 s share.
+    cannot = plan_pretraining(plan, 4.0, budget=5.0, share=0.5)
+    assert not cannot.enough and not cannot.pretrain_fits
+    assert cannot.text.startswith(
+        "this run cannot measure hybrid_scratch in 5 s here: one pretraining step of 16 images takes about 4.0 s, "
+        "more than its 2.5 s share of the budget; 65 s gives it 8 pretraining steps"
+    )
+    assert cannot.suggested_seconds == 65 and 0.5 * 65 * 4.0 >= 8 * 16  # the budget said fits eight steps
+
+
+def test_a_planned_checks_hybrid_gets_its_batch_from_its_rate_and_budget():
+    from bench.train.check import ArmRate
+    from bench.vocabulary import ArmFamily
+
+    rates = (ArmRate("scratch", ArmFamily.SCRATCH, 500.0),
+             ArmRate("hybrid_scratch", ArmFamily.HYBRID, 500.0, pretrain_images_per_second=64.0))  # fmt: skip
+    assert pretrain_batches(rates, {"scratch": 10.0, "hybrid_scratch": 10.0}) == {"hybrid_scratch": 40}
+    assert pretrain_batches(rates, {"hybrid_scratch": 0.2}) == {"hybrid_scratch": 16}  # the floor judges it
+
+
+def test_the_plans_pretraining_batch_reaches_every_trial_and_is_checked_like_any_field():
+    from bench.errors import ConfigError
+    from bench.train.config import validate_trial_config
+    from bench.train.suite import SuiteConfig
+
+    base = TrialConfig("digits", "scratch", budget_seconds=5)
+    suite = SuiteConfig(base, ("scratch", "hybrid_scratch"), (0,), pretrain_batches=(("hybrid_scratch", 48),))
+    assert [c.pretrain_batch_size for c in suite.trial_configs()] == [None, 48]
+    with pytest.raises(ConfigError, match=r"^pretrain_batch_size: expected .*16\.\.256.*; got 8"):
+        validate_trial_config(TrialConfig("digits", "hybrid_scratch", pretrain_batch_size=8))

@@ -55,11 +55,26 @@ def test_a_step_that_would_end_past_the_budget_is_never_started():
     assert result.steps == 2 and result.seconds == 8.0 and result.stopped_by == "budget"
 
 
-def test_a_slow_first_step_does_not_end_pretraining():
-    # The first step pays for warm-up (2.5 s here), the next ones take 0.5 s: a 4 s budget fits four.
-    readings = iter([0.0, 2.5, 3.0, 3.5, 4.0, 4.5])
+def test_the_warm_up_step_is_timed_apart_and_the_later_steps_set_the_pace():
+    # The first step pays for warm-up (1 s here), the next ones take 0.5 s: a 4 s budget fits seven.
+    readings = iter([0.0, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5])
     result = pretrain(encoder(), noise_pool(32), normalise, 4.0, CPU, 0, clock=lambda: next(readings))
-    assert result.steps == 4 and result.seconds == 4.0
+    assert result.steps == 7 and result.seconds == 4.0 and result.first_step_seconds == 1.0
+    assert result.images_per_second == pytest.approx(6 * 16 / 3.0)  # the warm-up step left out
+
+
+def test_no_step_starts_that_would_end_past_the_budget_at_the_warm_up_pace():
+    # The safety net without a plan: a 2.5 s first step of a 4 s budget leaves no room for a second at its pace.
+    readings = iter([0.0, 2.5, 3.0, 3.5])
+    result = pretrain(encoder(), noise_pool(32), normalise, 4.0, CPU, 0, clock=lambda: next(readings))
+    assert result.steps == 1 and result.seconds == 2.5 and result.first_step_seconds == 2.5
+    assert result.images_per_second is None  # one step: no pace after the warm-up to report
+
+
+def test_the_pace_is_seconds_per_image_times_the_batch():
+    # 16 images a step at 0.25 s a step: 2 s fit eight steps, never a ninth past the budget.
+    result = pretrain(encoder(), noise_pool(64), normalise, 2.0, CPU, 0, clock=fake_clock(0.25), batch_size=16)
+    assert result.batch_size == 16 and result.steps == 8 and result.seconds == 2.0
 
 
 def test_should_stop_and_max_steps_end_pretraining():

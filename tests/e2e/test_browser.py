@@ -329,9 +329,22 @@ def test_at_800_px_the_trials_table_keeps_every_column(browser, server, fos_home
         shot(page, "trials-800px")
         page.goto(f"{server}/history")
         page.get_by_role("heading", name="History").wait_for()
-        page.locator("[data-testid=stDataFrame]").first.wait_for()
+        runs = page.locator("[data-testid=stTable]").first
+        runs.wait_for()
+        edge = runs.bounding_box()
+        assert edge["x"] + edge["width"] <= 800, edge
+        # No sideways scroll: no box of the table is wider inside than it shows (inline boxes have no width).
+        assert runs.evaluate(
+            "e => [e, ...e.querySelectorAll('*')].every(n => !n.clientWidth || n.scrollWidth <= n.clientWidth + 1)"
+        )
+        for column in ("Run", "Started", "Dataset", "Status", "Verdict", "Duration", "Settings"):
+            header = runs.locator("th", has_text=column).first
+            box = header.bounding_box()  # inside the visible table, its label not clipped
+            assert box is not None and box["x"] + box["width"] <= edge["x"] + edge["width"] + 1, (column, box, edge)
+            assert header.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), column
+        runs.get_by_text(re.compile(r"Budget per trial: 5 s .* Device: cpu \(test\)")).first.wait_for()  # kept
         assert whole(page.get_by_text("Only this session's"))
-        shot(page, "history-800px")
+        shot(page, "history-800px", runs)
         page.goto(server)
         page.get_by_text("Needs a custom architecture").wait_for()
         assert whole(page.get_by_text("Needs a custom architecture"))

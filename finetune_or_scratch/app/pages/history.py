@@ -48,23 +48,25 @@ else:
     trials = {r.id: store.trials(r.id) for r in shown}
     rows = []
     for r in shown:
-        settings = run_settings(r.config, measured_device(trials[r.id]))
-        settings["Budget per trial"] = settings.pop("Seconds of training per trial")
+        worded = run_settings(r.config, measured_device(trials[r.id])).items()
+        settings = {"Budget per trial" if k == "Seconds of training per trial" else k: v for k, v in worded}
         settings.pop("Advice checked", None)
+        dataset, mode = settings.pop("Dataset"), settings.pop("Mode")
         rows.append(
             {
                 "Run": r.id,
                 "Started": r.created.replace("T", " ")[:16],
-                "Dataset": settings.pop("Dataset"),
+                "Dataset": dataset,
                 "Status": status_text(r.status),
                 "Verdict": ((store.verdict(r.id) or {}).get("outcome") or "").replace("_", " "),
-                **settings,
                 "Duration": duration_text(r.created, r.finished),
+                # The settings stacked in one cell, each named: a column each made the table scroll sideways
+                # at 800 px, hiding the budget, the examples and the device behind a scroll nobody saw.
+                "Settings": " · ".join([mode, *(f"{name}: {value}" for name, value in settings.items() if value)]),
             }
         )
-    # Many settings: at narrow widths the table scrolls sideways, the run's id pinned so each row stays named.
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                 column_config={"Run": st.column_config.TextColumn(pinned=True)})  # fmt: skip
+    # A static table: its cells wrap, so every column fits the page at any width (a data grid's cells do not).
+    st.table(pd.DataFrame(rows), hide_index=True)
     labels = {run_label(r): r for r in shown}
     picked = st.selectbox("Pick a run", list(labels), index=None, placeholder="choose a run to open or delete")
     if picked:
@@ -164,16 +166,16 @@ for p in store.profiles():
 if not profiles:
     st.info("No saved profiles yet: answer the questionnaire and get a recommendation.")
 else:
-    st.dataframe(
+    # As the runs: the answers stacked in one cell, each named, so the table fits the page at 800 px.
+    st.table(
         pd.DataFrame(
             [
                 {"Profile": p["id"], "Saved": p["created"].replace("T", " ")[:16],
-                 **{field_label(k): answer_text(k, v) for k, v in p["answers"].items()}}
+                 "Answers": " · ".join(f"{field_label(k)}: {answer_text(k, v)}" for k, v in p["answers"].items())}
                 for p in profiles
             ]
         ),
         hide_index=True,
-        width="stretch",
     )  # fmt: skip
     by_label = {
         f"{p['id']} · {answer_text('labeled_examples', p['answers'].get('labeled_examples'))}, "
