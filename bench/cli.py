@@ -195,7 +195,7 @@ def run_command(
     if profile is None and dataset == DEFAULT_DATASET:
         profile = SAMPLE_PROFILE
         typer.echo(f"profile: the sample profile {profile} (pass --profile for yours)", err=True)
-    from bench.evidence.summary import render_table, summarise  # deferred: imports scipy
+    from bench.evidence.summary import baseline_line, render_table, summarise  # deferred: imports scipy
     from bench.evidence.verdict import render_verdict  # deferred: imports scipy
 
     loaded = _load_profile(profile)  # read once: the request's advice and the stored profile come from it
@@ -224,8 +224,9 @@ def run_command(
     if as_json:
         typer.echo((out / "results.json").read_text())
     else:
-        typer.echo(render_table(summarise(outcome.trials), unit_for_dataset(dataset)))
-        baseline = baseline_line(outcome.trials)
+        summaries = summarise(outcome.trials)
+        typer.echo(render_table(summaries, unit_for_dataset(dataset)))
+        baseline = baseline_line(summaries)
         if baseline:
             typer.echo(baseline)
         if outcome.verdict:
@@ -236,15 +237,6 @@ def run_command(
         typer.echo(f"\nresults: {out}/results.json, {out}/results.csv")
     if any(r.status == TrialStatus.FAILED for r in outcome.trials) or outcome.status == RunStatus.FAILED:
         raise typer.Exit(code=1)
-
-
-def baseline_line(trials: list[TrialResult]) -> str:
-    """The classical baseline reported beside a text scratch arm (mean test accuracy over its trials), or ''."""
-    scores = [t.baseline_accuracy for t in trials if t.baseline_accuracy is not None]
-    if not scores:
-        return ""
-    described = next(t.baseline for t in trials if t.baseline)
-    return f"baseline beside scratch: {described}: test acc {sum(scores) / len(scores):.3f} (n={len(scores)})"
 
 
 def _request(

@@ -15,7 +15,7 @@ a README and the script that rebuilds it from its Debian packages:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +32,22 @@ class TextDatasetSpec:
     licence: str
     load: Callable[[], TextData]
     domain: str  # how far from the encoder's pretraining text: "close" or "distant"
+
+
+def write_subset(path: Path, rows: Iterable[tuple[str, str]]) -> int:
+    """Write a built-in text subset as its loader reads it: one ``{"text": ..., "label": ...}`` a line, UTF-8
+    kept as is (the ``build_subset.py`` scripts call this). Returns how many rows were written.
+
+    >>> import tempfile
+    >>> write_subset(Path(tempfile.mkdtemp()) / "demo.jsonl", [("héllo", "a"), ("world", "b")])
+    2
+    """
+    count = 0
+    with path.open("w", encoding="utf-8") as out:
+        for text, label in rows:
+            out.write(json.dumps({"text": text, "label": label}, ensure_ascii=False) + "\n")
+            count += 1
+    return count
 
 
 def _read_jsonl(folder: str, filename: str, source: str) -> TextData:

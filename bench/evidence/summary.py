@@ -34,6 +34,9 @@ class ArmSummary:
     epochs_mean: float | None = None
     chance_accuracy: float | None = None
     findings: tuple[Finding, ...] = ()  # why trials of this arm are undertrained, each finding once
+    # Text scratch: the classical baseline fitted on the same training texts (mean test accuracy over trials).
+    baseline_accuracy_mean: float | None = None
+    baseline: str = ""  # what it was, as the first trial that fitted it says
 
 
 def _mean(values: list[float]) -> float | None:
@@ -82,6 +85,22 @@ def summarise_arm(arm: str, trials: list[TrialResult]) -> ArmSummary:
         epochs_mean=_mean([t.epochs_run for t in done]),
         chance_accuracy=next((t.health.chance_accuracy for t in done if t.health), None),
         findings=tuple(findings.values()),
+        baseline_accuracy_mean=_mean([t.baseline_accuracy for t in done if t.baseline_accuracy is not None]),
+        baseline=next((t.baseline for t in done if t.baseline), ""),
+    )
+
+
+def baseline_line(summaries: list[ArmSummary]) -> str:
+    """The classical baselines reported beside text scratch arms, one line each, or '' when none was fitted.
+
+    >>> baseline_line([ArmSummary("scratch", 2, 0.8, None, None, None, None, baseline_accuracy_mean=0.91,
+    ...                            baseline="TF-IDF + logistic regression")])
+    'baseline beside scratch: TF-IDF + logistic regression: test acc 0.910 (n=2)'
+    """
+    return "\n".join(
+        f"baseline beside {s.arm}: {s.baseline}: test acc {s.baseline_accuracy_mean:.3f} (n={s.trials})"
+        for s in summaries
+        if s.baseline_accuracy_mean is not None
     )
 
 

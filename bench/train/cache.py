@@ -61,7 +61,7 @@ class TrialCache:
         # One staged tensor per (dataset, resolution, device), with the rows it holds (None: all of them).
         self._staged: dict[tuple[str, int, str], tuple[bytes | None, torch.Tensor]] = {}
         self._models: dict[str, nn.Module] = {}
-        self._features: dict[tuple[str, str, int], _FeatureStore] = {}
+        self._features: dict[str, _FeatureStore] = {}  # by file name under features/
         # What other kinds of data keep between trials (text: the encoder, token ids, embeddings).
         self.extra: dict[str, dict] = {}
         self.hits: dict[str, int] = {
@@ -190,24 +190,48 @@ class TrialCache:
         """
         resolution = images.shape[-1]
         name = f"{spec.name}-random" if random_init else spec.name
-        key = (data.fingerprint, name, resolution)
-        path = (self.root or cache_dir()) / "features" / f"{data.fingerprint}-{name}-{resolution}.npz"
-        store = self._features.get(key) or _read_store(path)
+
+        def encode(missing: np.ndarray) -> np.ndarray:
+            positions = missing if rows is None else np.searchsorted(rows, missing)
+            model = call_checking(lambda: self.feature_model(spec, random_init), stop_if_asked)
+            return extract_features(model, images, spec, device, progress, positions)
+
+        return self.stored_rows(f"{data.fingerprint}-{name}-{resolution}", len(data), needed, encode)
+
+    def stored_rows(
+        self, name: str, size: int, needed: np.ndarray, compute: Callable[[np.ndarray], np.ndarray]
+    ) -> tuple[np.ndarray, bool]:
+        """Rows of a per-example float32 array (``size`` rows; rows outside ``needed`` may be unset), kept in
+        memory and on disk as ``features/<name>.npz``, and whether all of ``needed`` were stored already.
+
+        ``compute(missing)`` returns the missing rows (``len(missing) x D``), in that order; it may raise to
+        cancel (nothing is stored then). The file is written back atomically. Image features and text
+        embeddings both keep their rows here, so each example is encoded at most once per model and size.
+
+        >>> import tempfile
+        >>> cache = TrialCache(Path(tempfile.mkdtemp()))
+        >>> cache.stored_rows("demo", 3, np.array([0, 2]), lambda rows: np.ones((len(rows), 2)))[1]
+        False
+        >>> cache.stored_rows("demo", 3, np.array([2]), lambda rows: np.zeros((len(rows), 2)))
+        (array([[1., 1.],
+               [0., 0.],
+               [1., 1.]], dtype=float32), True)
+        """
+        path = (self.root or cache_dir()) / "features" / f"{name}.npz"
+        store = self._features.get(path.name) or _read_store(path)
         missing = needed if store is None else needed[~store.done[needed]]
         self.hits["images_encoded"] += len(missing)
         self.hits["images_from_cache"] += len(needed) - len(missing)
         if store is not None and len(missing) == 0:
             self.hits["features"] += 1
-            self._features[key] = store
+            self._features[path.name] = store
             return store.values, True
-        positions = missing if rows is None else np.searchsorted(rows, missing)
-        model = call_checking(lambda: self.feature_model(spec, random_init), stop_if_asked)
-        encoded = extract_features(model, images, spec, device, progress, positions)
+        encoded = compute(missing)
         if store is None:
-            store = _FeatureStore(np.zeros((len(data), encoded.shape[1]), np.float32), np.zeros(len(data), bool))
+            store = _FeatureStore(np.zeros((size, encoded.shape[1]), np.float32), np.zeros(size, bool))
         store.values[missing] = encoded
         store.done[missing] = True
-        self._features[key] = store
+        self._features[path.name] = store
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
         np.savez(partial, values=store.values, done=store.done)

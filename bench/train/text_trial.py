@@ -26,7 +26,6 @@ Texts are tokenized once per (dataset, tokenizer, length) and kept in the trial 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -42,9 +41,8 @@ from bench.data.text_data import TextData
 from bench.data.unlabeled import holdout_indices
 from bench.device import autocast
 from bench.models.text_backbones import TextBackboneSpec, encoder_classifier, get_text_backbone
-from bench.paths import cache_dir
 from bench.train.arms import ArmSpec
-from bench.train.cache import TrialCache, _FeatureStore, _read_store
+from bench.train.cache import TrialCache
 from bench.train.callbacks import Hooks, TrialState, call_checking
 from bench.train.config import TrialConfig
 from bench.train.loop import GradientTrainer, lr_factor, stop_inside_steps
@@ -131,44 +129,29 @@ def embeddings(
     ``stop_if_asked`` is asked while the encoder loads (one call), and may raise to cancel too.
     """
     length = min(config.max_tokens, spec.max_seq_length)
-    path = (cache.root or cache_dir()) / "features" / f"{data.fingerprint}-{spec.name}-t{length}.npz"
-    shared = _shared(cache)
-    store = shared.get(("embeddings", path.name)) or _read_store(path)
-    missing = needed if store is None else needed[~store.done[needed]]
-    cache.hits["images_encoded"] += len(missing)
-    cache.hits["images_from_cache"] += len(needed) - len(missing)
-    if store is not None and len(missing) == 0:
-        cache.hits["features"] += 1
-        shared[("embeddings", path.name)] = store
-        return store.values, True
-    model = call_checking(lambda: encoder(cache, spec), stop_if_asked)  # loading it is one call
-    progress()
-    previous, model.max_seq_length = model.max_seq_length, length
-    try:
-        # One encode call per batch, so a cancel is seen between batches; longest first, as encode itself
-        # orders a whole list, so that each batch pads to similar lengths.
-        order = sorted(range(len(missing)), key=lambda k: -len(data.texts[missing[k]]))
-        encoded = None
-        for start in range(0, len(order), ENCODE_BATCH):
-            rows = order[start : start + ENCODE_BATCH]
-            texts = [data.texts[missing[k]] for k in rows]
-            part = model.encode(texts, batch_size=ENCODE_BATCH, convert_to_numpy=True, show_progress_bar=False)
-            if encoded is None:
-                encoded = np.zeros((len(missing), part.shape[1]), np.float32)
-            encoded[rows] = part
-            progress()
-    finally:
-        model.max_seq_length = previous
-    if store is None:
-        store = _FeatureStore(np.zeros((len(data), encoded.shape[1]), np.float32), np.zeros(len(data), bool))
-    store.values[missing] = encoded
-    store.done[missing] = True
-    shared[("embeddings", path.name)] = store
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-    np.savez(partial, values=store.values, done=store.done)
-    os.replace(partial, path)  # atomic: a killed run never leaves half a file
-    return store.values, False
+
+    def encode(missing: np.ndarray) -> np.ndarray:
+        model = call_checking(lambda: encoder(cache, spec), stop_if_asked)  # loading it is one call
+        progress()
+        previous, model.max_seq_length = model.max_seq_length, length
+        try:
+            # One encode call per batch, so a cancel is seen between batches; longest first, as encode itself
+            # orders a whole list, so that each batch pads to similar lengths.
+            order = sorted(range(len(missing)), key=lambda k: -len(data.texts[missing[k]]))
+            encoded = None
+            for start in range(0, len(order), ENCODE_BATCH):
+                rows = order[start : start + ENCODE_BATCH]
+                texts = [data.texts[missing[k]] for k in rows]
+                part = model.encode(texts, batch_size=ENCODE_BATCH, convert_to_numpy=True, show_progress_bar=False)
+                if encoded is None:
+                    encoded = np.zeros((len(missing), part.shape[1]), np.float32)
+                encoded[rows] = part
+                progress()
+        finally:
+            model.max_seq_length = previous
+        return encoded
+
+    return cache.stored_rows(f"{data.fingerprint}-{spec.name}-t{length}", len(data), needed, encode)
 
 
 # ---- the trainer: the image arms' loop on token batches ----------------------------------------

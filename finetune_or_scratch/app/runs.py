@@ -16,6 +16,7 @@ from typing import Any
 
 from advisor.constraints import FieldError, check_fields
 from bench.data.splits import make_splits, subsample_train
+from bench.data.units import unit_for_dataset
 from bench.device import resolve_device
 from bench.errors import BenchInputError, ConfigError
 from bench.evidence.curve import validate_sizes
@@ -213,10 +214,11 @@ def plan_form(request: RunRequest, measured: MeasuredRates) -> FormPlan:
         return _check_form_plan(request, measured)
     budget = float(request.base.budget_seconds or 0)
     lines, suggestions = [], []
+    unit = unit_for_dataset(request.base.dataset).plural
     for rate in measured.rates:
         if not rate.gradient:
             seconds = rate.converge_seconds(measured.examples) or 0.0
-            lines.append(ArmLine(rate.arm, f"**{arm_label(rate.arm)}**: no steps to plan: it encodes the images once "
+            lines.append(ArmLine(rate.arm, f"**{arm_label(rate.arm)}**: no steps to plan: it encodes the {unit} once "
                                            f"and fits in closed form (about {duration_words(seconds)}).", True))  # fmt: skip
             continue
         steps_per_second = rate.images_per_second / rate.batch_size

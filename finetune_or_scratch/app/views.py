@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from bench.data.units import unit_for_dataset
+from bench.data.units import UNITS, unit_for_dataset
 from bench.evidence.question import projection_words, question_words
 from bench.runs.queue import PLAN_HOLDER
 from bench.runs.request import RunRequest
@@ -44,7 +44,12 @@ OUTCOME_STYLE = {
 STATUS_ICON = {"queued": "⏳", "running": "🏃", "completed": "✅", "cancelled": "⏹️", "failed": "❌", "interrupted": "⚠️"}
 _VERDICT_SHOWN = {"outcome", "summary", "reason", "comparison", "not_computed", "arms", "advised", "measured_winner",
                   "question"}  # fmt: skip
-TRIAL_FORMATS = {"Test accuracy": "{:.3f}", "Macro-F1": "{:.3f}", "Training s": "{:.1f}", "Images/s": "{:,.0f}"}
+TRIAL_FORMATS = {
+    "Test accuracy": "{:.3f}",
+    "Macro-F1": "{:.3f}",
+    "Training s": "{:.1f}",
+    **{unit.rate_title: "{:,.0f}" for unit in UNITS.values()},
+}  # Images/s, Sentences/s: whole numbers
 # The app's words for the check's bound (its run form's setting).
 CHECK_NAMES = {"check_minutes": "a check of"}
 

@@ -226,6 +226,10 @@ def _measured_markdown(report: Report) -> list[str]:
             for s in report.summary
         ],
     )
+    for s in report.summary:  # text scratch arms: the TF-IDF baseline fitted beside them
+        if s.get("baseline_accuracy_mean") is not None:
+            lines += ["", f"Beside {arm_label(s['arm'])}, the classical baseline on the same training {unit.plural}: "
+                          f"{s.get('baseline') or 'a baseline'}, test accuracy {_fmt(s['baseline_accuracy_mean'])}."]  # fmt: skip
     if report.curve:
         lines += ["", "### Learning curve: mean test accuracy over seeds at each training size", ""]
         lines += _table(

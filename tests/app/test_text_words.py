@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from advisor import example_profile, recommend
 from bench.data.units import IMAGES, TEXTS, unit_for_dataset, unit_of
 from bench.evidence.question import render_costs
-from bench.evidence.summary import render_table, summarise
+from bench.evidence.summary import baseline_line, render_table, summarise
 from bench.train.check import ArmRate, Question, full_scale_costs
 from bench.train.config import TrialConfig
 from bench.train.result import TrialResult
@@ -21,8 +23,10 @@ from finetune_or_scratch.reports.words import cost_rows, run_settings
 def text_trials() -> list[TrialResult]:
     return [
         TrialResult(TrialConfig("fortunes", arm, seed=0, examples=200), "completed", test_accuracy=acc,
-                    test_macro_f1=acc, time_train_s=2.0, images_per_second=410.0, test_size=220, train_examples=200)
-        for arm, acc in (("linear_probe", 0.7), ("scratch", 0.5))
+                    test_macro_f1=acc, time_train_s=2.0, images_per_second=410.0, test_size=220, train_examples=200,
+                    **baseline)
+        for arm, acc, baseline in (("linear_probe", 0.7, {}),
+                                   ("scratch", 0.5, {"baseline_accuracy": 0.61, "baseline": "TF-IDF + LR"}))
     ]  # fmt: skip
 
 
@@ -55,12 +59,19 @@ def test_a_text_run_report_says_texts_and_sentences_per_second():
            "created": "2026-12-01T00:00:00+00:00", "finished": "2026-12-01T00:01:00+00:00"}  # fmt: skip
     analyses = {"summary": [s.__dict__ for s in summarise(trials)],
                 "dataset": {"name": "fortunes", "images": 1091, "modality": "text", "classes": ["a", "b"]}}  # fmt: skip
-    text = render(build_report(example_profile().to_dict(), recommend(example_profile()).to_dict(), run,
-                               [t.to_dict() for t in trials], None, analyses, created="2026-12-01T00:02:00+00:00"),
-                  "md")  # fmt: skip
+    report = build_report(example_profile().to_dict(), recommend(example_profile()).to_dict(), run,
+                          [t.to_dict() for t in trials], None, analyses, created="2026-12-01T00:02:00+00:00")  # fmt: skip
+    text = render(report, "md")
     measured = text[text.index("## Measured results") :]
     assert "fortunes: 1,091 texts." in measured and "sentences/s" in measured
     assert "images" not in measured and "img/s" not in measured
+    # The TF-IDF baseline beside scratch, in every format (JSON: the summary's own fields).
+    assert "Beside Train from scratch, the classical baseline on the same training texts: TF-IDF + LR, test " \
+           "accuracy 0.610." in measured  # fmt: skip
+    scratch = next(s for s in json.loads(render(report, "json"))["summary"] if s["arm"] == "scratch")
+    assert scratch["baseline_accuracy_mean"] == 0.61 and scratch["baseline"] == "TF-IDF + LR"
+    assert "classical baseline" in render(report, "html")
+    assert baseline_line(summarise(trials)) == "baseline beside scratch: TF-IDF + LR: test acc 0.610 (n=1)"
     assert run_settings(run["config"])["Sentence encoder"] == "all-minilm-l6-v2"
 
 

@@ -117,11 +117,12 @@ def advise(page, examples: str = "300") -> None:
     page.get_by_text("What would change the answer").wait_for()
 
 
-def fill_run(page, examples: str, seconds: str, arms: tuple[str, ...] = ("Linear probe", "Train from scratch")) -> None:
-    """On the Validation run page: digits, the given arms, examples and seconds; then start."""
+def fill_run(page, examples: str, seconds: str, arms: tuple[str, ...] = ("Linear probe", "Train from scratch"),
+             dataset: str = "digits", size: str = "1,797 images in 10 classes") -> None:  # fmt: skip
+    """On the Validation run page: the built-in dataset, the given arms, examples and seconds; then start."""
     page.get_by_role("button", name="Start run").wait_for()
-    choose(page, "Built-in dataset", "digits")
-    page.get_by_text("1,797 images in 10 classes").wait_for()  # the form shows the dataset's size
+    choose(page, "Built-in dataset", dataset)
+    page.get_by_text(size).wait_for()  # the form shows the dataset's size
     arms_box = page.get_by_role("combobox", name="Arms")
     for _ in range(6):  # clear the preselection with the keyboard, as a person would
         arms_box.click()
@@ -368,3 +369,28 @@ def test_the_plan_shows_on_the_form_and_one_click_takes_its_budget(page, server)
     shot(page, "plan-on-form", accept)
     accept.click()
     wait_for_input(page, "Seconds of training per trial", seconds)
+
+
+def test_a_text_run_on_a_built_in_text_set_ends_in_a_verdict_worded_for_texts(page, server):
+    """code-snippets (624 texts), the two cheapest arms that decide: the probe on frozen embeddings and scratch."""
+    page.goto(f"{server}/validation")
+    fill_run(page, examples="40", seconds="1", dataset="code-snippets", size="624 texts in 4 classes")
+    run_id = run_id_of(page)
+    page.get_by_text("See the verdict").wait_for(timeout=300_000)
+    table = page.locator("[data-testid=stTable]").first
+    for column in ("Arm", "Test accuracy", "Sentences/s"):  # the trials table, in the data's own unit
+        table.locator("th", has_text=column).first.wait_for()
+    assert table.locator("th", has_text="Images/s").count() == 0
+    rates = table.locator("tbody tr td:last-child").all_inner_texts()
+    assert len(rates) == 2 and all(re.fullmatch(r"[\d,]+", rate) for rate in rates), rates  # whole sentences/s
+    assert page.get_by_text("Unlabeled images").count() == 0  # the text hybrid takes no pool of images
+    shot(page, "text-run-1400px", table)
+    page.get_by_text("See the verdict").click()
+    page.get_by_role("heading", name="Verdict").wait_for()
+    assert f"run={run_id}" in page.url
+    page.get_by_text(re.compile(r"^(CONFIRMED|CONTRADICTED|INCONCLUSIVE|NOT DECIDED)")).first.wait_for()
+    words = page.locator("[data-testid=stMain]").inner_text()
+    assert "Sentence encoder: all-minilm-l6-v2" in words and "Tokens read per text" in words, words  # the run card
+    assert not re.search(r"image|img/s|\bpx\b|pixel", words, re.IGNORECASE), words  # never an image word
+    assert page.locator("[data-testid=stException]").count() == 0
+    shot(page, "text-verdict-1400px")

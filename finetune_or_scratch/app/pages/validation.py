@@ -11,6 +11,7 @@ import streamlit as st
 from advisor import recommend
 from advisor.profile import FIELD_SPECS, check_answers
 from advisor.vocabulary import Modality
+from bench.data.units import UNITS
 from bench.device import describe, resolve_device
 from bench.errors import BenchInputError
 from bench.runs.queue import PLAN_HOLDER
@@ -99,7 +100,8 @@ ranked = (
     [r.strategy for r in recommendation.ranking] if recommendation else ["linear_probe", "full_finetune", "scratch"]
 )
 # The arms measured on the chosen data's modality (setfit is text only, hybrid_scratch images only).
-offered = arms_for(facts.modality if facts else Modality.IMAGE)
+modality = facts.modality if facts else Modality.IMAGE
+offered = arms_for(modality)
 preselected = [s for s in ranked if s in offered][:3]
 if "scratch" not in preselected:
     preselected = [*preselected[:2], "scratch"]
@@ -128,9 +130,9 @@ with section, st.form("run"):
             LABELS["examples"],
             value=default_examples,
             step=100,
-            # Keyed by the dataset: a new dataset brings its own default (all its training images, up to 1,000).
+            # Keyed by the dataset: a new dataset brings its own default (all its training examples, up to 1,000).
             key=f"examples_{choice.source if choice else ''}",
-            help="A stratified subsample of the training images"
+            help=f"A stratified subsample of the training {UNITS[modality].plural}"
             + (f" (this dataset has {facts.train_pool:,})." if facts else "."),
         )
         error_at("examples")
@@ -146,13 +148,15 @@ with section, st.form("run"):
         else:
             st.number_input(LABELS["budget_seconds"], step=5.0, format="%g", key=BUDGET_KEY)
             error_at("budget_seconds")
-    unlabeled = st.text_input(
-        LABELS["unlabeled"],
-        "",
-        help="A folder or .zip of unlabeled images on the server, used by the hybrid arms' self-supervised "
-        "pretraining. Empty: the training images beyond the labeled ones, with their labels hidden.",
-    ).strip()
-    error_at("unlabeled")
+    unlabeled = ""
+    if modality == Modality.IMAGE:  # the text hybrid pretrains on the training texts beyond the labeled ones only
+        unlabeled = st.text_input(
+            LABELS["unlabeled"],
+            "",
+            help="A folder or .zip of unlabeled images on the server, used by the hybrid arms' self-supervised "
+            "pretraining. Empty: the training images beyond the labeled ones, with their labels hidden.",
+        ).strip()
+        error_at("unlabeled")
     sizes_text = ""
     if curve:
         sizes_text = st.text_input(LABELS["sizes"], "100,300,1000", help="Training sizes, one run at each.")

@@ -20,9 +20,10 @@ licence text (fewer than half the lines with a code character) are skipped.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 from pathlib import Path
+
+from bench.data.text_catalog import write_subset
 
 HERE = Path(__file__).resolve().parent
 SOURCES = {
@@ -66,12 +67,10 @@ def main() -> None:
                 texts.append(text)
             if len(texts) == PER_CLASS:
                 break
-        rows += [{"text": text, "label": label} for text in texts]
+        rows += [(text, label) for text in texts]
         print(f"{label}: {len(texts)} of {len(files)} files")
-    with (HERE / "code-snippets-subset.jsonl").open("w", encoding="utf-8") as out:
-        for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    print(f"{len(rows)} snippets -> {HERE / 'code-snippets-subset.jsonl'}")
+    target = HERE / "code-snippets-subset.jsonl"
+    print(f"{write_subset(target, rows)} snippets -> {target}")
 
 
 if __name__ == "__main__":

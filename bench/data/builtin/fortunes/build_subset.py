@@ -15,9 +15,10 @@ same subset). One JSON object a line: {"text": ..., "label": ...}.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from pathlib import Path
+
+from bench.data.text_catalog import write_subset
 
 HERE = Path(__file__).resolve().parent
 CLASSES = ("computers", "education", "food", "law", "literature", "politics", "science", "sports")
@@ -46,12 +47,10 @@ def main() -> None:
     rows = []
     for label in CLASSES:
         texts = evenly(read_fortunes(folder / f"{label}.u8"), PER_CLASS)
-        rows += [{"text": text, "label": label} for text in texts]
+        rows += [(text, label) for text in texts]
         print(f"{label}: {len(texts)}")
-    with (HERE / "fortunes-subset.jsonl").open("w", encoding="utf-8") as out:
-        for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    print(f"{len(rows)} texts -> {HERE / 'fortunes-subset.jsonl'}")
+    target = HERE / "fortunes-subset.jsonl"
+    print(f"{write_subset(target, rows)} texts -> {target}")
 
 
 if __name__ == "__main__":
