@@ -23,6 +23,9 @@ def isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("FOS_CACHE_DIR", str(root))
     # The run store too: tests never touch the user's ~/.local/share/finetune-or-scratch.
     monkeypatch.setenv("FOS_HOME", str(tmp_path_factory.getbasetemp() / "fos-home"))
+    # No standby worker per in-process app test (each would import torch beside the suite); the browser
+    # tests' server turns it back on, as the app runs for a person.
+    monkeypatch.setenv("FOS_WARM_WORKER", "0")
     yield
 
 

@@ -11,6 +11,7 @@ import contextlib
 import math
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -25,7 +26,7 @@ from bench.runs.execute import MeasuredRates, create_run, measure_request, plan_
 from bench.runs.queue import PLAN_HOLDER, QueueCancelled, device_slot, slot_holder
 from bench.runs.request import RunRequest, validate_request
 from bench.runs.store import RunStore
-from bench.runs.worker import launch
+from bench.runs.worker import launch, warm
 from bench.train.cache import TrialCache
 from bench.train.check import Question
 from bench.train.config import TRIAL_CONSTRAINTS, TrialConfig
@@ -147,21 +148,29 @@ def start_run(
     if holder is not None:
         store.set_progress(run_id, {"done": 0, "total": request.total_trials(), "phase": "queued",
                                     "queued_behind": holder})  # fmt: skip
-    reap_when_done(launch(store, run_id))
+    # The next standby warms once this run's worker ends: not beside a run, whose budget it would slow.
+    reap_when_done(launch(store, run_id), then=lambda: warm(store))
     return run_id
 
 
-def reap_when_done(pid: int) -> threading.Thread:
+def warm_worker(store: RunStore) -> None:
+    """Keep a worker warm for the next run (the run form calls this; nothing happens when one waits)."""
+    warm(store)
+
+
+def reap_when_done(pid: int, then: Callable[[], Any] | None = None) -> threading.Thread:
     """Wait for a launched worker in a daemon thread, so its exit status is collected the moment it ends.
 
     ``launch`` keeps no handle on the child, so without this a finished worker stays a zombie
-    under the server until the next ``subprocess`` call happens to reap it.
+    under the server until the next ``subprocess`` call happens to reap it. ``then`` runs after it ended.
     """
 
     def wait() -> None:
         # ChildProcessError: already reaped (subprocess's own clean-up got there first).
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
+        if then is not None:
+            then()
 
     thread = threading.Thread(target=wait, name=f"reap-worker-{pid}", daemon=True)
     thread.start()

@@ -11,7 +11,7 @@ import pytest
 
 from bench.runs.execute import execute_run
 from bench.runs.request import RunRequest
-from bench.runs.store import MIGRATIONS, SCHEMA_VERSION, RunStore, StoreError
+from bench.runs.store import ACTIVE, MIGRATIONS, SCHEMA_VERSION, RunStore, StoreError
 from bench.train.config import TrialConfig
 from tests.app.store_writer import open_new_store, write_trials
 
@@ -215,3 +215,41 @@ def test_a_run_cancelled_once_it_holds_the_device_stops_before_loading(tmp_path)
     record = store.run(run_id)
     assert outcome.status == "cancelled" and record.error == "cancelled before training; nothing ran"
     assert store.trials(run_id) == [] and "dataset" not in record.analyses
+
+
+@pytest.mark.slow
+def test_a_standby_worker_takes_the_next_run_and_ends_when_the_app_does(tmp_path, monkeypatch):
+    from bench.runs import worker
+
+    monkeypatch.setenv(worker.WARM_SETTING, "1")
+    store = RunStore(tmp_path / "runs.db")
+    standby = worker.warm(store, log_dir=tmp_path)
+    assert worker.warm(store, log_dir=tmp_path) == standby  # one standby per store, not one per call
+    base = TrialConfig("digits", "linear_probe", examples=100, budget_seconds=1)
+    run_id = store.create_run("run", RunRequest("run", base, ("linear_probe",), (0,)).to_dict(), session="s")
+    assert worker.launch(store, run_id, log_dir=tmp_path) == standby  # handed over, no new process
+    assert store.run(run_id).pid == standby
+    deadline = time.time() + 120
+    while store.run(run_id).status in ACTIVE and time.time() < deadline:
+        time.sleep(0.2)
+    assert store.run(run_id).status == "completed", (tmp_path / f"{run_id}.log").read_text()
+    assert (tmp_path / f"{run_id}.log").exists()  # the standby's output moved to the run's log
+
+
+def test_a_standby_that_never_gets_a_run_ends_when_its_input_closes(tmp_path, monkeypatch):
+    """The app stopped (its end of the pipe closed): the standby returns without touching any run."""
+    import io
+
+    from bench.runs import worker
+
+    store = RunStore(tmp_path / "runs.db")
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert worker.main(["--standby", "--db", str(store.path), "--log-dir", str(tmp_path)]) == 0
+    assert store.runs() == [] and not list(tmp_path.glob("*.log"))
+
+
+def test_no_standby_when_the_setting_is_off(tmp_path, monkeypatch):
+    from bench.runs import worker
+
+    monkeypatch.setenv(worker.WARM_SETTING, "0")
+    assert worker.warm(RunStore(tmp_path / "runs.db"), log_dir=tmp_path) is None

@@ -32,7 +32,7 @@ def fos_home(tmp_path_factory):
 def server(fos_home):
     home = fos_home
     port = free_port()
-    env = {**os.environ, "FOS_HOME": str(home)}
+    env = {**os.environ, "FOS_HOME": str(home), "FOS_WARM_WORKER": "1"}  # the app as a person runs it
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],

@@ -30,6 +30,7 @@ from finetune_or_scratch.app.runs import (
     measure_key,
     plan_form,
     start_run,
+    warm_worker,
 )
 from finetune_or_scratch.app.views import plan_view, run_progress
 from finetune_or_scratch.app.widgets import dataset_picker
@@ -51,6 +52,7 @@ LABELS = {  # the form's widgets; messages are keyed by the same fields
 }
 
 st.title("Validation run")
+warm_worker(state.store())  # a worker imports torch while the person fills the form: the run starts at once
 run_id = state.current_run_id()
 record = state.store().run(run_id) if run_id else None
 if run_id:
