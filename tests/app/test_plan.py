@@ -54,3 +54,16 @@ def test_a_bound_too_short_for_any_comparison_is_refused_with_one_click_to_the_b
     assert plan.error.startswith("Minutes for the whole check: expected a bound that trains at least two arms")
     minutes = plan_check(question, RATES, 1000, math.inf, 25.0, "cpu").verdict_question()["question_minutes"]
     assert plan.accept == f"Use a check of {minutes} minutes" and plan.suggestion == minutes
+
+
+def test_a_stored_check_plan_says_what_curve_it_adds_to_reach_the_persons_labels_or_why_not():
+    question = Question(1.0, "cpu", 10_000)
+    roomy = plan_check(question, RATES, 1000, 3600.0, 5.0, "cpu", advised_arms=("linear_probe",))
+    shown = check_form_plan(json.loads(json.dumps(roomy.to_dict())))  # as the run panel reads it back
+    assert "It adds a learning curve for Linear probe and Train from scratch at 125, 250, 500 examples" in (
+        shown.measures
+    )
+    tight = plan_check(question, RATES, 1000, 240.0, 5.0, "cpu", advised_arms=("linear_probe",))
+    shown = check_form_plan(json.loads(json.dumps(tight.to_dict())))
+    assert tight.curve is None and "No learning curve to project to your 10,000 labels" in shown.measures
+    assert f"a check of {tight.curve_minutes} minutes would include one" in shown.measures
