@@ -29,7 +29,7 @@ from bench.runs.request import RunRequest, judged_size, validate_request
 from bench.runs.store import RunStore
 from bench.train.arms import ARMS, parse_arms
 from bench.train.callbacks import Callback, TrialState
-from bench.train.check import DEFAULT_CHECK_MINUTES, Question
+from bench.train.check import DEFAULT_CHECK_MINUTES, Question, at_check_size
 from bench.train.config import TrialConfig
 from bench.vocabulary import RunStatus, TrialStatus
 
@@ -113,7 +113,7 @@ class ProgressPrinter(Callback):
     def on_check_plan(self, plan) -> None:
         for line in plan.lines:
             typer.echo(("plan: " if not line.startswith("  ") else "      ") + line.strip(), err=True)
-        self.total = len(plan.arms) * plan.seeds
+        self.total = plan.trials()
 
     def on_trial_start(self, state: TrialState) -> None:
         c = state.config
@@ -229,13 +229,20 @@ def run_command(
         baseline = baseline_line(summaries)
         if baseline:
             typer.echo(baseline)
+        change = (outcome.analyses.get("measured_advice") or {}).get("text")
+        if change:  # the advice judged is the one with the costs measured here
+            typer.echo("\n" + change)
         if outcome.verdict:
             typer.echo("\n" + render_verdict(outcome.verdict, FLAGS))
+        if outcome.curve_trials and "curve" in outcome.analyses:
+            typer.echo("\nLearning curve below the check (what the projection rests on):\n"
+                       + render_curve(outcome.analyses["curve"], unit_for_dataset(dataset)))  # fmt: skip
         costs = outcome.analyses.get("check_plan", {}).get("costs")
         if costs:
             typer.echo("\n" + render_costs(costs))
         typer.echo(f"\nresults: {out}/results.json, {out}/results.csv")
-    if any(r.status == TrialStatus.FAILED for r in outcome.trials) or outcome.status == RunStatus.FAILED:
+    every = (*outcome.trials, *outcome.curve_trials)
+    if any(r.status == TrialStatus.FAILED for r in every) or outcome.status == RunStatus.FAILED:
         raise typer.Exit(code=1)
 
 
@@ -478,14 +485,14 @@ def verdict_command(
         data = load_results(results)
     except BenchInputError as error:
         raise fail(worded(error)) from None
-    trials = data["trials"]
+    trials = at_check_size(data["trials"], data.get("check_plan"))  # a planned check's curve is not judged
     sizes = tuple(sorted({t.config.examples for t in trials if t.config.examples}))
     if len(sizes) > 1:
         size = judged_size(sizes, examples or loaded.profile.labeled_examples)
         trials = [t for t in trials if t.config.examples == size]
     stored = data.get("verdict") if isinstance(data.get("verdict"), dict) else {}
     # The question the run measured travels with it: a demo stays a demo when judged again.
-    verdict = make_verdict(loaded.recommendation.strategy, trials, stored.get("question"))
+    verdict = make_verdict(loaded.recommendation.strategy, trials, stored.get("question"), curve=data["trials"])
     typer.echo(json.dumps(verdict.to_dict(), indent=2) if as_json else render_verdict(verdict.to_dict(), FLAGS))
 
 

@@ -40,21 +40,21 @@ class CurveConfig:
     sizes: tuple[int, ...]
     seeds: tuple[int, ...] = (0, 1, 2)
     pretrain_batches: tuple[tuple[str, int], ...] = ()  # the plan's pretraining batch per hybrid arm
+    # A planned check's curve (bench.train.check.CurvePlan): each (arm, size)'s budget, None until converged;
+    # a pair not named keeps base.budget_seconds.
+    budgets: tuple[tuple[str, int, float | None], ...] = ()
 
     def trial_configs(self) -> list[TrialConfig]:
         batches = dict(self.pretrain_batches)
+        budgets = {(arm, size): budget for arm, size, budget in self.budgets}
         return [
-            replace(
-                self.base,
-                arm=arm,
-                seed=seed,
-                examples=size,
-                pretrain_batch_size=batches.get(arm, self.base.pretrain_batch_size),
-            )
+            replace(self.base, arm=arm, seed=seed, examples=size,
+                    budget_seconds=budgets.get((arm, size), self.base.budget_seconds),
+                    pretrain_batch_size=batches.get(arm, self.base.pretrain_batch_size))
             for size in self.sizes
             for seed in self.seeds
             for arm in self.arms
-        ]
+        ]  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +62,7 @@ class CurveConfig:
             "arms": list(self.arms),
             "sizes": list(self.sizes),
             "seeds": list(self.seeds),
+            "budgets": [list(b) for b in self.budgets],
         }
 
 
@@ -149,6 +150,11 @@ def validate_sizes(config: CurveConfig, train_pool: int, num_classes: int) -> li
     too_small = [n for n in sizes if n < num_classes]
     if too_small:
         raise ConfigError("sizes", f"{', '.join(map(str, too_small))} fewer than the {num_classes} classes")
+    return size_notes(sizes, len(config.seeds))
+
+
+def size_notes(sizes: tuple[int, ...], seeds: int) -> list[str]:
+    """What a curve of these sizes and seeds cannot compute (no fit, no back-test, no interval)."""
     notes = []
     if len(sizes) < 3:
         notes.append(f"only {len(sizes)} sizes: no power-law fit or crossover (needs 3 or more)")
@@ -156,7 +162,7 @@ def validate_sizes(config: CurveConfig, train_pool: int, num_classes: int) -> li
         notes.append(
             "3 sizes: fits computed, but the back-test (fit on the smaller sizes, predict the largest) needs 4"
         )
-    if len(config.seeds) < 2:
+    if seeds < 2:
         notes.append("one seed: no spread, intervals or bootstrap (use --seeds 3)")
     return notes
 
@@ -400,6 +406,7 @@ class SizeProjection:
     leader: str | None = None  # the arm projected best at ``examples``
     crossover: str = ""  # the crossover's words (estimate_crossover), when one was computed
     reason: str = ""
+    bound_minutes: int | None = None  # a planned check the bound left without a curve: the bound that would not
 
     @property
     def projected(self) -> bool:

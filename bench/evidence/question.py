@@ -102,16 +102,26 @@ def duration_words(seconds: float | None) -> str:
     return f"{hours:g} hour{'' if hours == 1 else 's'}" if whole_hours else f"{hours:.1f} hours"
 
 
-def projection_words(projection: Mapping[str, Any]) -> str:
+def projection_words(projection: Mapping[str, Any], names: Mapping[str, str] | None = None) -> str:
     """A verdict's projection to the person's size (bench.evidence.curve.SizeProjection, stored) in one line.
+
+    ``names`` words the check's bound, as :func:`question_words` does.
 
     >>> projection_words({"examples": 5000, "measured": [1000], "arms": [], "leader": None, "crossover": "",
     ...                   "reason": "measured at 1 size (1,000 labels)"})
     'At your 5,000 labels: no projection (measured at 1 size (1,000 labels)).'
+    >>> projection_words({"examples": 5000, "measured": [1000], "arms": [], "reason": "no room for a curve",
+    ...                   "bound_minutes": 9}, {"check_minutes": "--check-minutes"})
+    'At your 5,000 labels: no projection (no room for a curve; --check-minutes 9 would include a curve).'
     """
     p = projection
     if not p["arms"]:
-        return f"At your {p['examples']:,} labels: no projection ({p['reason']})."
+        minutes = p.get("bound_minutes")
+        fix = ""
+        if minutes:
+            bound = (names if names is not None else {}).get("check_minutes") or CHECK_WORDS["check_minutes"]
+            fix = f"; {bound} {minutes}{'' if bound.startswith('-') else ' minutes'} would include a curve"
+        return f"At your {p['examples']:,} labels: no projection ({p['reason']}{fix})."
     sizes = p["measured"]
     parts = []
     for arm in p["arms"]:

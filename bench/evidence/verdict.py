@@ -191,7 +191,12 @@ def make_verdict(
     if labeled and trained and labeled > trained:
         from bench.evidence.curve import project_trials  # deferred: the curve module imports torch (trial cache)
 
-        verdict = replace(verdict, projection=project_trials(curve or results, int(labeled)).to_dict())
+        projection = project_trials(curve or results, int(labeled))
+        if not projection.projected and question.get("curve_reason"):  # the plan left the curve out: its why
+            projection = replace(
+                projection, reason=question["curve_reason"], bound_minutes=question.get("curve_minutes")
+            )
+        verdict = replace(verdict, projection=projection.to_dict())
     return verdict
 
 
@@ -330,7 +335,7 @@ def render_verdict(verdict: dict[str, Any], names: Mapping[str, str] | None = No
         lines = [question_words(question, names), f"Verdict{qualifier}: {outcome}: {verdict['summary']}",
                  f"  {verdict['reason']}"]  # fmt: skip
     if verdict.get("projection"):
-        lines.append(f"  {projection_words(verdict['projection'])}")
+        lines.append(f"  {projection_words(verdict['projection'], names)}")
     c = verdict.get("comparison")
     if c is not None:
         lines.append(

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from advisor import recommend
+from advisor.profile import profile_from_mapping
 from bench.data.images import DecodeCancelled
 from bench.data.splits import make_splits, subsample_train
 from bench.data.text_catalog import is_text_dataset
@@ -21,7 +23,7 @@ from bench.data.units import dataset_modality
 from bench.data.unlabeled import holdout_indices, holdout_pool, load_unlabeled
 from bench.device import resolve_device
 from bench.errors import BenchInputError
-from bench.evidence.curve import CurveResult, run_curve, validate_sizes
+from bench.evidence.curve import CurveConfig, CurveResult, analyse_curve, run_curve, size_notes, validate_sizes
 from bench.evidence.logme import estimate_transferability
 from bench.evidence.summary import summarise
 from bench.evidence.text_transfer import estimate_text_transferability
@@ -34,7 +36,7 @@ from bench.runs.store import RunStore
 from bench.train.arms import any_pretraining, arms_for_strategy
 from bench.train.cache import TrialCache
 from bench.train.callbacks import Callback, Hooks, TrialCancelled, TrialState
-from bench.train.check import DEVICE_COMPUTE, ArmRate, CheckPlan, plan_check
+from bench.train.check import DEVICE_COMPUTE, ArmRate, CheckPlan, advice_change, measured_costs, plan_check
 from bench.train.config import TrialConfig
 from bench.train.planning import measure_rates, plan_arms, pretrain_batches
 from bench.train.pretrain import check_pool as check_pool_size
@@ -54,6 +56,7 @@ class RunOutcome:
     verdict: dict[str, Any] | None
     analyses: dict[str, Any]
     error: str | None = None
+    curve_trials: tuple[TrialResult, ...] = ()  # a planned check's learning curve below its size (not judged)
 
 
 def create_run(
@@ -170,12 +173,18 @@ def execute_run(
             stop_if_cancelled()
             # A curve is planned at its largest size: the fewest epochs per second.
             planned = replace(request.trial_base, examples=max(request.sizes)) if request.sizes else request.trial_base
-            check, measured = None, None
+            check, measured, advice = None, None, None
             if request.planned:  # the throughput probe of every arm, then the plan, before any arm trains
                 store.set_progress(run_id, {"done": 0, "total": request.total_trials(), "phase": "planning"})
                 spent, stage = time.monotonic() - started, "while measuring throughput"
                 measured = measure_request(request, cache, hooks.should_stop)
                 check = plan_request(request, cache, spent, measured)
+                advice = measured_advice(store, record, check)
+                if advice is not None:  # the advice from measured costs: the one stored, shown and judged
+                    store.add_analysis(run_id, "measured_advice", advice)
+                    if advice["judged"] != request.advised:
+                        request = replace(request, advised=advice["judged"])
+                        check = plan_request(request, cache, spent, measured)  # its arms and curve (pure)
             if check is not None and measured is not None:
                 store.add_analysis(run_id, "check_plan", check.to_dict())
                 for callback in hooks.callbacks:
@@ -184,7 +193,7 @@ def execute_run(
                 request = replace(request, arms=tuple(a for a in request.arms if a in check.budgets()),
                                   arm_budgets=tuple(check.budgets().items()),
                                   arm_pretrain_batches=tuple(batches.items()))  # fmt: skip
-                progress.total = request.total_trials()
+                progress.total = check.trials()
             stage = "while measuring throughput"
             probed = planned.budget_seconds and check is None
             if probed:
@@ -200,10 +209,15 @@ def execute_run(
             stop_if_cancelled()
             executor = make_executor(request.executor, request.address, cpus_per_trial=request.cpus_per_trial)
             trials, curve = _run_trials(request, hooks.callbacks, save, cache, executor.run)
+            below: list[TrialResult] = []  # a planned check's curve trials, below its own size
+            if check is not None and check.curve is not None:
+                curve, below = _check_curve(request, check, trials, hooks.callbacks, save, cache, executor.run)
             analyses = _analyses(request, trials, curve, cache)
             if check is not None:
                 analyses["check_plan"] = check.to_dict()
-            verdict = _verdict(request, trials, check)
+            if advice is not None:
+                analyses["measured_advice"] = advice
+            verdict = _verdict(request, trials, check, below)
     except (QueueCancelled, TrialCancelled, DecodeCancelled):  # the last two: inside the throughput probe
         store.set_status(run_id, RunStatus.CANCELLED, error=f"cancelled {stage}; nothing ran")
         return RunOutcome(run_id, RunStatus.CANCELLED, (), None, {}, f"cancelled {stage}")
@@ -219,8 +233,8 @@ def execute_run(
         message = f"{error.__class__.__name__}: {error}"
         store.set_status(run_id, RunStatus.FAILED, error=message)
         return RunOutcome(run_id, RunStatus.FAILED, tuple(), None, {}, message)
-    status = _finish(store, run_id, trials, analyses, verdict)
-    return RunOutcome(run_id, status, tuple(trials), verdict, analyses, store.run(run_id).error)
+    status = _finish(store, run_id, [*trials, *below], analyses, verdict)
+    return RunOutcome(run_id, status, tuple(trials), verdict, analyses, store.run(run_id).error, tuple(below))
 
 
 def text_columns(base: TrialConfig) -> tuple[str | None, str | None]:
@@ -258,13 +272,38 @@ def _run_trials(request: RunRequest, callbacks, save, cache, runner) -> tuple[li
     return run_suite(request.suite(), callbacks, save, cache, runner), None
 
 
+def check_curve_config(request: RunRequest, check: CheckPlan) -> CurveConfig:
+    """The planned check's learning curve as a curve run: its arms at its sizes, each at the plan's budget."""
+    curve = check.curve
+    return CurveConfig(request.trial_base, curve.arms, curve.sizes, request.seeds, curve.budgets)
+
+
+def _check_curve(request: RunRequest, check: CheckPlan, trials: list[TrialResult], callbacks, save, cache,
+                 runner) -> tuple[CurveResult | None, list[TrialResult]]:  # fmt: skip
+    """The check's curve below its size (the curve command's path), analysed with the check's own trials of
+    those arms as its largest point; and its trials. Nothing when the check was cancelled before it."""
+    if any(t.status == TrialStatus.CANCELLED for t in trials):
+        return None, []
+    config = check_curve_config(request, check)
+    below = run_curve(config, callbacks, save, cache, runner)
+    whole = replace(config, sizes=(*config.sizes, check.examples))
+    notes = size_notes(whole.sizes, len(whole.seeds))
+    if any(t.status == TrialStatus.CANCELLED for t in below.trials):
+        notes.append("cancelled: the curve is incomplete")
+    at_check = [t for t in trials if t.config.arm in config.arms]
+    return analyse_curve(whole, [*below.trials, *at_check], cache.hits, notes), list(below.trials)
+
+
 def _analyses(request: RunRequest, trials: list[TrialResult], curve: CurveResult | None, cache) -> dict[str, Any]:
-    """What a finished run stores besides its trials: per-arm summary; for curves the curve and LogME."""
+    """What a finished run stores besides its trials: per-arm summary (a planned check's: at its own size);
+    for curves the curve, and for the curve command LogME."""
     analyses: dict[str, Any] = {"summary": [asdict(s) for s in summarise(trials)],
                                 "dataset": dataset_facts(request, cache)}  # fmt: skip
     if curve is None:
         return analyses
     analyses["curve"] = curve.analysis()
+    if request.kind != RunKind.CURVE:  # a planned check's small curve: the projection is its purpose
+        return analyses
     base = request.base
     try:
         if is_text_dataset(base.dataset):
@@ -309,6 +348,7 @@ class MeasuredRates:
     examples: int  # the training examples the arms were measured at
     available: int  # the dataset's training images
     seconds: float  # loading the data and models and probing
+    classes: int = 0  # the data's classes: no curve size under two per class
 
 
 def measure_request(
@@ -324,7 +364,7 @@ def measure_request(
     available = len(make_splits(data.labels, base.split_seed).train)
     examples = training_examples(base, available) or available
     rates = measure_rates(replace(base, examples=examples), request.arms, cache, should_stop=should_stop)
-    return MeasuredRates(rates, examples, available, time.monotonic() - started)
+    return MeasuredRates(rates, examples, available, time.monotonic() - started, data.num_classes)
 
 
 def plan_request(
@@ -339,8 +379,29 @@ def plan_request(
     return plan_check(
         request.question, measured.rates, measured.examples, request.check_minutes * 60,
         spent_seconds + measured.seconds, DEVICE_COMPUTE.get(device.type, "cpu"), len(request.seeds),
-        arms_for_strategy(request.advised) if request.advised else (), measured.available,
+        arms_for_strategy(request.advised) if request.advised else (), measured.available, measured.classes,
     )  # fmt: skip
+
+
+def measured_advice(store: RunStore, record: Any, check: CheckPlan) -> dict[str, Any] | None:
+    """The advice for the run's stored profile with the costs the check measured (the advisor's second and last
+    call in a command, after the questionnaire's), stored as the profile's latest recommendation.
+
+    Returns what changed: the strategy judged (the measured advice's, when the check trains one of its
+    arms), both advices' top strategies and confidence, and one line of words ("" when nothing changed).
+    """
+    if not record.profile_id or not check.costs:
+        return None
+    answers, before = store.profile(record.profile_id), store.recommendation(record.profile_id)
+    if answers is None or before is None:
+        return None
+    after = recommend(profile_from_mapping(answers), measured_costs(check)).to_dict()
+    store.save_recommendation(record.profile_id, after)
+    trained = any(arm in check.budgets() for arm in arms_for_strategy(after["strategy"]))
+    judged = after["strategy"] if trained else before["strategy"]
+    return {"questionnaire": before["strategy"], "questionnaire_confidence": before["confidence"],
+            "measured": after["strategy"], "measured_confidence": after["confidence"], "judged": judged,
+            "text": advice_change(before, after, trained)}  # fmt: skip
 
 
 def fixed_question(request: RunRequest, trials: list[TrialResult]) -> dict[str, Any] | None:
@@ -357,13 +418,16 @@ def fixed_question(request: RunRequest, trials: list[TrialResult]) -> dict[str, 
     }  # fmt: skip
 
 
-def _verdict(request: RunRequest, trials: list[TrialResult], check: CheckPlan | None = None) -> dict[str, Any] | None:
+def _verdict(
+    request: RunRequest, trials: list[TrialResult], check: CheckPlan | None = None, below: Sequence[TrialResult] = ()
+) -> dict[str, Any] | None:
+    """The verdict at the judged size; a planned check's curve (its trials below the check's size) projects it."""
     if not request.advised:
         return None
     size = request.judged_size()
     judged = [t for t in trials if size is None or t.config.examples == size]
     question = check.verdict_question() if check is not None else fixed_question(request, judged)
-    return make_verdict(request.advised, judged, question, curve=trials).to_dict()
+    return make_verdict(request.advised, judged, question, curve=[*trials, *below]).to_dict()
 
 
 def _finish(

@@ -19,6 +19,7 @@ from advisor.jsonfile import JSONFileError, JSONSpec, load_json_file
 from bench.errors import BenchInputError
 from bench.evidence.summary import summarise
 from bench.runs.store import MOVE_IT, RunStore, StoreError
+from bench.train.check import at_check_size
 from bench.train.result import TrialResult
 
 CSV_COLUMNS = (
@@ -69,7 +70,7 @@ def export_run(store: RunStore, run_id: str, folder: Path) -> Path:
         "kind": record.kind,
         "status": record.status,
         "config": record.config,
-        "summary": [asdict(s) for s in summarise(trials)],
+        "summary": [asdict(s) for s in summarise(at_check_size(trials, record.analyses.get("check_plan")))],
         **analyses,
         "verdict": store.verdict(run_id),
         "trials": [t.to_dict() for t in trials],

@@ -191,6 +191,12 @@ class RunStore:
                 )
         return profile_id
 
+    def save_recommendation(self, profile_id: str, recommendation: dict[str, Any]) -> None:
+        """A newer recommendation for a stored profile (a check's measured costs): the one read from now on."""
+        with self._write() as db:
+            db.execute("INSERT INTO recommendations VALUES (?, ?, ?, ?)",
+                       (new_id(), profile_id, _now(), json.dumps(recommendation)))  # fmt: skip
+
     def profile(self, profile_id: str) -> dict[str, Any] | None:
         with self._connect() as db:
             row = db.execute("SELECT answers FROM profiles WHERE id = ?", (profile_id,)).fetchone()
@@ -199,7 +205,8 @@ class RunStore:
     def recommendation(self, profile_id: str) -> dict[str, Any] | None:
         with self._connect() as db:
             row = db.execute(
-                "SELECT id, body FROM recommendations WHERE profile_id = ? ORDER BY created DESC LIMIT 1", (profile_id,)
+                "SELECT id, body FROM recommendations WHERE profile_id = ? ORDER BY created DESC, rowid DESC LIMIT 1",
+                (profile_id,),
             ).fetchone()
         return self._json(row["body"], "recommendations", "body", row["id"]) if row else None
 

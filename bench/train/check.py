@@ -16,6 +16,12 @@ rates into a plan, and is pure: tests feed it rates and the seconds already spen
   When it does not, the plan says so before training, names the bound that would measure it,
   and gives every arm equal seconds within the bound instead (:attr:`CheckRegime.DEMO`); an
   arm that cannot pass the health floor in its share is left out, never run starved.
+* To the person's size: when the profile has more labels than the check trains on, the plan adds a
+  small learning curve when the bound leaves room for it after the arms (within the same margin): the
+  advised arm and its rival across the scratch/pretrained line, at two or three sizes below the
+  check's, each trial at the epochs its schedule buys at the check's size, with the check's seeds. The
+  check's own trials are the curve's largest point; the verdict projects the curve to the person's
+  count. When it does not fit, the plan says why and which bound would include it.
 * The cost at full scale: per arm, the training time for the profile's whole labeled set on
   this machine from the measured rate; where the profile's compute differs from this machine
   the time on theirs is scaled by a fixed factor and marked so.
@@ -45,6 +51,11 @@ CHECK_MARGIN = 0.8
 # a rate measured over a few steps varies, and an arm that lands just short of the floor is wasted.
 FLOOR_MARGIN = 1.3
 MIN_FIT_EXAMPLES = 50  # fewer labels than this says little about the person's data: not offered
+# The learning curve's sizes below the check's, as fractions of it: three when they fit, else two
+# (with the check's own size that is four or three points: the power law needs three, a back-test four).
+CURVE_FRACTIONS = ((1 / 8, 1 / 4, 1 / 2), (1 / 4, 1 / 2))
+MIN_CURVE_EXAMPLES = 50  # no curve point smaller than this (nor under two examples per class)
+EXTRAPOLATION = 30  # as bench.evidence.curve: no projection beyond 30x the largest size measured
 # What this machine is, in the profile's compute words (advisor.profile COMPUTES).
 DEVICE_COMPUTE = {"cpu": "cpu", "cuda": "single_gpu", "mps": "single_gpu"}
 
@@ -140,6 +151,21 @@ class FullScaleCost:
 
 
 @dataclass(frozen=True)
+class CurvePlan:
+    """The small learning curve a check adds below its own size, to project to the person's labeled count."""
+
+    arms: tuple[str, ...]  # the advised arm, then its rival
+    sizes: tuple[int, ...]  # below the check's size; the check's own trials are the curve's largest point
+    seeds: int  # the check's seeds: an interval needs two or more at every size
+    budgets: tuple[tuple[str, int, float | None], ...]  # (arm, size, trial budget); None: until converged
+    seconds: float  # all of the curve's trials, projected
+    text: str
+
+    def trials(self) -> int:
+        return len(self.arms) * len(self.sizes) * self.seeds
+
+
+@dataclass(frozen=True)
 class CheckPlan:
     """What the check will train, what it measures and what it cannot, decided before training."""
 
@@ -161,6 +187,13 @@ class CheckPlan:
     lines: tuple[str, ...] = ()  # the plan in the engine's words
     # DEMO: about how many examples the person's question fits within the bound (times scale with examples)
     examples_that_fit: int | None = None
+    curve: CurvePlan | None = None  # the learning curve to the person's size, when the bound allows it
+    curve_reason: str = ""  # the profile has more labels than the check, and no curve: why
+    curve_minutes: int | None = None  # the bound that would include the curve, when a larger one would
+
+    def trials(self) -> int:
+        """Every trial the check runs: the arms at the check's size, then the curve's."""
+        return len(self.arms) * self.seeds + (self.curve.trials() if self.curve else 0)
 
     def budgets(self) -> dict[str, float | None]:
         """Each planned arm's trial budget (None: until converged)."""
@@ -188,6 +221,7 @@ class CheckPlan:
             "bound_minutes": self.bound_seconds / 60,
             "arms": {s.arm: s.regime for s in self.arms},
             "left_out": [arm for arm, _ in self.left_out],
+            **({"curve_reason": self.curve_reason, "curve_minutes": self.curve_minutes} if self.curve_reason else {}),
         }
 
 
@@ -236,12 +270,13 @@ def plan_check(
     seeds: int = 1,
     advised_arms: Sequence[str] = (),
     available_examples: int | None = None,
+    classes: int = 0,
 ) -> CheckPlan:
     """Plan the check from the measured rates (pure).
 
     ``examples``: what the check trains on; ``spent_seconds``: the bound already used (loading,
     probing); ``available_examples``: the dataset's training images, for the note when the
-    profile says more. Raises :class:`ConfigError` naming ``check_minutes`` when the bound
+    profile says more; ``classes``: the data's classes (no curve size under two per class). Raises :class:`ConfigError` naming ``check_minutes`` when the bound
     cannot train two arms past the floor, and ``time_budget_hours`` when the person's budget
     is smaller than the cheapest arm's cost at their size.
     """
@@ -282,12 +317,120 @@ def plan_check(
     if regime == CheckRegime.DEMO and question_seconds > spent_seconds:
         fit = int(n * (bound_seconds - spent_seconds) * CHECK_MARGIN / (question_seconds - spent_seconds))
         fit = fit if MIN_FIT_EXAMPLES <= fit < n else None
+    curve, curve_reason, curve_minutes = None, "", None
+    if labels > n:
+        by_arm = {r.arm: r for r in rates}
+        curve, curve_reason, curve_minutes = _plan_curve(
+            by_arm, arms, question_arms, n, labels, bound_seconds, spent_seconds, seeds, advised_arms, classes,
+            question_seconds,
+        )  # fmt: skip
     plan = CheckPlan(
         regime, question, device_compute, scaled, round(budget_here, 1), n, seeds, bound_seconds,
         round(spent_seconds, 1), round(question_seconds, 1), per_arm, arms, left_out, costs, tuple(notes),
-        examples_that_fit=fit,
+        examples_that_fit=fit, curve=curve, curve_reason=curve_reason, curve_minutes=curve_minutes,
     )  # fmt: skip
     return _with_lines(plan)
+
+
+def _curve_arms(schedules: Sequence[ArmSchedule], advised_arms: Sequence[str]) -> tuple[str, ...] | str:
+    """The advised arm and its rival across the scratch/pretrained line (the crossover's two sides), listed
+    first among the planned arms; or why there is no pair."""
+    planned = [s.arm for s in schedules]
+    advised = next((a for a in advised_arms if a in planned), None)
+    if advised is None:
+        return "the advised arm is not trained in this check"
+    family = get_arm(advised).family
+    others = [a for a in planned if a not in advised_arms]
+    across = [a for a in others if (get_arm(a).family == ArmFamily.SCRATCH) == family.uses_pretraining]
+    rival = next(iter(across or others), None)
+    return (advised, rival) if rival is not None else "no rival arm is trained in this check"
+
+
+def _curve_trial(rate: ArmRate, schedule: ArmSchedule, size: int, n: int) -> tuple[float | None, float] | None:
+    """(budget, projected seconds) of one curve trial at ``size``: the epochs the arm's schedule buys at the
+    check's size ``n`` (until converged stays so); None when that is under the health floor there (for an
+    arm until converged: when its epoch cap gives fewer steps than the floor on ``size`` examples)."""
+    if schedule.budget_seconds is None:
+        per_epoch = rate.steps_per_epoch(size)
+        if rate.gradient and rate.epochs_to_converge * per_epoch < floor_steps(per_epoch):
+            return None
+        return None, rate.converge_seconds(size) or 0.0
+    budget = schedule.budget_seconds * size / n
+    floor = rate.floor_seconds(size)
+    if budget < 1.0 or (floor is not None and budget < FLOOR_MARGIN * floor):
+        return None
+    return round(budget, 1), budget + rate.fixed_seconds
+
+
+def _curve_shapes(
+    rates: Mapping[str, ArmRate], schedules: Mapping[str, ArmSchedule], arms: Sequence[str], n: int, seeds: int,
+    smallest: int,
+) -> list[tuple[tuple[int, ...], tuple[tuple[str, int, float | None], ...], float]]:  # fmt: skip
+    """The curves these schedules allow, preferred first: (sizes, budgets, seconds); sizes where an arm
+    would be under the floor are dropped, and a curve needs two sizes below the check's."""
+    shapes = []
+    for fractions in CURVE_FRACTIONS:
+        sizes = sorted({int(n * f) for f in fractions if int(n * f) >= smallest})
+        trials = {size: [(arm, _curve_trial(rates[arm], schedules[arm], size, n)) for arm in arms] for size in sizes}
+        sizes = [size for size in sizes if all(t is not None for _, t in trials[size])]
+        if len(sizes) < 2:
+            continue
+        budgets = tuple((arm, size, t[0]) for size in sizes for arm, t in trials[size])
+        seconds = seeds * sum(t[1] for size in sizes for _, t in trials[size])
+        shapes.append((tuple(sizes), budgets, seconds))
+    return shapes
+
+
+def _plan_curve(
+    rates: Mapping[str, ArmRate], schedules: Sequence[ArmSchedule], question_arms: Sequence[ArmSchedule], n: int,
+    labels: int, bound: float, spent: float, seeds: int, advised_arms: Sequence[str], classes: int,
+    question_seconds: float,
+) -> tuple[CurvePlan | None, str, int | None]:  # fmt: skip
+    """The curve that fits after the arms within the plan's margin, or (None, why, the bound in minutes that
+    would include one)."""
+    if labels > n * EXTRAPOLATION:
+        return None, (
+            f"your {labels:,} labels are more than {EXTRAPOLATION}x the {n:,} checked: a curve below them would "
+            f"not reach yours (a check on at least {math.ceil(labels / EXTRAPOLATION):,} examples would)"
+        ), None  # fmt: skip
+    arms = _curve_arms(schedules, advised_arms)
+    if isinstance(arms, str):
+        return None, arms, None
+    smallest = max(MIN_CURVE_EXAMPLES, 2 * classes)
+    if int(n * CURVE_FRACTIONS[-1][-2]) < smallest:
+        return None, (f"the check trains on {n:,} examples: too few for two curve sizes below it of at least "
+                      f"{smallest:,} each"), None  # fmt: skip
+    words = ", ".join(arms)
+    room = (bound - spent) * CHECK_MARGIN - seeds * sum(s.projected_seconds for s in schedules)
+    shapes = _curve_shapes(rates, {s.arm: s for s in schedules}, arms, n, seeds, smallest)
+    fitting = [shape for shape in shapes if shape[2] <= room]
+    if fitting:
+        sizes, budgets, seconds = fitting[0]
+        at = ", ".join(f"{size:,}" for size in sizes)
+        text = (
+            f"a learning curve at sizes {at} (and the check's {n:,}) for arms {words}, {seeds} seed"
+            f"{'' if seeds == 1 else 's'}: about {duration_words(seconds)}; it projects to your {labels:,} labels"
+            + ("" if seeds > 1 else " (one seed: no interval)")
+        )
+        return CurvePlan(arms, sizes, seeds, budgets, round(seconds, 1), text), "", None
+    # What a larger bound would buy: the question's schedules, and the cheapest curve they allow.
+    question = {s.arm: s for s in question_arms}
+    wanted = _curve_shapes(rates, question, arms, n, seeds, smallest) if all(a in question for a in arms) else []
+    minutes = None
+    if wanted:
+        cheapest = min(shape[2] for shape in wanted)
+        minutes = math.ceil((spent + (question_seconds - spent + cheapest) / CHECK_MARGIN) / 60)
+    if not shapes:
+        by_arm = {s.arm: s for s in schedules}
+        sizes = [int(n * f) for f in CURVE_FRACTIONS[0] if int(n * f) >= smallest]
+        short = [a for a in arms if any(_curve_trial(rates[a], by_arm[a], size, n) is None for size in sizes)]
+        return None, (f"{', '.join(short)} cannot pass the health floor at two sizes below the {n:,} checked, at "
+                      "the epochs this check gives them"), minutes  # fmt: skip
+    cheapest = min(shapes, key=lambda shape: shape[2])
+    return None, (
+        f"a learning curve for {words} at {', '.join(f'{size:,}' for size in cheapest[0])} needs about "
+        f"{duration_words(cheapest[2])}; the bound leaves {duration_words(max(room, 0))} after the arms"
+    ), minutes  # fmt: skip
 
 
 def _question_schedule(rate: ArmRate, n: int, labels: int, scaled_budget: float, question: Question) -> ArmSchedule:
@@ -399,7 +542,9 @@ def _with_lines(plan: CheckPlan) -> CheckPlan:
     needed = math.ceil(plan.question_seconds / 60)
     if plan.answers_question:
         lines.append(
-            f"This check measures your question: about {duration_words(plan.question_seconds)} in all, within the bound."
+            f"This check measures your question: about {duration_words(plan.question_seconds)} in all"
+            + (f" ({duration_words(plan.question_seconds + plan.curve.seconds)} with the curve)" if plan.curve else "")
+            + ", within the bound."
         )
     else:
         lines.append(
@@ -409,6 +554,11 @@ def _with_lines(plan: CheckPlan) -> CheckPlan:
                if plan.examples_that_fit else "")
             + f". It measures instead every arm at {plan.per_arm_seconds:g} s (a demo, not your budget)."
         )  # fmt: skip
+    if plan.curve is not None:
+        lines.append(f"  {plan.curve.text[:1].upper()}{plan.curve.text[1:]}.")
+    elif plan.curve_reason:
+        fix = f"; a check of {plan.curve_minutes} minutes would include one" if plan.curve_minutes else ""
+        lines.append(f"  No learning curve to project to your {q.labeled_examples:,} labels: {plan.curve_reason}{fix}.")
     lines += [f"  note: {note}" for note in plan.notes]
     return CheckPlan(**{**plan.__dict__, "lines": tuple(lines)})
 
@@ -417,15 +567,29 @@ def _round(value: float | None, digits: int = 1) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def measured_costs(plan: CheckPlan) -> MeasuredCosts:
+def at_check_size(trials: Sequence[Any], check_plan: Mapping[str, Any] | None) -> list[Any]:
+    """A stored run's trials at the check's own size: a planned check's curve trials (``check_plan.curve``) left out.
+
+    >>> from types import SimpleNamespace as T
+    >>> trials = [T(config=T(examples=None)), T(config=T(examples=250))]
+    >>> len(at_check_size(trials, {"curve": {"sizes": [250, 500]}})), len(at_check_size(trials, None))
+    (1, 2)
+    """
+    sizes = set(((check_plan or {}).get("curve") or {}).get("sizes") or ())
+    return [t for t in trials if t.config.examples not in sizes]
+
+
+def measured_costs(plan: CheckPlan | Mapping[str, Any]) -> MeasuredCosts:
     """The plan's measured costs as the advisor takes them (``advisor.recommend(profile, measured)``).
 
     Per strategy: seconds per pass over the profile's labeled set at the rate measured here, on this
     machine's compute. A strategy two arms measure (scratch: the compact CNN and the backbone's own
-    architecture) takes its own-named arm, else the faster.
+    architecture) takes its own-named arm, else the faster. ``plan`` may be a stored one (its dict).
     """
+    stored = plan["costs"] if isinstance(plan, Mapping) else plan.costs
+    costs = [FullScaleCost(**c) if isinstance(c, Mapping) else c for c in stored]
     by_strategy: dict[str, FullScaleCost] = {}
-    for cost in plan.costs:
+    for cost in costs:
         strategy = get_arm(cost.arm).strategy
         held = by_strategy.get(strategy)
         if held is None or (
@@ -438,3 +602,25 @@ def measured_costs(plan: CheckPlan) -> MeasuredCosts:
             for strategy, cost in by_strategy.items()
         )
     )
+
+
+def advice_change(before: Mapping[str, Any], after: Mapping[str, Any], trained: bool = True) -> str:
+    """One line on how measured costs changed the questionnaire's advice (``Recommendation.to_dict()``s); ''
+    when they did not.
+
+    >>> advice_change({"strategy": "linear_probe", "confidence": 0.72}, {"strategy": "scratch", "confidence": 0.6})
+    'With the throughput measured here instead of the fixed CPU-to-GPU factor, the advice changes from linear_probe (72%) to scratch (60%).'
+    """
+    why = "With the throughput measured here instead of the fixed CPU-to-GPU factor"
+    if before["strategy"] != after["strategy"]:
+        line = (
+            f"{why}, the advice changes from {before['strategy']} ({before['confidence']:.0%}) to {after['strategy']} "
+            f"({after['confidence']:.0%})."
+        )
+        return line + ("" if trained else f" This check does not train it: the verdict judges {before['strategy']}.")
+    if round(before["confidence"], 2) != round(after["confidence"], 2):
+        return (
+            f"{why}, the advice stays {after['strategy']}; its confidence goes from {before['confidence']:.0%} to "
+            f"{after['confidence']:.0%}."
+        )
+    return ""

@@ -92,16 +92,33 @@ def check_form_plan(check: Mapping[str, Any]) -> FormPlan:
         measures = (
             f"This check measures your question ({question}) on {check['examples']:,} examples: about {needed} "
             f"in all, within {bound}."
-        )
+        ) + curve_sentence(check)
         return FormPlan(tuple(arms), measures, lines=lines, field="check_minutes")
     minutes = math.ceil(check["question_seconds"] / 60)
     measures = (
         f"This check measures every arm at {check['per_arm_seconds']:g} s per trial within {bound}: a demo, "
         "not your budget."
-    )
+    ) + curve_sentence(check)
     cannot = f"It cannot measure your question ({question}) within {bound}: that takes about {needed}; a check of {minutes} minutes would."  # fmt: skip
     return FormPlan(tuple(arms), measures, cannot, float(minutes), "check_minutes",
                     f"Use a check of {minutes} minutes", lines)  # fmt: skip
+
+
+def curve_sentence(check: Mapping[str, Any]) -> str:
+    """The learning curve a planned check adds to project to the person's labels, or why it has none ('' when
+    the check trains on all of them)."""
+    curve, labels = check.get("curve"), check["question"]["labeled_examples"]
+    if curve:
+        sizes = ", ".join(f"{size:,}" for size in curve["sizes"])
+        return (
+            f" It adds a learning curve for {' and '.join(arm_label(a) for a in curve['arms'])} at {sizes} examples "
+            f"(about {duration_words(curve['seconds'])}) to project to your {labels:,} labels."
+        )
+    if check.get("curve_reason"):
+        minutes = check.get("curve_minutes")
+        fix = f"; a check of {minutes} minutes would include one" if minutes else ""
+        return f" No learning curve to project to your {labels:,} labels: {plain(check['curve_reason'])}{fix}."
+    return ""
 
 
 def plan_arms_of(budget_plan: Sequence[Mapping[str, Any]], budget: float) -> list[ArmLine]:

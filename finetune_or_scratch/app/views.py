@@ -318,7 +318,7 @@ def verdict_view(verdict: dict | None, record: RunRecord | None = None) -> None:
     if isinstance(comparison, dict):
         st.markdown(comparison_sentence(comparison) + ".")
     if isinstance(verdict.get("projection"), dict):
-        st.write(plain(projection_words(verdict["projection"])))
+        st.write(plain(projection_words(verdict["projection"], CHECK_NAMES)))
     arms = verdict.get("arms")
     if isinstance(arms, list) and arms and all(isinstance(a, dict) for a in arms):
         st.table(_evidence_table(arms), hide_index=True)  # static: wraps at narrow widths instead of scrolling
@@ -345,6 +345,9 @@ def check_plan_view(record: RunRecord) -> None:
     plan = record.analyses.get("check_plan")
     if not plan:
         return
+    change = (record.analyses.get("measured_advice") or {}).get("text")
+    if change:  # the advice judged is the one with the costs this check measured
+        st.info(plain(change), icon="📏")
     costs = plan.get("costs") or []
     if costs:
         st.subheader("Cost at full scale")

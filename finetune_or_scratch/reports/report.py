@@ -53,6 +53,8 @@ class Report:
     # The run's data: files held and used, every file skipped or ignored with why, how intensities were scaled.
     dataset: dict[str, Any] = field(default_factory=dict)
     check_plan: dict[str, Any] | None = None  # a planned check: the plan before training and the cost at full scale
+    # A planned check's advice from its measured costs (bench.runs.execute.measured_advice): what changed, in words.
+    measured_advice: dict[str, Any] | None = None
 
 
 def build_report(
@@ -94,6 +96,7 @@ def build_report(
         environment=environment,
         dataset=dict(analyses.get("dataset") or {}),
         check_plan=analyses.get("check_plan"),
+        measured_advice=analyses.get("measured_advice"),
     )
 
 
@@ -126,6 +129,9 @@ def render_markdown(report: Report) -> str:
         f"**{arm_label(rec['strategy'])}**, confidence {rec['confidence']:.0%} (the chance it measures best).",
         "",
     ]
+    if report.measured_advice:  # the recommendation stored after the check: its budget factors used measured costs
+        lines += [plain(report.measured_advice.get("text") or "With the throughput measured here instead of the "
+                        "fixed CPU-to-GPU factor, the advice is the same."), ""]  # fmt: skip
     ranking = rec["ranking"]
     notes = any(r.get("note") for r in ranking)
     lines += _table(
@@ -204,7 +210,8 @@ def _measured_markdown(report: Report) -> list[str]:
     lines += _data_markdown(report.dataset, unit)
     if not report.trials:
         return [*lines, "No validation run yet." if not run else "No trial finished."]
-    curve_run = config.get("kind") == RunKind.CURVE or bool(report.curve)
+    # A planned check's small curve is not averaged into its summary: that is at the check's own size.
+    curve_run = config.get("kind") == RunKind.CURVE or (bool(report.curve) and not report.check_plan)
     lines += [
         "Accuracy per arm, averaged over every training size and seed (the learning curve below has each size):"
         if curve_run
@@ -315,8 +322,8 @@ def _verdict_markdown(verdict: dict[str, Any] | None) -> list[str]:
     text = ". ".join(_sentence(p) for p in parts)
     question = verdict.get("question")
     lines = ["", "## Verdict", ""]
+    names = {"check_minutes": "a check bound (--check-minutes) of"}
     if question:
-        names = {"check_minutes": "a check bound (--check-minutes) of"}
         lines += [f"*{plain(question_words(question, names))}*", ""]
         if question.get("regime") != CheckRegime.YOUR_BUDGET and head:
             head = f"**{outcome} for this check, not your question**: "
@@ -326,7 +333,7 @@ def _verdict_markdown(verdict: dict[str, Any] | None) -> list[str]:
         lines.append("")
         lines.append(comparison_sentence(c) + ".")
     if isinstance(verdict.get("projection"), dict):
-        lines += ["", plain(projection_words(verdict["projection"]))]
+        lines += ["", plain(projection_words(verdict["projection"], names))]
     if verdict.get("not_computed"):
         missing = verdict["not_computed"]
         lines.append("")

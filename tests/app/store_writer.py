@@ -46,3 +46,41 @@ def write_finished_run(path, session="s") -> str:
     store.set_progress(run_id, {"done": 2, "total": 2})
     store.set_status(run_id, "completed")
     return run_id
+
+
+def write_planned_check(path, answers, recommendation, session="s") -> str:
+    """A finished planned check of ``answers`` as the worker leaves it: its plan with the cost at full scale
+    (from rates given here, no probe), the advice its measured costs gave, two trials and a verdict."""
+    from advisor import recommend
+    from advisor.profile import profile_from_mapping
+    from bench.train.check import ArmRate, Question, advice_change, measured_costs, plan_check
+    from bench.vocabulary import ArmFamily
+
+    store = RunStore(path)
+    rates = (ArmRate("linear_probe", ArmFamily.PROBE, 1266.0, eval_images=2000, fixed_seconds=2.0),
+             ArmRate("scratch", ArmFamily.SCRATCH, 247.0, epochs_to_converge=30, fixed_seconds=1.0))  # fmt: skip
+    question = Question(answers["time_budget_hours"], answers["compute"], answers["labeled_examples"])
+    plan = plan_check(question, rates, answers["labeled_examples"], 3600, 20, "cpu", advised_arms=("linear_probe",))
+    config = {"kind": "run", "arms": ["linear_probe", "scratch"], "seeds": [0], "sizes": [], "advised": "linear_probe",
+              "dataset_label": "fashion-mnist", "check_minutes": 60.0,
+              "base": {"dataset": "fashion-mnist", "arm": "linear_probe", "examples": None, "budget_seconds": 20.0,
+                       "device": "auto", "seed": 0}}  # fmt: skip
+    profile_id = store.save_profile(answers, recommendation)
+    run_id = store.create_run("run", config, session=session, profile_id=profile_id)
+    for arm, accuracy in (("linear_probe", 0.82), ("scratch", 0.86)):
+        store.add_trial(run_id, {"trial_id": arm, "config": {"arm": arm, "seed": 0}, "status": "completed",
+                                 "test_accuracy": accuracy, "test_macro_f1": accuracy - 0.01, "train_examples": 1000,
+                                 "time_train_s": 60.0, "images_per_second": 247.0, "device": "cpu (test)"})  # fmt: skip
+    measured = recommend(profile_from_mapping(answers), measured_costs(plan)).to_dict()
+    store.save_recommendation(profile_id, measured)
+    store.add_analysis(run_id, "check_plan", plan.to_dict())
+    store.add_analysis(run_id, "measured_advice", {
+        "questionnaire": recommendation["strategy"], "measured": measured["strategy"], "judged": measured["strategy"],
+        "text": advice_change(recommendation, measured),
+    })  # fmt: skip
+    store.set_verdict(run_id, {"outcome": "inconclusive", "summary": "scratch vs linear_probe: +0.040 accuracy",
+                               "reason": "one seed", "advised": measured["strategy"],
+                               "question": plan.verdict_question()})  # fmt: skip
+    store.set_progress(run_id, {"done": 2, "total": 2})
+    store.set_status(run_id, "completed")
+    return run_id

@@ -407,3 +407,21 @@ def test_the_run_panel_shows_the_plan_the_run_stored_before_training(app, tmp_pa
     assert "10 s would train it enough" in shown
     assert {"Macro-F1", "Training s", "Images/s"} <= set(at.table[0].value.columns)
     assert not at.exception
+
+
+def test_a_planned_check_of_this_profile_puts_its_measured_costs_beside_the_ranking_and_the_verdict(app, tmp_path):
+    from advisor import load_profile, recommend
+    from finetune_or_scratch.app.state import SAMPLE_PROFILE
+    from tests.app.store_writer import write_planned_check
+
+    profile = load_profile(SAMPLE_PROFILE)  # the questionnaire's answers when the app opens
+    run_id = write_planned_check(tmp_path / "runs.db", profile.to_dict(), recommend(profile).to_dict())
+    at = open_page(tmp_path, "recommendation.py", run_id)
+    assert any("instead of the fixed CPU-to-GPU factor" in i for i in texts(at, "info"))  # changed or the same
+    assert any(f"from the throughput run {run_id} measured on this machine" in c for c in texts(at, "caption"))
+    costs = next(t.value for t in at.table if "Epochs your budget buys" in t.value.columns)
+    assert "To converge on 1,000 labels here" in costs.columns and len(costs) == 2
+    verdict = open_page(tmp_path, "verdict.py", run_id)
+    assert "Cost at full scale" in texts(verdict, "subheader")
+    assert any("Epochs your budget buys" in t.value.columns for t in verdict.table)
+    assert not at.exception and not verdict.exception

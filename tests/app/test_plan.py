@@ -64,3 +64,16 @@ def test_a_hybrid_whose_smallest_pretraining_step_outlasts_its_share_is_named_be
     line = next(line for line in plan.arms if line.arm == "hybrid_scratch")
     assert not line.enough and "cannot be measured in 5 s here: one pretraining step takes longer" in line.text
     assert plan.suggestion >= 65  # eight steps of 16 images at 4 images/s in half the budget
+
+
+def test_a_stored_check_plan_says_what_curve_it_adds_to_reach_the_persons_labels_or_why_not():
+    question = Question(1.0, "cpu", 10_000)
+    roomy = plan_check(question, RATES, 1000, 3600.0, 5.0, "cpu", advised_arms=("linear_probe",))
+    shown = check_form_plan(json.loads(json.dumps(roomy.to_dict())))  # as the run panel reads it back
+    assert "It adds a learning curve for Linear probe and Train from scratch at 125, 250, 500 examples" in (
+        shown.measures
+    )
+    tight = plan_check(question, RATES, 1000, 240.0, 5.0, "cpu", advised_arms=("linear_probe",))
+    shown = check_form_plan(json.loads(json.dumps(tight.to_dict())))
+    assert tight.curve is None and "No learning curve to project to your 10,000 labels" in shown.measures
+    assert f"a check of {tight.curve_minutes} minutes would include one" in shown.measures

@@ -225,6 +225,30 @@ def test_a_planned_check_reports_its_question_its_plan_and_the_cost_at_full_scal
     assert json.loads(render(planned, "json"))["check_plan"]["costs"][0]["arm"] == "linear_probe"
 
 
+def test_a_planned_check_reports_the_advice_from_its_measured_costs_and_why_it_could_not_project():
+    from bench.train.check import advice_change
+
+    base = report()
+    change = advice_change(
+        {"strategy": "linear_probe", "confidence": 0.72}, {"strategy": "scratch", "confidence": 0.61}
+    )
+    advice = {"questionnaire": "linear_probe", "measured": "scratch", "judged": "scratch", "text": change}
+    projection = {"examples": 10_000, "measured": [1000], "arms": [], "leader": None, "crossover": "",
+                  "reason": "a learning curve for linear_probe, scratch at 250, 500 needs about 117 s; the bound "
+                  "leaves 0 s after the arms", "bound_minutes": 14}  # fmt: skip
+    planned = build_report(base.profile, base.recommendation, base.run, base.trials,
+                           {**base.verdict, "projection": projection},
+                           {"summary": base.summary, "measured_advice": advice}, created=base.created)  # fmt: skip
+    text = render(planned, "md")
+    assert "instead of the fixed CPU-to-GPU factor, the advice changes from Linear probe (72%) to scratch (61%)" in text
+    assert "At your 10,000 labels: no projection (a learning curve for " in text
+    assert (
+        "the bound leaves 0 s after the arms; a check bound (--check-minutes) of 14 minutes would include a curve)"
+        in text
+    )
+    assert json.loads(render(planned, "json"))["measured_advice"]["judged"] == "scratch"
+
+
 @pytest.mark.parametrize("fmt", ["md", "json"])
 def test_a_report_names_an_uploaded_file_never_its_server_path(fmt):
     stored = "/srv/fos/uploads/0a1b2c3d/my leaves.zip"  # where the app keeps an upload

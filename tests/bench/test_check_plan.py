@@ -1,11 +1,13 @@
 """The check planned from the profile's question: pure plans from given rates (no training)."""
 
+from dataclasses import replace
+
 import pytest
 
 from advisor import example_profile, recommend
 from bench.errors import ConfigError
 from bench.evidence.question import render_costs
-from bench.train.check import ArmRate, Question, full_scale_costs, measured_costs, plan_check
+from bench.train.check import CHECK_MARGIN, ArmRate, Question, full_scale_costs, measured_costs, plan_check
 from bench.vocabulary import ArmFamily, ArmRegime, CheckRegime
 
 # Rates measured in the default run on the 2-core CPU (issue 18): probe 1,266, scratch 247, full fine-tune 68 img/s.
@@ -119,3 +121,87 @@ def test_a_check_plan_converts_into_the_advisors_measured_costs():
     profile = example_profile().replace(labeled_examples=3000, time_budget_hours=1.0, compute="cpu")
     rec = recommend(profile, measured)
     assert "Measured: full_finetune takes 44 s per epoch of your 3,000 labels" in " ".join(r.text for r in rec.reasons)
+
+
+def planned_total(plan):
+    """Every trial the plan runs, the curve's included, and what loading and probing spent."""
+    return total(plan) + (plan.curve.seconds if plan.curve else 0.0)
+
+
+def test_a_check_on_fewer_examples_than_the_profile_adds_a_curve_when_the_bound_allows():
+    # 10,000 labels, 1,000 checked: the arms take about 9 min, a curve of the probe and scratch about 2.5 more.
+    plan = plan_check(Question(1.0, "cpu", 10_000), RATES, 1000, bound_seconds=900, spent_seconds=20,
+                      device_compute="cpu", advised_arms=("linear_probe",), classes=10)  # fmt: skip
+    curve = plan.curve
+    assert curve is not None and not plan.curve_reason
+    assert curve.arms == ("linear_probe", "scratch")  # the advised arm and its rival across the crossover
+    assert curve.sizes == (125, 250, 500) and curve.seeds == plan.seeds
+    budgets = {(arm, size): budget for arm, size, budget in curve.budgets}
+    assert set(budgets.values()) == {None}  # both converge at the check's size, so at the curve's too
+    assert planned_total(plan) <= plan.spent_seconds + (plan.bound_seconds - plan.spent_seconds) * CHECK_MARGIN
+    assert plan.trials() == 3 + 2 * 3
+    assert "A learning curve at sizes 125, 250, 500 (and the check's 1,000) for arms linear_probe, scratch" in (
+        "\n".join(plan.lines)
+    )
+    assert "curve_reason" not in plan.verdict_question()  # there is a curve: nothing to explain
+
+
+def test_a_budget_limited_rival_keeps_its_epochs_at_the_curve_sizes():
+    # Scratch advised; full fine-tuning is budget-limited at 360 s on the 1,000 checked: 10x fewer examples
+    # get 10x fewer seconds (the same epochs); sizes under its health floor are dropped.
+    plan = plan_check(Question(1.0, "cpu", 10_000), RATES, 1000, bound_seconds=3600, spent_seconds=20,
+                      device_compute="cpu", advised_arms=("scratch",))  # fmt: skip
+    assert plan.curve.arms == ("scratch", "linear_probe")  # the first pretrained arm listed
+    rates = {r.arm: r for r in RATES}
+    plan = plan_check(  # listed scratch, then full fine-tuning: that is the rival
+Question(1.0, "cpu", 10_000), (RATES[2], RATES[1]), 1000, bound_seconds=3600,
+                      spent_seconds=20, device_compute="cpu", advised_arms=("scratch",))  # fmt: skip
+    assert plan.curve.arms == ("scratch", "full_finetune")
+    budgets = {(arm, size): budget for arm, size, budget in plan.curve.budgets}
+    for size in plan.curve.sizes:
+        assert budgets[("full_finetune", size)] == pytest.approx(360 * size / 1000, abs=0.1)
+        assert budgets[("full_finetune", size)] >= rates["full_finetune"].floor_seconds(size)
+        assert budgets[("scratch", size)] is None
+
+
+def test_no_curve_when_the_bound_leaves_no_room_and_the_plan_names_the_bound_that_would():
+    plan = plan_check(Question(1.0, "cpu", 10_000), RATES, 1000, bound_seconds=600, spent_seconds=20,
+                      device_compute="cpu", advised_arms=("linear_probe",))  # fmt: skip
+    assert plan.regime == CheckRegime.YOUR_BUDGET and plan.curve is None
+    assert "the bound leaves" in plan.curve_reason and plan.curve_minutes is not None
+    assert planned_total(plan) <= plan.bound_seconds
+    line = next(line for line in plan.lines if "No learning curve" in line)
+    assert f"a check of {plan.curve_minutes} minutes would include one" in line
+    question = plan.verdict_question()
+    assert question["curve_reason"] == plan.curve_reason and question["curve_minutes"] == plan.curve_minutes
+    # The bound it names does include the curve.
+    wider = plan_check(Question(1.0, "cpu", 10_000), RATES, 1000, bound_seconds=plan.curve_minutes * 60,
+                       spent_seconds=20, device_compute="cpu", advised_arms=("linear_probe",))  # fmt: skip
+    assert wider.curve is not None
+    assert planned_total(wider) <= wider.bound_seconds
+
+
+def test_a_demo_leaves_no_room_for_a_curve_and_says_which_check_would_include_one():
+    plan = plan_check(Question(1.0, "cpu", 10_000), RATES, 1000, bound_seconds=180, spent_seconds=25,
+                      device_compute="cpu", advised_arms=("linear_probe",))  # fmt: skip
+    assert plan.regime == CheckRegime.DEMO and plan.curve is None
+    assert plan.curve_minutes > plan.question_seconds / 60  # the question and the curve
+    assert planned_total(plan) <= plan.bound_seconds
+
+
+def test_no_curve_when_the_check_is_too_small_or_the_profile_too_far():
+    few = plan_check(Question(1.0, "cpu", 3000), RATES, 150, bound_seconds=3600, spent_seconds=20,
+                     device_compute="cpu", advised_arms=("linear_probe",))  # fmt: skip
+    assert few.curve is None and "too few for two curve sizes" in few.curve_reason and few.curve_minutes is None
+    far = plan_check(Question(10.0, "cpu", 100_000), RATES, 1000, bound_seconds=3600, spent_seconds=20,
+                     device_compute="cpu", advised_arms=("linear_probe",))  # fmt: skip
+    assert far.curve is None and "more than 30x" in far.curve_reason
+    # Scratch capped at 5 epochs: on 250 of the 1,000 checked that is 20 steps, under the health floor.
+    capped = (RATES[0], replace(RATES[2], epochs_to_converge=5))
+    floor = plan_check(Question(1.0, "cpu", 10_000), capped, 1000, bound_seconds=3600, spent_seconds=20,
+                       device_compute="cpu", advised_arms=("linear_probe",))  # fmt: skip
+    assert floor.curve is None and "scratch cannot pass the health floor" in floor.curve_reason
+    same = plan_check(Question(1.0, "cpu", 1000), RATES, 1000, bound_seconds=3600, spent_seconds=20,
+                      device_compute="cpu", advised_arms=("linear_probe",))  # fmt: skip
+    assert same.curve is None and not same.curve_reason  # every label checked: nothing to project
+    assert "curve_reason" not in same.verdict_question()

@@ -68,3 +68,29 @@ def test_the_verdict_adds_the_projection_when_the_person_has_more_labels():
     assert "At your 20,000 labels (projected from a curve" in render_verdict(verdict)
     assert make_verdict("linear_probe", judged, {**QUESTION, "labeled_examples": 1000}).projection is None
     assert make_verdict("linear_probe", judged).projection is None
+
+
+@pytest.mark.slow  # real training: two arms on 200 digits, then the curve's four smaller trials (5 epochs of 8)
+def test_a_planned_check_on_fewer_labels_than_the_profile_trains_its_curve_and_projects_to_them(tmp_path):
+    from bench.runs.execute import create_run, execute_run
+    from bench.runs.request import RunRequest
+    from bench.runs.store import RunStore
+    from bench.train.check import Question
+    from bench.train.config import TrialConfig
+
+    base = TrialConfig("digits", "linear_probe", examples=200, max_epochs=5, batch_size=8, resolution=32)
+    request = RunRequest("run", base, ("linear_probe", "scratch"), (0,), advised="linear_probe",
+                         target_examples=1500, question=Question(1.0, "cpu", 1500), check_minutes=30.0)  # fmt: skip
+    store = RunStore(tmp_path / "runs.db")
+    outcome = execute_run(store, create_run(store, request, "test"))
+    curve = outcome.analyses["check_plan"]["curve"]
+    assert list(curve["arms"]) == ["linear_probe", "scratch"] and list(curve["sizes"]) == [50, 100]  # 25: too few
+    assert sorted(t.train_examples for t in outcome.curve_trials) == [50, 50, 100, 100]
+    assert {t.train_examples for t in outcome.trials} == {200}  # the verdict and the summary: the check's own
+    assert [s["trials"] for s in outcome.analyses["summary"]] == [1, 1] and outcome.verdict["examples"] == 200
+    assert len(store.trials(outcome.run_id)) == 6  # every trial is stored
+    assert sorted({p["examples"] for p in outcome.analyses["curve"]["points"]}) == [50, 100, 200]
+    projection = outcome.verdict["projection"]
+    assert projection["examples"] == 1500 and list(projection["measured"]) == [50, 100, 200]
+    assert projection["arms"] and projection["leader"] in ("linear_probe", "scratch"), projection
+    assert "At your 1,500 labels (projected from a curve at 50, 100, 200 labels" in projection_words(projection)

@@ -8,6 +8,7 @@ import streamlit as st
 from advisor import recommend
 from advisor.profile import check_answers
 from advisor.strategies import STRATEGY_BY_NAME
+from bench.train.check import measured_costs
 from finetune_or_scratch.app import state
 from finetune_or_scratch.app.navigation import page
 from finetune_or_scratch.reports.charts import factor_chart, factor_chart_height
@@ -19,7 +20,13 @@ if profile is None:
     st.page_link(page("questionnaire.py"), label="Go to the questionnaire", icon="📝")
     st.stop()
 
-rec = recommend(profile)
+# A check of this profile measured every strategy's cost here: the advice takes those costs (its one call).
+store = state.store()
+measured = store.run(state.current_run_id()) if state.current_run_id() else None
+checked = (measured.analyses.get("check_plan") or {}) if measured else {}
+if not (checked.get("costs") and measured.profile_id and store.profile(measured.profile_id) == profile.to_dict()):
+    checked = {}
+rec = recommend(profile, measured_costs(checked)) if checked else recommend(profile)
 top = STRATEGY_BY_NAME[rec.strategy]
 st.title(f"Recommendation: {top.label}")
 st.markdown(f"**{top.summary}**")
@@ -31,6 +38,10 @@ st.metric(
     "(How it decides).",
 )
 st.caption(f"The chance that {top.label.lower()} measures best when the strategies are trained and compared.")
+if checked:
+    change = (measured.analyses.get("measured_advice") or {}).get("text")
+    st.info(plain(change) if change else f"With the throughput run {measured.id} measured on this machine "
+            "instead of the fixed CPU-to-GPU factor: the advice is the same.", icon="📏")  # fmt: skip
 if st.button("Validate this advice", type="primary", key="validate_top", help="Measure the top strategies on data"):
     st.switch_page(page("validation.py"), query_params=state.run_params() or None)
 
@@ -45,12 +56,10 @@ ranking = pd.DataFrame(
 )
 # A static table: it wraps instead of scrolling, so the score column shows at any width.
 st.table(ranking, hide_index=True)
-measured = state.store().run(state.current_run_id()) if state.current_run_id() else None
-costs = (measured.analyses.get("check_plan") or {}).get("costs") if measured else None
-if costs:  # the current run measured every strategy's throughput: what each costs on all of your labels
+if checked:  # the check measured every strategy's throughput: what each costs on all of your labels
     st.caption(f"Cost at full scale, from the throughput run {measured.id} measured on this machine (a projection, "
                "not a full run):")  # fmt: skip
-    st.table(pd.DataFrame(cost_rows(costs)), hide_index=True)
+    st.table(pd.DataFrame(cost_rows(checked["costs"])), hide_index=True)
 recommendation = rec.to_dict()
 # An explicit height: Streamlit's "content" height collapses charts with a band (nominal) y axis.
 st.altair_chart(factor_chart(recommendation), width="stretch", height=factor_chart_height(recommendation))
