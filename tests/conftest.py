@@ -2,18 +2,22 @@ import os
 
 import pytest
 
-# Modules whose tests share one expensive module- or class-scoped fixture (a Streamlit server and a
-# browser, a Ray cluster, a built wheel, a trained model): with pytest-xdist's ``--dist loadgroup`` all
-# of a group run on one worker, so the fixture is built once; every other test goes wherever a worker
-# is free.
-SHARED_FIXTURES = {
-    "tests/e2e/test_browser.py": "browser",
-    "tests/bench/test_executors.py": "ray",
-    "tests/package/test_wheel.py": "wheel",
-    "tests/bench/test_text_arms.py": "text-arms",
-    "tests/bench/test_unlabeled.py": "unlabeled",
-    "tests/advisor/test_evidence_scores.py": "evidence-scores",
-}
+# pytest-xdist runs the suite on two workers with ``--dist loadfile``: every module stays on one worker,
+# so a module's shared fixture (a Streamlit server and a browser, a Ray cluster, a built wheel, loaded
+# weights) is built once. (``--dist loadgroup`` would let one module's tests spread, but its marks are
+# not applied under pytest 9: xdist renames ``item._nodeid``, which pytest 9 no longer reads.)
+# The longest modules start first, in this order (measured with --durations): one that started last
+# would leave a worker running it alone at the end.
+LONGEST_FIRST = (
+    "tests/e2e/test_browser.py",
+    "tests/bench/test_trial.py",
+    "tests/bench/test_executors.py",
+    "tests/bench/test_cli.py",
+    "tests/app/test_pages.py",
+    "tests/bench/test_text_arms.py",
+    "tests/app/test_store.py",
+    "tests/package/test_wheel.py",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -39,11 +43,5 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Group the shared-fixture modules, and start with the groups (the longest units of work), in the
-    order of ``SHARED_FIXTURES``: a long group that starts last leaves one worker running it alone."""
-    order = {group: rank for rank, group in enumerate(SHARED_FIXTURES.values())}
-    for item in items:
-        group = SHARED_FIXTURES.get(item.nodeid.split("::")[0])
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
-    items.sort(key=lambda item: order.get(SHARED_FIXTURES.get(item.nodeid.split("::")[0]), len(order)))
+    rank = {path: position for position, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))

@@ -24,11 +24,12 @@ def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     had_build = (ROOT / "build").exists()
     try:
-        subprocess.run(
+        built = subprocess.run(
             [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out),
              str(ROOT)],
-            check=True, capture_output=True, timeout=300,
+            capture_output=True, text=True, timeout=300,
         )  # fmt: skip
+        assert built.returncode == 0, built.stderr[-3000:]
     finally:
         if not had_build:  # setuptools builds in the source tree; leave it as it was
             shutil.rmtree(ROOT / "build", ignore_errors=True)
