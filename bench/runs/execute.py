@@ -275,7 +275,14 @@ def _run_trials(request: RunRequest, callbacks, save, cache, runner) -> tuple[li
 def check_curve_config(request: RunRequest, check: CheckPlan) -> CurveConfig:
     """The planned check's learning curve as a curve run: its arms at its sizes, each at the plan's budget."""
     curve = check.curve
-    return CurveConfig(request.trial_base, curve.arms, curve.sizes, request.seeds, curve.budgets)
+    return CurveConfig(
+        request.trial_base,
+        curve.arms,
+        curve.sizes,
+        request.seeds,
+        pretrain_batches=request.arm_pretrain_batches,
+        budgets=curve.budgets,
+    )
 
 
 def _check_curve(request: RunRequest, check: CheckPlan, trials: list[TrialResult], callbacks, save, cache,

@@ -113,7 +113,9 @@ class RunRequest:
     def curve(self) -> CurveConfig:
         from bench.evidence.curve import CurveConfig  # deferred: the curve's runner imports torch
 
-        return CurveConfig(self.trial_base, self.arms, self.sizes, self.seeds, self.arm_pretrain_batches)
+        return CurveConfig(
+            self.trial_base, self.arms, self.sizes, self.seeds, pretrain_batches=self.arm_pretrain_batches
+        )
 
     def judged_size(self) -> int | None:
         return judged_size(self.sizes, self.target_examples)
