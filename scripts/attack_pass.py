@@ -40,6 +40,7 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the stored trials this script writes come from this checkout, as the CLI it runs
 CLI = [sys.executable, "-m", "finetune_or_scratch"]
 PROFILE = str(ROOT / "advisor" / "data" / "profiles" / "small_similar.json")
 
