@@ -16,8 +16,6 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from scipy import stats
-from scipy.optimize import OptimizeWarning, curve_fit
 
 from bench.data.splits import make_splits
 from bench.errors import ConfigError
@@ -238,6 +236,8 @@ def _point(arm: str, n: int, accuracies: list[float]) -> CurvePoint:
     if len(accuracies) < 2:
         return CurvePoint(arm, n, 1, round(mean, 5), None, None)
     std = float(np.std(accuracies, ddof=1))
+    from scipy import stats  # deferred: ~60 MB; a run needs it only for the verdict, after its trials
+
     half = float(stats.t.ppf(0.975, len(accuracies) - 1)) * std / math.sqrt(len(accuracies))
     return CurvePoint(
         arm, n, len(accuracies), round(mean, 5), round(std, 5), (round(mean - half, 5), round(mean + half, 5))
@@ -248,6 +248,8 @@ def _fit(
     sizes: list[int], accuracies: list[float], start: tuple[float, float, float] | None = None
 ) -> tuple[float, float, float]:
     """Least-squares (a, b, c); ``start``: where to begin (a bootstrap refit begins at the fit of all seeds)."""
+    from scipy.optimize import OptimizeWarning, curve_fit  # deferred: ~40 MB, needed only to fit a curve
+
     warnings.simplefilter("ignore", OptimizeWarning)  # flat curves are reported in the notes instead
     x, y = np.asarray(sizes, float), np.asarray(accuracies, float)
     start = start or (min(1.0, y.max() + 0.05), max(1e-3, (y.max() - y.min()) * x.min() ** 0.5), 0.5)

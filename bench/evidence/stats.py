@@ -20,7 +20,6 @@ import math
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import stats
 
 ALPHA = 0.05
 REPLICATES = 4000  # a multiple of 40: the 2.5% tail holds exactly 100 replicates
@@ -126,6 +125,8 @@ def mcnemar_exact(a: np.ndarray, b: np.ndarray) -> float:
     only_a, only_b = int(np.sum(a & ~b)), int(np.sum(~a & b))
     if only_a + only_b == 0:
         return 1.0
+    from scipy import stats  # deferred: ~60 MB; a run needs it only for the verdict, after its trials
+
     return float(stats.binomtest(only_a, only_a + only_b, 0.5).pvalue)
 
 
@@ -137,6 +138,8 @@ def seed_test(a_accuracy: np.ndarray, b_accuracy: np.ndarray) -> SeedTest | None
     mean = float(diffs.mean())
     if np.allclose(diffs, diffs[0]):
         return SeedTest(len(diffs), round(mean, 5), None, None)  # no spread: t undefined
+    from scipy import stats  # deferred: ~60 MB; a run needs it only for the verdict, after its trials
+
     result = stats.ttest_rel(a_accuracy, b_accuracy)
     ci = result.confidence_interval(0.95)
     return SeedTest(len(diffs), round(mean, 5), (round(float(ci.low), 5), round(float(ci.high), 5)),

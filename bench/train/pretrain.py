@@ -45,9 +45,6 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from lightly.loss import NegativeCosineSimilarity, NTXentLoss
-from lightly.models.modules import BYOLPredictionHead, BYOLProjectionHead, SimCLRProjectionHead
-from lightly.models.utils import deactivate_requires_grad, update_momentum
 from torch import nn
 
 from bench.device import autocast, prefers_channels_last
@@ -312,6 +309,9 @@ def _feature_width(encoder: nn.Module, images: torch.Tensor, normalise, device: 
 class _SimCLR(nn.Module):
     def __init__(self, width: int, config: PretrainConfig):
         super().__init__()
+        from lightly.loss import NTXentLoss  # deferred: lightly (~1 s to import) only for the hybrid arms
+        from lightly.models.modules import SimCLRProjectionHead  # deferred: as above
+
         self.head = SimCLRProjectionHead(width, width, PROJECTION_DIM)
         self.criterion = NTXentLoss(temperature=config.temperature)
 
@@ -330,6 +330,10 @@ class _SimCLR(nn.Module):
 class _BYOL(nn.Module):
     def __init__(self, encoder: nn.Module, width: int, config: PretrainConfig):
         super().__init__()
+        from lightly.loss import NegativeCosineSimilarity  # deferred: lightly only for the hybrid arms
+        from lightly.models.modules import BYOLPredictionHead, BYOLProjectionHead  # deferred: as above
+        from lightly.models.utils import deactivate_requires_grad  # deferred: as above
+
         self.projection = BYOLProjectionHead(width, 4 * width, PROJECTION_DIM)
         self.prediction = BYOLPredictionHead(PROJECTION_DIM, 4 * width, PROJECTION_DIM)
         self.target_encoder = copy.deepcopy(encoder)
@@ -352,5 +356,7 @@ class _BYOL(nn.Module):
         return 0.5 * (self.criterion(p_first, t_second) + self.criterion(p_second, t_first))
 
     def after_step(self, encoder: nn.Module) -> None:
+        from lightly.models.utils import update_momentum  # deferred: lightly only for the hybrid arms (cached)
+
         update_momentum(encoder, self.target_encoder, self.momentum)
         update_momentum(self.projection, self.target_projection, self.momentum)
