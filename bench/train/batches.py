@@ -10,48 +10,10 @@ from bench.device import autocast, prefers_channels_last
 from bench.models.backbones import BackboneSpec
 from bench.vocabulary import DeviceName
 
-# The activations one inference batch may hold in main memory (CPU, MPS); the same bound as a staging chunk.
-# At batch 64, EfficientNet-Lite0 at 128 px held ~300 MB of activations, more than the 5,000 images it encodes.
-EVAL_BATCH_BYTES = 64 << 20
 
-
-def eval_batch_size(device: torch.device, bytes_per_image: int | None = None) -> int:
-    """Images per inference batch: 256 on CUDA (its own memory), else at most 64 and at most
-    :data:`EVAL_BATCH_BYTES` of activations given ``bytes_per_image`` (:func:`activation_bytes`).
-
-    >>> eval_batch_size(torch.device("cpu"), bytes_per_image=4 << 20)
-    16
-    """
+def eval_batch_size(device: torch.device) -> int:
     # CPUs run inference ~2x faster at 64 than at 256 (cache-resident activations); GPUs want more.
-    if device.type == DeviceName.CUDA:
-        return 256
-    return 64 if bytes_per_image is None else max(1, min(64, EVAL_BATCH_BYTES // max(1, bytes_per_image)))
-
-
-@torch.inference_mode()
-def activation_bytes(model: nn.Module, spec: BackboneSpec, resolution: int, device: torch.device) -> int:
-    """The activation bytes one image holds at the peak of an inference pass, measured on one blank image.
-
-    The largest input plus output of any leaf module, doubled for what enclosing blocks keep alive beside
-    it (a residual's input, a squeeze-excite branch). The model must be in eval mode.
-    """
-    largest = 3 * resolution * resolution * 4  # the normalised float input
-
-    def record(_module: nn.Module, inputs: tuple, output: object) -> None:
-        nonlocal largest
-        tensors = [t for t in (*inputs, output) if isinstance(t, torch.Tensor)]
-        largest = max(largest, sum(t.numel() * t.element_size() for t in tensors))
-
-    leaves = [module for module in model.modules() if next(module.children(), None) is None]
-    handles = [module.register_forward_hook(record) for module in leaves]
-    try:
-        forward_batch(
-            model, torch.zeros((1, 3, resolution, resolution), dtype=torch.uint8, device=device), spec, device
-        )
-    finally:
-        for handle in handles:
-            handle.remove()
-    return 2 * largest
+    return 256 if device.type == DeviceName.CUDA else 64
 
 
 def normalise(batch: torch.Tensor, spec: BackboneSpec) -> torch.Tensor:

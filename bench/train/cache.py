@@ -27,7 +27,7 @@ from bench.device import prefers_channels_last
 from bench.errors import BenchInputError
 from bench.models.backbones import BackboneSpec, create_model, replace_head
 from bench.paths import cache_dir
-from bench.train.batches import activation_bytes, eval_batch_size, forward_batch
+from bench.train.batches import eval_batch_size, forward_batch
 from bench.train.callbacks import call_checking
 
 
@@ -309,7 +309,7 @@ def extract_features(
     if prefers_channels_last(device):
         model = model.to(memory_format=torch.channels_last)
     outputs = []
-    size = eval_batch_size(device, activation_bytes(model, spec, images.shape[-1], device))
+    size = eval_batch_size(device)
     count = len(images) if positions is None else len(positions)
     for start in range(0, count, size):
         if positions is None:

@@ -23,7 +23,7 @@ from advisor.recipes import Hyperparameters
 from advisor.vocabulary import Trainable
 from bench.device import autocast, prefers_channels_last
 from bench.models.backbones import BackboneSpec, head_of
-from bench.train.batches import activation_bytes, augment, eval_batch_size, forward_batch, normalise
+from bench.train.batches import augment, eval_batch_size, forward_batch, normalise
 from bench.train.budget import PROBE_WARMUP_STEPS, BudgetPlanner
 from bench.train.callbacks import Hooks, TrialState
 from bench.train.config import TrialConfig
@@ -199,7 +199,6 @@ class GradientTrainer:
         smoothing = config.label_smoothing
         self.label_smoothing = hp.label_smoothing if smoothing is None else smoothing
         self.trunk: FrozenTrunk | None = None  # the frozen bottom's cached outputs (prepare_trunk)
-        self._eval_batch: int | None = None  # images per inference batch, measured at the first evaluation
 
     def prepare_trunk(self, indices: np.ndarray) -> None:
         """With a caching recipe, compute the frozen bottom once for ``images[indices]`` (bench.train.frozen_trunk)."""
@@ -314,11 +313,8 @@ class GradientTrainer:
     def _predict(self, indices: np.ndarray, phase: str = "eval") -> torch.Tensor:
         """Predicted classes, batch by batch; every batch reports ``phase`` (eval: validation, test) and may cancel."""
         self.model.eval()
-        if self._eval_batch is None:
-            per_image = activation_bytes(self.model, self.spec, self.images.shape[-1], self.device)
-            self._eval_batch = eval_batch_size(self.device, per_image)
         outputs = []
-        for chunk in torch.as_tensor(indices, device=self.device).split(self._eval_batch):
+        for chunk in torch.as_tensor(indices, device=self.device).split(eval_batch_size(self.device)):
             if self.trunk is not None:
                 outputs.append(self.trunk.eval_logits(chunk).float())
             else:
