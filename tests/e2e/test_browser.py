@@ -94,18 +94,19 @@ def wait_for_input(page, label: str, value: str) -> None:
 
 def choose(page, label: str, option: str) -> None:
     """Pick a selectbox option. A click that lands while an expander is still opening focuses the
-    box without opening its menu, so click again until the menu shows."""
+    box without opening its menu, and a rerun can redraw an open menu: so open it again until the click lands."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     item = page.get_by_role("option", name=option).first
-    for _ in range(10):
+    for _ in range(20):
         page.get_by_role("combobox", name=label).click()
         try:
             item.wait_for(timeout=1_000)
-            break
+            item.click(timeout=3_000)  # a rerun that redraws the open menu detaches the option: open it again
+            return
         except PlaywrightTimeout:
             page.keyboard.press("Escape")
-    item.click()
+    raise AssertionError(f"{label}: option {option!r} never became clickable")
 
 
 def advise(page, examples: str = "300") -> None:
