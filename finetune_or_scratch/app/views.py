@@ -370,7 +370,7 @@ def _evidence_table(arms: list[dict[str, Any]]) -> pd.DataFrame:
     }
     rows = []
     for a in arms:
-        row = {names[k]: (arm_label(v) if k == "arm" else v) for k, v in a.items() if k in names}
+        row = {names[k]: (arm_label(v) if k == "arm" else _shown(k, v)) for k, v in a.items() if k in names}
         if a.get("time_to_target_s") is None and "time_to_target_s" in a:  # blank, with why (not a silent gap)
             row[names["time_to_target_s"]] = str(a.get("time_to_target_note") or "not reached")
         health = a.get("health")
@@ -378,6 +378,13 @@ def _evidence_table(arms: list[dict[str, Any]]) -> pd.DataFrame:
             row["Training health"] = "; ".join(map(str, health)) if isinstance(health, list) and health else "ok"
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _shown(key: str, value: Any) -> Any:
+    """Accuracies to 3 decimals, seconds to 1 (a table of 59.8640 s claims a precision no timing has)."""
+    if not isinstance(value, float):
+        return value
+    return f"{value:.1f}" if key.endswith("_s") or "seconds" in key else f"{value:.3f}"
 
 
 def _value_text(value: Any) -> str:

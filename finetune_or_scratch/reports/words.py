@@ -270,7 +270,7 @@ def run_settings(config: Mapping[str, Any], device: str | None = None) -> dict[s
         settings["Curve sizes"] = ", ".join(f"{n:,}" for n in config["sizes"])
         del settings["Training examples"]
     if config.get("advised"):
-        settings["Advice checked"] = arm_label(config["advised"])
+        settings["Questionnaire's advice"] = arm_label(config["advised"])  # a planned check may judge the measured one
     if base.get("dataset") and unit_for_dataset(str(base["dataset"])) is TEXTS:
         settings["Sentence encoder"] = str(base.get("text_backbone", ""))
         settings["Tokens read per text"] = str(base.get("max_tokens", ""))

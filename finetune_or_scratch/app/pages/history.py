@@ -50,7 +50,7 @@ else:
     for r in shown:
         worded = run_settings(r.config, measured_device(trials[r.id])).items()
         settings = {"Budget per trial" if k == "Seconds of training per trial" else k: v for k, v in worded}
-        settings.pop("Advice checked", None)
+        settings.pop("Questionnaire's advice", None)
         dataset, mode = settings.pop("Dataset"), settings.pop("Mode")
         rows.append(
             {
