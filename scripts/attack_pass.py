@@ -42,6 +42,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the stored trials this script writes come from this checkout, as the CLI it runs
 CLI = [sys.executable, "-m", "finetune_or_scratch"]
+from tests.bench.hostile import stored_trial, write_results  # noqa: E402  (after the path: the suite's own attack inputs)
+
 PROFILE = str(ROOT / "advisor" / "data" / "profiles" / "small_similar.json")
 
 
@@ -100,26 +102,7 @@ def refusal(args: list[str], words: str, timeout: float = 300, **options) -> Cal
 
 
 def results(text: str | None = None, link: str | None = None, fifo: bool = False) -> Callable[[Path], Path]:
-    def build(scratch: Path) -> Path:
-        folder = scratch / "results"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "results.json"
-        if link:
-            path.symlink_to(link)
-        elif fifo:
-            os.mkfifo(path)
-        else:
-            path.write_text(text)
-        return folder
-
-    return build
-
-
-def trial(**changes) -> dict:
-    from bench.train.config import TrialConfig  # deferred: a stored trial as the program writes it
-    from bench.train.result import TrialResult  # deferred: as above
-
-    return {**TrialResult(TrialConfig("digits", "scratch"), "completed", test_accuracy=0.5).to_dict(), **changes}
+    return lambda scratch: write_results(scratch / "results", text, link, fifo)
 
 
 def damaged_store(damage: str) -> Callable[[Path], Path]:
@@ -358,12 +341,12 @@ CASES = [
          refusal(["run", "--cpus-per-trial", "-4", "--out", lambda s: s / "o"], r"--cpus-per-trial: expected")),
     Case("Accepted but wrong", "run --out ''", refusal(["run", "--out", ""], r"--out '': an empty folder name")),
     Case("Accepted but wrong", 'verdict: test_accuracy "abc"',
-         refusal([*VERDICT, results(json.dumps({"trials": [trial(test_accuracy="abc")]}))], r"test_accuracy: expected")),
+         refusal([*VERDICT, results(json.dumps({"trials": [stored_trial(test_accuracy="abc")]}))], r"test_accuracy: expected")),
     Case("Accepted but wrong", "verdict: test_accuracy NaN",
-         refusal([*VERDICT, results(json.dumps({"trials": [trial(test_accuracy=float("nan"))]}))],
+         refusal([*VERDICT, results(json.dumps({"trials": [stored_trial(test_accuracy=float("nan"))]}))],
                  r"test_accuracy: expected")),
     Case("Accepted but wrong", "verdict: test_accuracy 7.5",
-         refusal([*VERDICT, results(json.dumps({"trials": [trial(test_accuracy=7.5)]}))], r"test_accuracy: expected")),
+         refusal([*VERDICT, results(json.dumps({"trials": [stored_trial(test_accuracy=7.5)]}))], r"test_accuracy: expected")),
     Case("Accepted but wrong", "similarity --examples 0",
          refusal(["similarity", "--examples", "0"], r"--examples: expected an integer in 20")),
     Case("Accepted but wrong", "similarity --examples 10**30",

@@ -19,6 +19,7 @@ from advisor.shipped import example_profiles
 from bench.cli import app as bench_app
 from bench.runs.queue import device_slot
 from finetune_or_scratch.cli import app as main_app
+from tests.bench.hostile import stored_trial, write_results
 from tests.bench.imaging import write_class_folder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -292,25 +293,6 @@ def test_a_run_queues_behind_the_run_that_holds_the_device(tmp_path):
 PROFILE = ROOT / "advisor" / "data" / "profiles" / "small_similar.json"
 
 
-def _trial(**changes) -> dict:
-    from bench.train.config import TrialConfig
-    from bench.train.result import TrialResult
-
-    return {**TrialResult(TrialConfig("digits", "scratch"), "completed", test_accuracy=0.5).to_dict(), **changes}
-
-
-def _results(folder: Path, text: str | None = None, link: str | None = None, fifo: bool = False) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "results.json"
-    if link:
-        path.symlink_to(link)
-    elif fifo:
-        os.mkfifo(path)
-    else:
-        path.write_text(text)
-    return folder
-
-
 def _nameless_zip(path: Path) -> Path:
     import zipfile
 
@@ -326,21 +308,21 @@ def _nameless_zip(path: Path) -> Path:
 
 
 RESULTS_ATTACKS = {
-    "trials_object": (lambda d: _results(d, '{"trials": {}}'), '"trials" must be a list of trials; got {}'),
-    "deep_nesting": (lambda d: _results(d, '{"trials": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+    "trials_object": (lambda d: write_results(d, '{"trials": {}}'), '"trials" must be a list of trials; got {}'),
+    "deep_nesting": (lambda d: write_results(d, '{"trials": ' + "[" * 100_000 + "]" * 100_000 + "}"),
                      "nests 100001 levels deep"),
-    "dev_zero": (lambda d: _results(d, link="/dev/zero"), "not a regular file (a device, pipe or socket)"),
-    "fifo": (lambda d: _results(d, fifo=True), "not a regular file (a device, pipe or socket)"),
-    "accuracy_text": (lambda d: _results(d, json.dumps({"trials": [_trial(test_accuracy="abc")]})),
+    "dev_zero": (lambda d: write_results(d, link="/dev/zero"), "not a regular file (a device, pipe or socket)"),
+    "fifo": (lambda d: write_results(d, fifo=True), "not a regular file (a device, pipe or socket)"),
+    "accuracy_text": (lambda d: write_results(d, json.dumps({"trials": [stored_trial(test_accuracy="abc")]})),
                       'trials[0].test_accuracy: expected a number in 0..1, or not measured; got "abc"'),
-    "accuracy_nan": (lambda d: _results(d, json.dumps({"trials": [_trial(test_accuracy=float("nan"))]})),
+    "accuracy_nan": (lambda d: write_results(d, json.dumps({"trials": [stored_trial(test_accuracy=float("nan"))]})),
                      "trials[0].test_accuracy: expected a number in 0..1, or not measured; got nan"),
-    "accuracy_7_5": (lambda d: _results(d, json.dumps({"trials": [_trial(test_accuracy=7.5)]})),
+    "accuracy_7_5": (lambda d: write_results(d, json.dumps({"trials": [stored_trial(test_accuracy=7.5)]})),
                      "trials[0].test_accuracy: expected a number in 0..1, or not measured; got 7.5"),
-    "bad_config": (lambda d: _results(d, json.dumps({"trials": [_trial(config={"dataset": "x", "arm": "a",
+    "bad_config": (lambda d: write_results(d, json.dumps({"trials": [stored_trial(config={"dataset": "x", "arm": "a",
                                                                                "seed": -1})]})),
                    "trials[0].config.seed: expected an integer in 0..2147483647; got -1"),
-    "not_json": (lambda d: _results(d, "{nope"), "is not valid JSON (line 1, column 2"),
+    "not_json": (lambda d: write_results(d, "{nope"), "is not valid JSON (line 1, column 2"),
 }  # fmt: skip
 
 
@@ -354,7 +336,7 @@ def test_a_hostile_results_file_is_named_and_exits_2(tmp_path, case):
 
 def test_a_fifo_results_file_returns_at_once(tmp_path):
     # The attack pass: `verdict --results` on a folder whose results.json is a FIFO blocked forever.
-    folder = _results(tmp_path / "fifo", fifo=True)
+    folder = write_results(tmp_path / "fifo", fifo=True)
     done = []
     worker = threading.Thread(target=lambda: done.append(refused("verdict", "--profile", PROFILE,
                                                                  "--results", folder)), daemon=True)  # fmt: skip
