@@ -57,6 +57,17 @@ def pretrain_batch_for(images_per_second: float, share_seconds: float) -> int | 
     return int(max(MIN_PRETRAIN_BATCH, min(MAX_PRETRAIN_BATCH, fits // PRETRAIN_STEPS_IN_SHARE)))
 
 
+def step_pace(elapsed: float, first_step: float, steps: int) -> float:
+    """Seconds per step so far: the steps after the warm-up one, or the warm-up step while it is the only one.
+
+    The pretraining loops (images and text) never start a step that at this pace would end past their budget.
+
+    >>> step_pace(5.0, 2.0, 4), step_pace(2.0, 2.0, 1)
+    (1.0, 2.0)
+    """
+    return (elapsed - first_step) / (steps - 1) if steps > 1 else first_step
+
+
 def pretrain_seconds_for(images_per_second: float) -> float:
     """The pretraining share that fits PRETRAIN_STEPS_IN_SHARE steps of MIN_PRETRAIN_BATCH at the measured rate.
 

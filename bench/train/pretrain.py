@@ -49,7 +49,7 @@ from torch import nn
 
 from bench.device import autocast, prefers_channels_last
 from bench.errors import ConfigError
-from bench.train.budget import MAX_PRETRAIN_BATCH
+from bench.train.budget import MAX_PRETRAIN_BATCH, step_pace
 from bench.train.budget import MIN_PRETRAIN_BATCH as MIN_BATCH  # a pool must hold two batches of this size
 from bench.train.config import OBJECTIVES
 
@@ -201,19 +201,11 @@ def pretrain(
         if len(losses) == 1:
             first_step = now - previous
         # Never start a step that, at the pace measured so far, would end past the budget.
-        step_seconds = _seconds_per_image(now - start, first_step, len(losses), batch_size) * batch_size
-        if now - start + step_seconds > budget_seconds:
+        if now - start + step_pace(now - start, first_step, len(losses)) > budget_seconds:
             break
     encoder.train(was_training)
     history = tuple(float(v) for v in torch.stack(losses).cpu()) if losses else ()
     return PretrainResult(objective, len(losses), now - start, history, len(images), batch_size, stopped_by, first_step)
-
-
-def _seconds_per_image(elapsed: float, first_step: float, steps: int, batch_size: int) -> float:
-    """The pace so far: the steps after the warm-up one, or the warm-up step while it is the only one."""
-    if steps > 1:
-        return (elapsed - first_step) / ((steps - 1) * batch_size)
-    return first_step / batch_size
 
 
 @contextlib.contextmanager

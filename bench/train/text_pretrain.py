@@ -19,6 +19,7 @@ import torch
 
 from advisor.recipes import TextPretrainRecipe
 from bench.device import autocast
+from bench.train.budget import step_pace
 from bench.train.callbacks import Hooks, TrialCancelled, TrialState
 from bench.train.text_tokens import Tokens
 
@@ -68,8 +69,7 @@ def simcse(
         previous, now = now, clock()
         if steps == 1:
             first_step = now - previous
-        pace = (now - start - first_step) / (steps - 1) if steps > 1 else first_step  # seconds per step
-        if now - start + pace > seconds:
+        if now - start + step_pace(now - start, first_step, steps) > seconds:
             break
     model.eval()
     return TextPretrainResult(steps, now - start, steps * batch, first_step)
