@@ -47,6 +47,15 @@ def slot_holder(folder: Path, device_key: str) -> str | None:
         os.close(fd)
 
 
+def any_holder(folder: Path) -> str | None:
+    """The run holding any device in ``folder`` now (a glance, as :func:`slot_holder`), or None when all are free."""
+    for path in sorted(folder.glob("*.lock")) if folder.is_dir() else ():
+        holder = slot_holder(folder, path.stem)
+        if holder is not None:
+            return holder
+    return None
+
+
 @contextmanager
 def device_slot(
     folder: Path,

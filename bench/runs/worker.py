@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench.errors import BenchInputError
+from bench.runs.queue import any_holder
 from bench.runs.store import ACTIVE, RunStore
 from bench.vocabulary import RunStatus
 
@@ -41,8 +42,11 @@ def warm_enabled() -> bool:
 
 
 def warm(store: RunStore, log_dir: Path | None = None) -> int | None:
-    """Start a standby worker for ``store`` unless one is already waiting (or ``FOS_WARM_WORKER=0``); its pid."""
-    if not warm_enabled():
+    """Start a standby worker for ``store`` unless one is already waiting (or ``FOS_WARM_WORKER=0``); its pid.
+
+    Not while a run holds a device: the standby's seconds of imports would come out of that run's budget.
+    """
+    if not warm_enabled() or any_holder(store.path.parent / "locks") is not None:
         return None
     log_dir = log_dir or store.path.parent / "logs"
     key = (store.path, log_dir)

@@ -253,3 +253,18 @@ def test_no_standby_when_the_setting_is_off(tmp_path, monkeypatch):
 
     monkeypatch.setenv(worker.WARM_SETTING, "0")
     assert worker.warm(RunStore(tmp_path / "runs.db"), log_dir=tmp_path) is None
+
+
+def test_no_standby_starts_while_a_run_holds_a_device(tmp_path, monkeypatch):
+    """Its imports would come out of that run's budget: the next one warms when the device is free."""
+    from bench.runs import worker
+    from bench.runs.queue import any_holder, device_slot
+
+    monkeypatch.setenv(worker.WARM_SETTING, "1")
+    store = RunStore(tmp_path / "runs.db")
+    locks = tmp_path / "locks"
+    assert any_holder(locks) is None  # no folder yet: nothing held
+    with device_slot(locks, "cuda:0", "training-run"):
+        assert any_holder(locks) == "training-run"
+        assert worker.warm(store, log_dir=tmp_path) is None
+    assert any_holder(locks) is None
