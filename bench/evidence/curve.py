@@ -358,6 +358,28 @@ def estimate_crossover(
                      f"{scratch_arm} overtakes {finetune_arm} at about {point:,.0f} labeled examples{span} {limits}")  # fmt: skip
 
 
+class _Refits:
+    """:func:`_fit`, once per distinct resample: a bootstrap of few seeds draws the same means again and again
+    (two seeds at three sizes have 27 distinct resamples among 200 draws), and each fit costs milliseconds
+    to hundreds of them. The same inputs give the same fit, so the samples are exactly those of a refit each.
+    """
+
+    def __init__(self) -> None:
+        self._done: dict[tuple, tuple[float, float, float] | Exception] = {}
+
+    def __call__(self, sizes, means, start=None) -> tuple[float, float, float]:
+        key = (tuple(sizes), tuple(means), start)
+        if key not in self._done:
+            try:
+                self._done[key] = _fit(sizes, means, start)
+            except (RuntimeError, ValueError) as error:
+                self._done[key] = error
+        done = self._done[key]
+        if isinstance(done, Exception):
+            raise done
+        return done
+
+
 def _bootstrap_crossings(table, scratch_arm, finetune_arms, sizes, grid, fits) -> list[float | None]:
     """Resample seeds (with replacement) at every size, refit every arm, record the crossing.
 
@@ -368,6 +390,7 @@ def _bootstrap_crossings(table, scratch_arm, finetune_arms, sizes, grid, fits) -
     if min(seed_counts, default=0) < 2:
         return []
     rng = np.random.default_rng(0)
+    refit = _Refits()
     crossings: list[float | None] = []
     for _ in range(BOOTSTRAP_SAMPLES):
         try:
@@ -378,7 +401,7 @@ def _bootstrap_crossings(table, scratch_arm, finetune_arms, sizes, grid, fits) -
                     values = np.array(list(table[arm][n].values()))
                     means.append(float(values[rng.integers(0, len(values), len(values))].mean()))
                 start = (fits[arm].a, fits[arm].b, fits[arm].c)
-                refits[arm] = PowerLaw(arm, *_fit(sizes, means, start))
+                refits[arm] = PowerLaw(arm, *refit(sizes, means, start))
         except (RuntimeError, ValueError, KeyError):
             continue
         crossings.append(_crossing(refits[scratch_arm], [refits[a] for a in finetune_arms], grid))
@@ -479,6 +502,7 @@ def _projection_interval(by_size: dict[int, dict[int, float]], examples: int) ->
     if min(len(by_size[n]) for n in sizes) < 2:
         return None
     rng = np.random.default_rng(0)
+    refit = _Refits()
     predictions = []
     for _ in range(BOOTSTRAP_SAMPLES):
         means = []
@@ -486,7 +510,7 @@ def _projection_interval(by_size: dict[int, dict[int, float]], examples: int) ->
             values = np.array(list(by_size[n].values()))
             means.append(float(values[rng.integers(0, len(values), len(values))].mean()))
         try:
-            predictions.append(float(PowerLaw("", *_fit(sizes, means)).predict(examples)))
+            predictions.append(float(PowerLaw("", *refit(sizes, means)).predict(examples)))
         except (RuntimeError, ValueError):
             continue
     if len(predictions) < 10:

@@ -14,9 +14,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import timm
 import torch
-import torchvision
 from torch import nn
 
 from bench.errors import BenchInputError, unknown_name
@@ -139,6 +137,8 @@ def _split_mobilenet_v3(model: nn.Module, n: int) -> tuple[Callable, Callable]:
 
 
 def _build_efficientnet_lite0(num_classes: int) -> nn.Module:
+    import timm  # deferred: 3.7 s with the torchvision.ops it pulls in; a compact scratch or a text trial needs neither
+
     return timm.create_model("tf_efficientnet_lite0", pretrained=False, num_classes=num_classes)
 
 
@@ -199,9 +199,15 @@ def _efficientnet_lite0_file() -> str | None:
 # ---- torchvision models: weights from the torch hub cache, or downloaded when online --------
 
 
+def _torchvision_models():
+    import torchvision.models  # deferred: as timm, only for the models it builds
+
+    return torchvision.models
+
+
 def _torchvision_cached(weights_enum: str) -> str:
     """Where torch hub keeps the weights file (nothing is created: torch.hub.get_dir only computes it)."""
-    weights = torchvision.models.get_weight(weights_enum)
+    weights = _torchvision_models().get_weight(weights_enum)
     return torch.hub.get_dir() + "/checkpoints/" + weights.url.rsplit("/", 1)[-1]
 
 
@@ -211,7 +217,7 @@ def _torchvision_local(weights_enum: str) -> Callable[[], str | None]:
 
 def _torchvision_loader(name: str, weights_enum: str) -> Callable[[nn.Module], None]:
     def load(model: nn.Module) -> None:
-        weights = torchvision.models.get_weight(weights_enum)
+        weights = _torchvision_models().get_weight(weights_enum)
         cached = _torchvision_cached(weights_enum)
         try:
             # torch.hub announces downloads on stdout; keep stdout for results (--json).
@@ -230,11 +236,11 @@ def _torchvision_loader(name: str, weights_enum: str) -> Callable[[nn.Module], N
 
 
 def _build_resnet18(num_classes: int) -> nn.Module:
-    return torchvision.models.resnet18(weights=None, num_classes=num_classes)
+    return _torchvision_models().resnet18(weights=None, num_classes=num_classes)
 
 
 def _build_mobilenet_v3_small(num_classes: int) -> nn.Module:
-    return torchvision.models.mobilenet_v3_small(weights=None, num_classes=num_classes)
+    return _torchvision_models().mobilenet_v3_small(weights=None, num_classes=num_classes)
 
 
 register(

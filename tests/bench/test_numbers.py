@@ -122,3 +122,14 @@ def test_untrained_curve_points_are_counted_and_left_out_of_the_fits():
     analysis = analyse_curve(config, trials, {}, [])
     assert [p.untrained for p in analysis.points] == [1, 0, 0]
     assert any("did not train, left out of the fits" in note and "scratch at 100" in note for note in analysis.notes)
+
+
+def test_the_learned_p_value_is_the_one_sided_binomial_test():
+    from scipy import stats
+
+    for k, n, chance in [(0, 12, 0.1), (3, 12, 0.1), (40, 359, 0.1), (52, 359, 0.1), (359, 359, 0.5), (7, 20, 1 / 3)]:
+        correct = np.array([True] * k + [False] * (n - k))
+        health = assess(correct, chance, 200, 2.0, gradient=True, budget_seconds=None)
+        exact = stats.binomtest(k, n, chance, alternative="greater").pvalue
+        assert health.learned_p_value == round(exact, 6), (k, n, chance)
+    assert assess(np.array([], bool), 0.1, 200, 2.0, gradient=True, budget_seconds=None).learned_p_value == 1.0
