@@ -421,7 +421,7 @@ def _setfit(config, spec, data, split_idx, device, hooks, cache, base, clock, fi
     return finish(result, probe.predictions, test_idx, data.labels, gradient=True)
 
 
-SETFIT_SAMPLE = ENCODE_BATCH  # texts a budgeted SetFit trial encodes with the untuned copy to time the head's (one batch)
+SETFIT_SAMPLE = ENCODE_BATCH  # one encode batch, by the untuned copy, times the encoding the head needs
 SETFIT_WARMUP = 4  # encoded first, untimed for the rate: the first encode call pays for allocation
 SETFIT_FIT_SECONDS = 0.5  # kept for the head's fits: 5 values of C by L-BFGS on a few hundred rows take well under
 
