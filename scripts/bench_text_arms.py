@@ -9,7 +9,9 @@ For each dataset it runs ``python -m finetune_or_scratch run --dataset D --arms 
 planning, the trial loop, health, summary and export, nothing bypassed), with a fresh FOS_HOME and
 FOS_CACHE_DIR under the output folder so no embedding or token cache from an earlier run is reused
 and the person's run store is left alone. It then prints one Markdown table per dataset: arm, test
-accuracy, optimiser steps, sentences/s, training seconds and health, with the TF-IDF + logistic
+accuracy, optimiser steps, sentences/s, training seconds, encoding seconds (the probe's and SetFit's head's,
+apart from training), how far past its budget the trial went beside its slowest step (#21: a budgeted arm
+keeps its budget to one step, its warm-up step aside) and health, with the TF-IDF + logistic
 regression baseline (fitted beside the scratch arms on the same training texts) as its own row.
 Arms default to every arm measured on text (``arms_for(Modality.TEXT)``).
 
@@ -115,24 +117,43 @@ def health_words(trials: list[dict]) -> str:
     return " / ".join(dict.fromkeys(words)) or "n/a"
 
 
+def overrun(trials: list[dict]) -> str:
+    """The most a trial's budgeted time (pretraining, training and encoding) went past its budget, beside the
+    slowest step it may go past by (the warm-up step aside): "0.0" when it kept the budget."""
+    worst = None
+    for trial in trials:
+        budget = (trial.get("config") or {}).get("budget_seconds")
+        if trial.get("status") != "completed" or budget is None:
+            continue
+        spent = trial.get("time_pretrain_s", 0.0) + trial.get("time_train_s", 0.0) + trial.get("time_features_s", 0.0)
+        step = max(
+            trial.get(k, 0.0) for k in ("time_slowest_step_s", "time_first_step_s", "time_pretrain_first_step_s")
+        )
+        over = max(0.0, spent - budget)
+        if worst is None or over > worst[0]:
+            worst = (over, step)
+    return "n/a" if worst is None else f"{worst[0]:.1f} (one step {worst[1]:.1f})"
+
+
 def _num(value, digits: int) -> str:
     return "n/a" if value is None else f"{value:,.{digits}f}"
 
 
 def table(name: str, results: dict) -> str:
     lines = [f"### {name}", "",
-             "| arm | test accuracy | steps | sentences/s | training s | health |", "|---|---|---|---|---|---|"]  # fmt: skip
+             "| arm | test accuracy | steps | sentences/s | training s | encoding s | over budget s | health |",
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     trials = results.get("trials", [])
     for s in results.get("summary", []):
         accuracy = _num(s.get("accuracy_mean"), 3) + (f" ± {s['accuracy_std']:.3f}" if s.get("accuracy_std") else "")
         own = [t for t in trials if (t.get("config") or {}).get("arm") == s["arm"]]
         lines.append(f"| {arm_label(s['arm'])} | {accuracy} | {_num(s.get('steps_mean'), 0)} | "
                      f"{_num(s.get('images_per_second_mean'), 0)} | {_num(s.get('train_seconds_mean'), 1)} | "
-                     f"{health_words(own)} |")  # fmt: skip
+                     f"{_num(s.get('features_seconds_mean'), 1)} | {overrun(own)} | {health_words(own)} |")  # fmt: skip
     for s in results.get("summary", []):
         if s.get("baseline_accuracy_mean") is not None:
             lines.append(f"| baseline beside {arm_label(s['arm'])}: {s.get('baseline')} | "
-                         f"{s['baseline_accuracy_mean']:.3f} | | | | |")  # fmt: skip
+                         f"{s['baseline_accuracy_mean']:.3f} | | | | | | |")  # fmt: skip
     verdict = (results.get("verdict") or {}).get("summary")
     test = max((s.get("test_examples") or 0 for s in results.get("summary", [])), default=0)
     lines += ["", f"Test split: {test:,} texts. Load average {os.getloadavg()[0]:.1f} at the end."]

@@ -37,6 +37,9 @@ class ArmSummary:
     # Text scratch: the classical baseline fitted on the same training texts (mean test accuracy over trials).
     baseline_accuracy_mean: float | None = None
     baseline: str = ""  # what it was, as the first trial that fitted it says
+    # Feature extraction or text encoding (a probe's, SetFit's head's), apart from training: mean over the trials
+    # that ran one (None: no trial of the arm encoded anything).
+    features_seconds_mean: float | None = None
 
 
 def _mean(values: list[float]) -> float | None:
@@ -87,6 +90,7 @@ def summarise_arm(arm: str, trials: list[TrialResult]) -> ArmSummary:
         findings=tuple(findings.values()),
         baseline_accuracy_mean=_mean([t.baseline_accuracy for t in done if t.baseline_accuracy is not None]),
         baseline=next((t.baseline for t in done if t.baseline), ""),
+        features_seconds_mean=_mean([t.time_features_s for t in done if t.time_features_s]),
     )
 
 
@@ -116,8 +120,11 @@ def render_table(summaries: list[ArmSummary], unit: ExampleUnit = IMAGES) -> str
     """A plain-text table: test accuracy as mean ± std over seeds (``trials`` = seeds that finished);
     throughput and the test split in the data's ``unit`` (img/s, or sentences/s for text)."""
     test = max((s.test_examples for s in summaries), default=0)
+    # Encoding (features) apart from training, in its own column when an arm encoded anything.
+    encoded = any(s.features_seconds_mean is not None for s in summaries)
     header = (f"{'arm':<20} {'seeds':>6} {'test acc':>16} {'macro-F1':>9} {'steps':>6} {'train s':>8} "
-              f"{unit.rate:>11}" + (f"   (test split: {test} {unit.plural})" if test else ""))  # fmt: skip
+              + (f"{'encode s':>9} " if encoded else "")
+              + f"{unit.rate:>11}" + (f"   (test split: {test} {unit.plural})" if test else ""))  # fmt: skip
     lines = [header, "-" * len(header)]
     for s in summaries:
         if s.accuracy_mean is None:
@@ -135,5 +142,8 @@ def render_table(summaries: list[ArmSummary], unit: ExampleUnit = IMAGES) -> str
         if s.throughput_spread is not None and s.throughput_spread > 0.3:
             flags.append(f"throughput varied {s.throughput_spread:.0%} across seeds")
         problems = f"  ({', '.join(flags)})" if flags else ""
-        lines.append(f"{s.arm:<20} {s.trials:>6} {accuracy:>16} {f1:>9} {steps:>6} {seconds:>8} {speed:>11}{problems}")
+        features = "" if not encoded else f"{s.features_seconds_mean or 0.0:>9.1f} "
+        lines.append(
+            f"{s.arm:<20} {s.trials:>6} {accuracy:>16} {f1:>9} {steps:>6} {seconds:>8} {features}{speed:>11}{problems}"
+        )
     return "\n".join(lines)

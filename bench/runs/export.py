@@ -35,6 +35,7 @@ CSV_COLUMNS = (
     "time_data_s",
     "time_train_s",
     "time_eval_s",
+    "time_features_s",
     "images_per_second",
     "peak_memory_mb",
     "device",

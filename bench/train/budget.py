@@ -3,7 +3,9 @@
 ``budget_seconds`` gives every arm the same training wall-clock, and the budget is kept: the
 clock is read after every step of a budgeted trial, and no step starts that would, at the
 measured pace, end past the budget. So training never runs past its budget by more than one
-step's time (a step that took longer than the ones before it). The first step pays for
+step's time (a step that took longer than the ones before it). Where steps differ in cost (text batches
+are padded to their own longest text), the loop tells the planner each batch's cost and the next step is
+predicted from its own cost at the measured seconds per unit of cost. The first step pays for
 allocation and kernel selection: it is timed on its own (``first_step_seconds``, reported in the
 trial result) and never used as the pace. Whatever floor an arm needs (bench.train.health:
 MIN_STEPS) is the plan's business before training (bench.train.planning, bench.train.check):
@@ -68,6 +70,16 @@ def step_pace(elapsed: float, first_step: float, steps: int) -> float:
     return (elapsed - first_step) / (steps - 1) if steps > 1 else first_step
 
 
+def next_step_overruns(elapsed: float, first_step: float, steps: int, budget: float) -> bool:
+    """The guard of the loops that run without a planner (text pretraining, SetFit's pairs): True when no further
+    step may start, because the budget is spent or one more step at :func:`step_pace` would end past it.
+
+    >>> next_step_overruns(5.0, 2.0, 4, 6.0), next_step_overruns(5.0, 2.0, 4, 5.5), next_step_overruns(0.0, 0.0, 0, 0.0)
+    (False, True, True)
+    """
+    return elapsed >= budget or (steps > 0 and elapsed + step_pace(elapsed, first_step, steps) > budget)
+
+
 def pretrain_seconds_for(images_per_second: float) -> float:
     """The pretraining share that fits PRETRAIN_STEPS_IN_SHARE steps of MIN_PRETRAIN_BATCH at the measured rate.
 
@@ -91,6 +103,9 @@ class BudgetPlanner:
     first_step_seconds: float = 0.0  # the warm-up step, timed on its own (budget mode)
     slowest_step_seconds: float = 0.0  # the slowest step after the first (budget mode)
     stopped_by_budget: bool = False
+    # Steps of unequal cost (text batches padded to their own length): the cost of the steps after the first, so
+    # that the guard predicts the next step from its own cost (``after_step``'s ``next_cost``), not the mean step.
+    cost_after_first: float = 0.0
     _segment_start: float | None = field(default=None, repr=False)
     _last_elapsed: float = field(default=0.0, repr=False)
 
@@ -122,8 +137,20 @@ class BudgetPlanner:
             return None
         return max((self._last_elapsed - self.first_step_seconds) / (step - 1), 1e-9)
 
-    def after_step(self, step: int) -> bool:
-        """Update the plan after ``step`` steps; True when a validation pass is due now."""
+    def next_step_seconds(self, step: int, next_cost: float | None = None) -> float | None:
+        """The predicted time of step ``step + 1``: the pace per unit of cost times ``next_cost`` when the steps
+        have costs (text: padded tokens), else the pace per step; None before a second step."""
+        per_step = self.pace(step)
+        if per_step is None or next_cost is None or self.cost_after_first <= 0:
+            return per_step
+        return max(self._last_elapsed - self.first_step_seconds, 0.0) / self.cost_after_first * next_cost
+
+    def after_step(self, step: int, cost: float | None = None, next_cost: float | None = None) -> bool:
+        """Update the plan after ``step`` steps; True when a validation pass is due now.
+
+        ``cost`` (this step's) and ``next_cost`` (the next one's), in any unit a step's time is proportional to,
+        let the guard predict the next step's time from its own cost; None: every step costs the same (images).
+        """
         budget = self.budget_seconds
         if budget is None:
             return step % self.steps_per_epoch == 0 or step >= self.planned
@@ -133,6 +160,7 @@ class BudgetPlanner:
             self.first_step_seconds = took
         else:
             self.slowest_step_seconds = max(self.slowest_step_seconds, took)
+            self.cost_after_first += cost or 0.0
         per_step = self.pace(step)
         timed = step - PROBE_WARMUP_STEPS
         replan = step == 2 or timed == PROBE_STEPS or (timed > 0 and timed % REPLAN_EVERY == 0) or step >= self.planned
@@ -141,7 +169,8 @@ class BudgetPlanner:
             evals = min(MAX_EVALS, max(1, math.ceil(self.planned / self.steps_per_epoch)))
             self.eval_every = max(1, math.ceil(self.planned / evals))
         # The guard, every step: never start a step that would end past the budget at the measured pace.
-        if elapsed >= budget or (per_step is not None and elapsed + per_step > budget):
+        next_step = self.next_step_seconds(step, next_cost)
+        if elapsed >= budget or (next_step is not None and elapsed + next_step > budget):
             self.planned, self.stopped_by_budget = step, True
         if step >= self.planned:
             return True

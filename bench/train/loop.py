@@ -218,6 +218,11 @@ class GradientTrainer:
         with autocast(self.device):
             return self.model(x)
 
+    def _step_cost(self, batch_idx: torch.Tensor) -> float | None:
+        """What a step's time is proportional to, for the budget's guard; None: every step costs the same
+        (images of one size; a text trainer counts padded tokens)."""
+        return None
+
     def _set_train_mode(self) -> None:
         self.model.train()
         for block in self.frozen_blocks:
@@ -262,14 +267,18 @@ class GradientTrainer:
         while step < planner.planned:
             if cursor >= len(order):
                 order, cursor = self._epoch_order(train), 0
-            losses.append(self._step(order[cursor : cursor + config.batch_size], step, planner.planned))
+            batch = order[cursor : cursor + config.batch_size]
+            losses.append(self._step(batch, step, planner.planned))
             cursor += config.batch_size
             step += 1
             # Cancellation is checked after every step, before the planner reads the clock.
             self.hooks.progress(
                 TrialState(config, "train", step, planner.planned, step / steps_per_epoch, planner.train_seconds)
             )
-            if not planner.after_step(step):
+            if cursor >= len(order):  # the next batch is known before the guard asks whether it fits
+                order, cursor = self._epoch_order(train), 0
+            next_cost = self._step_cost(order[cursor : cursor + config.batch_size])
+            if not planner.after_step(step, self._step_cost(batch), next_cost):
                 continue
             train_seconds = planner.pause()
             t_eval = self.clock()

@@ -35,6 +35,10 @@ class TrialResult:
     time_data_s: float = 0.0
     time_train_s: float = 0.0
     time_eval_s: float = 0.0
+    # Feature extraction (images) or text encoding that ran for the trial (the probe's, SetFit's head's), apart from
+    # time_train_s, so that "training seconds" are optimizer steps and fits for every arm; a cache hit counts in
+    # time_data_s instead.
+    time_features_s: float = 0.0
     # A budgeted gradient arm: its first (warm-up) step and its slowest later step, both inside time_train_s.
     # The budget is kept to one step: time_train_s <= budget + the slowest step (or the first, if it alone overran).
     time_first_step_s: float = 0.0
@@ -114,6 +118,7 @@ RECORD_CONSTRAINTS: dict[str, Constraint] = {
     "time_data_s": _AMOUNT,
     "time_train_s": _AMOUNT,
     "time_eval_s": _AMOUNT,
+    "time_features_s": _AMOUNT,
     "time_first_step_s": _AMOUNT,
     "time_slowest_step_s": _AMOUNT,
     "images_per_second": _AMOUNT,

@@ -6,7 +6,8 @@ sentence-transformers' own :class:`~sentence_transformers.losses.MultipleNegativ
 the numbers are :data:`advisor.recipes.SIMCSE`. The pool is the image hybrid's: the training
 texts beyond the labeled subsample, labels hidden (:func:`bench.data.unlabeled.holdout_indices`).
 The budget is kept as the image pretraining keeps it (bench.train.pretrain): no step starts that, at
-the pace after the warm-up step (that step's own while it is the only one), would end past it.
+the pace after the warm-up step (that step's own while it is the only one), would end past it
+(:func:`bench.train.budget.next_step_overruns`, the guard of SetFit's pairs too).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch
 
 from advisor.recipes import TextPretrainRecipe
 from bench.device import autocast
-from bench.train.budget import step_pace
+from bench.train.budget import next_step_overruns
 from bench.train.callbacks import Hooks, TrialCancelled, TrialState
 from bench.train.text_tokens import Tokens
 
@@ -69,7 +70,7 @@ def simcse(
         previous, now = now, clock()
         if steps == 1:
             first_step = now - previous
-        if now - start + step_pace(now - start, first_step, steps) > seconds:
+        if next_step_overruns(now - start, first_step, steps, seconds):
             break
     model.eval()
     return TextPretrainResult(steps, now - start, steps * batch, first_step)

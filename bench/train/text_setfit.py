@@ -23,6 +23,7 @@ import torch
 
 from advisor.recipes import ContrastiveRecipe
 from bench.device import autocast
+from bench.train.budget import next_step_overruns
 from bench.train.callbacks import Hooks, TrialCancelled, TrialState
 from bench.train.loop import lr_factor
 from bench.train.text_tokens import Tokens
@@ -56,13 +57,19 @@ class ContrastiveOutcome:
     iterations: float  # passes over the training texts' pairs (an epoch of SetFit's pairs)
     seconds: float
     sentences: int  # texts through the encoder (two per pair)
+    first_step_seconds: float = 0.0  # the warm-up step, inside ``seconds``
+    slowest_step_seconds: float = 0.0  # the slowest step after it
 
 
 def train_contrastive(
     model, tokens: Tokens, labels: np.ndarray, train_idx: np.ndarray, recipe: ContrastiveRecipe, seed: int,
     seconds: float | None, device: torch.device, hooks: Hooks, state: TrialState, clock: Callable[[], float],
 ) -> ContrastiveOutcome:  # fmt: skip
-    """Train ``model`` (a SentenceTransformer, in place) on SetFit's pairs for ``seconds`` (None: every pair)."""
+    """Train ``model`` (a SentenceTransformer, in place) on SetFit's pairs for ``seconds`` (None: every pair).
+
+    The budget is kept as every budgeted loop keeps it (bench.train.budget.next_step_overruns): no step starts
+    that, at the pace after the warm-up step, would end past ``seconds``.
+    """
     from sentence_transformers.sentence_transformer.losses import CosineSimilarityLoss  # deferred: heavy, text only
 
     first, second, target = contrastive_pairs(labels, train_idx, recipe.iterations, seed)
@@ -75,8 +82,9 @@ def train_contrastive(
     as_index = lambda values: torch.as_tensor(values, device=device)  # noqa: E731
     model.train()
     start, steps, seen = clock(), 0, 0
+    now, first_step, slowest = start, 0.0, 0.0
     for step in range(total):
-        if seconds is not None and clock() - start >= seconds:
+        if seconds is not None and next_step_overruns(now - start, first_step, steps, seconds):
             break
         if hooks.should_stop():
             raise TrialCancelled
@@ -94,5 +102,10 @@ def train_contrastive(
         optimizer.step()
         steps, seen = steps + 1, seen + len(target[cut])
         hooks.progress(TrialState(state.config, "train", steps, total, seen / per_iteration))
+        previous, now = now, clock()
+        if steps == 1:
+            first_step = now - previous
+        else:
+            slowest = max(slowest, now - previous)
     model.eval()
-    return ContrastiveOutcome(steps, round(seen / per_iteration, 3), clock() - start, 2 * seen)
+    return ContrastiveOutcome(steps, round(seen / per_iteration, 3), now - start, 2 * seen, first_step, slowest)

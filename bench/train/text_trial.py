@@ -13,7 +13,9 @@ from images is only what a batch is and which model is built:
   the recipe numbers are the text presets (:data:`advisor.recipes.TEXT_HYPERPARAMETERS`);
 * ``setfit``: SetFit's contrastive pairs tune a copy of the encoder (sentence-transformers'
   CosineSimilarityLoss; :mod:`bench.train.text_setfit`), then the probe's logistic regression
-  on its embeddings (:data:`advisor.recipes.SETFIT`: the few-shot full fine-tune recipe);
+  on its embeddings (:data:`advisor.recipes.SETFIT`: the few-shot full fine-tune recipe); the pairs,
+  the encoding of the texts the head needs and the head's fits all inside the budget, the encoding
+  reported apart from training (``time_features_s``) as the probe's is;
 * ``scratch``: the registry's compact text model (hashed n-gram bag) from random init, with
   a TF-IDF + logistic-regression baseline (scikit-learn) fitted on the same training texts and
   reported beside it (``baseline_accuracy``);
@@ -133,25 +135,32 @@ def embeddings(
     def encode(missing: np.ndarray) -> np.ndarray:
         model = call_checking(lambda: encoder(cache, spec), stop_if_asked)  # loading it is one call
         progress()
-        previous, model.max_seq_length = model.max_seq_length, length
-        try:
-            # One encode call per batch, so a cancel is seen between batches; longest first, as encode itself
-            # orders a whole list, so that each batch pads to similar lengths.
-            order = sorted(range(len(missing)), key=lambda k: -len(data.texts[missing[k]]))
-            encoded = None
-            for start in range(0, len(order), ENCODE_BATCH):
-                rows = order[start : start + ENCODE_BATCH]
-                texts = [data.texts[missing[k]] for k in rows]
-                part = model.encode(texts, batch_size=ENCODE_BATCH, convert_to_numpy=True, show_progress_bar=False)
-                if encoded is None:
-                    encoded = np.zeros((len(missing), part.shape[1]), np.float32)
-                encoded[rows] = part
-                progress()
-        finally:
-            model.max_seq_length = previous
-        return encoded
+        return encode_texts(model, [data.texts[i] for i in missing], length, progress)
 
     return cache.stored_rows(f"{data.fingerprint}-{spec.name}-t{length}", len(data), needed, encode)
+
+
+def encode_texts(model, texts: list[str], length: int, progress: Callable[[], None] = lambda: None) -> np.ndarray:
+    """``texts`` through ``model``'s own ``encode`` at ``length`` tokens (len(texts) x D), for the probe and SetFit.
+
+    One encode call per ENCODE_BATCH texts, so that ``progress`` (which may raise to cancel) runs between batches;
+    longest first, as encode itself orders a whole list, so that each batch pads to similar lengths.
+    """
+    previous, model.max_seq_length = model.max_seq_length, length
+    try:
+        order = sorted(range(len(texts)), key=lambda k: -len(texts[k]))
+        encoded = np.zeros((len(texts), 0), np.float32)
+        for start in range(0, len(order), ENCODE_BATCH):
+            rows = order[start : start + ENCODE_BATCH]
+            part = model.encode([texts[k] for k in rows], batch_size=ENCODE_BATCH, convert_to_numpy=True,
+                                show_progress_bar=False)  # fmt: skip
+            if encoded.shape[1] == 0:
+                encoded = np.zeros((len(texts), part.shape[1]), np.float32)
+            encoded[rows] = part
+            progress()
+    finally:
+        model.max_seq_length = previous
+    return encoded
 
 
 # ---- the trainer: the image arms' loop on token batches ----------------------------------------
@@ -180,6 +189,11 @@ class TextTrainer(GradientTrainer):
         loss.backward()
         self.optimizer.step()
         return loss.detach()
+
+    def _step_cost(self, batch_idx: torch.Tensor) -> float:
+        """Padded tokens: a batch is cut to its longest text, so a batch of long texts took 3-5x the mean step
+        (seen: a 6.8 s step after steps of about 2 s, on a 10 s budget)."""
+        return float(len(batch_idx) * int(self.tokens.lengths[batch_idx].max())) if len(batch_idx) else 0.0
 
     def _epoch_order(self, train: torch.Tensor) -> torch.Tensor:
         return bucketed_order(train, self.tokens.lengths, self.config.batch_size, self.generator)
@@ -361,38 +375,70 @@ def _probe(config, spec, data, split_idx, device, hooks, cache, base, clock, fin
 
 def _setfit(config, spec, data, split_idx, device, hooks, cache, base, clock, finish) -> TrialResult:
     """SetFit: contrastive pairs tune a copy of the encoder (bench.train.text_setfit), then the probe's logistic
-    regression on its embeddings. The budget (the training share of it) pays for both stages."""
+    regression on its embeddings.
+
+    The budget pays for all three stages and is kept as every budgeted arm keeps it: encoding the texts the head
+    needs (training, validation, test) is timed on a sample by the untuned copy first (:func:`setfit_reserve`), the
+    head's fits get SETFIT_FIT_SECONDS, and the pairs get the rest, no pair step starting that would end past it.
+    When the encoding alone cannot fit, the pairs get no step and the trial's health says so (0 optimizer steps in
+    the budget). Training seconds are the pairs' and the fits'; the encoding is reported apart
+    (``time_features_s``), as the probe's feature extraction is.
+    """
     import copy
 
     train_idx, val_idx, test_idx = split_idx
     tokens = tokens_for(cache, data, spec, config, device)
     model = copy.deepcopy(encoder(cache, spec)).to(device)
-    budget = None if config.budget_seconds is None else config.budget_seconds * config.train_share
+    length = min(config.max_tokens, spec.max_seq_length)
+    needed = np.concatenate([train_idx, val_idx, test_idx])
+    features_seen = lambda: hooks.progress(TrialState(config, "features"))  # noqa: E731
+    pairs_seconds, sample_seconds = None, 0.0
+    if config.budget_seconds is not None:
+        t_sample = clock()
+        encode_seconds = setfit_reserve(model, data, tokens, needed, length, clock, features_seen)
+        sample_seconds = clock() - t_sample
+        pairs_seconds = max(0.0, config.budget_seconds - sample_seconds - encode_seconds - SETFIT_FIT_SECONDS)
     hooks.progress(TrialState(config, "train"))
-    # The pairs take most of the budget; encoding every needed text and the fits take the rest.
-    pairs_seconds = None if budget is None else budget * SETFIT_PAIR_SHARE
     stage = train_contrastive(model, tokens, data.labels, train_idx, SETFIT, config.seed, pairs_seconds, device,
                               hooks, TrialState(config, "train"), clock)  # fmt: skip
     t_features = clock()
-    needed = np.concatenate([train_idx, val_idx, test_idx])
-    model.max_seq_length = min(config.max_tokens, spec.max_seq_length)
     features = np.zeros((len(data), spec.embedding_size), np.float32)
-    features[needed] = model.encode([data.texts[i] for i in needed], batch_size=ENCODE_BATCH,
-                                    convert_to_numpy=True, show_progress_bar=False)  # fmt: skip
+    features[needed] = encode_texts(model, [data.texts[i] for i in needed], length, features_seen)
+    feature_seconds = sample_seconds + clock() - t_features
     probe = fit_on_features(config, features, data.labels, data.num_classes, split_idx, device, hooks, clock,
-                            clock() - t_features, False)  # fmt: skip
+                            feature_seconds, False)  # fmt: skip
     result = replace(
         probe.into(base, len(train_idx)),
         steps=stage.steps,
         epochs_run=stage.iterations,
-        time_train_s=round(stage.seconds + probe.feature_seconds + probe.fit_seconds, 3),
+        time_train_s=round(stage.seconds + probe.fit_seconds, 3),
+        time_features_s=round(feature_seconds, 3),
+        time_first_step_s=round(stage.first_step_seconds, 3),
+        time_slowest_step_s=round(stage.slowest_step_seconds, 3),
         images_per_second=round(stage.sentences / max(stage.seconds, 1e-9), 1),  # sentences/s through the pairs
         feature_cache_hit=None,
     )
     return finish(result, probe.predictions, test_idx, data.labels, gradient=True)
 
 
-SETFIT_PAIR_SHARE = 0.8  # of a budgeted SetFit trial's training time: the pairs; the rest encodes and fits the head
+SETFIT_SAMPLE = ENCODE_BATCH  # one encode batch, by the untuned copy, times the encoding the head needs
+SETFIT_WARMUP = 4  # encoded first, untimed for the rate: the first encode call pays for allocation
+SETFIT_FIT_SECONDS = 0.5  # kept for the head's fits: 5 values of C by L-BFGS on a few hundred rows take well under
+
+
+def setfit_reserve(model, data: TextData, tokens: Tokens, needed: np.ndarray, length: int,
+                   clock: Callable[[], float], progress: Callable[[], None] = lambda: None) -> float:  # fmt: skip
+    """The seconds ``model`` will take to encode every ``needed`` text: a sample (SETFIT_SAMPLE texts spread over
+    ``needed``, after SETFIT_WARMUP untimed for the rate) timed by ``clock``, scaled by token count (each encode
+    batch pads to its own longest text, so the time follows the tokens, not the texts)."""
+    warmup = needed[: min(SETFIT_WARMUP, len(needed))]
+    encode_texts(model, [data.texts[i] for i in warmup], length, progress)
+    sample = needed[np.linspace(0, len(needed) - 1, min(SETFIT_SAMPLE, len(needed))).astype(int)]
+    start = clock()
+    encode_texts(model, [data.texts[i] for i in sample], length, progress)
+    seconds = clock() - start
+    lengths = tokens.lengths.cpu().numpy()
+    return seconds * float(lengths[needed].sum()) / max(float(lengths[sample].sum()), 1.0)
 
 
 def tfidf_baseline(

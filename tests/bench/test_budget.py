@@ -75,6 +75,39 @@ def test_an_empty_budget_plans_no_step():
     assert steps == 0
 
 
+def simulate_costs(budget: float, costs, per_cost: float, with_costs: bool = True) -> tuple[BudgetPlanner, int]:
+    """As :func:`simulate`, step ``i`` taking ``per_cost * costs(i)`` seconds (a text batch's padded tokens), the
+    loop telling the planner each step's cost and the next one's (``with_costs``) as the gradient loop does."""
+    clock = FakeClock()
+    planner = BudgetPlanner(budget, 20, 30, clock)
+    planner.resume()
+    step = 0
+    while step < planner.planned:
+        clock.now += per_cost * costs(step + 1)
+        step += 1
+        planner.after_step(step, costs(step) if with_costs else None, costs(step + 1) if with_costs else None)
+    planner.pause()
+    return planner, step
+
+
+@pytest.mark.parametrize("budget", [1.0, 1.8, 2.8, 3.6])
+def test_steps_of_unequal_cost_are_predicted_from_their_own_cost_and_never_end_past_the_budget(budget):
+    # Every fifth batch holds long texts: 6x the padded tokens, 6x the time (seen: a 6.8 s step after 2 s ones).
+    costs = lambda i: 6.0 if i % 5 == 0 else 1.0  # noqa: E731
+    planner, steps = simulate_costs(budget, costs, per_cost=0.1)
+    assert planner.train_seconds <= budget + 1e-9, (planner.train_seconds, steps)
+    assert planner.train_seconds + 0.1 * costs(steps + 1) > budget - 1e-9  # the next batch would not have fitted
+    assert planner.cost_after_first == pytest.approx(sum(costs(i) for i in range(2, steps + 1)))
+
+
+def test_the_mean_step_pace_alone_starts_a_long_batch_that_ends_past_the_budget():
+    """Why the cost: at the mean pace a 0.6 s step looks like 0.2 s; on a 2.8 s budget it ended at 3.0 s."""
+    costs = lambda i: 6.0 if i % 5 == 0 else 1.0  # noqa: E731
+    blind, _ = simulate_costs(2.8, costs, per_cost=0.1, with_costs=False)
+    told, _ = simulate_costs(2.8, costs, per_cost=0.1)
+    assert blind.train_seconds == pytest.approx(3.0) and told.train_seconds == pytest.approx(2.4)
+
+
 CACHE = TrialCache()
 
 
@@ -143,3 +176,108 @@ def test_real_training_stays_within_budget_plus_its_own_slowest_step():
     one_step = max(result.time_slowest_step_s, result.time_first_step_s)
     # Generous: the bound is one step; the margin covers the clock read that ends the last segment.
     assert result.time_train_s <= budget + 1.5 * one_step + 0.05, result
+
+
+@pytest.mark.slow
+def test_a_text_loop_whose_batches_differ_in_length_never_ends_a_step_past_its_budget():
+    """The text gradient arms' loop (scratch here; fine-tunes share it and its token cost): each step "takes" a
+    millisecond per padded token of its batch, and no step ends past the budget."""
+    import torch
+
+    from bench.train.arms import get_arm
+    from bench.train.callbacks import Hooks
+    from bench.train.text_trial import _model_and_trainer
+    from bench.train.trial import training_examples
+
+    budget, per_token = 2.0, 1e-3
+    config = TrialConfig("fortunes", "scratch", examples=120, budget_seconds=budget, batch_size=8, max_tokens=64)
+    clock, costs = FakeClock(), []
+    _, splits, train_idx, trainer = _model_and_trainer(
+        config, get_arm("scratch"), torch.device("cpu"), CACHE, clock, Hooks([]), training_examples
+    )
+    real_step = trainer._step
+
+    def step(batch, index, total):
+        costs.append(trainer._step_cost(batch))
+        clock.now += per_token * costs[-1]
+        return real_step(batch, index, total)
+
+    trainer._step = step
+    outcome = trainer.run(train_idx, splits.val, splits.test)
+    assert max(costs) > 2 * min(costs), costs  # the batches did differ in length
+    assert outcome.train_seconds <= budget + 1e-9, (outcome.train_seconds, costs)
+    assert outcome.train_seconds > budget - per_token * max(costs)  # and used the budget
+    assert outcome.first_step_seconds == pytest.approx(per_token * costs[0])
+
+
+class SetFitClock(Callback):
+    """A SetFit trial's clock: each pair step takes ``pair_step`` seconds, each batch of texts encoded ``encode``
+    (the sample before the pairs and the head's encoding after them); the head's fits take no time."""
+
+    def __init__(self, pair_step: float, encode: float):
+        self.pair_step, self.encode = pair_step, encode
+        self.now, self.in_pairs = 0.0, False
+
+    def on_progress(self, state):
+        if state.phase == "features":  # after every batch encoded
+            self.now, self.in_pairs = self.now + self.encode, False
+        elif state.phase == "train" and state.step == 0:  # the pairs start
+            self.in_pairs = True
+        elif state.phase == "train" and self.in_pairs:  # after every pair step
+            self.now += self.pair_step
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def two_topics(folder) -> str:
+    sport = ["team", "goal", "match", "coach", "league", "striker", "referee", "season", "stadium", "keeper"]
+    food = ["oven", "flour", "sauce", "onion", "recipe", "butter", "garlic", "pasta", "simmer", "dough"]
+    rows = [f"the {sport[i % 10]} and the {sport[(i * 3 + 1) % 10]} {i},sport" for i in range(30)]
+    rows += [f"the {food[i % 10]} and the {food[(i * 3 + 1) % 10]} {i},cooking" for i in range(30)]
+    path = folder / "topics.csv"
+    path.write_text("text,label\n" + "\n".join(rows) + "\n")
+    return str(path)
+
+
+@pytest.mark.slow
+def test_setfit_keeps_its_budget_for_pairs_encoding_and_head_and_reports_the_encoding_apart(tmp_path):
+    budget, pair_step, encode = 3.0, 0.3, 0.2
+    clock = SetFitClock(pair_step, encode)
+    config = TrialConfig(two_topics(tmp_path), "setfit", examples=4, max_tokens=16, budget_seconds=budget)
+    result = run_trial(config, [clock], cache=CACHE, clock=clock)
+    assert result.status == "completed", result.error
+    # The untuned copy encodes a warm-up batch and a timed sample (0.4 s; the sample says 0.2 s, as every text the
+    # head needs is one batch), 0.5 s is kept for the head's fits: the pairs get 1.9 s, six steps of 0.3 s.
+    assert result.steps == 6 and result.time_first_step_s == pytest.approx(pair_step)
+    spent = result.time_train_s + result.time_features_s
+    assert spent <= budget + pair_step + 1e-6, result
+    assert result.time_train_s == pytest.approx(6 * pair_step)  # training: the pairs and the head's fits
+    assert result.time_features_s == pytest.approx(3 * encode)  # encoding, apart: sample, warm-up, the head's
+
+
+@pytest.mark.slow
+def test_setfit_whose_encoding_alone_outlasts_the_budget_trains_no_pair_and_its_health_says_so(tmp_path):
+    clock = SetFitClock(pair_step=0.3, encode=2.0)  # the sample says encoding takes 2 s of a 3 s budget
+    config = TrialConfig(two_topics(tmp_path), "setfit", examples=4, max_tokens=16, budget_seconds=3.0)
+    result = run_trial(config, [clock], cache=CACHE, clock=clock)
+    assert result.status == "completed", result.error
+    assert result.steps == 0 and result.time_train_s == pytest.approx(0.0)
+    assert FindingCode.UNDER_FLOOR in {f.code for f in result.health.findings}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arm", ["full_finetune", "hybrid"])
+def test_each_text_fine_tune_keeps_its_budget(arm, tmp_path):
+    """The encoder's fine-tunes (partial and scratch_same_arch share this loop) and the hybrid's SimCSE stage."""
+    budget, per_step, slow = 3.0, 0.25, 0.9
+    clock = StepClock(per_step, slow_step=5, slow=slow, pretrain_step=budget / 2)
+    config = TrialConfig(two_topics(tmp_path), arm, examples=16, budget_seconds=budget, batch_size=8, max_tokens=16)
+    result = run_trial(config, [clock], cache=CACHE, clock=clock)
+    assert result.status == "completed", result.error
+    train_budget = budget - result.time_pretrain_s
+    assert result.time_train_s <= train_budget + result.time_slowest_step_s + 1e-6, result
+    assert result.time_train_s > train_budget - 2 * per_step  # and used the budget
+    if arm == "hybrid":  # one pretraining step fills the share: no second one starts past it
+        assert result.pretrain_steps == 1 and result.time_pretrain_s == pytest.approx(budget / 2)
+        assert result.time_pretrain_s + result.time_train_s <= budget + result.time_slowest_step_s + 1e-6

@@ -87,6 +87,21 @@ def test_setfit_learns_a_tiny_two_class_set_well_above_chance(cache, tmp_path):
     assert result.images_per_second > 0  # sentences per second through the pairs
 
 
+def test_setfit_on_a_small_budget_spends_about_its_budget_and_reports_the_encoding_apart(cache, tmp_path):
+    """Pairs, encoding and the head's fits inside 2 s, measured by the real clock (the strict bound, one step, is
+    tests/bench/test_budget.py's with an injected clock; here a loaded machine may also slow the head's encoding
+    past what its sample said, hence the margin)."""
+    budget = 2.0
+    config = TrialConfig(two_class_csv(tmp_path), "setfit", examples=4, max_tokens=16, budget_seconds=budget,
+                         device="cpu")  # fmt: skip
+    result = run_trial(config, cache=cache)
+    assert result.status == TrialStatus.COMPLETED, result.error
+    one_step = max(result.time_first_step_s, result.time_slowest_step_s)
+    assert result.time_train_s + result.time_features_s <= budget + 2 * one_step + 1.0, result
+    assert result.time_features_s > 0  # the head's encoding, apart from training
+    assert result.time_train_s <= budget  # the pairs and the fits
+
+
 def test_setfit_is_refused_on_images_by_its_flag():
     with pytest.raises(ConfigError, match=r"arms.*setfit"):
         run_trial(TrialConfig("digits", "setfit", examples=20, device="cpu"))
