@@ -42,7 +42,7 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from advisor.constraints import excerpt
-from bench.errors import BenchInputError
+from bench.errors import BenchInputError, ConfigError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff")
 # Decoded pixels allowed per image. Larger JPEGs are decoded at 1/2..1/8 scale (draft
@@ -237,7 +237,7 @@ def scan_folder(
             f"({', '.join(IMAGE_SUFFIXES)})"
         )
     scan = FolderScan(tuple(p.name for p in class_dirs), [], top_files, root=top)
-    budget = _ScanBudget(name, scan_limit())
+    budget = ScanBudget(name, scan_limit())
     for index, class_dir in enumerate(class_dirs):
         found = _walk_class(class_dir, top, max_depth, scan.ignored, should_stop, budget)
         scan.files.extend((path, index) for path in found)
@@ -267,20 +267,64 @@ def scan_limit() -> int:
 
 
 @dataclass
-class _ScanBudget:
-    """Counts the entries a scan has listed; past the limit the scan stops with a message naming it."""
+class ScanBudget:
+    """Counts the entries a scan has listed; past the limit the scan stops with a message naming it.
+
+    The message is a field error on ``dataset`` (the command line says ``--dataset``, the app its widget):
+    the folder is too large to scan, the bound (files and folders, and the depth), what is accepted and
+    what was given (``name``).
+    """
 
     name: str
     limit: int
     seen: int = 0
+    accepted: str = "a folder with one sub-folder per class, or a .zip of one"
 
     def take(self, count: int) -> None:
         self.seen += count
         if self.seen > self.limit:
-            raise BenchInputError(
-                f"{self.name}: more than {self.limit:,} files and folders under it, scan stopped "
-                "(FOS_MAX_SCAN_FILES raises the limit); point it at the folder that holds one sub-folder per class"
+            raise ConfigError(
+                "dataset",
+                f"too large to scan: more than {self.limit:,} files and folders under it, scan stopped "
+                f"(FOS_MAX_SCAN_FILES raises the limit; folders more than {MAX_SCAN_DEPTH} deep are not scanned); "
+                f"expected {self.accepted}; point it at the folder that holds the class sub-folders",
+                given=self.name,
             )
+
+
+def list_files(folder: Path, budget: ScanBudget, max_depth: int = MAX_SCAN_DEPTH) -> tuple[list[Path], list[Path]]:
+    """(every file under ``folder``, sorted; the folders left out for being deeper than ``max_depth``).
+
+    Iterative and bounded by ``budget``; links to files are listed, links to folders are not followed
+    (as ``Path.rglob`` does, which walked ``--dataset /`` without end).
+    """
+    files: list[str] = []
+    too_deep: list[Path] = []
+    stack = [(folder, 0)]
+    while stack:
+        here, depth = stack.pop()
+        try:
+            entries = _entries(here)
+        except OSError:
+            continue  # unreadable: nothing of it is listed (rglob skipped it too)
+        budget.take(len(entries))
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if depth + 1 > max_depth:
+                    too_deep.append(Path(entry.path))
+                else:
+                    stack.append((Path(entry.path), depth + 1))
+            elif _is_file(entry):
+                files.append(entry.path)
+    files.sort()
+    return [Path(name) for name in files], too_deep
+
+
+def _is_file(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_file()  # a link is followed: it may point where this user may not look (/proc/1/cwd)
+    except OSError:
+        return False
 
 
 def _entries(folder: Path) -> list[os.DirEntry]:
@@ -316,7 +360,7 @@ def _walk_class(
     max_depth: int,
     ignored: list[str],
     should_stop: Callable[[], bool] | None,
-    budget: _ScanBudget,
+    budget: ScanBudget,
 ) -> list[Path]:
     """Image files under one class folder, sorted; iterative, never following links, to ``max_depth``."""
     found: list[str] = []

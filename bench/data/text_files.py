@@ -25,7 +25,7 @@ from pathlib import Path
 
 from advisor.constraints import excerpt
 from bench.data.archives import extract_once
-from bench.data.images import IMAGE_SUFFIXES
+from bench.data.images import IMAGE_SUFFIXES, MAX_SCAN_DEPTH, ScanBudget, list_files, scan_limit
 from bench.data.text_data import TextData, from_texts
 from bench.errors import BenchInputError
 from bench.paths import cache_dir
@@ -316,9 +316,14 @@ def _load_folder(root: Path, display: str) -> TextData:
         found = sum(1 for p in root.iterdir() if not p.name.startswith("."))
         raise BenchInputError(f"dataset {display}: no class sub-folders ({found} other entries); expected {ACCEPTED}")
     records, ignored, total = [], [], 0
-    for folder in classes:
-        for file in sorted(folder.rglob("*")):
-            if not file.is_file() or file.name.startswith("."):
+    # Every class folder is listed (bounded) before any file is read: ``--dataset /`` is refused by the bound
+    # on the scan, not by the first odd file it meets.
+    budget = ScanBudget(display, scan_limit(), accepted=ACCEPTED)
+    listed = [(folder, *list_files(folder, budget)) for folder in classes]
+    for folder, files, too_deep in listed:
+        ignored += [f"{p.relative_to(root)}/ (deeper than {MAX_SCAN_DEPTH} folders; not scanned)" for p in too_deep]
+        for file in files:
+            if file.name.startswith("."):
                 continue
             relative = str(file.relative_to(root))
             if file.suffix.lower() not in TEXT_FILE_SUFFIXES:
