@@ -49,11 +49,6 @@ from bench.train.trial import training_examples
 from bench.vocabulary import CheckRegime, RunKind, RunStatus, TrialStatus
 
 POLL_SECONDS = 0.5
-# glibc's malloc, which holds every CPU tensor: buffers of this size and above are mapped on their own and
-# unmapped when freed. Left to itself glibc raises this bound (up to 32 MiB) each time a big buffer is freed,
-# after which a trial's activations land in its heap and stay there, freed but held, under the next phase's.
-MMAP_THRESHOLD_BYTES = 1 << 20
-_M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
 
 
 @dataclass(frozen=True)
@@ -153,7 +148,6 @@ def execute_run(
     progress = StoreProgress(store, run_id, request.total_trials())
     hooks = Hooks([progress, *callbacks])
     cache = TrialCache()
-    bound_heap()
 
     def save(result: TrialResult) -> None:
         store.add_trial(run_id, result.to_dict())
@@ -250,25 +244,14 @@ def execute_run(
 
 @functools.cache
 def _glibc() -> ctypes.CDLL | None:
-    """The C library when it is glibc (its malloc is tuned below); None elsewhere (macOS, musl, Windows)."""
+    """The C library when it is glibc (its freed heap is trimmed below); None elsewhere (macOS, musl, Windows)."""
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return None
     try:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:
         return None
-    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
-
-
-def bound_heap() -> bool:
-    """Fix glibc's mmap threshold at :data:`MMAP_THRESHOLD_BYTES` for this process (see there); True if set.
-
-    Memory bounded by the work (issue 20): on a 50,000-file folder run with ``--examples 200``, 215 MB of
-    the peak was malloc's heap freed but held (activations of the throughput probe and of earlier trials).
-    Results are unchanged: only where buffers live changes, not what they hold.
-    """
-    libc = _glibc()
-    return bool(libc and libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
+    return libc if hasattr(libc, "malloc_trim") else None
 
 
 def release_freed_memory() -> None:
