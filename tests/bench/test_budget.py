@@ -13,6 +13,7 @@ from bench.train.callbacks import Callback
 from bench.train.config import TrialConfig
 from bench.train.trial import run_trial
 from bench.vocabulary import FindingCode
+from tests.bench.texts import two_class_csv
 
 
 class FakeClock:
@@ -230,21 +231,11 @@ class SetFitClock(Callback):
         return self.now
 
 
-def two_topics(folder) -> str:
-    sport = ["team", "goal", "match", "coach", "league", "striker", "referee", "season", "stadium", "keeper"]
-    food = ["oven", "flour", "sauce", "onion", "recipe", "butter", "garlic", "pasta", "simmer", "dough"]
-    rows = [f"the {sport[i % 10]} and the {sport[(i * 3 + 1) % 10]} {i},sport" for i in range(30)]
-    rows += [f"the {food[i % 10]} and the {food[(i * 3 + 1) % 10]} {i},cooking" for i in range(30)]
-    path = folder / "topics.csv"
-    path.write_text("text,label\n" + "\n".join(rows) + "\n")
-    return str(path)
-
-
 @pytest.mark.slow
 def test_setfit_keeps_its_budget_for_pairs_encoding_and_head_and_reports_the_encoding_apart(tmp_path):
     budget, pair_step, encode = 3.0, 0.3, 0.2
     clock = SetFitClock(pair_step, encode)
-    config = TrialConfig(two_topics(tmp_path), "setfit", examples=4, max_tokens=16, budget_seconds=budget)
+    config = TrialConfig(two_class_csv(tmp_path), "setfit", examples=4, max_tokens=16, budget_seconds=budget)
     result = run_trial(config, [clock], cache=CACHE, clock=clock)
     assert result.status == "completed", result.error
     # The untuned copy encodes a warm-up batch and a timed sample (0.4 s; the sample says 0.2 s, as every text the
@@ -259,7 +250,7 @@ def test_setfit_keeps_its_budget_for_pairs_encoding_and_head_and_reports_the_enc
 @pytest.mark.slow
 def test_setfit_whose_encoding_alone_outlasts_the_budget_trains_no_pair_and_its_health_says_so(tmp_path):
     clock = SetFitClock(pair_step=0.3, encode=2.0)  # the sample says encoding takes 2 s of a 3 s budget
-    config = TrialConfig(two_topics(tmp_path), "setfit", examples=4, max_tokens=16, budget_seconds=3.0)
+    config = TrialConfig(two_class_csv(tmp_path), "setfit", examples=4, max_tokens=16, budget_seconds=3.0)
     result = run_trial(config, [clock], cache=CACHE, clock=clock)
     assert result.status == "completed", result.error
     assert result.steps == 0 and result.time_train_s == pytest.approx(0.0)
@@ -272,7 +263,7 @@ def test_each_text_fine_tune_keeps_its_budget(arm, tmp_path):
     """The encoder's fine-tunes (partial and scratch_same_arch share this loop) and the hybrid's SimCSE stage."""
     budget, per_step, slow = 3.0, 0.25, 0.9
     clock = StepClock(per_step, slow_step=5, slow=slow, pretrain_step=budget / 2)
-    config = TrialConfig(two_topics(tmp_path), arm, examples=16, budget_seconds=budget, batch_size=8, max_tokens=16)
+    config = TrialConfig(two_class_csv(tmp_path), arm, examples=16, budget_seconds=budget, batch_size=8, max_tokens=16)
     result = run_trial(config, [clock], cache=CACHE, clock=clock)
     assert result.status == "completed", result.error
     train_budget = budget - result.time_pretrain_s

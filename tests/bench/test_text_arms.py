@@ -12,6 +12,7 @@ from bench.train.cache import TrialCache
 from bench.train.config import TrialConfig
 from bench.train.trial import run_trial
 from bench.vocabulary import TrialStatus
+from tests.bench.texts import two_class_csv
 
 pytestmark = pytest.mark.slow
 
@@ -63,17 +64,6 @@ def test_text_transferability_scores_the_encoder_above_its_random_init(cache):
     assert result.examples == 60
     assert result.logme_pretrained > result.logme_random_init
     assert result.suggested_similarity in ("high", "medium", "low")
-
-
-def two_class_csv(folder) -> str:
-    """60 short texts in two topics (sport, cooking), each from its own words: a tiny few-shot set."""
-    sport = ["team", "goal", "match", "coach", "league", "striker", "referee", "season", "stadium", "keeper"]
-    food = ["oven", "flour", "sauce", "onion", "recipe", "butter", "garlic", "pasta", "simmer", "dough"]
-    rows = [f"the {sport[i % 10]} and the {sport[(i * 3 + 1) % 10]} {i},sport" for i in range(30)]
-    rows += [f"the {food[i % 10]} and the {food[(i * 3 + 1) % 10]} {i},cooking" for i in range(30)]
-    path = folder / "topics.csv"
-    path.write_text("text,label\n" + "\n".join(rows) + "\n")
-    return str(path)
 
 
 def test_setfit_learns_a_tiny_two_class_set_well_above_chance(cache, tmp_path):
