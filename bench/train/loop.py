@@ -264,9 +264,7 @@ class GradientTrainer:
         self._set_train_mode()
         planner.resume()
         self.prepare_trunk(np.concatenate([train_idx, val_idx, test_idx]))
-        while step < planner.planned:
-            if cursor >= len(order):
-                order, cursor = self._epoch_order(train), 0
+        while step < planner.planned:  # the order is redrawn right after the step that ends it (below)
             batch = order[cursor : cursor + config.batch_size]
             losses.append(self._step(batch, step, planner.planned))
             cursor += config.batch_size
