@@ -56,7 +56,7 @@ def test_run_writes_json_and_csv_and_prints_a_table(tmp_path):
     out = tmp_path / "run"
     result = invoke(
         "run", "--dataset", "digits", "--examples", "300", "--arms", "linear_probe,scratch,hybrid_scratch",
-        "--seeds", "2", "--budget-seconds", "2", "--out", str(out),
+        "--seeds", "2", "--budget-seconds", "1", "--out", str(out),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "linear_probe" in result.stdout and "±" in result.stdout

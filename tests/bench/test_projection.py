@@ -78,7 +78,9 @@ def test_a_planned_check_on_fewer_labels_than_the_profile_trains_its_curve_and_p
     from bench.train.check import Question
     from bench.train.config import TrialConfig
 
-    base = TrialConfig("digits", "linear_probe", examples=200, max_epochs=5, batch_size=8, resolution=32)
+    base = TrialConfig(
+        "digits", "linear_probe", examples=200, max_epochs=5, batch_size=8, resolution=32, scratch_resolution=16
+    )  # 8-px digits: 16 px is a quarter of the work of 32
     request = RunRequest("run", base, ("linear_probe", "scratch"), (0,), advised="linear_probe",
                          target_examples=1500, question=Question(1.0, "cpu", 1500), check_minutes=30.0)  # fmt: skip
     store = RunStore(tmp_path / "runs.db")
