@@ -149,7 +149,8 @@ def app_command(
     flags = [f"--{key}={value}" for key, value in {**SERVER_SETTINGS, "server.port": port,
                                                      "server.address": address}.items()]  # fmt: skip
     typer.echo(f"Fine-tune or scratch? at http://{address}:{port}", err=True)
-    os.execv(sys.executable, [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), *flags])
+    # `streamlit run`, with the first pages' modules imported before the server listens (app/serve.py).
+    os.execv(sys.executable, [sys.executable, "-m", "finetune_or_scratch.app.serve", str(APP_SCRIPT), *flags])
 
 
 def main() -> None:

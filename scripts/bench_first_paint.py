@@ -1,6 +1,7 @@
 """First paint of the app in a real browser: seconds from opening the page to the questionnaire's text.
 
-Starts the app as ``finetune-or-scratch app`` does (its server settings, a scratch run store),
+Starts the app as ``finetune-or-scratch app`` does (its server settings, its preloading module, a scratch
+run store; ``--plain`` starts plain ``streamlit run`` instead, for the figure before the preloading),
 opens Debian's Chromium with Playwright, and times ``page.goto`` until the questionnaire's title
 is visible, for a first visit (a fresh server: every module the page needs is imported then)
 and for later visits (a new browser context each, the server already warm). Run it alone:
@@ -35,11 +36,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(home: Path) -> tuple[subprocess.Popen, str]:
+def start_server(home: Path, plain: bool) -> tuple[subprocess.Popen, str]:
     port = free_port()
     flags = [f"--{k}={v}" for k, v in {**SERVER_SETTINGS, "server.port": port, "server.address": "127.0.0.1"}.items()]
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), *flags],
+        [
+            sys.executable,
+            "-m",
+            *(["streamlit", "run"] if plain else ["finetune_or_scratch.app.serve"]),
+            str(APP_SCRIPT),
+            *flags,
+        ],
         env={**os.environ, "FOS_HOME": str(home)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -59,11 +66,16 @@ def start_server(home: Path) -> tuple[subprocess.Popen, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--visits", type=int, default=3, help="visits timed after the first (default 3)")
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="start plain `streamlit run` (no preloaded modules), as before app/serve.py",
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as home, sync_playwright() as playwright:
-        process, url = start_server(Path(home))
+        process, url = start_server(Path(home), args.plain)
         try:
             browser = playwright.chromium.launch(
                 executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-background-networking"]
@@ -82,6 +94,8 @@ def main() -> int:
             process.terminate()
             process.wait(timeout=30)
     later = times[1:]
+    how = "plain streamlit run" if args.plain else "finetune-or-scratch app (first pages preloaded)"
+    print(f"server: {how}")
     print(f"first paint, first visit (fresh server): {times[0]:.2f} s")
     if later:
         print(

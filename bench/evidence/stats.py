@@ -73,6 +73,7 @@ class PairedComparison:
     over: str = ""  # what the interval rests on: "12 test examples, one seed", "3 seeds and 359 test examples"
     decides_nothing: bool = False  # not significant, and no difference under DECIDES_NOTHING_ABOVE detectable
     examples_to_detect: int | None = None  # about how many test examples would detect RESOLVE_DIFFERENCE
+    replicates: int = REPLICATES  # the bootstrap's replicates: its p resolves 2 / replicates (p_words)
 
     @property
     def significant(self) -> bool:
@@ -118,6 +119,20 @@ def interval_and_p(replicate_means: np.ndarray) -> tuple[tuple[float, float], fl
     low, high = float(ordered[k - 1]), float(ordered[r - k])
     p = min(1.0, 2 * min(int(np.sum(ordered <= 0)), int(np.sum(ordered >= 0))) / r)
     return (low, high), p
+
+
+def p_words(p_value: float, replicates: int | None = REPLICATES) -> str:
+    """A bootstrap p-value as words that claim no more than its replicates resolve.
+
+    ``interval_and_p`` counts replicates, so its smallest non-zero p is 2 / R: a count of 0 says
+    p < 2 / R, never p = 0.
+
+    >>> p_words(0.0), p_words(0.0123), p_words(1.0), p_words(0.0, replicates=1000)
+    ('p < 0.0005', 'p = 0.0123', 'p = 1', 'p < 0.002')
+    """
+    if p_value <= 0 and replicates:
+        return f"p < {2 / replicates:.2g}"
+    return f"p = {p_value:.3g}"
 
 
 def mcnemar_exact(a: np.ndarray, b: np.ndarray) -> float:

@@ -23,7 +23,14 @@ from advisor.vocabulary import Outcome, StrategyName, Trainable
 from bench.data.units import unit_for_dataset
 from bench.device import device_kinds
 from bench.evidence.question import projection_words, question_words
-from bench.evidence.stats import RESOLVE_DIFFERENCE, PairedComparison, compare, seeds_to_detect
+from bench.evidence.stats import (
+    REPLICATES,
+    RESOLVE_DIFFERENCE,
+    PairedComparison,
+    compare,
+    p_words,
+    seeds_to_detect,
+)
 from bench.evidence.summary import completed, summarise_arm
 from bench.train.arms import ARMS, arms_for_strategy
 from bench.train.health import Finding, describe, floor_steps, seconds_to_floor, stored_findings
@@ -265,7 +272,7 @@ def _decide(advised: str, results: list[TrialResult]) -> Verdict:
         return undecided("no per-example test results to compare (results from an older version?)",
                          "re-run to record per-example predictions", "paired test")  # fmt: skip
     gap = f"{comparison.mean_difference:+.3f}"
-    interval = (f"95% CI [{comparison.ci95[0]:+.3f}, {comparison.ci95[1]:+.3f}], p = {comparison.p_value:.3g}, "
+    interval = (f"95% CI [{comparison.ci95[0]:+.3f}, {comparison.ci95[1]:+.3f}], {p_words(comparison.p_value, comparison.replicates)}, "
                 f"over {comparison.over}")  # fmt: skip
     if comparison.decides_nothing:
         size = comparison.test_examples_to_detect()
@@ -340,7 +347,7 @@ def render_verdict(verdict: dict[str, Any], names: Mapping[str, str] | None = No
     if c is not None:
         lines.append(
             f"  {c['better']} - {c['worse']}: {c['mean_difference']:+.3f} test accuracy, 95% CI "
-            f"[{c['ci95'][0]:+.3f}, {c['ci95'][1]:+.3f}], p {c['p_value']:.3g} ({c['method']}); "
+            f"[{c['ci95'][0]:+.3f}, {c['ci95'][1]:+.3f}], {p_words(c['p_value'], c.get('replicates', REPLICATES))} ({c['method']}); "
             f"detectable difference {c['detectable']:.3f}"
         )
         mcnemar = ", ".join(f"{p:.3g}" for p in c.get("mcnemar_p", ()))

@@ -48,6 +48,7 @@ TRIAL_FORMATS = {
     "Test accuracy": "{:.3f}",
     "Macro-F1": "{:.3f}",
     "Training s": "{:.1f}",
+    "Encoding s": "{:.1f}",
     **{unit.rate_title: "{:,.0f}" for unit in UNITS.values()},
 }  # Images/s, Sentences/s: whole numbers
 # The app's words for the check's bound (its run form's setting).
@@ -220,6 +221,9 @@ def _fraction(record: RunRecord, trials: list[dict[str, Any]]) -> float:
 
 
 def trials_table(trials: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per trial. "Encoding s" (the frozen encoder's pass over the data, apart from "Training s")
+    shows when a trial encoded anything, as the command line's "encode s" column does."""
+    encoded = any(t.get("time_features_s") for t in trials)
     rows = []
     for t in trials:
         config = t.get("config") or {}
@@ -231,6 +235,7 @@ def trials_table(trials: list[dict[str, Any]]) -> pd.DataFrame:
             "Test accuracy": t.get("test_accuracy"),
             "Macro-F1": t.get("test_macro_f1"),
             "Training s": t.get("time_train_s"),
+            **({"Encoding s": t.get("time_features_s") or 0.0} if encoded else {}),
             unit_for_dataset(str(config.get("dataset", ""))).rate_title: t.get("images_per_second"),
         }
         if t.get("error"):
@@ -256,6 +261,7 @@ def summary_view(record: RunRecord) -> None:
         st.info("No finished trials to summarise.")
         return
     spread = "± std over sizes and seeds" if record.kind == RunKind.CURVE else "± std over seeds"
+    encoded = any(s.get("features_seconds_mean") for s in summary)
     table = pd.DataFrame(
         [
             {
@@ -265,6 +271,7 @@ def summary_view(record: RunRecord) -> None:
                 spread: s.get("accuracy_std"),
                 "Macro-F1": s.get("macro_f1_mean"),
                 "Training s": s.get("train_seconds_mean"),
+                **({"Encoding s": s.get("features_seconds_mean") or 0.0} if encoded else {}),
             }
             for s in summary
         ]

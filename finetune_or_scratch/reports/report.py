@@ -16,6 +16,7 @@ from typing import Any
 
 from bench.data.units import IMAGES, ExampleUnit
 from bench.evidence.question import duration_words, projection_words, question_words
+from bench.evidence.stats import REPLICATES, p_words
 from bench.vocabulary import CheckRegime, RunKind
 from finetune_or_scratch.reports.charts import accuracy_chart, curve_chart, factor_chart, to_svg, trained_words
 from finetune_or_scratch.reports.words import (
@@ -218,8 +219,9 @@ def _measured_markdown(report: Report) -> list[str]:
         else "Accuracy per arm, mean ± standard deviation over seeds:",
         "",
     ]
+    encoded = any(s.get("features_seconds_mean") for s in report.summary)  # the frozen encoder's pass, apart
     lines += _table(
-        ["arm", "finished trials", "test accuracy", "macro-F1", "training s", unit.rate],
+        ["arm", "finished trials", "test accuracy", "macro-F1", "training s", *["encoding s"] * encoded, unit.rate],
         [
             [
                 arm_label(s["arm"]),
@@ -228,6 +230,7 @@ def _measured_markdown(report: Report) -> list[str]:
                 + (f" ± {_fmt(s['accuracy_std'])}" if s.get("accuracy_std") is not None else ""),
                 _fmt(s.get("macro_f1_mean")),
                 _fmt(s.get("train_seconds_mean"), 1),
+                *[_fmt(s.get("features_seconds_mean") or 0.0, 1)] * encoded,
                 _fmt(s.get("images_per_second_mean"), 0),
             ]
             for s in report.summary
@@ -398,7 +401,7 @@ def comparison_sentence(c: dict[str, Any]) -> str:
         low, high = c["ci95"]
         parts.append(f"95% interval {low * 100:+.1f} to {high * 100:+.1f} points")
     if c.get("p_value") is not None:
-        parts.append(f"p = {c['p_value']:.3g}")
+        parts.append(p_words(c["p_value"], c.get("replicates", REPLICATES)))
     if c.get("effect_size") is not None:
         parts.append(f"effect size d_z {c['effect_size']:.2f}")
     sentence = ", ".join(parts)

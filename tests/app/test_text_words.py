@@ -80,3 +80,22 @@ def test_the_app_words_text_facts_and_trials_as_texts():
     assert facts.describe().startswith("120 texts in 4 classes") and "images" not in facts.describe()
     assert facts.measured_answers()["modality"] == "text"
     assert "Sentences/s" in trials_table([t.to_dict() for t in text_trials()]).columns
+
+
+def test_the_encoders_pass_shows_apart_from_training_in_the_app_and_the_report_when_an_arm_encoded():
+    from dataclasses import replace
+
+    probe, scratch = text_trials()
+    encoded = [replace(probe, time_features_s=3.4), scratch]
+    table = trials_table([t.to_dict() for t in encoded])
+    assert list(table["Encoding s"]) == [3.4, 0.0] and list(table["Training s"]) == [2.0, 2.0]
+    assert "Encoding s" not in trials_table([t.to_dict() for t in text_trials()]).columns  # nothing encoded: no column
+    run = {"id": "t2", "kind": "run", "status": "completed", "config": {"seeds": [0], "base": {"dataset": "fortunes"}},
+           "created": "2026-12-01T00:00:00+00:00", "finished": "2026-12-01T00:01:00+00:00"}  # fmt: skip
+    analyses = {"summary": [s.__dict__ for s in summarise(encoded)]}
+    report = build_report(example_profile().to_dict(), recommend(example_profile()).to_dict(), run,
+                          [t.to_dict() for t in encoded], None, analyses, created="2026-12-01T00:02:00+00:00")  # fmt: skip
+    measured = render(report, "md").split("## Measured results")[1]
+    assert "| arm | finished trials | test accuracy | macro-F1 | training s | encoding s | sentences/s |" in measured
+    assert "| 2.0 | 3.4 | 410 |" in measured
+    assert "encode s" in render_table(summarise(encoded), TEXTS)  # the command line's column, the same number

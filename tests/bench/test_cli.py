@@ -416,6 +416,25 @@ def test_a_cache_folder_that_is_a_file_is_named(tmp_path, monkeypatch):
     assert f"FOS_CACHE_DIR: {tmp_path / 'cache'} cannot be used as the cache folder (a file of that name" in stderr
 
 
+@pytest.mark.parametrize("kind", ["images", "texts"])
+def test_a_dataset_folder_too_large_to_scan_is_refused_at_the_bound_with_the_flag_named(tmp_path, monkeypatch, kind):
+    # The attack pass: --dataset / walked the whole file system for 28 s before refusing. The scan stops at
+    # FOS_MAX_SCAN_FILES entries (200,000 unless set) and names the flag, the bound and what is accepted.
+    folder = tmp_path / "many"
+    if kind == "images":
+        write_class_folder(folder, {"a": 30, "b": 30}, size=4)
+    else:
+        for label in ("a", "b"):
+            (folder / label).mkdir(parents=True)
+            for i in range(30):
+                (folder / label / f"{i}.txt").write_text(f"text {i} of {label}")
+    monkeypatch.setenv("FOS_MAX_SCAN_FILES", "40")
+    stderr = refused("run", "--dataset", folder, "--arms", "scratch", "--out", tmp_path / "o")
+    assert f"--dataset {folder}: too large to scan: more than 40 files and folders under it, scan stopped" in stderr
+    assert "(FOS_MAX_SCAN_FILES raises the limit; folders more than 32 deep are not scanned); expected" in stderr
+    assert not any((tmp_path / "o").rglob("*"))  # nothing written
+
+
 @pytest.mark.parametrize("command", ["similarity", "run"])
 def test_a_zip_member_with_an_empty_name_is_named(tmp_path, command):
     archive = _nameless_zip(tmp_path / "nameless.zip")

@@ -28,6 +28,7 @@ LIGHT_MODULES = (
     "bench.train.config",
     "bench.cli",
     "finetune_or_scratch.cli",
+    "finetune_or_scratch.app.serve",
 )
 PROFILE = str(ROOT / "advisor" / "data" / "profiles" / "small_similar.json")
 # After the command: which heavy modules it imported, as the last line on stderr.
@@ -48,6 +49,16 @@ sys.stderr.write("\\n" + json.dumps({"code": code, "heavy": heavy}) + "\\n")
 
 def _python(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_the_app_server_preloads_only_light_modules():
+    # app/serve.py imports the first pages' modules before the server listens: none of them may bring torch.
+    probe = ("import json, sys; from finetune_or_scratch.app import serve; serve.preload(); "
+             f"print(json.dumps([[m for m in {HEAVY!r} if m in sys.modules], "
+             "[m for m in serve.FIRST_PAGES if m not in sys.modules]]))")  # fmt: skip
+    result = _python("-c", probe)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == [[], []]
 
 
 @pytest.mark.parametrize("module", LIGHT_MODULES)
