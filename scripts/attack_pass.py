@@ -220,7 +220,8 @@ def sixteen_bit(scratch: Path) -> tuple[Outcome, str | None]:
 
 
 def skipped_in_reports(scratch: Path) -> tuple[Outcome, str | None]:
-    """A run on a folder with one corrupt file; every report format must name it."""
+    """A run on a folder with one corrupt file; every report format must name it. The run takes a profile:
+    ``report`` refuses a run stored without one (exit 2, "has no stored profile; pass --profile ...")."""
     rng = np.random.default_rng(0)
     for label in ("a", "b"):
         (scratch / "folder" / label).mkdir(parents=True)
@@ -230,7 +231,7 @@ def skipped_in_reports(scratch: Path) -> tuple[Outcome, str | None]:
             Image.fromarray(pixels).save(scratch / "folder" / label / f"{i}.png")
     (scratch / "folder" / "a" / "broken.png").write_bytes(b"not a png at all")
     args = ["run", "--dataset", scratch / "folder", "--arms", "scratch", "--budget-seconds", "1", "--max-epochs", "1",
-            "--out", scratch / "o"]  # fmt: skip
+            "--profile", PROFILE, "--out", scratch / "o"]  # fmt: skip
     outcome = cli(args, scratch, 600)
     found = re.search(r"\(run ([0-9a-f]+)\)", outcome.stderr)
     if outcome.code != 0 or not found:
