@@ -16,6 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 POLL_SECONDS = 0.5
+# A held lock whose file is empty: its holder is between taking the lock and writing its id, or between
+# clearing the id and releasing. Only after this many such polls in a row is it named "another run".
+UNNAMED_POLLS = 3
 PLAN_HOLDER = "plan"  # the name in the lock while the run form's plan probes the device's throughput
 
 
@@ -70,14 +73,16 @@ def device_slot(
     path = _lock_path(folder, device_key)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        last_holder = None
+        last_holder, unnamed = None, 0
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                holder = path.read_text().strip() or "another run"
-                if holder != last_holder:
+                named = path.read_text().strip()
+                unnamed = 0 if named else unnamed + 1
+                holder = named or ("another run" if unnamed >= UNNAMED_POLLS else None)
+                if holder is not None and holder != last_holder:
                     on_wait(holder)
                     last_holder = holder
                 if should_stop():

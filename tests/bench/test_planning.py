@@ -1,5 +1,6 @@
 """The budget plan before training, the health floor, and one run per device at a time."""
 
+import os
 import threading
 import time
 
@@ -66,6 +67,53 @@ def test_a_second_run_waits_for_the_device_and_says_behind_whom(tmp_path):
     thread.join()
     assert order == ["a starts", "a ends", "b starts"]
     assert waited == ["run-a"]
+
+
+def test_a_holder_between_locking_and_naming_itself_is_not_reported_as_another_run(tmp_path):
+    # The race the suite once lost: the holder had the lock but its id was not yet written (or already
+    # cleared on release), and the waiting run reported "another run" beside the real holder's id.
+    import fcntl
+
+    path = tmp_path / "cpu.lock"
+    holder = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # locked, no name yet
+    polls, waited = [], []
+
+    def sleep(seconds):  # the holder's side, one step per poll of the waiting run
+        polls.append(seconds)
+        if len(polls) == 1:
+            os.pwrite(holder, b"run-a", 0)  # names itself
+        elif len(polls) == 3:
+            os.ftruncate(holder, 0)  # clears its name, then releases
+        elif len(polls) == 4:
+            fcntl.flock(holder, fcntl.LOCK_UN)
+
+    try:
+        with device_slot(tmp_path, "cpu", "run-b", on_wait=waited.append, sleep=sleep):
+            assert path.read_text() == "run-b"
+    finally:
+        os.close(holder)
+    assert waited == ["run-a"] and len(polls) == 4
+
+
+def test_a_holder_that_never_names_itself_is_reported_as_another_run(tmp_path):
+    import fcntl
+
+    holder = os.open(tmp_path / "cpu.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    polls, waited = [], []
+
+    def sleep(seconds):
+        polls.append(seconds)
+        if len(polls) == 5:
+            fcntl.flock(holder, fcntl.LOCK_UN)
+
+    try:
+        with device_slot(tmp_path, "cpu", "run-b", on_wait=waited.append, sleep=sleep):
+            pass
+    finally:
+        os.close(holder)
+    assert waited == ["another run"]
 
 
 def test_a_queued_run_can_be_cancelled(tmp_path):
