@@ -93,8 +93,11 @@ def _packaged_minilm() -> Any:
 def _sentence_transformer(source: str, name: str, local_files_only: bool) -> Any:
     try:
         from sentence_transformers import SentenceTransformer  # heavy; text arms only
+        from transformers.utils import logging as transformers_logging
     except ImportError:
         raise TextWeightsUnavailable(f"{name}: pip install sentence-transformers (text arms need it)") from None
+    # No "Loading weights: 100%|███|" bar per load on a run's stderr: the run reports its own phases.
+    transformers_logging.disable_progress_bar()
     try:
         with contextlib.redirect_stdout(sys.stderr):  # keep stdout for results (--json)
             return SentenceTransformer(source, device="cpu", local_files_only=local_files_only)
