@@ -113,3 +113,12 @@ class ArmRegime(StrEnum):
 
     CONVERGED = "converged"  # data-limited: its time to converge fits the budget; trained to early stopping
     BUDGET_LIMITED = "budget_limited"  # gets what the budget buys, then stops
+
+
+class TaskEvent(StrEnum):
+    """What a Ray task posts to the driver's board while its trial runs (sent as the plain value: the board's
+    worker imports Ray only)."""
+
+    START = "start"  # (START, index, node, device)
+    PROGRESS = "progress"  # (PROGRESS, index, state)
+    EPOCH = "epoch"  # (EPOCH, index, state, epoch record)

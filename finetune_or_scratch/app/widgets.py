@@ -21,7 +21,8 @@ from finetune_or_scratch.reports.words import plain
 
 # Upload limit in MB (the server's own limit is .streamlit/config.toml's maxUploadSize).
 MAX_UPLOAD_MB = int(os.environ.get("FOS_MAX_UPLOAD_MB", "200"))
-KINDS = ("Built-in", "Upload a .zip", "Folder on the server")
+BUILT_IN, UPLOAD, SERVER_FOLDER = "Built-in", "Upload a .zip", "Folder on the server"  # the radio's options
+KINDS = (BUILT_IN, UPLOAD, SERVER_FOLDER)
 
 
 @st.cache_data(show_spinner="Reading the dataset…", max_entries=16)
@@ -51,8 +52,8 @@ def dataset_picker(key: str, describe: bool = True) -> tuple[DatasetChoice | Non
     Returns the choice and its facts, or (None, None) until a usable dataset is chosen; a bad
     one is refused here, with the message under the widget, never later as a failed run.
     """
-    kind = st.radio("Dataset", KINDS, horizontal=True, key=f"{key}_kind")
-    choice = _choose(key, kind)
+    source = st.radio("Dataset", KINDS, horizontal=True, key=f"{key}_kind")
+    choice = _choose(key, source)
     if choice is None:
         return None, None
     try:
@@ -65,12 +66,12 @@ def dataset_picker(key: str, describe: bool = True) -> tuple[DatasetChoice | Non
     return choice, facts
 
 
-def _choose(key: str, kind: str) -> DatasetChoice | None:
-    if kind == "Built-in":
+def _choose(key: str, source: str) -> DatasetChoice | None:
+    if source == BUILT_IN:
         names = [name for name, spec in DATASETS.items() if spec.available()] + list(TEXT_DATASETS)
         name = st.selectbox("Built-in dataset", names, index=names.index("fashion-mnist"), key=f"{key}_builtin")
         return DatasetChoice(name, name)
-    if kind == "Folder on the server":
+    if source == SERVER_FOLDER:
         path = st.text_input(
             "Folder path (one sub-folder per class, or a .zip of one; text: also a .csv, .tsv or .jsonl)",
             key=f"{key}_path",

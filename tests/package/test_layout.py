@@ -124,3 +124,41 @@ def test_the_import_graph_has_no_cycles():
     for module in sorted(graph):
         if module not in state and (cycle := visit(module, [])):
             pytest.fail("import cycle: " + " -> ".join(cycle))
+
+
+# The typed vocabulary (bench/vocabulary.py): these kinds are compared with its enums, never with string
+# literals. A name (``status``), an attribute (``t.status``) or a lookup (``t["status"]``, ``t.get("status")``).
+VOCABULARY_NAMES = {"status", "family", "trainable", "outcome", "regime", "kind"}
+
+
+def _named(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute) and not (isinstance(node.value, ast.Attribute) and node.value.attr == "dtype"):
+        return node.attr  # numpy's dtype.kind is not ours
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+        return node.slice.value if isinstance(node.slice.value, str) else None
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" and node.args:
+        first = node.args[0]
+        return first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
+    return None
+
+
+def _string_literal(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    return isinstance(node, ast.Tuple | ast.List | ast.Set) and any(_string_literal(e) for e in node.elts)
+
+
+def test_kinds_are_compared_with_the_vocabulary_not_with_string_literals():
+    found = []
+    for name, path in _modules().items():
+        if name == "bench.vocabulary":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Compare):
+                continue
+            sides = [node.left, *node.comparators]
+            if any(_named(s) in VOCABULARY_NAMES for s in sides) and any(_string_literal(s) for s in sides):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
+    assert found == [], "\n".join(found)

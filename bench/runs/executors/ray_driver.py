@@ -24,7 +24,7 @@ from bench.train.cache import TrialCache
 from bench.train.callbacks import Callback, TrialState
 from bench.train.config import TrialConfig, validate_trial_config
 from bench.train.result import EpochRecord, TrialResult
-from bench.vocabulary import DeviceName, TrialStatus
+from bench.vocabulary import DeviceName, TaskEvent, TrialStatus
 
 POLL_SECONDS = 0.5  # how often the driver collects results, progress and the cancel flag
 CANCEL_WAIT_SECONDS = 10.0  # how long to wait for force-cancelled tasks to report back
@@ -276,7 +276,7 @@ class _RaySweep:
         configs = {item.index: item.config for item in self.pending.values()}
         changed = False
         for kind, index, *payload in events:
-            if kind == "start":
+            if kind == TaskEvent.START:
                 node, device = payload
                 self.devices[index] = device
                 if index in self.results:
@@ -285,10 +285,10 @@ class _RaySweep:
                 if self.tally.start(index, node) and index in configs:
                     for cb in self.callbacks:
                         cb.on_trial_start(TrialState(configs[index], "data"))
-            elif index in configs and kind == "progress":
+            elif index in configs and kind == TaskEvent.PROGRESS:
                 for cb in self.callbacks:
                     cb.on_progress(TrialState(configs[index], **payload[0]))
-            elif index in configs and kind == "epoch":
+            elif index in configs and kind == TaskEvent.EPOCH:
                 for cb in self.callbacks:
                     cb.on_epoch_end(TrialState(configs[index], **payload[0]), EpochRecord(**payload[1]))
         if changed:

@@ -21,7 +21,7 @@ from bench.train.callbacks import Callback, TrialState
 from bench.train.config import TrialConfig
 from bench.train.result import EpochRecord, TrialResult
 from bench.train.trial import run_trial
-from bench.vocabulary import DeviceName
+from bench.vocabulary import DeviceName, TaskEvent
 
 PROGRESS_EVERY_SECONDS = 0.5  # a task sends at most this often to the board
 
@@ -62,15 +62,15 @@ class _BoardReporter(Callback):
     last: float = -math.inf
 
     def on_trial_start(self, state: TrialState) -> None:
-        self.board.post.remote(("start", self.index, self.node, self.device))
+        self.board.post.remote((TaskEvent.START.value, self.index, self.node, self.device))
 
     def on_progress(self, state: TrialState) -> None:
         if time.monotonic() - self.last >= PROGRESS_EVERY_SECONDS:
             self.last = time.monotonic()
-            self.board.post.remote(("progress", self.index, _plain(state)))
+            self.board.post.remote((TaskEvent.PROGRESS.value, self.index, _plain(state)))
 
     def on_epoch_end(self, state: TrialState, record: EpochRecord) -> None:
-        self.board.post.remote(("epoch", self.index, _plain(state), asdict(record)))
+        self.board.post.remote((TaskEvent.EPOCH.value, self.index, _plain(state), asdict(record)))
 
 
 def trial_task(
