@@ -43,7 +43,7 @@ OUTCOME_STYLE = {
 }
 STATUS_ICON = {"queued": "⏳", "running": "🏃", "completed": "✅", "cancelled": "⏹️", "failed": "❌", "interrupted": "⚠️"}
 _VERDICT_SHOWN = {"outcome", "summary", "reason", "comparison", "not_computed", "arms", "advised", "measured_winner",
-                  "question"}  # fmt: skip
+                  "question", "projection"}  # fmt: skip
 TRIAL_FORMATS = {
     "Test accuracy": "{:.3f}",
     "Macro-F1": "{:.3f}",

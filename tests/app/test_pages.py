@@ -36,6 +36,14 @@ def test_questionnaire_opens_with_the_sample_profile(app):
     assert not app.exception
 
 
+def test_questionnaire_help_gives_examples_only_where_a_value_is_typed(app):
+    # The walkthrough: toggles read "Example: False." and Compute "Example: single_gpu." (a schema, not help).
+    choices = {w.key: w.help for w in [*app.toggle, *app.selectbox] if w.key.startswith("field_")}
+    assert len(choices) >= 6 and not [k for k, text in choices.items() if "Example:" in text], choices
+    typed = {w.key: w.help for w in app.number_input}
+    assert "Enter a whole number, 1 or more. Example: 2,000." in typed["field_labeled_examples"]
+
+
 def test_invalid_answers_are_flagged_next_to_the_field_in_its_own_words(app):
     assert "Time budget (hours)" in [w.label for w in app.number_input]
     app.number_input(key="field_labeled_examples").set_value(0)

@@ -25,7 +25,9 @@ def widget(spec: FieldSpec, current: Any) -> Any:
     if spec.unit and spec.unit.rstrip("s") not in label.lower():
         label = f"{label} ({spec.unit})"  # "Time budget (hours)"; not "Classes (classes)"
     hint = spec.hint()
-    help_text = plain(f"{spec.help}{f' Enter {hint}.' if hint else ''} Example: {spec.example}.")
+    # An example only where a person types a value: a toggle or a list of options shows its own choices.
+    example = f" Example: {spec.example:,}." if spec.kind in (int, float) and not spec.choices else ""
+    help_text = plain(f"{spec.help}{f' Enter {hint}.' if hint else ''}{example}")
     key = f"field_{spec.name}"
     # The widget's value lives in session state under its key, seeded from the saved answers:
     # the one way a value filled in by code (the estimate below) reaches a browser that
