@@ -11,6 +11,7 @@ import contextlib
 import math
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -202,19 +203,34 @@ def measure_key(request: RunRequest) -> tuple:
             base.device, tuple(sorted(request.arms)))  # fmt: skip
 
 
-def measure(request: RunRequest, locks: Any) -> MeasuredRates:
+PLAN_WAIT_SECONDS = 60.0  # how long a plan waits behind another plan (each takes seconds) before saying busy
+
+
+def measure(
+    request: RunRequest,
+    locks: Any,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> MeasuredRates:
     """Probe every compared arm's throughput here (seconds: the models are built, a few steps timed).
 
-    Holds the device as a run does, so the probe neither measures nor slows a run that trains; while
-    another run holds it, raises :class:`DeviceBusy` at once instead of waiting.
+    Holds the device as a run does, so the probe neither measures nor slows a run that trains: while a
+    run holds it, raises :class:`DeviceBusy` at once instead of waiting. Behind another plan (a second
+    click, a second tab; a script rerun leaves the first measuring in its thread) it waits for that one,
+    up to :data:`PLAN_WAIT_SECONDS`, then measures: a plan is never refused because of a plan.
     """
     holder: list[str] = []
     device = str(resolve_device(request.base.device))
+    deadline = clock() + PLAN_WAIT_SECONDS
+
+    def give_up() -> bool:  # a run holds the device (named), or a plan held it too long
+        return (bool(holder) and holder[-1] != PLAN_HOLDER) or clock() > deadline
+
     try:
-        with device_slot(locks, device, PLAN_HOLDER, holder.append, should_stop=lambda: True):
+        with device_slot(locks, device, PLAN_HOLDER, holder.append, should_stop=give_up, sleep=sleep):
             return measure_request(measured_request(request), TrialCache())
     except QueueCancelled:
-        raise DeviceBusy(holder[0] if holder else "another run") from None
+        raise DeviceBusy(holder[-1] if holder else "another run") from None
 
 
 def plan_form(request: RunRequest, measured: MeasuredRates) -> FormPlan:
