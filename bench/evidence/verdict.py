@@ -155,8 +155,12 @@ def _with_time_to(e: ArmEvidence, trials: dict[int, TrialResult], target: float 
     return replace(e, time_to_target_s=round(float(np.mean(times)), 3))
 
 
-def _starved(evidence: ArmEvidence, trials: dict[int, TrialResult]) -> str:
-    """'scratch did not train in 5 s (9 steps); give it at least 40 s' (or why it did not learn)."""
+def _starved(evidence: ArmEvidence, trials: dict[int, TrialResult], planned: float | None = None) -> str:
+    """'scratch did not train in 5 s (9 steps); give it at least 40 s' (or why it did not learn).
+
+    ``planned``: the budget the run's plan suggested for this arm before training, from its throughput
+    probe. The verdict says the same number, unless training ran slower than the probe measured: then
+    the larger one, and why the two differ."""
     runs = list(trials.values())
     config = runs[0].config
     budget, steps = config.budget_seconds, int(evidence.steps_mean)
@@ -166,9 +170,13 @@ def _starved(evidence: ArmEvidence, trials: dict[int, TrialResult]) -> str:
     per_second = np.mean([t.steps / t.time_train_s for t in runs if t.time_train_s]) if steps else 0.0
     steps_per_epoch = max(1.0, steps / max(evidence.epochs_mean, 1e-9)) if evidence.epochs_mean else 1.0
     if per_second > 0 and steps < floor_steps(steps_per_epoch):
-        suggestion = seconds_to_floor(per_second, steps_per_epoch, config.train_share)
+        measured = seconds_to_floor(per_second, steps_per_epoch, config.train_share)
+        suggestion = max(measured, planned or 0.0)
         share = f" ({config.pretrain_share:.0%} of it pretrains)" if config.pretrain_share else ""
-        return f"{evidence.arm} did not train in {budget:g} s ({steps} steps); give it at least {suggestion:g} s{share}"
+        differs = (f"; the plan before training said {planned:g} s, and training ran slower than its probe"
+                   if planned and suggestion > planned else "")  # fmt: skip
+        return (f"{evidence.arm} did not train in {budget:g} s ({steps} steps); give it at least {suggestion:g} s"
+                f"{share}{differs}")  # fmt: skip
     overran = next((f for f in evidence.findings if f.code == FindingCode.PRETRAINING_OVERRAN), None)
     if overran is not None:  # trained, but on more wall-clock than the others
         return f"{evidence.arm} is not compared: {describe(overran)}"
@@ -180,6 +188,7 @@ def make_verdict(
     results: list[TrialResult],
     question: Mapping[str, Any] | None = None,
     curve: list[TrialResult] | None = None,
+    planned_seconds: Mapping[str, float] | None = None,
 ) -> Verdict:
     """Compare the advisor's top strategy with the measured winner; only arms that trained count.
 
@@ -187,9 +196,10 @@ def make_verdict(
     verdict so that no front end words a demo's outcome as the answer to the person's question.
     When the question's labeled count exceeds what the trials trained on, the verdict adds the learning
     curve's projection to that count from ``curve`` (every size's trials; default ``results``), or why
-    there is none.
+    there is none. ``planned_seconds``: per arm, the budget the run's plan suggested before training (the
+    verdict's "give it N s" then agrees with it; see ``_starved``).
     """
-    verdict = _judge(advised, results)
+    verdict = _judge(advised, results, planned_seconds or {})
     if question is None:
         return verdict
     verdict = replace(verdict, question=dict(question))
@@ -207,15 +217,15 @@ def make_verdict(
     return verdict
 
 
-def _judge(advised: str, results: list[TrialResult]) -> Verdict:
-    verdict = _decide(advised, results)
+def _judge(advised: str, results: list[TrialResult], planned: Mapping[str, float]) -> Verdict:
+    verdict = _decide(advised, results, planned)
     if verdict.target_accuracy is None and verdict.arms:
         target_note = common_target({e.arm: e for e in verdict.arms}, _by_arm(results))[1]
         return replace(verdict, target_note=target_note)
     return verdict
 
 
-def _decide(advised: str, results: list[TrialResult]) -> Verdict:
+def _decide(advised: str, results: list[TrialResult], planned: Mapping[str, float]) -> Verdict:
     table = _by_arm(results)
     examples = next((r.config.examples for r in results), None)
     if len(table) < 2:
@@ -232,7 +242,7 @@ def _decide(advised: str, results: list[TrialResult]) -> Verdict:
         if e.throughput_spread is not None and e.throughput_spread > THROUGHPUT_SPREAD
     ]
     healthy = {arm for arm, e in evidence.items() if not e.undertrained}
-    starved = {arm: _starved(e, table[arm]) for arm, e in evidence.items() if e.undertrained}
+    starved = {arm: _starved(e, table[arm], planned.get(arm)) for arm, e in evidence.items() if e.undertrained}
     best = max(evidence, key=lambda a: evidence[a].accuracy_mean)
 
     def undecided(summary: str, reason: str, missing: str) -> Verdict:

@@ -41,7 +41,7 @@ from bench.train.cache import TrialCache
 from bench.train.callbacks import Callback, Hooks, TrialCancelled, TrialState
 from bench.train.check import DEVICE_COMPUTE, ArmRate, CheckPlan, advice_change, measured_costs, plan_check
 from bench.train.config import TrialConfig
-from bench.train.planning import measure_rates, plan_arms, pretrain_batches
+from bench.train.planning import ArmPlan, measure_rates, plan_arms, pretrain_batches
 from bench.train.pretrain import check_pool as check_pool_size
 from bench.train.result import TrialResult
 from bench.train.suite import run_suite
@@ -222,7 +222,7 @@ def execute_run(
                 analyses["check_plan"] = check.to_dict()
             if advice is not None:
                 analyses["measured_advice"] = advice
-            verdict = _verdict(request, trials, check, below)
+            verdict = _verdict(request, trials, check, below, plans)
     except (QueueCancelled, TrialCancelled, DecodeCancelled):  # the last two: inside the throughput probe
         store.set_status(run_id, RunStatus.CANCELLED, error=f"cancelled {stage}; nothing ran")
         return RunOutcome(run_id, RunStatus.CANCELLED, (), None, {}, f"cancelled {stage}")
@@ -451,15 +451,21 @@ def fixed_question(request: RunRequest, trials: list[TrialResult]) -> dict[str, 
 
 
 def _verdict(
-    request: RunRequest, trials: list[TrialResult], check: CheckPlan | None = None, below: Sequence[TrialResult] = ()
+    request: RunRequest,
+    trials: list[TrialResult],
+    check: CheckPlan | None = None,
+    below: Sequence[TrialResult] = (),
+    plans: Sequence[ArmPlan] = (),
 ) -> dict[str, Any] | None:
-    """The verdict at the judged size; a planned check's curve (its trials below the check's size) projects it."""
+    """The verdict at the judged size; a planned check's curve (its trials below the check's size) projects it.
+    ``plans``: the budget plan made before training, whose "give it N s" the verdict repeats."""
     if not request.advised:
         return None
     size = request.judged_size()
     judged = [t for t in trials if size is None or t.config.examples == size]
     question = check.verdict_question() if check is not None else fixed_question(request, judged)
-    return make_verdict(request.advised, judged, question, curve=[*trials, *below]).to_dict()
+    planned = {p.arm: p.suggested_seconds for p in plans if p.suggested_seconds}
+    return make_verdict(request.advised, judged, question, curve=[*trials, *below], planned_seconds=planned).to_dict()
 
 
 def _finish(

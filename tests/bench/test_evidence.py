@@ -194,6 +194,19 @@ def test_a_starved_hybrid_arm_is_told_to_count_its_pretraining_in_the_budget():
     assert "hybrid did not train in 5 s (9 steps); give it at least 80 s (50% of it pretrains)" in verdict.summary
 
 
+def test_the_verdict_repeats_the_plans_budget_and_says_why_when_training_ran_slower():
+    # The walkthrough: the run's plan said 20 s for an arm, its verdict 15 s. The plan's number stands; a
+    # larger one from the trial's own rate (40 s here) is given with the plan's beside it.
+    starved = results({"linear_probe": [0.8, 0.8], "scratch": [0.1, 0.1]}, steps=9)
+    agrees = make_verdict("linear_probe", starved, planned_seconds={"scratch": 60.0})
+    assert "scratch did not train in 5 s (9 steps); give it at least 60 s" in agrees.summary
+    assert "the plan before training said" not in agrees.summary
+    slower = make_verdict("linear_probe", starved, planned_seconds={"scratch": 20.0})
+    assert ("give it at least 40 s; the plan before training said 20 s, and training ran slower than its probe"
+            in slower.summary)  # fmt: skip
+    assert "give it at least 40 s" in make_verdict("linear_probe", starved).summary  # no plan: the trial's own rate
+
+
 def test_a_hybrid_arm_whose_pretraining_overran_its_share_is_not_compared():
     finding = Finding(FindingCode.PRETRAINING_OVERRAN, {"seconds": 40, "steps": 1, "share": 10, "budget_seconds": 20})
     overran = "pretraining took 40 s for 1 step, over its 10 s share of the 20 s budget: not an equal-time comparison"
