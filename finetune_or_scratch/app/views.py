@@ -276,7 +276,8 @@ def summary_view(record: RunRecord) -> None:
             for s in summary
         ]
     )
-    st.table(table, hide_index=True)
+    formats = {**TRIAL_FORMATS, spread: "{:.3f}"}  # as the trials table: accuracies to 3 places, seconds to 1
+    st.table(table.style.format({k: v for k, v in formats.items() if k in table.columns}, na_rep=""), hide_index=True)
     # An explicit height: Streamlit's "content" height collapses charts with a band (nominal) y axis.
     title = "Test accuracy (mean ± std over sizes and seeds)" if record.kind == RunKind.CURVE else None
     chart = accuracy_chart(summary, title) if title else accuracy_chart(summary)
