@@ -227,11 +227,14 @@ def trials_table(trials: list[dict[str, Any]]) -> pd.DataFrame:
     rows = []
     for t in trials:
         config = t.get("config") or {}
+        status = status_text(t.get("status", ""))
+        if t.get("status") == TrialStatus.COMPLETED and (t.get("health") or {}).get("undertrained"):
+            status += ", undertrained"  # finished, but not past the health floor: the verdict leaves it out
         row = {
             "Arm": arm_label(config.get("arm", "")),
             "Seed": config.get("seed"),
             "Training examples": t.get("train_examples"),
-            "Status": status_text(t.get("status", "")),
+            "Status": status,
             "Test accuracy": t.get("test_accuracy"),
             "Macro-F1": t.get("test_macro_f1"),
             "Training s": t.get("time_train_s"),

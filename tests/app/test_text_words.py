@@ -99,3 +99,16 @@ def test_the_encoders_pass_shows_apart_from_training_in_the_app_and_the_report_w
     assert "| arm | finished trials | test accuracy | macro-F1 | training s | encoding s | sentences/s |" in measured
     assert "| 2.0 | 3.4 | 410 |" in measured
     assert "encode s" in render_table(summarise(encoded), TEXTS)  # the command line's column, the same number
+
+
+def test_an_undertrained_trial_says_so_in_the_trials_table_not_just_finished():
+    from dataclasses import replace
+
+    from bench.train.health import assess
+
+    probe, scratch = text_trials()
+    correct = np.arange(100) < 85
+    starved = replace(scratch, health=assess(correct, 0.5, 9, 0.5, gradient=True, budget_seconds=5))
+    trained = replace(probe, health=assess(correct, 0.5, 5, 1.0, gradient=False, budget_seconds=5))
+    table = trials_table([t.to_dict() for t in (trained, starved)])
+    assert list(table["Status"]) == ["finished", "finished, undertrained"], list(table["Status"])
