@@ -121,6 +121,16 @@ def interval_and_p(replicate_means: np.ndarray) -> tuple[tuple[float, float], fl
     return (low, high), p
 
 
+def stored_p(p_value: float) -> float:
+    """An exact p-value as stored: 6 significant figures (never coarser than the 6 decimal places before), so a
+    tiny one stays above 0 (6 decimal places stored McNemar's 1e-08 as 0, printed "p 0").
+
+    >>> stored_p(1.23456789e-08), stored_p(0.0318741951), stored_p(1.0)
+    (1.23457e-08, 0.0318742, 1.0)
+    """
+    return float(f"{p_value:.6g}")
+
+
 def p_words(p_value: float, replicates: int | None = REPLICATES) -> str:
     """A bootstrap p-value as words that claim no more than its replicates resolve.
 
@@ -158,7 +168,7 @@ def seed_test(a_accuracy: np.ndarray, b_accuracy: np.ndarray) -> SeedTest | None
     result = stats.ttest_rel(a_accuracy, b_accuracy)
     ci = result.confidence_interval(0.95)
     return SeedTest(len(diffs), round(mean, 5), (round(float(ci.low), 5), round(float(ci.high), 5)),
-                    round(float(result.pvalue), 6))  # fmt: skip
+                    stored_p(float(result.pvalue)))  # fmt: skip
 
 
 def compare(names: tuple[str, str], a: np.ndarray, b: np.ndarray) -> PairedComparison:
@@ -190,7 +200,7 @@ def compare(names: tuple[str, str], a: np.ndarray, b: np.ndarray) -> PairedCompa
         p_value=round(p, 6),
         detectable=detectable,
         method=method,
-        mcnemar_p=tuple(round(mcnemar_exact(a[s], b[s]), 6) for s in range(seeds)),
+        mcnemar_p=tuple(stored_p(mcnemar_exact(a[s], b[s])) for s in range(seeds)),
         seed_test=seed_test(accuracy_a, accuracy_b),
         effect_size=round(mean / sd, 3) if sd > 1e-12 else None,
         spread_detectable=round(spread, 5),

@@ -360,7 +360,7 @@ def render_verdict(verdict: dict[str, Any], names: Mapping[str, str] | None = No
             f"[{c['ci95'][0]:+.3f}, {c['ci95'][1]:+.3f}], {p_words(c['p_value'], c.get('replicates', REPLICATES))} ({c['method']}); "
             f"detectable difference {c['detectable']:.3f}"
         )
-        mcnemar = ", ".join(f"{p:.3g}" if p > 0 else "< 1e-06" for p in c.get("mcnemar_p", ()))  # stored to 6 places
+        mcnemar = ", ".join(f"{p:.3g}" for p in c.get("mcnemar_p", ()))
         seed = c.get("seed_test")
         if seed and seed.get("ci95"):
             lines.append(
