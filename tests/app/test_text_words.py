@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 
@@ -12,6 +13,7 @@ from bench.evidence.question import render_costs
 from bench.evidence.summary import baseline_line, render_table, summarise
 from bench.train.check import ArmRate, Question, full_scale_costs
 from bench.train.config import TrialConfig
+from bench.train.health import assess
 from bench.train.result import TrialResult
 from bench.vocabulary import ArmFamily
 from finetune_or_scratch.app.datasets import facts_of
@@ -83,8 +85,6 @@ def test_the_app_words_text_facts_and_trials_as_texts():
 
 
 def test_the_encoders_pass_shows_apart_from_training_in_the_app_and_the_report_when_an_arm_encoded():
-    from dataclasses import replace
-
     probe, scratch = text_trials()
     encoded = [replace(probe, time_features_s=3.4), scratch]
     table = trials_table([t.to_dict() for t in encoded])
@@ -102,10 +102,6 @@ def test_the_encoders_pass_shows_apart_from_training_in_the_app_and_the_report_w
 
 
 def test_an_undertrained_trial_says_so_in_the_trials_table_not_just_finished():
-    from dataclasses import replace
-
-    from bench.train.health import assess
-
     probe, scratch = text_trials()
     correct = np.arange(100) < 85
     starved = replace(scratch, health=assess(correct, 0.5, 9, 0.5, gradient=True, budget_seconds=5))

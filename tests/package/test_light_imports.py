@@ -28,7 +28,6 @@ LIGHT_MODULES = (
     "bench.train.config",
     "bench.cli",
     "finetune_or_scratch.cli",
-    "finetune_or_scratch.app.serve",
 )
 PROFILE = str(ROOT / "advisor" / "data" / "profiles" / "small_similar.json")
 # After the command: which heavy modules it imported, as the last line on stderr.
