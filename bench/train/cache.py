@@ -23,7 +23,7 @@ from bench.data.datasets import load_dataset
 from bench.data.image_data import ImageData
 from bench.data.text_catalog import is_text_dataset, load_text_dataset
 from bench.data.text_data import TextData
-from bench.device import prefers_channels_last
+from bench.device import prefers_channels_last, release_freed_host_memory
 from bench.errors import BenchInputError
 from bench.models.backbones import BackboneSpec, create_model, replace_head
 from bench.paths import cache_dir
@@ -62,6 +62,7 @@ class TrialCache:
         self._staged: dict[tuple[str, int, str], tuple[bytes | None, torch.Tensor]] = {}
         self._models: dict[str, nn.Module] = {}
         self._features: dict[str, _FeatureStore] = {}  # by file name under features/
+        self._feature_inputs: dict[str, tuple[str, int]] = {}  # image features' file name -> (backbone, resolution)
         # What other kinds of data keep between trials (text: the encoder, token ids, embeddings).
         self.extra: dict[str, dict] = {}
         self.hits: dict[str, int] = {
@@ -153,6 +154,32 @@ class TrialCache:
         self._staged[key] = (wanted, staged)
         return staged
 
+    def loaded_dataset(
+        self, name: str, image_size: int, train_limit: int | None = None,
+        text_columns: tuple[str | None, str | None] = (None, None),
+    ) -> ImageData | TextData | None:  # fmt: skip
+        """The dataset :meth:`dataset` would return if it is loaded already; None (nothing is read) if not."""
+        key, whole = _dataset_keys(name, image_size, train_limit, text_columns)
+        return self._datasets.get(key) or self._datasets.get(whole)
+
+    def keep_only(self, inputs: set[tuple[str, int]]) -> None:
+        """Release the staged images, image features and pretrained weights that no (backbone, resolution) in
+        ``inputs`` uses: what the trials still to run need, given by the loop that runs them.
+
+        Between an image run's arms, a probe's staged 64-px images, features and weights (50-70 MB) would
+        otherwise sit under the scratch trial's own working memory. A released item costs a re-stage
+        (a fraction of a second) or a read of the feature file if asked for again. Datasets, text
+        encoders and embeddings stay.
+        """
+        backbones, resolutions = {backbone for backbone, _ in inputs}, {resolution for _, resolution in inputs}
+        self._staged = {key: held for key, held in self._staged.items() if key[1] in resolutions}
+        self._models = {name: model for name, model in self._models.items() if name in backbones}
+        for name, used in list(self._feature_inputs.items()):
+            if used not in inputs:
+                self._features.pop(name, None)
+                del self._feature_inputs[name]
+        release_freed_host_memory()
+
     def load_pretrained(self, spec: BackboneSpec) -> None:
         """Load the pretrained weights once (what :meth:`pretrained_model` copies); a no-op when loaded."""
         if spec.name not in self._models:
@@ -196,7 +223,9 @@ class TrialCache:
             model = call_checking(lambda: self.feature_model(spec, random_init), stop_if_asked)
             return extract_features(model, images, spec, device, progress, positions)
 
-        return self.stored_rows(f"{data.fingerprint}-{name}-{resolution}", len(data), needed, encode)
+        file_name = f"{data.fingerprint}-{name}-{resolution}"
+        self._feature_inputs[f"{file_name}.npz"] = (spec.name, resolution)
+        return self.stored_rows(file_name, len(data), needed, encode)
 
     def stored_rows(
         self, name: str, size: int, needed: np.ndarray, compute: Callable[[np.ndarray], np.ndarray]
@@ -318,4 +347,7 @@ def extract_features(
             batch = images[torch.as_tensor(positions[start : start + size], device=images.device)]
         outputs.append(forward_batch(model, batch, spec, device).float().cpu())
         progress()
-    return torch.cat(outputs).numpy().astype(np.float32)
+    features = torch.cat(outputs).numpy().astype(np.float32)
+    del outputs
+    release_freed_host_memory()  # the batches' activations
+    return features

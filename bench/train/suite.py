@@ -10,7 +10,7 @@ from bench.train.cache import TrialCache
 from bench.train.callbacks import Callback
 from bench.train.config import TrialConfig, validate_trial_config
 from bench.train.result import TrialResult
-from bench.train.trial import run_trial
+from bench.train.trial import run_trial, trial_inputs
 from bench.vocabulary import TrialStatus
 
 # Executes a list of trials: (configs, callbacks, on_result, cache) -> results in the configs' order.
@@ -81,12 +81,19 @@ def run_trials(
     on_result: Callable[[TrialResult], None],
     cache: TrialCache,
 ) -> list[TrialResult]:
-    """The loop every runner shares: trials in order, each handed to ``on_result``, stop after a cancel."""
+    """The loop every runner shares: trials in order, each handed to ``on_result``, stop after a cancel.
+
+    After each trial the cache keeps only what the trials still to run use (:meth:`TrialCache.keep_only`),
+    so a run's memory is one arm's working set, not the sum of every arm's.
+    """
     results = []
-    for trial in configs:
+    for index, trial in enumerate(configs):
         result = run_trial(trial, callbacks, cache)
         results.append(result)
         on_result(result)
         if result.status == TrialStatus.CANCELLED:
             break
+        ahead = [trial_inputs(later, cache) for later in configs[index + 1 :]]
+        if None not in ahead:
+            cache.keep_only(set(ahead))
     return results

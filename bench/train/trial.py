@@ -34,6 +34,7 @@ from bench.device import (
     now,
     peak_memory_mb,
     prefers_channels_last,
+    release_freed_host_memory,
     reset_peak_memory,
     resolve_device,
 )
@@ -88,6 +89,7 @@ def run_trial(
         raise
     except Exception as error:  # a crash in one trial must not lose the others
         result = replace(base, status=TrialStatus.FAILED, error=f"{error.__class__.__name__}: {error}")
+    release_freed_host_memory()  # the trial's model and activations are freed: the next trial starts from the floor
     peak, kind = peak_memory_mb(device)
     result = replace(
         result,
@@ -132,14 +134,10 @@ class Prepared:
 def prepare(config: TrialConfig, arm: ArmSpec, device: torch.device, cache: TrialCache, should_stop=None) -> Prepared:
     """Stage what a trial of ``arm`` needs (cached across trials: data once, the trial's images per resolution)."""
     data = cache.dataset(config.dataset, config.image_size, config.train_limit, should_stop=should_stop)
-    resolution = (
-        config.scratch_resolution
-        if arm.architecture == Architecture.SCRATCH
-        else config.resolution or data.default_resolution
-    )
+    backbone, resolution = _inputs(config, arm, data)
     splits = make_splits(data.labels, config.split_seed)
     train_idx = subsample_train(splits, data.labels, training_examples(config, len(splits.train)), config.seed)
-    spec = get_backbone(config.scratch_backbone if arm.architecture == Architecture.SCRATCH else config.backbone)
+    spec = get_backbone(backbone)
     stop = (lambda: None) if should_stop is None else partial(_stop_if, should_stop)
     pool = (
         holdout_pool(data, train_idx, splits) if arm.family == ArmFamily.HYBRID and config.unlabeled is None else None
@@ -151,6 +149,24 @@ def prepare(config: TrialConfig, arm: ArmSpec, device: torch.device, cache: Tria
     return Prepared(data, splits, train_idx, spec, images, labels, rows, pool)
 
 
+def _inputs(config: TrialConfig, arm: ArmSpec, data: ImageData) -> tuple[str, int]:
+    """(backbone, resolution) an image trial stages its images at and builds its model from."""
+    if arm.architecture == Architecture.SCRATCH:
+        return config.scratch_backbone, config.scratch_resolution
+    return config.backbone, config.resolution or data.default_resolution
+
+
+def trial_inputs(config: TrialConfig, cache: TrialCache) -> tuple[str, int] | None:
+    """(backbone, resolution) a trial of ``config`` will use, if the cache can tell without reading data.
+
+    None for text (what text trials keep is not released) and for an image dataset not loaded yet.
+    """
+    if is_text_dataset(config.dataset):
+        return None
+    data = cache.loaded_dataset(config.dataset, config.image_size, config.train_limit)
+    return None if data is None else _inputs(config, get_arm(config.arm), data)
+
+
 def measure_throughput(
     config: TrialConfig, cache: TrialCache | None = None, clock: Callable[[], float] | None = None, steps: int = 4,
     hooks: Hooks | None = None,
@@ -160,10 +176,17 @@ def measure_throughput(
     The model is built as the trial builds it and thrown away; nothing is recorded. ``hooks``' stop
     request cancels it as it cancels a trial (TrialCancelled, or DecodeCancelled while the data loads).
     """
+    try:
+        return _measure_throughput(config, cache or TrialCache(), clock, steps, hooks or Hooks([]))
+    finally:
+        release_freed_host_memory()  # the probe's model and activations, freed on return
+
+
+def _measure_throughput(
+    config: TrialConfig, cache: TrialCache, clock: Callable[[], float] | None, steps: int, hooks: Hooks
+) -> tuple[float, int]:
     arm, device = get_arm(config.arm), resolve_device(config.device)
-    cache = cache or TrialCache()
     clock = clock or partial(now, device)
-    hooks = hooks or Hooks([])
     if is_text_dataset(config.dataset):
         return measure_text_throughput(config, arm, device, cache, clock, steps, training_examples, hooks)
     ready = prepare(config, arm, device, cache, should_stop=hooks.should_stop)

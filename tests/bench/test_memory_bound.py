@@ -16,7 +16,9 @@ from bench.data.datasets import load_dataset
 from bench.models.backbones import get_backbone
 from bench.train.arms import get_arm
 from bench.train.cache import TrialCache, stage_images
+from bench.train.callbacks import Callback
 from bench.train.config import TrialConfig
+from bench.train.suite import SuiteConfig, run_suite
 from bench.train.trial import prepare
 
 CPU = torch.device("cpu")
@@ -43,6 +45,34 @@ def test_a_builtin_trial_stages_its_own_images_and_the_same_ones_as_before():
     other = prepare(TrialConfig("digits", "scratch", examples=200, scratch_resolution=8, seed=1), get_arm("scratch"),
                     CPU, cache)  # fmt: skip
     assert len(cache._staged) == 1 and len(other.images) == _used(other)  # another seed's rows replace them
+
+
+class _Holding(Callback):
+    """What the cache holds as each trial starts: staged resolutions, pretrained weights, image feature stores."""
+
+    def __init__(self, cache: TrialCache):
+        self.cache, self.seen = cache, []
+
+    def on_trial_start(self, state) -> None:
+        cache = self.cache
+        staged = sorted(key[1] for key in cache._staged)
+        self.seen.append((state.config.arm, state.config.seed, staged, sorted(cache._models), len(cache._features)))
+
+
+@pytest.mark.parametrize("seeds", [(0,), (0, 1)])
+def test_a_run_releases_between_trials_what_no_trial_still_to_run_uses(tmp_path, seeds):
+    base = TrialConfig("digits", "linear_probe", examples=100, scratch_resolution=8, max_epochs=2, budget_seconds=None)
+    cache = TrialCache(tmp_path)
+    holding = _Holding(cache)
+    run_suite(SuiteConfig(base, ("linear_probe", "scratch"), seeds), [holding], cache=cache)
+    probe_inputs = ([64], ["efficientnet_lite0"], 1)  # digits' probe: 64-px images, the weights, one feature store
+    if seeds == (0,):  # nothing after the scratch trial needs the probe's images, weights or features
+        assert holding.seen == [("linear_probe", 0, [], [], 0), ("scratch", 0, [], [], 0)]
+    else:  # the second seed's probe does: kept, its held-out rows read from memory
+        assert holding.seen[1] == ("scratch", 0, *probe_inputs)
+        assert holding.seen[2] == ("linear_probe", 1, [8, 64], ["efficientnet_lite0"], 1)
+        assert holding.seen[3] == ("scratch", 1, [8], [], 0)
+        assert cache.hits["images_from_cache"] >= 269 + 359  # its validation and test rows, encoded by seed 0
 
 
 def test_probe_features_from_the_staged_rows_equal_those_from_every_image(tmp_path):
