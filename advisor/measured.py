@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from advisor.profile import Profile
 from advisor.recipes import recipe_for
 from advisor.rules import GPU_HOURS_PER_HOUR
+from advisor.strategies import STRATEGY_BY_NAME
 from advisor.vocabulary import StrategyName
 
 
@@ -50,7 +51,7 @@ class ScheduleShare:
             f"{self.cost.compute}, your {profile.compute} budget converted by the fixed factor"
         )  # fmt: skip
         return (
-            f"Measured: {self.cost.strategy} takes {self.cost.seconds_per_epoch:,.0f} s per epoch of your "
+            f"Measured: {STRATEGY_BY_NAME[self.cost.strategy].label} takes {self.cost.seconds_per_epoch:,.0f} s per epoch of your "
             f"{profile.labeled_examples:,} labels on {on}; your {hours:g}-hour budget buys {self.share:.2g}x its "
             f"{self.epochs}-epoch schedule."
         )

@@ -8,10 +8,13 @@ is "a clearly different setting":
   medium 0.6, unknown 0.4, low 0.0): high vs low is 1;
 * compute-hours, log10 of ``time_budget_hours x GPU_HOURS_PER_HOUR[compute]``, halved: two
   decades (one CPU-hour, 0.05 GPU-hours, vs 5 GPU-hours) is 1;
-* modality: 0 when equal, :data:`OTHER_MODALITY` (1.5) when not, so a case of the same kind of
-  input is preferred unless it differs by more than about a decade and a half of labels.
+* modality: 0 when equal, :data:`OTHER_MODALITY` (1.5) when not.
 
     d = sqrt(dlabels^2 + dsimilarity^2 + (dcompute / 2)^2 + modality^2)
+
+The cases shown are the nearest of the profile's own modality; rows of another kind of input fill in
+only when the table has fewer than three of it (a text question is not answered by a tabular study,
+however close its label count). Their distance then carries the modality term, and says so.
 
 Other fields (resolution, unlabeled pool, edge) are not in the distance: most published
 settings do not vary them, and the rows say them in their notes.
@@ -129,8 +132,12 @@ def _number(value: float) -> str:
 def nearest_cases(
     profile: Profile, rows: Sequence[PublishedRow], advised: str, count: int = NEAREST
 ) -> tuple[PublishedCase, ...]:
-    """The ``count`` rows closest to ``profile`` (ties broken by id), each marked for or against ``advised``."""
-    ranked = sorted(rows, key=lambda row: (case_distance(profile, row.profile), row.id))[:count]
+    """The ``count`` rows closest to ``profile``, those of its modality first (ties broken by id), each marked
+    for or against ``advised``."""
+    ranked = sorted(
+        rows,
+        key=lambda row: (row.profile.modality != profile.modality, case_distance(profile, row.profile), row.id),
+    )[:count]
     return tuple(
         PublishedCase(
             id=row.id,

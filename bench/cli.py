@@ -56,7 +56,7 @@ class _Flags(dict):
         return self[name]
 
 
-FLAGS = _Flags()
+FLAGS = _Flags(sizes="the curve command's --sizes")  # `run` has no --sizes: a curve is its own command
 CLI_SESSION = "cli"  # command-line runs share the app's run store; History shows them under this session
 
 

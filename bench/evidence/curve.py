@@ -19,7 +19,7 @@ import numpy as np
 
 from bench.data.splits import make_splits
 from bench.errors import ConfigError
-from bench.train.arms import ARMS
+from bench.train.arms import ARMS, arm_label
 from bench.train.cache import TrialCache
 from bench.train.callbacks import Callback
 from bench.train.config import TrialConfig
@@ -28,6 +28,7 @@ from bench.train.suite import Runner, SuiteConfig, run_trials, validate_suite
 from bench.vocabulary import ArmFamily, CrossoverStatus, TrialStatus
 
 EXTRAPOLATION = 30  # look for a crossover up to 30x the largest measured size
+MIN_FIT_SIZES = 3  # a saturating power law has three parameters: a fit needs at least as many sizes
 BOOTSTRAP_SAMPLES = 200
 
 
@@ -154,8 +155,8 @@ def validate_sizes(config: CurveConfig, train_pool: int, num_classes: int) -> li
 def size_notes(sizes: tuple[int, ...], seeds: int) -> list[str]:
     """What a curve of these sizes and seeds cannot compute (no fit, no back-test, no interval)."""
     notes = []
-    if len(sizes) < 3:
-        notes.append(f"only {len(sizes)} sizes: no power-law fit or crossover (needs 3 or more)")
+    if len(sizes) < MIN_FIT_SIZES:
+        notes.append(f"only {len(sizes)} sizes: no power-law fit or crossover (needs {MIN_FIT_SIZES} or more)")
     elif len(sizes) < 4:
         notes.append(
             "3 sizes: fits computed, but the back-test (fit on the smaller sizes, predict the largest) needs 4"
@@ -197,18 +198,20 @@ def analyse_curve(config: CurveConfig, trials: list[TrialResult], cache_hits: di
     )
     notes = list(notes)
     if untrained:  # fitted and compared on the trials that trained; the chart marks the others
-        left_out = ", ".join(f"{arm} at {n:,} ({k} seed{'s' if k != 1 else ''})" for (arm, n), k in untrained.items())
+        left_out = ", ".join(
+            f"{arm_label(arm)} at {n:,} ({k} seed{'s' if k != 1 else ''})" for (arm, n), k in untrained.items()
+        )
         notes.append(f"did not train, left out of the fits and the crossover: {left_out}")
         table = _accuracy_table([t for t in trials if not t.undertrained])
     fits = []
     for arm, by_size in table.items():
         sizes = sorted(by_size)
-        if len(sizes) < 3:
+        if len(sizes) < MIN_FIT_SIZES:
             continue
         fit = fit_power_law(arm, sizes, [float(np.mean(list(by_size[n].values()))) for n in sizes])
         fits.append(fit)
         if fit.note:
-            notes.append(f"{arm}: {fit.note}")
+            notes.append(f"{arm_label(arm)}: {fit.note}")
     crossover = estimate_crossover(table, {f.arm: f for f in fits}, sorted({n for t in table.values() for n in t}))
     hits = {**cache_hits, "feature_cache_hits": sum(bool(t.feature_cache_hit) for t in trials)}
     return CurveResult(config, points, tuple(fits), crossover, tuple(trials), hits, tuple(notes))
@@ -320,13 +323,14 @@ def estimate_crossover(
     fitted = [a for a in fits if a in ARMS and not math.isnan(fits[a].a)]
     scratch = [a for a in fitted if ARMS[a].family == ArmFamily.SCRATCH]
     finetune = [a for a in fitted if ARMS[a].uses_pretraining]
-    if not scratch or not finetune or len(sizes) < 3:
+    if not scratch or not finetune or len(sizes) < MIN_FIT_SIZES:
         return Crossover(CrossoverStatus.NOT_COMPUTED, None, None, None, None, None, None,
                          "crossover not computed: needs a scratch arm and a fine-tuning arm fitted on 3+ sizes")  # fmt: skip
     low, high = sizes[0], sizes[-1] * EXTRAPOLATION
     grid = np.unique(np.round(np.logspace(math.log10(low), math.log10(high), 400)))
     scratch_arm = max(scratch, key=lambda a: fits[a].predict(sizes[-1]))
     finetune_arm = max(finetune, key=lambda a: fits[a].predict(sizes[-1]))
+    scratch_name, finetune_name = arm_label(scratch_arm), arm_label(finetune_arm)  # the words; the arms stay ids
     ahead = _scratch_ahead(fits[scratch_arm], [fits[a] for a in finetune], grid)
     point = _lasting_lead(ahead, grid)
     samples = _bootstrap_crossings(table, scratch_arm, finetune, sizes, grid, fits)
@@ -336,7 +340,7 @@ def estimate_crossover(
     limits = f"(searched {low:,}..{high:,} labeled examples; beyond {sizes[-1]:,} it is an extrapolation)"
     if point is not None and point <= low:
         return Crossover(CrossoverStatus.SCRATCH_AHEAD, scratch_arm, finetune_arm, float(low), interval, probability, (low, high),
-                         f"{scratch_arm} is ahead across the whole range, from the smallest size measured "
+                         f"{scratch_name} is ahead across the whole range, from the smallest size measured "
                          f"({low:,} examples) {limits}")  # fmt: skip
     if point is None:
         share = f" ({probability:.0%} of bootstrap samples cross)" if probability is not None else ""
@@ -347,7 +351,7 @@ def estimate_crossover(
             else ""
         )
         return Crossover(CrossoverStatus.NONE_IN_RANGE, scratch_arm, finetune_arm, None, None, probability, (low, high),
-                         f"{scratch_arm} does not overtake the fine-tuning arms within range{share}{early} "
+                         f"{scratch_name} does not overtake the fine-tuning arms within range{share}{early} "
                          f"{limits}")  # fmt: skip
     span = (
         f", 95% interval {interval[0]:,.0f}..{interval[1]:,.0f}"
@@ -355,7 +359,7 @@ def estimate_crossover(
         else ", interval not computed (needs 2+ seeds)"
     )
     return Crossover(CrossoverStatus.CROSSOVER, scratch_arm, finetune_arm, point, interval, probability, (low, high),
-                     f"{scratch_arm} overtakes {finetune_arm} at about {point:,.0f} labeled examples{span} {limits}")  # fmt: skip
+                     f"{scratch_name} overtakes {finetune_name} at about {point:,.0f} labeled examples{span} {limits}")  # fmt: skip
 
 
 class _Refits:
@@ -432,6 +436,7 @@ class SizeProjection:
     crossover: str = ""  # the crossover's words (estimate_crossover), when one was computed
     reason: str = ""
     bound_minutes: int | None = None  # a planned check the bound left without a curve: the bound that would not
+    sizes_needed: int | None = None  # too few sizes measured: how many a projection needs (front ends name the option)
 
     @property
     def projected(self) -> bool:
@@ -463,13 +468,13 @@ def project_to_size(table: dict[str, dict[int, dict[int, float]]], examples: int
         return SizeProjection(
             examples, measured, reason=f"the curve measured {sizes[-1]:,} labels: no projection needed"
         )
-    fitted = {arm: by_size for arm, by_size in table.items() if len(by_size) >= 3}
+    fitted = {arm: by_size for arm, by_size in table.items() if len(by_size) >= MIN_FIT_SIZES}
     if not fitted:
         at = ", ".join(f"{n:,}" for n in sizes)
         return SizeProjection(
             examples, measured,
-            reason=f"measured at {len(sizes)} size{'' if len(sizes) == 1 else 's'} ({at} labels); a projection "
-            "needs a learning curve of 3 or more sizes (the curve command, --sizes)",
+            reason=f"measured at {len(sizes)} size{'' if len(sizes) == 1 else 's'} ({at} labels)",
+            sizes_needed=MIN_FIT_SIZES,
         )  # fmt: skip
     if examples > sizes[-1] * EXTRAPOLATION:
         return SizeProjection(

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bench.train.arms import arm_label
 from bench.vocabulary import ArmRegime, CheckRegime
 
 COMPUTE_WORDS = {"cpu": "CPU", "single_gpu": "single GPU", "multi_gpu": "multi-GPU machine", "cluster": "cluster"}
 # How the engine's own words name the check's bound; the CLI passes its flag, the app its widget label.
-CHECK_WORDS = {"check_minutes": "a check bound of"}
+CHECK_WORDS = {"check_minutes": "a check bound of", "sizes": "a learning curve"}
 
 
 def question_words(question: Mapping[str, Any], names: Mapping[str, str] | None = None) -> str:
@@ -121,15 +122,18 @@ def projection_words(projection: Mapping[str, Any], names: Mapping[str, str] | N
         if minutes:
             bound = (names if names is not None else {}).get("check_minutes") or CHECK_WORDS["check_minutes"]
             fix = f"; {bound} {minutes}{'' if bound.startswith('-') else ' minutes'} would include a curve"
+        elif p.get("sizes_needed"):
+            option = (names if names is not None else {}).get("sizes") or CHECK_WORDS["sizes"]
+            fix = f"; {option} with {p['sizes_needed']} or more sizes would project"
         return f"At your {p['examples']:,} labels: no projection ({p['reason']}{fix})."
     sizes = p["measured"]
     parts = []
     for arm in p["arms"]:
         span = f" (95% {arm['interval'][0]:.3f}..{arm['interval'][1]:.3f})" if arm.get("interval") else ""
-        parts.append(f"{arm['arm']} {arm['accuracy']:.3f}{span}")
+        parts.append(f"{arm_label(arm['arm'])} {arm['accuracy']:.3f}{span}")
     seeds = "" if any(arm.get("interval") for arm in p["arms"]) else "; one seed: no interval"
     line = (
         f"At your {p['examples']:,} labels (projected from a curve at {', '.join(f'{n:,}' for n in sizes)} "
-        f"labels, power-law fits{seeds}): {'; '.join(parts)}; {p['leader']} projected ahead."
+        f"labels, power-law fits{seeds}): {'; '.join(parts)}; {arm_label(p['leader'])} projected ahead."
     )
     return line + (f" {p['crossover']}." if p.get("crossover") else "")

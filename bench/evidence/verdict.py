@@ -32,7 +32,7 @@ from bench.evidence.stats import (
     seeds_to_detect,
 )
 from bench.evidence.summary import completed, summarise_arm
-from bench.train.arms import ARMS, arms_for_strategy
+from bench.train.arms import ARMS, arm_label, arms_for_strategy
 from bench.train.health import Finding, describe, floor_steps, seconds_to_floor, stored_findings
 from bench.train.result import TrialResult
 from bench.vocabulary import ArmFamily, CheckRegime, FindingCode
@@ -166,7 +166,7 @@ def _starved(evidence: ArmEvidence, trials: dict[int, TrialResult], planned: flo
     budget, steps = config.budget_seconds, int(evidence.steps_mean)
     first = describe(evidence.findings[0]) if evidence.findings else "did not train"
     if budget is None or ARMS[evidence.arm].trainable == Trainable.HEAD:  # no steps to give more of
-        return f"{evidence.arm} did not learn: {first}"
+        return f"{arm_label(evidence.arm)} did not learn: {first}"
     per_second = np.mean([t.steps / t.time_train_s for t in runs if t.time_train_s]) if steps else 0.0
     steps_per_epoch = max(1.0, steps / max(evidence.epochs_mean, 1e-9)) if evidence.epochs_mean else 1.0
     if per_second > 0 and steps < floor_steps(steps_per_epoch):
@@ -175,12 +175,12 @@ def _starved(evidence: ArmEvidence, trials: dict[int, TrialResult], planned: flo
         share = f" ({config.pretrain_share:.0%} of it pretrains)" if config.pretrain_share else ""
         differs = (f"; the plan before training said {planned:g} s, and training ran slower than its probe"
                    if planned and suggestion > planned else "")  # fmt: skip
-        return (f"{evidence.arm} did not train in {budget:g} s ({steps} steps); give it at least {suggestion:g} s"
+        return (f"{arm_label(evidence.arm)} did not train in {budget:g} s ({steps} steps); give it at least {suggestion:g} s"
                 f"{share}{differs}")  # fmt: skip
     overran = next((f for f in evidence.findings if f.code == FindingCode.PRETRAINING_OVERRAN), None)
     if overran is not None:  # trained, but on more wall-clock than the others
-        return f"{evidence.arm} is not compared: {describe(overran)}"
-    return f"{evidence.arm} did not learn in {budget:g} s ({steps} steps): {first}"
+        return f"{arm_label(evidence.arm)} is not compared: {describe(overran)}"
+    return f"{arm_label(evidence.arm)} did not learn in {budget:g} s ({steps} steps): {first}"
 
 
 def make_verdict(
@@ -237,7 +237,7 @@ def _decide(advised: str, results: list[TrialResult], planned: Mapping[str, floa
     arms = tuple(sorted(evidence.values(), key=lambda e: -e.accuracy_mean))
     rate = unit_for_dataset(results[0].config.dataset).rate if results else "img/s"
     notes = [
-        f"{e.arm}: throughput varied {e.throughput_spread:.0%} across seeds ({rate}); the budget bought unequal work"
+        f"{arm_label(e.arm)}: throughput varied {e.throughput_spread:.0%} across seeds ({rate}); the budget bought unequal work"
         for e in arms
         if e.throughput_spread is not None and e.throughput_spread > THROUGHPUT_SPREAD
     ]
@@ -252,7 +252,9 @@ def _decide(advised: str, results: list[TrialResult], planned: Mapping[str, floa
     advised_arms = [a for a in arms_for_strategy(advised) if a in table]
     if not advised_arms:
         return undecided(
-            f"{advised} is not benchmarked in this run", f"add the arm for {advised}", "comparison with the advised arm"
+            f"{arm_label(advised)} is not benchmarked in this run",
+            f"add the arm for {arm_label(advised)}",
+            "comparison with the advised arm",
         )
     if not healthy:
         return undecided("no arm trained above chance and past the floor; " + "; ".join(starved.values()),
@@ -286,7 +288,7 @@ def _decide(advised: str, results: list[TrialResult], planned: Mapping[str, floa
                 f"over {comparison.over}")  # fmt: skip
     if comparison.decides_nothing:
         size = comparison.test_examples_to_detect()
-        summary = (f"{winner} vs {loser}: {gap} accuracy ({interval}); {comparison.test_examples:,} test examples are "
+        summary = (f"{arm_label(winner)} vs {arm_label(loser)}: {gap} accuracy ({interval}); {comparison.test_examples:,} test examples are "
                    f"too few to decide: they could not detect a difference under about {comparison.detectable:.2f}")  # fmt: skip
         reason = (f"a test split of about {size:,} examples would detect a difference of {RESOLVE_DIFFERENCE:.2f} "
                   "(more labeled examples, or a dataset with more of them)")  # fmt: skip
@@ -294,7 +296,7 @@ def _decide(advised: str, results: list[TrialResult], planned: Mapping[str, floa
                        (f"a test set large enough to decide (about {size:,} examples)",), tuple(notes))  # fmt: skip
     if not comparison.significant:
         more = seeds_to_detect(comparison.mean_difference, comparison)
-        summary = (f"{winner} vs {loser}: {gap} accuracy ({interval}); this run could detect differences of about "
+        summary = (f"{arm_label(winner)} vs {arm_label(loser)}: {gap} accuracy ({interval}); this run could detect differences of about "
                    f"{comparison.detectable:.3f} or more")  # fmt: skip
         reason = "the gap is smaller than the run can resolve" + (
             f": about {more} seeds (or a larger test split) would resolve {abs(comparison.mean_difference):.3f}"
@@ -304,11 +306,11 @@ def _decide(advised: str, results: list[TrialResult], planned: Mapping[str, floa
         return Verdict(advised, winner, Outcome.INCONCLUSIVE, summary, reason, comparison, arms, examples, target, (),
                        tuple(notes))  # fmt: skip
     if winner == best_advised:
-        named = advised if winner == advised else f"{advised} ({winner})"
-        summary = f"the advised {named} beat {loser} by {gap} accuracy ({interval})"
+        named = arm_label(advised) if winner == advised else f"{arm_label(advised)} ({arm_label(winner)})"
+        summary = f"the advised {named} beat {arm_label(loser)} by {gap} accuracy ({interval})"
         return Verdict(advised, winner, Outcome.CONFIRMED, summary, "the measurement agrees with the advice", comparison,
                        arms, examples, target, (), tuple(notes))  # fmt: skip
-    summary = f"{winner} beat the advised {advised} by {gap} accuracy ({interval})"
+    summary = f"{arm_label(winner)} beat the advised {arm_label(advised)} by {gap} accuracy ({interval})"
     return Verdict(advised, winner, Outcome.CONTRADICTED, summary, _likely_reason(advised, winner), comparison, arms,
                    examples, target, (), tuple(notes))  # fmt: skip
 
@@ -336,7 +338,7 @@ def _likely_reason(advised: str, winner: str) -> str:
         return "adapting the backbone beat frozen features: the data is less similar than assumed, or has enough labels"
     if winner_family == ArmFamily.PROBE:
         return "frozen features won: the data is closer than assumed, or too few labels or too little time to fine-tune"
-    return f"{winner} beat {advised}: the budget or data size favours a different amount of fine-tuning"
+    return f"{arm_label(winner)} beat {arm_label(advised)}: the budget or data size favours a different amount of fine-tuning"
 
 
 def render_verdict(verdict: dict[str, Any], names: Mapping[str, str] | None = None) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from advisor.recipes import HYPERPARAMETERS, Hyperparameters
+from advisor.strategies import STRATEGY_BY_NAME
 from advisor.vocabulary import Modality, Trainable
 from bench.errors import ConfigError, unknown_name
 from bench.vocabulary import Architecture, ArmFamily
@@ -26,6 +27,7 @@ class ArmSpec:
     family: ArmFamily
     pretrained: bool  # start from the pretrained backbone's weights
     architecture: Architecture  # the pretrained backbone's, or the compact scratch model
+    label: str  # the display name every front end and every verdict sentence uses (one vocabulary)
     contrastive: bool = False  # text only: SetFit's contrastive pairs then a probe (advisor.recipes.SETFIT)
     modalities: tuple[Modality, ...] = (Modality.IMAGE, Modality.TEXT)  # the data it is measured on
 
@@ -54,6 +56,7 @@ ARMS: dict[str, ArmSpec] = {
             family=ArmFamily.PROBE,
             pretrained=True,
             architecture=Architecture.PRETRAINED,
+            label="Linear probe",
         ),
         ArmSpec(
             "partial_finetune",
@@ -62,6 +65,7 @@ ARMS: dict[str, ArmSpec] = {
             family=ArmFamily.FINETUNE,
             pretrained=True,
             architecture=Architecture.PRETRAINED,
+            label="Partial fine-tune",
         ),
         ArmSpec(
             "full_finetune",
@@ -70,6 +74,7 @@ ARMS: dict[str, ArmSpec] = {
             family=ArmFamily.FINETUNE,
             pretrained=True,
             architecture=Architecture.PRETRAINED,
+            label="Full fine-tune",
         ),
         ArmSpec(
             "setfit",
@@ -79,6 +84,7 @@ ARMS: dict[str, ArmSpec] = {
             family=ArmFamily.FINETUNE,
             pretrained=True,
             architecture=Architecture.PRETRAINED,
+            label="Full fine-tune, SetFit contrastive (text)",
             contrastive=True,
             modalities=(Modality.TEXT,),
         ),
@@ -89,6 +95,7 @@ ARMS: dict[str, ArmSpec] = {
             family=ArmFamily.SCRATCH,
             pretrained=False,
             architecture=Architecture.SCRATCH,
+            label="Train from scratch",
         ),
         ArmSpec(
             "scratch_same_arch",
@@ -97,6 +104,7 @@ ARMS: dict[str, ArmSpec] = {
             family=ArmFamily.SCRATCH,
             pretrained=False,
             architecture=Architecture.PRETRAINED,
+            label="Scratch, same architecture",
         ),
         ArmSpec(
             "hybrid",
@@ -106,6 +114,7 @@ ARMS: dict[str, ArmSpec] = {
             family=ArmFamily.HYBRID,
             pretrained=True,
             architecture=Architecture.PRETRAINED,
+            label="Hybrid (in-domain pretraining, then fine-tune)",
         ),
         ArmSpec(
             "hybrid_scratch",
@@ -115,11 +124,21 @@ ARMS: dict[str, ArmSpec] = {
             family=ArmFamily.HYBRID,
             pretrained=False,
             architecture=Architecture.SCRATCH,
+            label="Hybrid, compact CNN from scratch",
             # The compact n-gram text model has no self-supervised stage here.
             modalities=(Modality.IMAGE,),
         ),
     )
 }
+
+
+def arm_label(name: str) -> str:
+    """An arm's or a strategy's display name ("scratch" -> "Scratch"); an unknown name is shown as words."""
+    if name in ARMS:
+        return ARMS[name].label
+    if name in STRATEGY_BY_NAME:
+        return STRATEGY_BY_NAME[name].label
+    return name.replace("_", " ").capitalize()
 
 
 def arms_for(modality: Modality) -> tuple[str, ...]:

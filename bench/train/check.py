@@ -38,7 +38,7 @@ from advisor.measured import MeasuredCosts, StrategyCost
 from advisor.rules import GPU_HOURS_PER_HOUR
 from bench.errors import ConfigError
 from bench.evidence.question import duration_words
-from bench.train.arms import get_arm
+from bench.train.arms import arm_label, get_arm
 from bench.train.budget import PRETRAIN_SHARE, TRAIN_SHARE
 from bench.train.health import floor_steps
 from bench.vocabulary import ArmFamily, ArmRegime, CheckRegime
@@ -424,7 +424,7 @@ def _plan_curve(
         by_arm = {s.arm: s for s in schedules}
         sizes = [int(n * f) for f in CURVE_FRACTIONS[0] if int(n * f) >= smallest]
         short = [a for a in arms if any(_curve_trial(rates[a], by_arm[a], size, n) is None for size in sizes)]
-        return None, (f"{', '.join(short)} cannot pass the health floor at two sizes below the {n:,} checked, at "
+        return None, (f"{', '.join(arm_label(a) for a in short)} cannot pass the health floor at two sizes below the {n:,} checked, at "
                       "the epochs this check gives them"), minutes  # fmt: skip
     cheapest = min(shapes, key=lambda shape: shape[2])
     return None, (
@@ -487,7 +487,7 @@ def _demo(
         raise ConfigError(
             "check_minutes",
             f"expected a bound that trains at least two arms past the health floor; got {duration_words(bound)}, of "
-            f"which loading and measuring took {spent:.0f} s ({'; '.join(f'{a}: {why}' for a, why in left_out)}). "
+            f"which loading and measuring took {spent:.0f} s ({'; '.join(f'{arm_label(a)}: {why}' for a, why in left_out)}). "
             f"At least {math.ceil(minimum / 60)} minutes would compare two arms; "
             f"{math.ceil(question_seconds / 60)} would measure your question",
         )
@@ -538,7 +538,7 @@ def _with_lines(plan: CheckPlan) -> CheckPlan:
         "and measuring throughput)."
     ]
     lines += [f"  {s.text}" for s in plan.arms]
-    lines += [f"  {arm}: left out: {why}" for arm, why in plan.left_out]
+    lines += [f"  {arm_label(arm)}: left out: {why}" for arm, why in plan.left_out]
     needed = math.ceil(plan.question_seconds / 60)
     if plan.answers_question:
         lines.append(

@@ -30,7 +30,7 @@ from bench.data.text_catalog import is_text_dataset
 from bench.data.units import unit_for_dataset
 from bench.device import now, resolve_device
 from bench.models.backbones import create_model
-from bench.train.arms import get_arm
+from bench.train.arms import arm_label, get_arm
 from bench.train.batches import normalise
 from bench.train.budget import (
     MIN_PRETRAIN_BATCH,
@@ -152,12 +152,12 @@ def plan_from_rate(
     enough = steps >= floor_steps(steps_per_epoch)
     if enough:
         return ArmPlan(arm, round(steps_per_second, 2), steps_per_epoch, steps, round(epochs, 2), True, None,
-                       f"{arm}: about {steps} steps ({epochs:.1f} epochs) in {budget:g} s")  # fmt: skip
+                       f"{arm_label(arm)}: about {steps} steps ({epochs:.1f} epochs) in {budget:g} s")  # fmt: skip
     seconds = seconds_to_floor(steps_per_second, steps_per_epoch, train_share)
     gives = steps_per_second * seconds * train_share / max(steps_per_epoch, 1)
     return ArmPlan(
         arm, round(steps_per_second, 2), steps_per_epoch, steps, round(epochs, 2), False, float(seconds),
-        f"{arm} would get about {steps} steps in {budget:g} s here; {seconds:g} s gives it {gives:.0f} epochs "
+        f"{arm_label(arm)} would get about {steps} steps in {budget:g} s here; {seconds:g} s gives it {gives:.0f} epochs "
         f"(a fair comparison needs at least {MIN_STEPS} steps and {MIN_EPOCHS:g} epoch)",
     )  # fmt: skip
 

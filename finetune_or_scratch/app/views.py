@@ -52,7 +52,7 @@ TRIAL_FORMATS = {
     **{unit.rate_title: "{:,.0f}" for unit in UNITS.values()},
 }  # Images/s, Sentences/s: whole numbers
 # The app's words for the check's bound (its run form's setting).
-CHECK_NAMES = {"check_minutes": "a check of"}
+CHECK_NAMES = {"check_minutes": "a check of", "sizes": "a learning curve (Mode: Learning curve, then Curve sizes)"}
 
 
 def next_step(file: str, label: str, icon: str | None = None, run_id: str | None = None) -> None:

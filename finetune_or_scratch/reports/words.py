@@ -22,10 +22,9 @@ from advisor.strategies import STRATEGY_BY_NAME
 from advisor.vocabulary import Trainable
 from bench.data.units import IMAGES, TEXTS, ExampleUnit, unit_for_dataset, unit_of
 from bench.evidence.question import duration_words
+from bench.train.arms import ARMS, arm_label
 from bench.vocabulary import RunKind
 
-# Arms that are not advisor strategies get their own label; the rest use the strategy's.
-_ARM_ONLY = {"scratch_same_arch": "Scratch, same architecture", "setfit": "Full fine-tune, SetFit contrastive (text)"}
 # Run and trial settings as the validation form words them.
 RUN_FIELDS = {
     "dataset": "Dataset",
@@ -77,13 +76,6 @@ STATUS_WORDS = {
     "interrupted": "interrupted",
 }
 _UPLOAD_NAME = re.compile(r"^[0-9a-f]{16}\.zip$")
-
-
-def arm_label(name: str) -> str:
-    """A strategy's or arm's display name; unknown names are shown as words, never dropped."""
-    if name in STRATEGY_BY_NAME:
-        return STRATEGY_BY_NAME[name].label
-    return _ARM_ONLY.get(name, name.replace("_", " ").capitalize())
 
 
 def arms_text(names: Any) -> str:
@@ -173,16 +165,15 @@ def plain(message: str, paths: Mapping[str, str] | None = None) -> str:
 
 
 def _snake_word(name: str, first: bool) -> str:
-    word = arm_label(name) if name in STRATEGY_BY_NAME or name in _ARM_ONLY else field_label(name)
-    return word if first or name in STRATEGY_BY_NAME or name in _ARM_ONLY else word[0].lower() + word[1:]
+    named = name in STRATEGY_BY_NAME or name in ARMS
+    word = arm_label(name) if named else field_label(name)
+    return word if first or named else word[0].lower() + word[1:]
 
 
 _SNAKE = re.compile(
     r"\b("
     + "|".join(
-        sorted(
-            {n for n in (*FIELD_SPECS, *RUN_FIELDS, *STRATEGY_BY_NAME, *_ARM_ONLY) if "_" in n}, key=len, reverse=True
-        )
+        sorted({n for n in (*FIELD_SPECS, *RUN_FIELDS, *STRATEGY_BY_NAME, *ARMS) if "_" in n}, key=len, reverse=True)
     )
     + r")\b"
 )

@@ -36,7 +36,7 @@ def test_a_fast_measurement_lifts_the_tight_budget_and_says_why():
     epochs = recipe_for("full_finetune", PROFILE).epochs
     text = reason(rec, "tight_budget").text
     assert text.startswith("Does not apply once measured.")
-    assert "full_finetune takes 14 s per epoch of your 1,000 labels" in text
+    assert "Full fine-tune takes 14 s per epoch of your 1,000 labels" in text
     assert f"buys {3600 / (epochs * 14.0):.2g}x its {epochs}-epoch schedule" in text
     assert reason(recommend(PROFILE), "tight_budget").text.startswith("A small budget")
 
@@ -46,7 +46,7 @@ def test_a_slow_measurement_keeps_the_budget_tight_and_cites_the_measurement():
     strengths = score_profile(PROFILE, measured(2000.0, 900.0)).strengths
     assert strengths["tight_budget"] == 1.0 and strengths["tight_scratch_budget"] == 1.0
     text = reason(rec, "tight_budget").text
-    assert text.startswith("A small budget") and "Measured: full_finetune takes 2,000 s per epoch" in text
+    assert text.startswith("A small budget") and "Measured: Full fine-tune takes 2,000 s per epoch" in text
     assert "Measured: scratch takes 900 s per epoch" in reason(rec, "tight_scratch_budget").text
 
 

@@ -130,3 +130,18 @@ def test_a_table_that_does_not_load_shows_no_cases_and_says_why(monkeypatch):
     rec = module.recommend(profile())
     assert rec.nearest_cases == ()
     assert "bad-row" in rec.nearest_note and "results.transfer" in rec.nearest_note
+
+
+def test_cases_of_the_profiles_own_modality_come_first_however_close_another_kind_is():
+    rows = validate_rows([
+        row("tabular-near", {"linear_probe": 60, "scratch": 70}, "scratch", modality="tabular"),
+        row("text-far", {"linear_probe": 60, "full_finetune": 70}, "full_finetune", modality="text",
+            labeled_examples=10**5),
+        row("text-farther", {"linear_probe": 60, "full_finetune": 70}, "full_finetune", modality="text",
+            labeled_examples=10**6),
+    ])  # fmt: skip
+    text = profile(modality="text")
+    assert case_distance(text, rows[0].profile) < case_distance(text, rows[1].profile)  # the tabular row is nearer
+    cases = nearest_cases(text, rows, advised="full_finetune", count=3)
+    assert [c.id for c in cases] == ["text-far", "text-farther", "tabular-near"]  # another kind only fills in
+    assert [c.id for c in nearest_cases(text, rows, advised="full_finetune", count=2)] == ["text-far", "text-farther"]

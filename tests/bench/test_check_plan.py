@@ -120,7 +120,7 @@ def test_a_check_plan_converts_into_the_advisors_measured_costs():
     assert all(c.compute == "cpu" for c in measured.costs)
     profile = example_profile().replace(labeled_examples=3000, time_budget_hours=1.0, compute="cpu")
     rec = recommend(profile, measured)
-    assert "Measured: full_finetune takes 44 s per epoch of your 3,000 labels" in " ".join(r.text for r in rec.reasons)
+    assert "Measured: Full fine-tune takes 44 s per epoch of your 3,000 labels" in " ".join(r.text for r in rec.reasons)
 
 
 def planned_total(plan):
@@ -200,7 +200,7 @@ def test_no_curve_when_the_check_is_too_small_or_the_profile_too_far():
     capped = (RATES[0], replace(RATES[2], epochs_to_converge=5))
     floor = plan_check(Question(1.0, "cpu", 10_000), capped, 1000, bound_seconds=3600, spent_seconds=20,
                        device_compute="cpu", advised_arms=("linear_probe",))  # fmt: skip
-    assert floor.curve is None and "scratch cannot pass the health floor" in floor.curve_reason
+    assert floor.curve is None and "Train from scratch cannot pass the health floor" in floor.curve_reason
     same = plan_check(Question(1.0, "cpu", 1000), RATES, 1000, bound_seconds=3600, spent_seconds=20,
                       device_compute="cpu", advised_arms=("linear_probe",))  # fmt: skip
     assert same.curve is None and not same.curve_reason  # every label checked: nothing to project

@@ -163,7 +163,10 @@ def test_a_single_seed_is_decided_on_the_test_set_never_called_noise():
 
 def test_hybrid_advice_cannot_be_checked_without_the_hybrid_arm():
     verdict = make_verdict("hybrid", results({"linear_probe": [0.8, 0.8], "scratch": [0.7, 0.7]}))
-    assert verdict.outcome == "not_decided" and "hybrid is not benchmarked" in verdict.summary
+    assert (
+        verdict.outcome == "not_decided"
+        and "Hybrid (in-domain pretraining, then fine-tune) is not benchmarked" in verdict.summary
+    )
 
 
 def test_scratch_advice_counts_either_scratch_arm():
@@ -180,7 +183,7 @@ def test_a_starved_rival_is_never_the_one_confirmed_against():
     ]
     verdict = make_verdict("linear_probe", trials)
     assert verdict.outcome == "not_decided"
-    assert "scratch did not train in 5 s (9 steps); give it at least" in verdict.summary
+    assert "Train from scratch did not train in 5 s (9 steps); give it at least" in verdict.summary
     scratch = next(e for e in verdict.arms if e.arm == "scratch")
     assert scratch.undertrained and any("30 steps" in h for h in scratch.health)
 
@@ -190,8 +193,11 @@ def test_a_starved_hybrid_arm_is_told_to_count_its_pretraining_in_the_budget():
     verdict = make_verdict("scratch", results({"scratch": [0.1, 0.1], "hybrid": [0.1, 0.1]}, steps=9))
     # One computation of "give it N seconds" (bench.train.health.seconds_to_floor), the plan's: twice the bare
     # estimate of 30 steps at the measured rate with 85% of the budget training, half of that for the hybrid arm.
-    assert "scratch did not train in 5 s (9 steps); give it at least 40 s" in verdict.summary
-    assert "hybrid did not train in 5 s (9 steps); give it at least 80 s (50% of it pretrains)" in verdict.summary
+    assert "Train from scratch did not train in 5 s (9 steps); give it at least 40 s" in verdict.summary
+    assert (
+        "Hybrid (in-domain pretraining, then fine-tune) did not train in 5 s (9 steps); give it at least 80 s (50% of it pretrains)"
+        in verdict.summary
+    )
 
 
 def test_the_verdict_repeats_the_plans_budget_and_says_why_when_training_ran_slower():
@@ -199,7 +205,7 @@ def test_the_verdict_repeats_the_plans_budget_and_says_why_when_training_ran_slo
     # larger one from the trial's own rate (40 s here) is given with the plan's beside it.
     starved = results({"linear_probe": [0.8, 0.8], "scratch": [0.1, 0.1]}, steps=9)
     agrees = make_verdict("linear_probe", starved, planned_seconds={"scratch": 60.0})
-    assert "scratch did not train in 5 s (9 steps); give it at least 60 s" in agrees.summary
+    assert "Train from scratch did not train in 5 s (9 steps); give it at least 60 s" in agrees.summary
     assert "the plan before training said" not in agrees.summary
     slower = make_verdict("linear_probe", starved, planned_seconds={"scratch": 20.0})
     assert ("give it at least 40 s; the plan before training said 20 s, and training ran slower than its probe"
@@ -216,13 +222,13 @@ def test_a_hybrid_arm_whose_pretraining_overran_its_share_is_not_compared():
     ]
     verdict = make_verdict("linear_probe", [*results({"linear_probe": [0.8, 0.81]}), *hybrid])
     assert verdict.outcome == "not_decided" and verdict.measured_winner == "hybrid"
-    assert f"hybrid is not compared: {overran}" in verdict.summary
+    assert f"Hybrid (in-domain pretraining, then fine-tune) is not compared: {overran}" in verdict.summary
 
 
 def test_a_starved_advised_arm_is_not_decided():
     trials = [*results({"scratch": [0.5, 0.5]}, steps=9), *results({"linear_probe": [0.8, 0.8]})]
     verdict = make_verdict("scratch", trials)
-    assert verdict.outcome == "not_decided" and "scratch did not train" in verdict.summary
+    assert verdict.outcome == "not_decided" and "Train from scratch did not train" in verdict.summary
 
 
 def test_arms_at_chance_give_no_verdict():
@@ -276,7 +282,7 @@ def test_the_verdict_states_the_question_it_answered_per_regime():
     yours = make_verdict("linear_probe", results(scores), planned_question(CheckRegime.YOUR_BUDGET, 600)).to_dict()
     text = render_verdict(yours, flags)
     assert text.startswith("At your budget (1 hour on this CPU) on 1,000 examples: every arm trained until converged.")
-    assert "\nVerdict: CONFIRMED: the advised linear_probe beat scratch" in text
+    assert "\nVerdict: CONFIRMED: the advised Linear probe beat Train from scratch" in text
 
     demo = make_verdict("linear_probe", results(scores), planned_question(CheckRegime.DEMO, 90)).to_dict()
     text = render_verdict(demo, flags)

@@ -121,7 +121,9 @@ def test_untrained_curve_points_are_counted_and_left_out_of_the_fits():
     config = CurveConfig(TrialConfig("digits", "scratch"), ("scratch",), (100, 300, 1000), (0,))
     analysis = analyse_curve(config, trials, {}, [])
     assert [p.untrained for p in analysis.points] == [1, 0, 0]
-    assert any("did not train, left out of the fits" in note and "scratch at 100" in note for note in analysis.notes)
+    assert any(
+        "did not train, left out of the fits" in note and "Train from scratch at 100" in note for note in analysis.notes
+    )
 
 
 def test_the_learned_p_value_is_the_one_sided_binomial_test():

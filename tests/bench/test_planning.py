@@ -19,7 +19,7 @@ from bench.vocabulary import FindingCode
 def test_a_starved_arm_is_named_with_the_budget_that_would_train_it():
     plan = plan_from_rate("scratch", steps_per_second=2.0, steps_per_epoch=16, budget=5.0)
     assert not plan.enough and plan.planned_steps == 8
-    assert plan.text.startswith("scratch would get about 8 steps in 5 s here;")
+    assert plan.text.startswith("Train from scratch would get about 8 steps in 5 s here;")
     assert plan.suggested_seconds * 2.0 * 0.85 >= MIN_STEPS
     assert f"{plan.suggested_seconds:g} s gives it" in plan.text
 

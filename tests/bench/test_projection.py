@@ -2,6 +2,7 @@
 
 import pytest
 
+from bench.cli import FLAGS
 from bench.evidence.curve import project_to_size
 from bench.evidence.question import projection_words
 from bench.evidence.verdict import make_verdict, render_verdict
@@ -22,10 +23,10 @@ def test_projection_at_the_persons_size_with_intervals_and_the_crossover():
         low, high = by_arm[arm].interval
         assert low <= by_arm[arm].accuracy <= high
     assert projection.leader == "scratch" and projection.arms[0].arm == "scratch"
-    assert "overtakes linear_probe" in projection.crossover
+    assert "overtakes Linear probe" in projection.crossover
     words = projection_words(projection.to_dict())
     assert words.startswith("At your 5,000 labels (projected from a curve at 100, 200, 400, 800 labels")
-    assert "scratch projected ahead" in words and "95% " in words
+    assert "Train from scratch projected ahead" in words and "Linear probe 0." in words and "95% " in words
 
 
 def test_one_seed_projects_without_an_interval_and_says_so():
@@ -35,20 +36,20 @@ def test_one_seed_projects_without_an_interval_and_says_so():
 
 
 @pytest.mark.parametrize(
-    ("sizes", "examples", "reason"),
+    ("sizes", "examples", "reason", "fix"),
     [
-        ([1000], 5000, "measured at 1 size (1,000 labels); a projection needs a learning curve of 3 or more sizes"),
-        ([100, 300], 5000, "measured at 2 sizes (100, 300 labels)"),
-        (SIZES, 800 * 31, "more than 30x the largest size the curve measured (800): too far to extrapolate"),
-        (SIZES, 500, "the curve measured 800 labels: no projection needed"),
+        ([1000], 5000, "measured at 1 size (1,000 labels)", "; a learning curve with 3 or more sizes would project"),
+        ([100, 300], 5000, "measured at 2 sizes (100, 300 labels)", "; a learning curve with 3 or more sizes would project"),
+        (SIZES, 800 * 31, "more than 30x the largest size the curve measured (800): too far to extrapolate", ""),
+        (SIZES, 500, "the curve measured 800 labels: no projection needed", ""),
     ],
-)
-def test_no_projection_says_why(sizes, examples, reason):
+)  # fmt: skip
+def test_no_projection_says_why(sizes, examples, reason, fix):
     projection = project_to_size(table_from(LAWS, sizes), examples)
     assert not projection.projected and projection.leader is None
     assert reason in projection.reason
-    assert (
-        projection_words(projection.to_dict()) == f"At your {examples:,} labels: no projection ({projection.reason})."
+    assert projection_words(projection.to_dict()) == (
+        f"At your {examples:,} labels: no projection ({projection.reason}{fix})."
     )
 
 
@@ -60,8 +61,11 @@ QUESTION = {"regime": "your_budget", "budget_hours": 1, "compute": "cpu", "devic
 def test_the_verdict_adds_the_projection_when_the_person_has_more_labels():
     judged = results({"linear_probe": [0.82, 0.835], "scratch": [0.75, 0.76]})
     verdict = make_verdict("linear_probe", judged, QUESTION).to_dict()
-    assert "3 or more sizes" in verdict["projection"]["reason"]  # one size: says it cannot
+    assert verdict["projection"]["sizes_needed"] == 3  # one size: says it cannot
     assert "At your 20,000 labels: no projection (measured at 1 size (1,000 labels)" in render_verdict(verdict)
+    # Each front end names its own way to a curve: the command line a flag of another command, the app its field.
+    assert "; the curve command's --sizes with 3 or more sizes would project)" in render_verdict(verdict, FLAGS)
+    assert "; a learning curve with 3 or more sizes would project)" in projection_words(verdict["projection"])
     curve = [trial(arm, seed, LAWS[arm](n), examples=n) for n in SIZES for arm in LAWS for seed in range(2)]
     verdict = make_verdict("linear_probe", judged, QUESTION, curve=curve).to_dict()
     assert verdict["projection"]["leader"] == "scratch" and verdict["projection"]["examples"] == 20_000

@@ -98,3 +98,14 @@ def test_the_recipe_upsamples_small_images_to_the_side_the_benchmark_trains_at()
     small = example_profile().replace(input_resolution=28)
     note = next(n for n in recipe_for("partial_finetune", small).notes if n.startswith("Upsample"))
     assert f"at least {MIN_TRAINING_SIDE} px" in note and matched_resolution(28) == MIN_TRAINING_SIDE
+
+
+def test_an_arm_named_for_a_strategy_is_called_what_the_advice_calls_it():
+    from advisor.strategies import STRATEGY_BY_NAME
+    from bench.train.arms import arm_label
+
+    for name, arm in ARMS.items():
+        if name in STRATEGY_BY_NAME:  # the verdict's "the advised X" and the arm's row must read the same
+            assert arm.label == STRATEGY_BY_NAME[name].label
+    assert len({arm.label for arm in ARMS.values()}) == len(ARMS)  # no two arms read alike
+    assert arm_label("full_finetune") == "Full fine-tune" and arm_label("new_arm") == "New arm"
