@@ -47,7 +47,7 @@ def test_a_slow_measurement_keeps_the_budget_tight_and_cites_the_measurement():
     assert strengths["tight_budget"] == 1.0 and strengths["tight_scratch_budget"] == 1.0
     text = reason(rec, "tight_budget").text
     assert text.startswith("A small budget") and "Measured: Full fine-tune takes 2,000 s per epoch" in text
-    assert "Measured: scratch takes 900 s per epoch" in reason(rec, "tight_scratch_budget").text
+    assert "Measured: Train from scratch takes 900 s per epoch" in reason(rec, "tight_scratch_budget").text
 
 
 def test_a_measurement_on_other_compute_is_converted_by_the_fixed_factor_and_says_so():
