@@ -10,15 +10,16 @@ from bench.runs.store import StoreError
 from finetune_or_scratch.app import state
 
 PAGES = Path(__file__).resolve().parent / "pages"
-# (file, title, icon); the first is the default page.
+# (file, title, icon); the first is the default page. Icons are Material Symbols, a font Streamlit serves itself:
+# emoji need a system emoji font, and a server or kiosk without one (this machine, many containers) drew empty boxes.
 PAGE_LIST = (
-    ("questionnaire.py", "Questionnaire", "📝"),
-    ("recommendation.py", "Recommendation", "🧭"),
-    ("validation.py", "Validation run", "🏃"),
-    ("verdict.py", "Verdict", "⚖️"),
-    ("history.py", "History", "🗂️"),
-    ("report.py", "Report", "📄"),
-    ("rules.py", "How it decides", "📚"),
+    ("questionnaire.py", "Questionnaire", ":material/edit_note:"),
+    ("recommendation.py", "Recommendation", ":material/explore:"),
+    ("validation.py", "Validation run", ":material/directions_run:"),
+    ("verdict.py", "Verdict", ":material/balance:"),
+    ("history.py", "History", ":material/folder_open:"),
+    ("report.py", "Report", ":material/description:"),
+    ("rules.py", "How it decides", ":material/menu_book:"),
 )
 
 
@@ -29,7 +30,7 @@ def page(file: str) -> str:
 
 def run() -> None:
     """Build the navigation and run the chosen page (called by every entry script on each rerun)."""
-    st.set_page_config(page_title="Fine-tune or scratch?", page_icon="🧭", layout="wide")
+    st.set_page_config(page_title="Fine-tune or scratch?", page_icon=":material/explore:", layout="wide")
     state.initialise()
     pages = [
         st.Page(PAGES / file, title=title, icon=icon, default=index == 0)

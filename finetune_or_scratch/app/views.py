@@ -41,7 +41,14 @@ OUTCOME_STYLE = {
     "inconclusive": st.warning,
     "not_decided": st.warning,
 }
-STATUS_ICON = {"queued": "⏳", "running": "🏃", "completed": "✅", "cancelled": "⏹️", "failed": "❌", "interrupted": "⚠️"}
+STATUS_ICON = {
+    "queued": ":material/hourglass_empty:",
+    "running": ":material/directions_run:",
+    "completed": ":material/check_circle:",
+    "cancelled": ":material/stop_circle:",
+    "failed": ":material/cancel:",
+    "interrupted": ":material/warning:",
+}
 _VERDICT_SHOWN = {"outcome", "summary", "reason", "comparison", "not_computed", "arms", "advised", "measured_winner",
                   "question", "projection"}  # fmt: skip
 TRIAL_FORMATS = {
@@ -137,13 +144,13 @@ def run_card(record: RunRecord, trials: list[dict[str, Any]] | None = None, titl
 def plan_view(plan: FormPlan) -> None:
     """A plan in the form's words: each arm, what it measures and what it cannot (no button: the page adds it)."""
     if plan.error:
-        st.error(plan.error, icon="⚠️")
+        st.error(plan.error, icon=":material/warning:")
         return
     st.markdown("\n".join(f"- {line.text}" for line in plan.arms))
     if plan.measures:
         st.markdown(plan.measures)
     if plan.cannot:
-        st.warning(plan.cannot, icon="⏱️")
+        st.warning(plan.cannot, icon=":material/timer:")
     if plan.lines:
         with st.expander("The plan in full"):
             st.markdown("\n".join(f"- {line}" for line in plan.lines))
@@ -203,9 +210,14 @@ def run_progress(store: RunStore, run_id: str) -> None:
             )
         completed = any(t.get("status") == TrialStatus.COMPLETED for t in trials)
         if current.status == RunStatus.COMPLETED and completed:
-            next_step("verdict.py", "See the verdict", "⚖️", run_id)
+            next_step("verdict.py", "See the verdict", ":material/balance:", run_id)
         elif completed:
-            next_step("verdict.py", f"See the partial results of this {status_text(current.status)} run", "⚖️", run_id)
+            next_step(
+                "verdict.py",
+                f"See the partial results of this {status_text(current.status)} run",
+                ":material/balance:",
+                run_id,
+            )
         if current.status != record.status:
             st.rerun()  # stop polling: redraw the page once, statically
 
@@ -358,7 +370,7 @@ def check_plan_view(record: RunRecord) -> None:
         return
     change = (record.analyses.get("measured_advice") or {}).get("text")
     if change:  # the advice judged is the one with the costs this check measured
-        st.info(plain(change), icon="📏")
+        st.info(plain(change), icon=":material/straighten:")
     costs = plan.get("costs") or []
     if costs:
         st.subheader("Cost at full scale")

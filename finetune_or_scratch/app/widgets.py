@@ -59,7 +59,10 @@ def dataset_picker(key: str, describe: bool = True) -> tuple[DatasetChoice | Non
     try:
         facts = facts_for(choice)
     except BenchInputError as error:
-        st.error(f"{choice.label}: {str(error).removeprefix('dataset ').removeprefix(choice.label + ': ')}", icon="⚠️")
+        st.error(
+            f"{choice.label}: {str(error).removeprefix('dataset ').removeprefix(choice.label + ': ')}",
+            icon=":material/warning:",
+        )
         return None, None
     if describe:
         st.caption(f"**{choice.label}**: {facts.describe()}.")
@@ -84,7 +87,7 @@ def _choose(key: str, source: str) -> DatasetChoice | None:
             else:
                 check_source(path)
         except BenchInputError as error:
-            st.error(str(error), icon="⚠️")
+            st.error(str(error), icon=":material/warning:")
             return None
         return DatasetChoice(path, Path(path).name or path)
     upload = st.file_uploader(
@@ -95,7 +98,10 @@ def _choose(key: str, source: str) -> DatasetChoice | None:
     if upload is None:
         return None
     if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
-        st.error(f"{upload.name}: {upload.size / 1e6:.0f} MB is over the {MAX_UPLOAD_MB} MB upload limit", icon="⚠️")
+        st.error(
+            f"{upload.name}: {upload.size / 1e6:.0f} MB is over the {MAX_UPLOAD_MB} MB upload limit",
+            icon=":material/warning:",
+        )
         return None
     data = upload.getvalue()
     suffix = Path(upload.name).suffix.lower()
@@ -104,7 +110,7 @@ def _choose(key: str, source: str) -> DatasetChoice | None:
     if not upload.name.lower().endswith(".zip") or not zipfile.is_zipfile(io.BytesIO(data)):
         st.error(
             f"{upload.name}: not a .zip archive. Upload a .zip of a folder with one sub-folder of images per class.",
-            icon="⚠️",
+            icon=":material/warning:",
         )
         return None
     return DatasetChoice(save_upload(data), upload.name)

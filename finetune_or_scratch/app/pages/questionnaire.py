@@ -17,7 +17,7 @@ from finetune_or_scratch.reports.words import plain
 
 st.title("Fine-tune or train from scratch?")
 st.caption("Describe your task. The advisor ranks five strategies with transparent, cited rules.")
-st.page_link(page("rules.py"), label="How the advisor decides (rules and sources)", icon="📚")
+st.page_link(page("rules.py"), label="How the advisor decides (rules and sources)", icon=":material/menu_book:")
 
 
 def widget(spec: FieldSpec, current: Any) -> Any:
@@ -58,12 +58,12 @@ with st.expander("Estimate from my data: classes, size, image side (for images) 
                 else:
                     result = estimate_transferability(source.source, examples=1000)
         except BenchInputError as error:
-            st.error(plain(str(error), {source.source: source.label}), icon="⚠️")
+            st.error(plain(str(error), {source.source: source.label}), icon=":material/warning:")
         except (ValueError, ArithmeticError) as error:  # the estimate's maths on data it cannot handle
             st.error(
                 f"{source.label}: the similarity could not be estimated from this data ({error}). "
                 "Answer the similarity question below yourself.",
-                icon="⚠️",
+                icon=":material/warning:",
             )
         else:
             # Every answer the data settles, measured (classes, labeled examples, image side) or estimated
@@ -89,7 +89,7 @@ with st.form("questionnaire"):
             if spec.name in filled_from and values[spec.name] == answers[spec.name]:
                 st.caption(f"↳ filled from {filled_from[spec.name]}")
             if spec.name in errors:
-                st.error(f"{spec.label or spec.name}: {plain(errors[spec.name])}", icon="⚠️")
+                st.error(f"{spec.label or spec.name}: {plain(errors[spec.name])}", icon=":material/warning:")
     submitted = st.form_submit_button("Get recommendation", type="primary")
 
 if submitted:

@@ -17,7 +17,7 @@ from finetune_or_scratch.reports.words import arm_label, cost_rows, mixed_domain
 profile, errors = check_answers(state.answers())
 if profile is None:
     st.info("Answer the questionnaire first: some answers are not valid yet.")
-    st.page_link(page("questionnaire.py"), label="Go to the questionnaire", icon="📝")
+    st.page_link(page("questionnaire.py"), label="Go to the questionnaire", icon=":material/edit_note:")
     st.stop()
 
 # A check of this profile measured every strategy's cost here: the advice takes those costs (its one call).
@@ -41,7 +41,7 @@ st.caption(f"The chance that {top.label.lower()} measures best when the strategi
 if checked:
     change = (measured.analyses.get("measured_advice") or {}).get("text")
     st.info(plain(change) if change else f"With the throughput run {measured.id} measured on this machine "
-            "instead of the fixed CPU-to-GPU factor: the advice is the same.", icon="📏")  # fmt: skip
+            "instead of the fixed CPU-to-GPU factor: the advice is the same.", icon=":material/straighten:")  # fmt: skip
 if st.button("Validate this advice", type="primary", key="validate_top", help="Measure the top strategies on data"):
     st.switch_page(page("validation.py"), query_params=state.run_params() or None)
 

@@ -98,5 +98,8 @@ st.dataframe(
 
 st.divider()
 st.page_link(
-    page("questionnaire.py"), label="Back to the questionnaire", icon="📝", query_params=state.run_params() or None
+    page("questionnaire.py"),
+    label="Back to the questionnaire",
+    icon=":material/edit_note:",
+    query_params=state.run_params() or None,
 )

@@ -69,7 +69,7 @@ errors: dict[str, str] = st.session_state.get(ERRORS, {})
 
 def error_at(field: str) -> None:
     if field in errors:
-        st.error(f"{LABELS.get(field, 'Dataset')}: {errors[field]}", icon="⚠️")
+        st.error(f"{LABELS.get(field, 'Dataset')}: {errors[field]}", icon=":material/warning:")
 
 
 with section:
@@ -91,7 +91,10 @@ if changed and profile is not None:
             f"{FIELD_SPECS[field].label}: **{value}** (questionnaire: {answered})"
             for field, (answered, value) in changed.items()
         )
-        st.warning(f"The advice checked is for **{choice.label}**, not the questionnaire's answers: {said}.", icon="📏")
+        st.warning(
+            f"The advice checked is for **{choice.label}**, not the questionnaire's answers: {said}.",
+            icon=":material/straighten:",
+        )
         if st.button("Update the questionnaire and the advice with these", key="use_measured"):
             state.save_answers(checked)
             for field, value in measured.items():  # the questionnaire's widgets take these on its next draw
@@ -164,7 +167,7 @@ with section, st.form("run"):
         sizes_text = st.text_input(LABELS["sizes"], "100,300,1000", help="Training sizes, one run at each.")
         error_at("sizes")
     if FORM_ERROR in errors:
-        st.error(errors[FORM_ERROR], icon="⚠️")
+        st.error(errors[FORM_ERROR], icon=":material/warning:")
     plan_col, start_col = st.columns(2)
     plan_it = plan_col.form_submit_button("Plan this run", width="stretch",
                                           help="Measures each arm's speed here (a few seconds) and says what the "
