@@ -477,7 +477,7 @@ def verdict_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Compare the advisor's top strategy for PROFILE with the measured winner in RESULTS."""
-    from bench.evidence.verdict import make_verdict, render_verdict  # deferred: imports scipy
+    from bench.evidence.verdict import make_verdict, planned_seconds, render_verdict  # deferred: imports scipy
     from bench.runs.export import load_results  # deferred: imports scipy
 
     loaded = _load_profile(profile)
@@ -492,7 +492,9 @@ def verdict_command(
         trials = [t for t in trials if t.config.examples == size]
     stored = data.get("verdict") if isinstance(data.get("verdict"), dict) else {}
     # The question the run measured travels with it: a demo stays a demo when judged again.
-    verdict = make_verdict(loaded.recommendation.strategy, trials, stored.get("question"), curve=data["trials"])
+    # So does its plan: judged again, the verdict's "give it N s" is the one the run's plan said before training.
+    verdict = make_verdict(loaded.recommendation.strategy, trials, stored.get("question"), curve=data["trials"],
+                           planned_seconds=planned_seconds(data["budget_plan"]))  # fmt: skip
     typer.echo(json.dumps(verdict.to_dict(), indent=2) if as_json else render_verdict(verdict.to_dict(), FLAGS))
 
 

@@ -13,7 +13,7 @@ Outcomes:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -181,6 +181,16 @@ def _starved(evidence: ArmEvidence, trials: dict[int, TrialResult], planned: flo
     if overran is not None:  # trained, but on more wall-clock than the others
         return f"{arm_label(evidence.arm)} is not compared: {describe(overran)}"
     return f"{arm_label(evidence.arm)} did not learn in {budget:g} s ({steps} steps): {first}"
+
+
+def planned_seconds(budget_plan: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """Per arm, the budget a run's plan suggested before training (``budget_plan`` as stored: a run's analysis,
+    a results file's field): what the verdict's "give it N s" repeats, from the run or judged again later.
+
+    >>> planned_seconds([{"arm": "scratch", "suggested_seconds": 40.0}, {"arm": "full_finetune", "suggested_seconds": None}])
+    {'scratch': 40.0}
+    """
+    return {p["arm"]: float(p["suggested_seconds"]) for p in budget_plan if p.get("suggested_seconds")}
 
 
 def make_verdict(

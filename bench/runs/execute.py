@@ -30,7 +30,7 @@ from bench.evidence.curve import CurveConfig, CurveResult, analyse_curve, run_cu
 from bench.evidence.logme import estimate_transferability
 from bench.evidence.summary import summarise
 from bench.evidence.text_transfer import estimate_text_transferability
-from bench.evidence.verdict import make_verdict
+from bench.evidence.verdict import make_verdict, planned_seconds
 from bench.runs.executors.factory import make_executor
 from bench.runs.executors.progress import SweepCallback
 from bench.runs.queue import QueueCancelled, device_slot
@@ -464,7 +464,7 @@ def _verdict(
     size = request.judged_size()
     judged = [t for t in trials if size is None or t.config.examples == size]
     question = check.verdict_question() if check is not None else fixed_question(request, judged)
-    planned = {p.arm: p.suggested_seconds for p in plans if p.suggested_seconds}
+    planned = planned_seconds([asdict(p) for p in plans])
     return make_verdict(request.advised, judged, question, curve=[*trials, *below], planned_seconds=planned).to_dict()
 
 

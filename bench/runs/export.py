@@ -117,7 +117,26 @@ def load_results(folder: Path) -> dict[str, Any]:
     except JSONFileError as error:
         raise BenchInputError(f"--results {folder}: {error}") from None
     data["trials"] = trials_from_records(data, f"--results {folder}: {path}")
+    data["budget_plan"] = _budget_plan(data.get("budget_plan", []), f"--results {folder}: {path}")
     return data
+
+
+def _budget_plan(records: Any, where: str) -> list[dict[str, Any]]:
+    """A results file's ``budget_plan`` (the plan made before training), checked: each entry an arm and the
+    seconds it suggested (a positive number, or null when the budget was enough)."""
+    if not isinstance(records, list):
+        raise BenchInputError(f"{where}: budget_plan: expected a list of arm plans; got {excerpt(records)}")
+    for index, record in enumerate(records):
+        field = f"{where}: budget_plan[{index}]"
+        if not isinstance(record, dict) or not isinstance(record.get("arm"), str):
+            raise BenchInputError(f'{field}: expected an object with an "arm" name; got {excerpt(record)}')
+        seconds = record.get("suggested_seconds")
+        if seconds is not None and (
+            isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds < 1e9
+        ):
+            raise BenchInputError(f"{field}.suggested_seconds: expected a positive number of seconds or null; "
+                                  f"got {excerpt(seconds)}")  # fmt: skip
+    return records
 
 
 def trials_from_records(data: Any, where: str, key: str = "trials") -> list[TrialResult]:

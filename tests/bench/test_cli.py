@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from advisor.shipped import example_profiles
 from bench.cli import app as bench_app
 from bench.runs.queue import device_slot
+from bench.train.arms import arm_label
 from finetune_or_scratch.cli import app as main_app
 from tests.bench.hostile import stored_trial, write_results
 from tests.bench.imaging import write_class_folder
@@ -195,7 +196,9 @@ def test_curve_then_verdict(tmp_path):
     comparison = verdict["comparison"]
     if starved:
         assert verdict["outcome"] == "not_decided" and comparison is None, verdict
-        assert all(f"{arm} did not" in verdict["summary"] for arm in starved) or "no arm" in verdict["summary"]
+        assert all(f"{arm_label(arm)} did not" in verdict["summary"] for arm in starved) or (
+            "no arm" in verdict["summary"]
+        )
     else:
         assert comparison is not None and {comparison["better"], comparison["worse"]} == {"linear_probe", "scratch"}
         significant = comparison["p_value"] < 0.05
@@ -323,6 +326,11 @@ RESULTS_ATTACKS = {
                                                                                "seed": -1})]})),
                    "trials[0].config.seed: expected an integer in 0..2147483647; got -1"),
     "not_json": (lambda d: write_results(d, "{nope"), "is not valid JSON (line 1, column 2"),
+    "plan_object": (lambda d: write_results(d, json.dumps({"trials": [stored_trial()], "budget_plan": {}})),
+                    "budget_plan: expected a list of arm plans; got {}"),
+    "plan_seconds_text": (lambda d: write_results(d, json.dumps({"trials": [stored_trial()], "budget_plan": [
+                              {"arm": "scratch", "suggested_seconds": "soon"}]})),
+                          'budget_plan[0].suggested_seconds: expected a positive number of seconds or null; got "soon"'),
 }  # fmt: skip
 
 
@@ -332,6 +340,22 @@ def test_a_hostile_results_file_is_named_and_exits_2(tmp_path, case):
     folder = build(tmp_path / case)
     stderr = refused("verdict", "--profile", PROFILE, "--results", folder)
     assert f"--results {folder}" in stderr and message in stderr, stderr
+
+
+def test_verdict_from_a_results_folder_repeats_its_plans_budget(tmp_path):
+    # Judged again from the folder, a starved arm is told the seconds the run's plan said before training.
+    from tests.bench.test_evidence import results
+
+    trials = results({"linear_probe": [0.8, 0.8], "scratch": [0.1, 0.1]}, steps=9)
+    plan = [{"arm": "scratch", "suggested_seconds": 60.0, "text": "..."}]
+    folder = write_results(tmp_path / "r", json.dumps({"trials": [t.to_dict() for t in trials], "budget_plan": plan}))
+    profile = str(ROOT / "advisor" / "data" / "profiles" / "fashion_mnist_quick.json")  # advises the linear probe
+    judged = CliRunner().invoke(bench_app, ["verdict", "--profile", profile, "--results", str(folder)])
+    assert judged.exit_code == 0, (judged.stderr, judged.exception)
+    assert "Train from scratch did not train in 5 s (9 steps); give it at least 60 s" in judged.stdout
+    write_results(tmp_path / "r", json.dumps({"trials": [t.to_dict() for t in trials]}))  # no plan: the trial's rate
+    assert "give it at least 40 s" in CliRunner().invoke(bench_app, ["verdict", "--profile", profile,
+                                                                     "--results", str(folder)]).stdout  # fmt: skip
 
 
 def test_a_fifo_results_file_returns_at_once(tmp_path):
