@@ -39,9 +39,9 @@ from bench.runs.store import RunStore
 from bench.train.arms import any_pretraining, arms_for_strategy
 from bench.train.cache import TrialCache
 from bench.train.callbacks import Callback, Hooks, TrialCancelled, TrialState
-from bench.train.check import DEVICE_COMPUTE, ArmRate, CheckPlan, advice_change, measured_costs, plan_check
+from bench.train.check import DEVICE_COMPUTE, CheckPlan, MeasuredRates, advice_change, measured_costs, plan_check
 from bench.train.config import TrialConfig
-from bench.train.planning import ArmPlan, measure_rates, plan_arms, pretrain_batches
+from bench.train.planning import ArmPlan, measure_rates, plan_arms, plans_from_rates, pretrain_batches
 from bench.train.pretrain import check_pool as check_pool_size
 from bench.train.result import TrialResult
 from bench.train.suite import run_suite
@@ -181,7 +181,10 @@ def execute_run(
             if request.planned:  # the throughput probe of every arm, then the plan, before any arm trains
                 store.set_progress(run_id, {"done": 0, "total": request.total_trials(), "phase": "planning"})
                 spent, stage = time.monotonic() - started, "while measuring throughput"
-                measured = measure_request(request, cache, hooks.should_stop)
+                if request.measured is not None:  # the form's probe: the plan is the one the form showed
+                    measured, spent = request.measured, 0.0
+                else:
+                    measured = measure_request(request, cache, hooks.should_stop)
                 check = plan_request(request, cache, spent, measured)
                 advice = measured_advice(store, record, check)
                 if advice is not None:  # the advice from measured costs: the one stored, shown and judged
@@ -202,7 +205,10 @@ def execute_run(
             probed = planned.budget_seconds and check is None
             if probed:
                 store.set_progress(run_id, {"done": 0, "total": request.total_trials(), "phase": "planning"})
-            plans = plan_arms(planned, request.arms, cache, should_stop=hooks.should_stop) if probed else ()
+            if probed and request.measured is not None:  # the form's probe: the plan is the one the form showed
+                plans = plans_from_rates(planned, request.measured.rates, request.measured.examples)
+            else:
+                plans = plan_arms(planned, request.arms, cache, should_stop=hooks.should_stop) if probed else ()
             release_freed_memory()  # the throughput probe's models and batches: not under the first trial's
             stage = "before training"
             if plans:
@@ -370,17 +376,6 @@ def dataset_facts(request: RunRequest, cache: TrialCache) -> dict[str, Any]:
         "intensity": data.intensity,
         "fingerprint": data.fingerprint,
     }
-
-
-@dataclass(frozen=True)
-class MeasuredRates:
-    """Every compared arm's throughput here, measured before a plan: what :func:`plan_request` plans from."""
-
-    rates: tuple[ArmRate, ...]
-    examples: int  # the training examples the arms were measured at
-    available: int  # the dataset's training images
-    seconds: float  # loading the data and models and probing
-    classes: int = 0  # the data's classes: no curve size under two per class
 
 
 def measure_request(

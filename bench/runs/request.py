@@ -17,7 +17,7 @@ from bench.data.text_catalog import check_text_source, is_text_dataset
 from bench.errors import ConfigError
 from bench.runs.executors.factory import make_executor
 from bench.train.arms import ARMS, any_pretraining
-from bench.train.check import Question
+from bench.train.check import MeasuredRates, Question
 from bench.train.config import TrialConfig
 from bench.vocabulary import RunKind
 
@@ -57,6 +57,9 @@ class RunRequest:
     check_minutes: float | None = None  # the bound on the whole check, model loading included
     arm_budgets: tuple[tuple[str, float | None], ...] = ()  # set by the plan: each arm's budget (None: converge)
     arm_pretrain_batches: tuple[tuple[str, int], ...] = ()  # set by the plan: a hybrid arm's pretraining batch
+    # The run form's throughput probe, made on this machine before the person pressed Start: the run plans
+    # from it instead of probing again, so the plan shown is the plan that runs (None: the run measures).
+    measured: MeasuredRates | None = None
 
     @property
     def planned(self) -> bool:
@@ -84,6 +87,7 @@ class RunRequest:
             check_minutes=data.get("check_minutes"),
             arm_budgets=tuple((arm, budget) for arm, budget in data.get("arm_budgets", ())),
             arm_pretrain_batches=tuple((arm, batch) for arm, batch in data.get("arm_pretrain_batches", ())),
+            measured=MeasuredRates.from_dict(data["measured"]) if data.get("measured") else None,
         )
 
     @property

@@ -120,6 +120,33 @@ class ArmRate:
 
 
 @dataclass(frozen=True)
+class MeasuredRates:
+    """Every compared arm's throughput here, measured before a plan: what a check or a budget plan is made from.
+
+    The run form measures once and the run it starts carries the measurement (``RunRequest.measured``),
+    so the plan a person accepted is the plan that runs, not a second probe's."""
+
+    rates: tuple[ArmRate, ...]
+    examples: int  # the training examples the arms were measured at
+    available: int  # the dataset's training images
+    seconds: float  # loading the data and models and probing
+    classes: int = 0  # the data's classes: no curve size under two per class
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MeasuredRates:
+        """As stored in a run's request; a field of the wrong shape raises ValueError (the store names the row)."""
+        try:
+            rates = tuple(ArmRate(**{**rate, "family": ArmFamily(rate["family"])}) for rate in data["rates"])
+            return cls(rates, int(data["examples"]), int(data["available"]), float(data["seconds"]),
+                       int(data.get("classes", 0)))  # fmt: skip
+        except (KeyError, TypeError) as error:
+            raise ValueError(f"measured: not a stored measurement ({error})") from None
+
+
+@dataclass(frozen=True)
 class ArmSchedule:
     """How one arm trains in the check."""
 

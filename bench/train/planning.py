@@ -97,6 +97,24 @@ def plan_arms(
     return tuple(plans)
 
 
+def plans_from_rates(base: TrialConfig, rates: Sequence[ArmRate], examples: int) -> tuple[ArmPlan, ...]:
+    """One plan per gradient arm of a budgeted run from rates measured before (pure): the run form's plan, and
+    the run's own when it carries the form's measurement, are this one computation on the same numbers."""
+    if base.budget_seconds is None:
+        return ()
+    plans = []
+    for rate in rates:
+        if not rate.gradient:
+            continue
+        config = replace(base, arm=rate.arm, seed=0)
+        plan = plan_from_rate(rate.arm, rate.images_per_second / rate.batch_size, rate.steps_per_epoch(examples),
+                              base.budget_seconds, config.train_share)  # fmt: skip
+        if config.pretrain_share:
+            plan = plan_pretraining(plan, rate.pretrain_images_per_second, base.budget_seconds, config.pretrain_share)
+        plans.append(plan)
+    return tuple(plans)
+
+
 def plan_pretraining(
     plan: ArmPlan, images_per_second: float | None, budget: float, share: float = PRETRAIN_SHARE
 ) -> ArmPlan:

@@ -23,15 +23,15 @@ from bench.device import resolve_device
 from bench.errors import BenchInputError, ConfigError
 from bench.evidence.curve import validate_sizes
 from bench.evidence.question import duration_words
-from bench.runs.execute import MeasuredRates, create_run, measure_request, plan_request
+from bench.runs.execute import create_run, measure_request, plan_request
 from bench.runs.queue import PLAN_HOLDER, QueueCancelled, device_slot, slot_holder
 from bench.runs.request import RunRequest, validate_request
 from bench.runs.store import RunStore
 from bench.runs.worker import launch, warm
 from bench.train.cache import TrialCache
-from bench.train.check import Question
+from bench.train.check import MeasuredRates, Question
 from bench.train.config import TRIAL_CONSTRAINTS, TrialConfig
-from bench.train.planning import plan_from_rate, plan_pretraining
+from bench.train.planning import plans_from_rates
 from bench.vocabulary import RunKind
 from finetune_or_scratch.app.datasets import DatasetChoice, DatasetFacts
 from finetune_or_scratch.app.plans import ArmLine, FormPlan, arm_plan_line, check_form_plan
@@ -233,6 +233,14 @@ def measure(
         raise DeviceBusy(holder[-1] if holder else "another run") from None
 
 
+def with_measurement(request: RunRequest, measured: tuple[tuple, Any] | None) -> RunRequest:
+    """The request to start, carrying the form's measurement when it was made for these settings
+    (``measured``: the form's ``(measure_key, MeasuredRates)``), so the run plans as the form showed."""
+    if measured is None or not isinstance(measured[1], MeasuredRates) or measure_key(request) != measured[0]:
+        return request
+    return replace(request, measured=measured[1])
+
+
 def plan_form(request: RunRequest, measured: MeasuredRates) -> FormPlan:
     """The plan from a measurement (pure: a new budget or bound re-plans without probing again)."""
     if request.planned:
@@ -240,18 +248,16 @@ def plan_form(request: RunRequest, measured: MeasuredRates) -> FormPlan:
     budget = float(request.base.budget_seconds or 0)
     lines, suggestions = [], []
     unit = unit_for_dataset(request.base.dataset).plural
+    # The run's own plan when it starts with this measurement (bench.runs.execute): the same function.
+    plans = {p.arm: p for p in plans_from_rates(measured_request(request).trial_base, measured.rates,
+                                                measured.examples)}  # fmt: skip
     for rate in measured.rates:
         if not rate.gradient:
             seconds = rate.converge_seconds(measured.examples) or 0.0
             lines.append(ArmLine(rate.arm, f"**{arm_label(rate.arm)}**: no steps to plan: it encodes the {unit} once "
                                            f"and fits in closed form (about {duration_words(seconds)}).", True))  # fmt: skip
             continue
-        steps_per_second = rate.images_per_second / rate.batch_size
-        plan = plan_from_rate(rate.arm, steps_per_second, rate.steps_per_epoch(measured.examples), budget,
-                              rate.train_share)  # fmt: skip
-        share = replace(request.base, arm=rate.arm).pretrain_share  # a hybrid arm pretrains in part of its budget
-        if share:
-            plan = plan_pretraining(plan, rate.pretrain_images_per_second, budget, share)
+        plan = plans[rate.arm]
         line = arm_plan_line(plan.__dict__, budget)
         lines.append(line)
         if plan.suggested_seconds is not None:

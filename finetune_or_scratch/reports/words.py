@@ -266,6 +266,8 @@ def run_settings(config: Mapping[str, Any], device: str | None = None) -> dict[s
         settings["Sentence encoder"] = str(base.get("text_backbone", ""))
         settings["Tokens read per text"] = str(base.get("max_tokens", ""))
     settings["Device"] = device or str(base.get("device", "auto"))
+    if config.get("measured"):  # the plan's speeds: the ones the form showed, not a second probe's
+        settings["Arm speeds"] = "measured by the run form's plan, before Start"
     return settings
 
 

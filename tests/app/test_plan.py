@@ -1,11 +1,12 @@
-"""The run form's plan in its words, from measured rates (pure: no probe, no training)."""
+"""The run form's plan in its words, from measured rates (pure: no probe), and the run that plans from them."""
 
 import json
 import math
 
-from bench.runs.execute import MeasuredRates
+import pytest
+
 from bench.runs.request import RunRequest
-from bench.train.check import ArmRate, Question, plan_check
+from bench.train.check import ArmRate, MeasuredRates, Question, plan_check
 from bench.train.config import TrialConfig
 from bench.train.health import seconds_to_floor
 from bench.vocabulary import ArmFamily
@@ -77,3 +78,26 @@ def test_a_stored_check_plan_says_what_curve_it_adds_to_reach_the_persons_labels
     shown = check_form_plan(json.loads(json.dumps(tight.to_dict())))
     assert tight.curve is None and "No learning curve to project to your 10,000 labels" in shown.measures
     assert f"a check of {tight.curve_minutes} minutes would include one" in shown.measures
+
+
+@pytest.mark.slow  # real training: one scratch trial on 200 digits for 1 s
+def test_a_run_started_from_the_form_plans_from_the_forms_measurement_not_a_second_probe(tmp_path):
+    from dataclasses import replace
+
+    from bench.runs.execute import create_run, execute_run
+    from bench.runs.store import RunStore
+    from finetune_or_scratch.app.runs import measure_key, with_measurement
+
+    base = TrialConfig("digits", "scratch", examples=200, budget_seconds=1.0, batch_size=16, scratch_resolution=16)
+    form = RunRequest("run", base, ("scratch",), (0,))
+    # A rate no probe here would measure (a million images a second): the run's plan can only come from it.
+    measured = MeasuredRates((ArmRate("scratch", ArmFamily.SCRATCH, 1e6, batch_size=16),), 200, 1000, 3.0)
+    shown = plan_form(form, measured).arms[0].text
+    assert replace(form, arms=("scratch", "linear_probe")) == with_measurement(
+        replace(form, arms=("scratch", "linear_probe")), (measure_key(form), measured)
+    )  # other settings than the ones measured: the run measures again
+    store = RunStore(tmp_path / "runs.db")
+    outcome = execute_run(store, create_run(store, with_measurement(form, (measure_key(form), measured)), "test"))
+    (ran,) = store.run(outcome.run_id).analyses["budget_plan"]
+    assert ran["steps_per_second"] == 1e6 / 16 and f"about {ran['planned_steps']:,} steps" in shown
+    assert store.run(outcome.run_id).config["measured"]["rates"][0]["images_per_second"] == 1e6  # stored with the run

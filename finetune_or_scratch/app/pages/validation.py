@@ -31,6 +31,7 @@ from finetune_or_scratch.app.runs import (
     plan_form,
     start_run,
     warm_worker,
+    with_measurement,
 )
 from finetune_or_scratch.app.views import plan_view, run_progress
 from finetune_or_scratch.app.widgets import dataset_picker
@@ -184,7 +185,7 @@ if start:
     if request is not None:
         new_id = start_run(
             state.store(),
-            request,
+            with_measurement(request, st.session_state.get(MEASURED)),  # the plan shown is the plan run
             st.session_state[state.SESSION],
             profile.to_dict() if profile else None,
             recommendation.to_dict() if recommendation else None,
