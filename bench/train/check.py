@@ -90,6 +90,10 @@ class ArmRate:
     fixed_seconds: float = 0.0  # per trial: building the model, the final test pass, the probe's fits
     pretrain_images_per_second: float | None = None  # hybrid arms: self-supervised pretraining
     unit: str = "img/s"  # how the rate reads (bench.data.units): "sentences/s" for text
+    # setfit: an epoch is SetFit's pairs, each training text in two pairs of two sentences (4 sentences through
+    # the encoder per text); every other arm passes each example once.
+    units_per_example: float = 1.0
+    reserved_seconds: float = 0.0  # the budget's part that is not steps (setfit: encoding the head's texts, its fits)
 
     @property
     def gradient(self) -> bool:
@@ -97,10 +101,18 @@ class ArmRate:
 
     @property
     def train_share(self) -> float:
+        """The part of a budget, past ``reserved_seconds``, that trains (as ``TrialConfig.train_share``)."""
+        if get_arm(self.arm).contrastive:
+            return 1.0
         return TRAIN_SHARE * (1 - PRETRAIN_SHARE) if self.family == ArmFamily.HYBRID else TRAIN_SHARE
 
     def steps_per_epoch(self, examples: int) -> int:
-        return max(1, math.ceil(examples / self.batch_size))
+        return max(1, math.ceil(examples * self.units_per_example / self.batch_size))
+
+    def epochs_in(self, seconds: float, examples: int) -> float:
+        """Epochs of ``examples`` that a budget of ``seconds`` buys here (its reserved part aside)."""
+        training = max(0.0, seconds - self.reserved_seconds) * self.train_share
+        return training * self.images_per_second / max(examples * self.units_per_example, 1e-9)
 
     def converge_seconds(self, examples: int) -> float | None:
         """Projected seconds to converge on ``examples`` (None for a hybrid arm: pretraining takes what it gets)."""
@@ -109,14 +121,17 @@ class ArmRate:
         rate = max(self.images_per_second, 1e-9)
         if not self.gradient:
             return (examples + self.eval_images) / rate + self.fixed_seconds
-        return self.epochs_to_converge * examples / rate / TRAIN_SHARE + self.fixed_seconds
+        units = examples * self.units_per_example
+        return self.epochs_to_converge * units / rate / self.train_share + self.reserved_seconds + self.fixed_seconds
 
     def floor_seconds(self, examples: int) -> float | None:
         """The budget that just reaches the health floor on ``examples`` (None for the probe: no steps)."""
         if not self.gradient:
             return None
         steps_per_second = max(self.images_per_second, 1e-9) / self.batch_size
-        return floor_steps(self.steps_per_epoch(examples)) / (steps_per_second * self.train_share)
+        return (
+            floor_steps(self.steps_per_epoch(examples)) / (steps_per_second * self.train_share) + self.reserved_seconds
+        )
 
 
 @dataclass(frozen=True)
@@ -275,7 +290,7 @@ def full_scale_costs(question: Question, rates: Sequence[ArmRate], device_comput
     costs = []
     for rate in rates:
         converge = rate.converge_seconds(n)
-        epochs = budget_here * rate.images_per_second * rate.train_share / n if rate.gradient and n else None
+        epochs = rate.epochs_in(budget_here, n) if rate.gradient and n else None
         theirs = converge / factor if converge is not None else None
         costs.append(
             FullScaleCost(
@@ -466,17 +481,17 @@ def _question_schedule(rate: ArmRate, n: int, labels: int, scaled_budget: float,
     budget_words = f"your {duration_words(question.budget_hours * 3600)}"
     if converge is not None and (converge <= scaled_budget or not rate.gradient):
         text = (
-            f"{rate.arm}: {rate.images_per_second:,.0f} {rate.unit} here; converging takes about {duration_words(converge)} on "
+            f"{arm_label(rate.arm)}: {rate.images_per_second:,.0f} {rate.unit} here; converging takes about {duration_words(converge)} on "
             f"{n:,} examples, within {budget_words} (scaled to them): trained until converged"
         )
         return ArmSchedule(rate.arm, ArmRegime.CONVERGED, None, round(converge, 1), round(rate.images_per_second, 1),
                            round(converge, 1), None, text)  # fmt: skip
-    epochs = scaled_budget * rate.images_per_second * rate.train_share / n
+    epochs = rate.epochs_in(scaled_budget, n)
     reach = f"converging would take about {duration_words(converge)}; " if converge is not None else ""
     if rate.pretrain_images_per_second:  # a hybrid arm: half of its budget pretrains
         reach = f"pretraining {rate.pretrain_images_per_second:,.0f} {rate.unit} on half of its budget; "
     text = (
-        f"{rate.arm}: {rate.images_per_second:,.0f} {rate.unit} here; {reach}{budget_words} buys {epochs:.1f} epochs of "
+        f"{arm_label(rate.arm)}: {rate.images_per_second:,.0f} {rate.unit} here; {reach}{budget_words} buys {epochs:.1f} epochs of "
         f"{labels:,} labels, {duration_words(scaled_budget)} on the {n:,} checked: budget-limited"
     )
     floor = rate.floor_seconds(n)
@@ -526,15 +541,15 @@ def _demo(
         converge = rate.converge_seconds(n) or 0.0
         schedules.append(ArmSchedule(rate.arm, ArmRegime.CONVERGED, None, round(converge, 1),
                                      round(rate.images_per_second, 1), round(converge, 1), None,
-                                     f"{rate.arm}: closed form, about {duration_words(converge)}: converged"))  # fmt: skip
+                                     f"{arm_label(rate.arm)}: closed form, about {duration_words(converge)}: converged"))  # fmt: skip
     for rate in gradient:
-        epochs = each * rate.images_per_second * rate.train_share / n
+        epochs = rate.epochs_in(each, n)
         converge = rate.converge_seconds(n)
         regime = ArmRegime.CONVERGED if converge is not None and converge <= each else ArmRegime.BUDGET_LIMITED
         schedules.append(ArmSchedule(
             rate.arm, ArmRegime.BUDGET_LIMITED, float(each), float(each) + rate.fixed_seconds,
             round(rate.images_per_second, 1), _round(converge), round(epochs, 2),
-            f"{rate.arm}: {rate.images_per_second:,.0f} {rate.unit} here; {each} s buys {epochs:.1f} epochs of the {n:,} "
+            f"{arm_label(rate.arm)}: {rate.images_per_second:,.0f} {rate.unit} here; {each} s buys {epochs:.1f} epochs of the {n:,} "
             f"checked" + (" (about what converging takes)" if regime == ArmRegime.CONVERGED else ""),
         ))  # fmt: skip
     return tuple(schedules), tuple(left_out), float(each) if each is not None else None

@@ -25,6 +25,7 @@ from functools import partial
 
 import torch
 
+from advisor.recipes import SETFIT
 from advisor.vocabulary import Trainable
 from bench.data.text_catalog import is_text_dataset
 from bench.data.units import unit_for_dataset
@@ -47,8 +48,8 @@ from bench.train.config import TrialConfig
 from bench.train.health import MIN_EPOCHS, MIN_STEPS, floor_steps, seconds_to_floor
 from bench.train.loop import stop_inside_steps
 from bench.train.pretrain import headless, pretrain
-from bench.train.text_trial import measure_text_encode_rate
-from bench.train.trial import measure_throughput, prepare
+from bench.train.text_trial import measure_setfit_rate, measure_text_encode_rate
+from bench.train.trial import measure_throughput, prepare, training_examples
 from bench.vocabulary import ArmFamily
 
 
@@ -87,6 +88,12 @@ def plan_arms(
             continue
         hooks.stop_if_asked()
         config = replace(base, arm=name, seed=0)
+        if get_arm(name).contrastive:  # its own pair steps and reserved encoding, as the check plans it
+            setfit, examples = setfit_arm_rate(
+                config, cache, clock or partial(now, resolve_device(config.device)), hooks
+            )
+            plans.extend(plans_from_rates(base, (setfit,), examples))
+            continue
         rate, per_epoch = measure_throughput(config, cache, clock, hooks=hooks)
         plan = plan_from_rate(name, rate, per_epoch, base.budget_seconds, config.train_share)
         if config.pretrain_share:
@@ -108,7 +115,7 @@ def plans_from_rates(base: TrialConfig, rates: Sequence[ArmRate], examples: int)
             continue
         config = replace(base, arm=rate.arm, seed=0)
         plan = plan_from_rate(rate.arm, rate.images_per_second / rate.batch_size, rate.steps_per_epoch(examples),
-                              base.budget_seconds, config.train_share)  # fmt: skip
+                              base.budget_seconds, config.train_share, rate.reserved_seconds)  # fmt: skip
         if config.pretrain_share:
             plan = plan_pretraining(plan, rate.pretrain_images_per_second, base.budget_seconds, config.pretrain_share)
         plans.append(plan)
@@ -158,21 +165,25 @@ def pretrain_batches(rates: Sequence[ArmRate], budgets: Mapping[str, float | Non
 
 
 def plan_from_rate(
-    arm: str, steps_per_second: float, steps_per_epoch: int, budget: float, train_share: float = TRAIN_SHARE
-) -> ArmPlan:
+    arm: str, steps_per_second: float, steps_per_epoch: int, budget: float, train_share: float = TRAIN_SHARE,
+    reserved: float = 0.0,
+) -> ArmPlan:  # fmt: skip
     """The plan for one arm from its measured rate (pure: tests feed it numbers).
 
     ``train_share``: the part of the budget that trains (less for a hybrid arm whose pretraining
-    comes out of the same budget).
+    comes out of the same budget). ``reserved``: seconds of the budget spent before any step (the
+    setfit arm encodes the texts its head needs and fits it: measured, ``ArmRate.reserved_seconds``).
     """
-    steps = int(steps_per_second * budget * train_share)
+    steps = int(steps_per_second * max(0.0, budget - reserved) * train_share)
     epochs = steps / max(steps_per_epoch, 1)
     enough = steps >= floor_steps(steps_per_epoch)
     if enough:
         return ArmPlan(arm, round(steps_per_second, 2), steps_per_epoch, steps, round(epochs, 2), True, None,
                        f"{arm_label(arm)}: about {steps} steps ({epochs:.1f} epochs) in {budget:g} s")  # fmt: skip
     seconds = seconds_to_floor(steps_per_second, steps_per_epoch, train_share)
-    gives = steps_per_second * seconds * train_share / max(steps_per_epoch, 1)
+    if reserved:
+        seconds = float(5 * math.ceil((seconds + reserved) / 5))
+    gives = steps_per_second * (seconds - reserved) * train_share / max(steps_per_epoch, 1)
     return ArmPlan(
         arm, round(steps_per_second, 2), steps_per_epoch, steps, round(epochs, 2), False, float(seconds),
         f"{arm_label(arm)} would get about {steps} steps in {budget:g} s here; {seconds:g} s gives it {gives:.0f} epochs "
@@ -211,6 +222,9 @@ def measure_rates(
         if arm.trainable == Trainable.HEAD:
             rates.append(replace(_probe_rate(config, cache, clock, hooks), unit=unit))
             continue
+        if arm.contrastive:  # SetFit's own pair steps and the encoding it reserves, not a fine-tune's steps
+            rates.append(setfit_arm_rate(config, cache, clock, hooks)[0])
+            continue
         start = clock()
         steps_per_second, _ = measure_throughput(config, cache, clock, hooks=hooks)
         images_per_second = steps_per_second * config.batch_size
@@ -224,6 +238,20 @@ def measure_rates(
             )
         )  # fmt: skip
     return tuple(rates)
+
+
+def setfit_arm_rate(
+    config: TrialConfig, cache: TrialCache, clock: Callable[[], float], hooks: Hooks
+) -> tuple[ArmRate, int]:
+    """The setfit arm's rate (sentences through the encoder per second in its pair steps, 32 a step: 16 pairs of
+    two) and its training texts. Each text is in two pairs per iteration, so four sentences: an epoch's steps are
+    SetFit's, and the encoding it reserves comes off its budget before any step."""
+    arm = get_arm(config.arm)
+    setfit = measure_setfit_rate(config, arm, resolve_device(config.device), cache, clock, hooks, training_examples)
+    rate = ArmRate(config.arm, arm.family, round(2 * setfit.pairs_per_second, 1), 2 * SETFIT.batch_size,
+                   float(SETFIT.iterations), unit=unit_for_dataset(config.dataset).rate, units_per_example=4.0,
+                   reserved_seconds=round(setfit.reserved_seconds, 2))  # fmt: skip
+    return rate, setfit.examples
 
 
 def _hooks(should_stop: Callable[[], bool] | None) -> Hooks:

@@ -64,8 +64,10 @@ class ContrastiveOutcome:
 def train_contrastive(
     model, tokens: Tokens, labels: np.ndarray, train_idx: np.ndarray, recipe: ContrastiveRecipe, seed: int,
     seconds: float | None, device: torch.device, hooks: Hooks, state: TrialState, clock: Callable[[], float],
+    max_steps: int | None = None,
 ) -> ContrastiveOutcome:  # fmt: skip
-    """Train ``model`` (a SentenceTransformer, in place) on SetFit's pairs for ``seconds`` (None: every pair).
+    """Train ``model`` (a SentenceTransformer, in place) on SetFit's pairs for ``seconds`` (None: every pair),
+    or ``max_steps`` steps (the plan's probe times a few).
 
     The budget is kept as every budgeted loop keeps it (bench.train.budget.next_step_overruns): no step starts
     that, at the pace after the warm-up step, would end past ``seconds``.
@@ -75,6 +77,9 @@ def train_contrastive(
     first, second, target = contrastive_pairs(labels, train_idx, recipe.iterations, seed)
     per_iteration = 2 * len(train_idx)
     total = math.ceil(len(target) / recipe.batch_size)
+    schedule = total  # the learning-rate schedule is the trial's, however few steps a probe takes
+    if max_steps is not None:
+        total = min(total, max_steps)
     loss_fn = CosineSimilarityLoss(model)
     hp = recipe.numbers
     # One fused kernel, as the text trainer: the per-tensor update of the 30,522 x 384 word embeddings dominates a CPU step.
@@ -94,7 +99,7 @@ def train_contrastive(
             ids, mask = tokens.batch(as_index(side))
             features.append({"input_ids": ids, "attention_mask": mask})
         for group in optimizer.param_groups:
-            group["lr"] = hp.lr_body * lr_factor(step, total, hp.warmup_fraction)
+            group["lr"] = hp.lr_body * lr_factor(step, schedule, hp.warmup_fraction)
         with autocast(device):
             loss = loss_fn(features, torch.as_tensor(target[cut], device=device))
         optimizer.zero_grad(set_to_none=True)

@@ -441,6 +441,52 @@ def setfit_reserve(model, data: TextData, tokens: Tokens, needed: np.ndarray, le
     return seconds * float(lengths[needed].sum()) / max(float(lengths[sample].sum()), 1.0)
 
 
+SETFIT_PROBE_STEPS = 4  # the plan's probe: SetFit's own pair steps, the first (warm-up) untimed
+
+
+@dataclass(frozen=True)
+class SetFitRate:
+    """The setfit arm as its plan needs it, measured on the trial's own path (not a fine-tune's steps)."""
+
+    pairs_per_second: float  # contrastive pairs per second, after the warm-up step
+    reserved_seconds: float  # the budget's part that is not pair steps: encoding the head's texts, its fits
+    examples: int  # the training texts the pairs are made of
+
+
+def measure_setfit_rate(
+    config: TrialConfig, arm: ArmSpec, device: torch.device, cache: TrialCache, clock: Callable[[], float],
+    hooks: Hooks, examples_for: Callable[[TrialConfig, int], int | None],
+) -> SetFitRate:  # fmt: skip
+    """Time what a setfit trial spends its budget on, as :func:`_setfit` does: the encoding it reserves for the
+    head (:func:`setfit_reserve`, the same sample) and SETFIT_PROBE_STEPS contrastive steps on a copy of the
+    encoder (thrown away). ``hooks``' stop request cancels it inside the steps (TrialCancelled)."""
+    import copy
+
+    data = text_dataset(cache, config)
+    splits = make_splits(data.labels, config.split_seed)
+    train_idx = subsample_train(splits, data.labels, examples_for(config, len(splits.train)), config.seed)
+    spec = text_spec(config, arm)
+    tokens = tokens_for(cache, data, spec, config, device)
+    loaded = (
+        call_checking(lambda: encoder(cache, spec), hooks.stop_if_asked) if hooks.callbacks else encoder(cache, spec)
+    )
+    model = copy.deepcopy(loaded).to(device)
+    length = min(config.max_tokens, spec.max_seq_length)
+    features_seen = lambda: hooks.progress(TrialState(config, "features"))  # noqa: E731  (as the trial: may cancel)
+    start = clock()
+    encode_seconds = setfit_reserve(model, data, tokens, np.concatenate([train_idx, splits.val, splits.test]), length,
+                                    clock, features_seen)  # fmt: skip
+    sample_seconds = clock() - start
+    hooks.progress(TrialState(config, "train"))  # the pairs start, as in the trial
+    stage = train_contrastive(model, tokens, data.labels, train_idx, SETFIT, config.seed, None, device, hooks,
+                              TrialState(config, "train"), clock, max_steps=SETFIT_PROBE_STEPS)  # fmt: skip
+    timed_steps, timed = stage.steps - 1, stage.seconds - stage.first_step_seconds
+    if timed_steps < 1 or timed <= 0:  # fewer pairs than one step after the warm-up: that step is the rate
+        timed_steps, timed = max(stage.steps, 1), max(stage.seconds, 1e-9)
+    return SetFitRate(timed_steps * SETFIT.batch_size / timed, sample_seconds + encode_seconds + SETFIT_FIT_SECONDS,
+                      len(train_idx))  # fmt: skip
+
+
 def tfidf_baseline(
     data: TextData,
     train_idx: np.ndarray,

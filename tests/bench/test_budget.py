@@ -5,11 +5,13 @@ cannot change what these tests see; one real tiny training checks the same bound
 trial's own measured step times.
 """
 
+from dataclasses import replace
+
 import pytest
 
 from bench.train.budget import BudgetPlanner
 from bench.train.cache import TrialCache
-from bench.train.callbacks import Callback
+from bench.train.callbacks import Callback, Hooks
 from bench.train.config import TrialConfig
 from bench.train.trial import run_trial
 from bench.vocabulary import FindingCode
@@ -272,3 +274,25 @@ def test_each_text_fine_tune_keeps_its_budget(arm, tmp_path):
     if arm == "hybrid":  # one pretraining step fills the share: no second one starts past it
         assert result.pretrain_steps == 1 and result.time_pretrain_s == pytest.approx(budget / 2)
         assert result.time_pretrain_s + result.time_train_s <= budget + result.time_slowest_step_s + 1e-6
+
+
+@pytest.mark.slow
+def test_the_setfit_plan_times_setfits_own_pair_steps_and_reserve_and_predicts_the_trial(tmp_path):
+    # The walkthrough: the plan timed the setfit arm as a full fine-tune and said 0 pair steps where SetFit ran some.
+    from bench.train.health import floor_steps
+    from bench.train.planning import plans_from_rates, setfit_arm_rate
+
+    config = TrialConfig(two_class_csv(tmp_path), "setfit", examples=40, max_tokens=16, budget_seconds=3.0)
+    rate, examples = setfit_arm_rate(config, CACHE, probe := SetFitClock(pair_step=0.3, encode=0.2), Hooks([probe]))
+    assert examples == 40 and rate.images_per_second / rate.batch_size == pytest.approx(
+        1 / 0.3, rel=1e-3
+    )  # pair steps/s
+    assert rate.reserved_seconds > 0.5  # the head's encoding and fits come off the budget before any pair
+    (short,) = plans_from_rates(config, (rate,), examples)
+    clock = SetFitClock(pair_step=0.3, encode=0.2)
+    result = run_trial(config, [clock], cache=CACHE, clock=clock)
+    assert short.planned_steps == result.steps  # what the plan said this budget buys is what the trial trained
+    assert not short.enough and short.suggested_seconds is not None
+    clock = SetFitClock(pair_step=0.3, encode=0.2)
+    accepted = run_trial(replace(config, budget_seconds=short.suggested_seconds), [clock], cache=CACHE, clock=clock)
+    assert accepted.steps >= floor_steps(rate.steps_per_epoch(examples))  # the suggestion trains past the floor
