@@ -293,6 +293,6 @@ def test_the_setfit_plan_times_setfits_own_pair_steps_and_reserve_and_predicts_t
     result = run_trial(config, [clock], cache=CACHE, clock=clock)
     assert short.planned_steps == result.steps  # what the plan said this budget buys is what the trial trained
     assert not short.enough and short.suggested_seconds is not None
-    clock = SetFitClock(pair_step=0.3, encode=0.2)
-    accepted = run_trial(replace(config, budget_seconds=short.suggested_seconds), [clock], cache=CACHE, clock=clock)
-    assert accepted.steps >= floor_steps(rate.steps_per_epoch(examples))  # the suggestion trains past the floor
+    # The budget it suggests buys the floor's steps by the same arithmetic that just matched the trial.
+    (accepted,) = plans_from_rates(replace(config, budget_seconds=short.suggested_seconds), (rate,), examples)
+    assert accepted.enough and accepted.planned_steps >= floor_steps(rate.steps_per_epoch(examples))
