@@ -205,10 +205,12 @@ def execute_run(
             probed = planned.budget_seconds and check is None
             if probed:
                 store.set_progress(run_id, {"done": 0, "total": request.total_trials(), "phase": "planning"})
-            if probed and request.measured is not None:  # the form's probe: the plan is the one the form showed
+            if not probed:
+                plans = ()
+            elif request.measured is not None:  # the form's probe: the plan is the one the form showed
                 plans = plans_from_rates(planned, request.measured.rates, request.measured.examples)
             else:
-                plans = plan_arms(planned, request.arms, cache, should_stop=hooks.should_stop) if probed else ()
+                plans = plan_arms(planned, request.arms, cache, should_stop=hooks.should_stop)
             release_freed_memory()  # the throughput probe's models and batches: not under the first trial's
             stage = "before training"
             if plans:

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from advisor.constraints import FieldError, excerpt
+from advisor.constraints import FieldError, Interval, check_field, excerpt
 from advisor.jsonfile import JSONFileError, JSONSpec, load_json_file
 from bench.errors import BenchInputError
 from bench.evidence.summary import summarise
@@ -121,6 +121,10 @@ def load_results(folder: Path) -> dict[str, Any]:
     return data
 
 
+# A stored plan's "give it N s": the verdict repeats it, so it is checked like every stored number.
+SUGGESTED_SECONDS = Interval(float, 0, 86_400 * 365, unit="seconds", none="null (the budget was enough)", low_open=True)
+
+
 def _budget_plan(records: Any, where: str) -> list[dict[str, Any]]:
     """A results file's ``budget_plan`` (the plan made before training), checked: each entry an arm and the
     seconds it suggested (a positive number, or null when the budget was enough)."""
@@ -130,12 +134,10 @@ def _budget_plan(records: Any, where: str) -> list[dict[str, Any]]:
         field = f"{where}: budget_plan[{index}]"
         if not isinstance(record, dict) or not isinstance(record.get("arm"), str):
             raise BenchInputError(f'{field}: expected an object with an "arm" name; got {excerpt(record)}')
-        seconds = record.get("suggested_seconds")
-        if seconds is not None and (
-            isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds < 1e9
-        ):
-            raise BenchInputError(f"{field}.suggested_seconds: expected a positive number of seconds or null; "
-                                  f"got {excerpt(seconds)}")  # fmt: skip
+        try:
+            check_field("suggested_seconds", record.get("suggested_seconds"), SUGGESTED_SECONDS)
+        except FieldError as error:
+            raise BenchInputError(f"{field}.{error.field}: {error.detail}") from None
     return records
 
 

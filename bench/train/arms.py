@@ -133,7 +133,7 @@ ARMS: dict[str, ArmSpec] = {
 
 
 def arm_label(name: str) -> str:
-    """An arm's or a strategy's display name ("scratch" -> "Scratch"); an unknown name is shown as words."""
+    """An arm's or a strategy's display name ("scratch" -> "Train from scratch"); an unknown name as words."""
     if name in ARMS:
         return ARMS[name].label
     if name in STRATEGY_BY_NAME:

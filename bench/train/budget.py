@@ -43,6 +43,17 @@ MAX_PRETRAIN_BATCH = 256
 PRETRAIN_STEPS_IN_SHARE = 8
 
 
+def train_share(contrastive: bool, pretrain_share: float) -> float:
+    """The part of a budget that trains on the labels: TRAIN_SHARE less the pretraining's share. The setfit
+    arm (``contrastive``) reserves its head's encoding and fits from its budget first, measured, and its pair
+    steps take all of what is left.
+
+    >>> train_share(False, 0.0), train_share(False, 0.5), train_share(True, 0.0)
+    (0.85, 0.425, 1.0)
+    """
+    return 1.0 if contrastive else TRAIN_SHARE * (1 - pretrain_share)
+
+
 def pretrain_batch_for(images_per_second: float, share_seconds: float) -> int | None:
     """The pretraining batch that fits PRETRAIN_STEPS_IN_SHARE steps in ``share_seconds`` at the measured
     rate (images per second, each seen in two views), between MIN_PRETRAIN_BATCH and MAX_PRETRAIN_BATCH;

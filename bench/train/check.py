@@ -39,7 +39,7 @@ from advisor.rules import GPU_HOURS_PER_HOUR
 from bench.errors import ConfigError
 from bench.evidence.question import duration_words
 from bench.train.arms import arm_label, get_arm
-from bench.train.budget import PRETRAIN_SHARE, TRAIN_SHARE
+from bench.train.budget import PRETRAIN_SHARE, train_share
 from bench.train.health import floor_steps
 from bench.vocabulary import ArmFamily, ArmRegime, CheckRegime
 
@@ -102,9 +102,7 @@ class ArmRate:
     @property
     def train_share(self) -> float:
         """The part of a budget, past ``reserved_seconds``, that trains (as ``TrialConfig.train_share``)."""
-        if get_arm(self.arm).contrastive:
-            return 1.0
-        return TRAIN_SHARE * (1 - PRETRAIN_SHARE) if self.family == ArmFamily.HYBRID else TRAIN_SHARE
+        return train_share(get_arm(self.arm).contrastive, PRETRAIN_SHARE if self.family == ArmFamily.HYBRID else 0.0)
 
     def steps_per_epoch(self, examples: int) -> int:
         return max(1, math.ceil(examples * self.units_per_example / self.batch_size))
@@ -146,9 +144,6 @@ class MeasuredRates:
     available: int  # the dataset's training images
     seconds: float  # loading the data and models and probing
     classes: int = 0  # the data's classes: no curve size under two per class
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MeasuredRates:

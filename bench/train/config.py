@@ -15,7 +15,7 @@ from bench.data.text_catalog import is_text_dataset
 from bench.device import resolve_device
 from bench.errors import ConfigError
 from bench.train.arms import arms_for, get_arm
-from bench.train.budget import MAX_PRETRAIN_BATCH, MIN_PRETRAIN_BATCH, PRETRAIN_SHARE, TRAIN_SHARE
+from bench.train.budget import MAX_PRETRAIN_BATCH, MIN_PRETRAIN_BATCH, PRETRAIN_SHARE, train_share
 from bench.vocabulary import ArmFamily
 
 OBJECTIVES = ("simclr", "byol")  # hybrid arms' pretraining objectives (bench.train.pretrain)
@@ -83,13 +83,8 @@ class TrialConfig:
 
     @property
     def train_share(self) -> float:
-        """The part of ``budget_seconds`` that trains on the labels (evaluation and pretraining take the rest).
-
-        The setfit arm's pair steps take all of its budget but what it reserves first (the head's encoding and
-        fits, measured: bench.train.text_trial), so its share is 1 of what is left."""
-        if get_arm(self.arm).contrastive:
-            return 1.0
-        return TRAIN_SHARE * (1 - self.pretrain_share)
+        """The part of ``budget_seconds`` that trains on the labels (:func:`bench.train.budget.train_share`)."""
+        return train_share(get_arm(self.arm).contrastive, self.pretrain_share)
 
 
 # One declarative table: what each field accepts. The constraint writes the message.

@@ -95,13 +95,22 @@ def plan_arms(
             plans.extend(plans_from_rates(base, (setfit,), examples))
             continue
         rate, per_epoch = measure_throughput(config, cache, clock, hooks=hooks)
-        plan = plan_from_rate(name, rate, per_epoch, base.budget_seconds, config.train_share)
-        if config.pretrain_share:
-            clock_here = clock or partial(now, resolve_device(config.device))
-            pretrain_rate = _pretrain_rate(config, cache, clock_here, hooks)
-            plan = plan_pretraining(plan, pretrain_rate, base.budget_seconds, config.pretrain_share)
-        plans.append(plan)
+        clock_here = clock or partial(now, resolve_device(config.device))
+        pretrain_rate = _pretrain_rate(config, cache, clock_here, hooks) if config.pretrain_share else None
+        plans.append(_arm_plan(config, rate, per_epoch, pretrain_rate))
     return tuple(plans)
+
+
+def _arm_plan(
+    config: TrialConfig, steps_per_second: float, steps_per_epoch: int, pretrain_rate: float | None,
+    reserved: float = 0.0,
+) -> ArmPlan:  # fmt: skip
+    """One arm's plan from its rates: its steps in its budget's training share, then a hybrid's pretraining."""
+    plan = plan_from_rate(config.arm, steps_per_second, steps_per_epoch, config.budget_seconds, config.train_share,
+                          reserved)  # fmt: skip
+    if config.pretrain_share:
+        plan = plan_pretraining(plan, pretrain_rate, config.budget_seconds, config.pretrain_share)
+    return plan
 
 
 def plans_from_rates(base: TrialConfig, rates: Sequence[ArmRate], examples: int) -> tuple[ArmPlan, ...]:
@@ -113,12 +122,8 @@ def plans_from_rates(base: TrialConfig, rates: Sequence[ArmRate], examples: int)
     for rate in rates:
         if not rate.gradient:
             continue
-        config = replace(base, arm=rate.arm, seed=0)
-        plan = plan_from_rate(rate.arm, rate.images_per_second / rate.batch_size, rate.steps_per_epoch(examples),
-                              base.budget_seconds, config.train_share, rate.reserved_seconds)  # fmt: skip
-        if config.pretrain_share:
-            plan = plan_pretraining(plan, rate.pretrain_images_per_second, base.budget_seconds, config.pretrain_share)
-        plans.append(plan)
+        plans.append(_arm_plan(replace(base, arm=rate.arm, seed=0), rate.images_per_second / rate.batch_size,
+                               rate.steps_per_epoch(examples), rate.pretrain_images_per_second, rate.reserved_seconds))  # fmt: skip
     return tuple(plans)
 
 

@@ -394,10 +394,8 @@ def _setfit(config, spec, data, split_idx, device, hooks, cache, base, clock, fi
     features_seen = lambda: hooks.progress(TrialState(config, "features"))  # noqa: E731
     pairs_seconds, sample_seconds = None, 0.0
     if config.budget_seconds is not None:
-        t_sample = clock()
-        encode_seconds = setfit_reserve(model, data, tokens, needed, length, clock, features_seen)
-        sample_seconds = clock() - t_sample
-        pairs_seconds = max(0.0, config.budget_seconds - sample_seconds - encode_seconds - SETFIT_FIT_SECONDS)
+        reserved, sample_seconds = setfit_reserved(model, data, tokens, needed, length, clock, features_seen)
+        pairs_seconds = max(0.0, config.budget_seconds - reserved)
     hooks.progress(TrialState(config, "train"))
     stage = train_contrastive(model, tokens, data.labels, train_idx, SETFIT, config.seed, pairs_seconds, device,
                               hooks, TrialState(config, "train"), clock)  # fmt: skip
@@ -424,6 +422,17 @@ def _setfit(config, spec, data, split_idx, device, hooks, cache, base, clock, fi
 SETFIT_SAMPLE = ENCODE_BATCH  # one encode batch, by the untuned copy, times the encoding the head needs
 SETFIT_WARMUP = 4  # encoded first, untimed for the rate: the first encode call pays for allocation
 SETFIT_FIT_SECONDS = 0.5  # kept for the head's fits: 5 values of C by L-BFGS on a few hundred rows take well under
+
+
+def setfit_reserved(model, data: TextData, tokens: Tokens, needed: np.ndarray, length: int,
+                    clock: Callable[[], float], progress: Callable[[], None] = lambda: None) -> tuple[float, float]:  # fmt: skip
+    """(the seconds a setfit trial keeps from its budget before any pair step, the part of them spent timing): the
+    sample that times the head's encoding, the encoding it predicts (:func:`setfit_reserve`) and the head's fits.
+    The trial and its plan's probe (:func:`measure_setfit_rate`) both reserve this."""
+    start = clock()
+    encode_seconds = setfit_reserve(model, data, tokens, needed, length, clock, progress)
+    sample_seconds = clock() - start
+    return sample_seconds + encode_seconds + SETFIT_FIT_SECONDS, sample_seconds
 
 
 def setfit_reserve(model, data: TextData, tokens: Tokens, needed: np.ndarray, length: int,
@@ -458,7 +467,7 @@ def measure_setfit_rate(
     hooks: Hooks, examples_for: Callable[[TrialConfig, int], int | None],
 ) -> SetFitRate:  # fmt: skip
     """Time what a setfit trial spends its budget on, as :func:`_setfit` does: the encoding it reserves for the
-    head (:func:`setfit_reserve`, the same sample) and SETFIT_PROBE_STEPS contrastive steps on a copy of the
+    head (:func:`setfit_reserved`, as the trial reserves it) and SETFIT_PROBE_STEPS contrastive steps on a copy of the
     encoder (thrown away). ``hooks``' stop request cancels it inside the steps (TrialCancelled)."""
     import copy
 
@@ -473,18 +482,15 @@ def measure_setfit_rate(
     model = copy.deepcopy(loaded).to(device)
     length = min(config.max_tokens, spec.max_seq_length)
     features_seen = lambda: hooks.progress(TrialState(config, "features"))  # noqa: E731  (as the trial: may cancel)
-    start = clock()
-    encode_seconds = setfit_reserve(model, data, tokens, np.concatenate([train_idx, splits.val, splits.test]), length,
-                                    clock, features_seen)  # fmt: skip
-    sample_seconds = clock() - start
+    needed = np.concatenate([train_idx, splits.val, splits.test])
+    reserved, _ = setfit_reserved(model, data, tokens, needed, length, clock, features_seen)
     hooks.progress(TrialState(config, "train"))  # the pairs start, as in the trial
     stage = train_contrastive(model, tokens, data.labels, train_idx, SETFIT, config.seed, None, device, hooks,
                               TrialState(config, "train"), clock, max_steps=SETFIT_PROBE_STEPS)  # fmt: skip
     timed_steps, timed = stage.steps - 1, stage.seconds - stage.first_step_seconds
     if timed_steps < 1 or timed <= 0:  # fewer pairs than one step after the warm-up: that step is the rate
         timed_steps, timed = max(stage.steps, 1), max(stage.seconds, 1e-9)
-    return SetFitRate(timed_steps * SETFIT.batch_size / timed, sample_seconds + encode_seconds + SETFIT_FIT_SECONDS,
-                      len(train_idx))  # fmt: skip
+    return SetFitRate(timed_steps * SETFIT.batch_size / timed, reserved, len(train_idx))
 
 
 def tfidf_baseline(

@@ -330,7 +330,7 @@ RESULTS_ATTACKS = {
                     "budget_plan: expected a list of arm plans; got {}"),
     "plan_seconds_text": (lambda d: write_results(d, json.dumps({"trials": [stored_trial()], "budget_plan": [
                               {"arm": "scratch", "suggested_seconds": "soon"}]})),
-                          'budget_plan[0].suggested_seconds: expected a positive number of seconds or null; got "soon"'),
+                          'budget_plan[0].suggested_seconds: expected seconds > 0 and <= 31536000, or null (the budget was enough); got "soon"'),
 }  # fmt: skip
 
 
