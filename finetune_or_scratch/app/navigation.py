@@ -23,6 +23,11 @@ PAGE_LIST = (
 )
 
 
+def page_icon(file: str) -> str:
+    """A page's icon, as the navigation shows it: every link to the page carries the same one."""
+    return next(icon for name, _, icon in PAGE_LIST if name == file)
+
+
 def page(file: str) -> str:
     """A page's path for ``st.page_link`` and ``st.switch_page`` (absolute: the entry script may be anywhere)."""
     return str(PAGES / file)

@@ -20,7 +20,7 @@ from bench.runs.request import RunRequest
 from bench.runs.store import ACTIVE, RunRecord, RunStore
 from bench.vocabulary import CheckRegime, RunKind, RunStatus, TrialStatus
 from finetune_or_scratch.app import state
-from finetune_or_scratch.app.navigation import page
+from finetune_or_scratch.app.navigation import page, page_icon
 from finetune_or_scratch.app.plans import FormPlan, check_form_plan, plan_arms_of
 from finetune_or_scratch.reports.charts import accuracy_chart, accuracy_chart_height, curve_chart
 from finetune_or_scratch.reports.report import comparison_sentence
@@ -62,10 +62,11 @@ TRIAL_FORMATS = {
 CHECK_NAMES = {"check_minutes": "a check of", "sizes": "a learning curve (Mode: Learning curve, then Curve sizes)"}
 
 
-def next_step(file: str, label: str, icon: str | None = None, run_id: str | None = None) -> None:
-    """The page's next action: a link that carries the run (``?run=ID``) so the address can be shared."""
+def next_step(file: str, label: str, run_id: str | None = None) -> None:
+    """The page's next action: a link with the page's own icon that carries the run (``?run=ID``) so the
+    address can be shared."""
     params = {"run": run_id} if run_id else state.run_params()
-    st.page_link(page(file), label=label, icon=icon, query_params=params or None)
+    st.page_link(page(file), label=label, icon=page_icon(file), query_params=params or None)
 
 
 def _now() -> str:
@@ -210,14 +211,9 @@ def run_progress(store: RunStore, run_id: str) -> None:
             )
         completed = any(t.get("status") == TrialStatus.COMPLETED for t in trials)
         if current.status == RunStatus.COMPLETED and completed:
-            next_step("verdict.py", "See the verdict", ":material/balance:", run_id)
+            next_step("verdict.py", "See the verdict", run_id)
         elif completed:
-            next_step(
-                "verdict.py",
-                f"See the partial results of this {status_text(current.status)} run",
-                ":material/balance:",
-                run_id,
-            )
+            next_step("verdict.py", f"See the partial results of this {status_text(current.status)} run", run_id)
         if current.status != record.status:
             st.rerun()  # stop polling: redraw the page once, statically
 

@@ -11,13 +11,13 @@ from advisor.profile import PROFILE_FIELDS, FieldSpec, check_answers
 from bench.data.text_catalog import is_text_dataset
 from bench.errors import BenchInputError
 from finetune_or_scratch.app import state
-from finetune_or_scratch.app.navigation import page
+from finetune_or_scratch.app.navigation import page, page_icon
 from finetune_or_scratch.app.widgets import dataset_picker
 from finetune_or_scratch.reports.words import plain
 
 st.title("Fine-tune or train from scratch?")
 st.caption("Describe your task. The advisor ranks five strategies with transparent, cited rules.")
-st.page_link(page("rules.py"), label="How the advisor decides (rules and sources)", icon=":material/menu_book:")
+st.page_link(page("rules.py"), label="How the advisor decides (rules and sources)", icon=page_icon("rules.py"))
 
 
 def widget(spec: FieldSpec, current: Any) -> Any:

@@ -10,14 +10,14 @@ from advisor.profile import check_answers
 from advisor.strategies import STRATEGY_BY_NAME
 from bench.train.check import measured_costs
 from finetune_or_scratch.app import state
-from finetune_or_scratch.app.navigation import page
+from finetune_or_scratch.app.navigation import page, page_icon
 from finetune_or_scratch.reports.charts import factor_chart, factor_chart_height
 from finetune_or_scratch.reports.words import arm_label, cost_rows, mixed_domain_note, plain, recipe_rows
 
 profile, errors = check_answers(state.answers())
 if profile is None:
     st.info("Answer the questionnaire first: some answers are not valid yet.")
-    st.page_link(page("questionnaire.py"), label="Go to the questionnaire", icon=":material/edit_note:")
+    st.page_link(page("questionnaire.py"), label="Go to the questionnaire", icon=page_icon("questionnaire.py"))
     st.stop()
 
 # A check of this profile measured every strategy's cost here: the advice takes those costs (its one call).

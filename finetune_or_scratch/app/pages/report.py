@@ -21,7 +21,7 @@ else:
     profile, _ = check_answers(state.answers())
     if profile is None:
         st.info("Answer the questionnaire first.")
-        next_step("questionnaire.py", "Go to the questionnaire", ":material/edit_note:")
+        next_step("questionnaire.py", "Go to the questionnaire")
         st.stop()
     answers, recommendation = profile.to_dict(), recommend(profile).to_dict()
 
@@ -50,6 +50,6 @@ with st.expander("Preview (Markdown)", expanded=True):
 
 st.divider()
 if record:
-    next_step("history.py", "Compare this run with another, or start from a saved profile", ":material/folder_open:")
+    next_step("history.py", "Compare this run with another, or start from a saved profile")
 else:
-    next_step("validation.py", "Validate the advice with a run", ":material/directions_run:")
+    next_step("validation.py", "Validate the advice with a run")

@@ -9,7 +9,7 @@ from advisor.published import PublishedRowError, load_published
 from advisor.rules import RULES
 from advisor.shipped import RULES_PAGE
 from finetune_or_scratch.app import state
-from finetune_or_scratch.app.navigation import page
+from finetune_or_scratch.app.navigation import page, page_icon
 from finetune_or_scratch.reports.charts import reliability_chart
 from finetune_or_scratch.reports.evidence import (
     agreement_rows,
@@ -100,6 +100,6 @@ st.divider()
 st.page_link(
     page("questionnaire.py"),
     label="Back to the questionnaire",
-    icon=":material/edit_note:",
+    icon=page_icon("questionnaire.py"),
     query_params=state.run_params() or None,
 )

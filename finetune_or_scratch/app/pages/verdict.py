@@ -22,13 +22,13 @@ run_id = state.current_run_id()
 record = store.run(run_id) if run_id else None
 if record is None:
     st.info("No run selected: start one on the Validation run page, or open one from History.")
-    next_step("validation.py", "Go to the validation run", ":material/directions_run:")
+    next_step("validation.py", "Go to the validation run")
     st.stop()
 
 run_card(record, store.trials(record.id))
 if RunStatus(record.status).active:
     st.info("This run is still going: the verdict appears when it ends.")
-    next_step("validation.py", "Follow the run's progress", ":material/directions_run:", record.id)
+    next_step("validation.py", "Follow the run's progress", record.id)
     st.stop()
 verdict_view(store.verdict(record.id), record)
 check_plan_view(record)
@@ -37,5 +37,5 @@ summary_view(record)
 curve_view(record)
 
 st.divider()
-next_step("report.py", "Download the report (HTML, Markdown, JSON)", ":material/description:", record.id)
-next_step("history.py", "Compare with another run", ":material/folder_open:", record.id)
+next_step("report.py", "Download the report (HTML, Markdown, JSON)", record.id)
+next_step("history.py", "Compare with another run", record.id)
